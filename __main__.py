@@ -1,0 +1,41 @@
+"""Pulumi entry point: read and validate the stack's settings, declare the components, export.
+
+The local cloud (`python -m local up`) runs this same file under Pulumi's mocks, so
+the local stack is always exactly what `pulumi up` would create.
+"""
+
+import pulumi
+
+from components.config import load_settings
+from components.pipeline import ModerationPipeline, ModerationPipelineArgs
+
+settings = load_settings()
+
+pipeline = ModerationPipeline("moderation", ModerationPipelineArgs(settings=settings))
+
+pulumi.export("stack", settings.stack)
+pulumi.export("region", pipeline.region)
+pulumi.export("api_url", pipeline.api_url)
+pulumi.export("jobs_table", pipeline.table.name)
+pulumi.export("status_index", "status-created_at-index")
+pulumi.export("idempotency_table", pipeline.idempotency_table.name)
+pulumi.export("upload_bucket", pipeline.bucket.bucket)
+pulumi.export("processing_queue_url", pipeline.queue.url)
+pulumi.export("dlq_url", pipeline.dlq.url)
+pulumi.export("failure_queue_url", pipeline.failure_queue.url)
+pulumi.export("notification_topic_arn", pipeline.topic.arn)
+pulumi.export("alarm_topic_arn", pipeline.alarms.topic.arn)
+pulumi.export("alarm_names", pipeline.alarms.names)
+pulumi.export("functions", {k: f.function.name for k, f in pipeline.functions.items()})
+pulumi.export("function_memory", {k: settings.function(k).memory for k in pipeline.functions})
+pulumi.export("log_groups", {k: f.log_group.name for k, f in pipeline.functions.items()})
+pulumi.export("api_log_group", pipeline.api_logs.name)
+pulumi.export("architecture", settings.architecture)
+pulumi.export(
+    "features",
+    {
+        "caching": settings.caching_enabled,
+        "edge_auth": settings.edge_auth_enabled,
+        "analytics": settings.analytics_enabled,
+    },
+)

@@ -1,0 +1,168 @@
+"""One Lambda function with everything it owns: role, scoped policy, log group, layer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import packaging
+from components.config import StackSettings
+
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def statement(sid: str, actions: list[str], resources: list[Any]) -> dict:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+
+
+def policy_json(statements: list[dict]) -> pulumi.Output[str]:
+    """A policy document whose resources may be Outputs."""
+    return pulumi.Output.from_input(statements).apply(
+        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
+    )
+
+
+def physical_name(settings: StackSettings, logical: str) -> str:
+    return f"{settings.prefix}-{logical.replace('_', '-')}"
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    environment: dict[str, Any]
+    statements: list[dict]
+    description: str
+    vpc_config: dict | None = None
+    extra_sources: tuple = ()
+    extra_layers: list = field(default_factory=list)
+
+
+class LambdaFunction(pulumi.ComponentResource):
+    """A function, its own execution role and inline policy, and its log group.
+
+    The log group is declared (not left to Lambda to create on first write) so it
+    has a retention period and `pulumi destroy` removes it.
+    """
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        settings: StackSettings,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("moderation:lambda:Function", spec.name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cfg = settings.function(spec.name)
+        self.logical_name = spec.name
+        self.function_name = physical_name(settings, spec.name)
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{spec.name}-logs",
+            name=f"/aws/lambda/{self.function_name}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+        log_statements = [
+            statement(
+                "WriteOwnLogs",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [self.log_group.arn.apply(lambda arn: f"{arn}:*")],
+            )
+        ]
+        if settings.tracing:
+            # X-Ray has no resource-level permissions: AWS requires "*" here.
+            log_statements.append(
+                statement("Tracing", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"])
+            )
+        if spec.vpc_config is not None:
+            # ENI management has no resource-level scoping for Create/Describe: AWS requires "*".
+            log_statements.append(
+                statement(
+                    "VpcNetworking",
+                    [
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    ["*"],
+                )
+            )
+
+        self.role = aws.iam.Role(
+            f"{spec.name}-role",
+            name=self.function_name,
+            assume_role_policy=LAMBDA_TRUST,
+            description=f"Execution role of {self.function_name} only",
+            opts=child,
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{spec.name}-policy",
+            role=self.role.id,
+            policy=policy_json(spec.statements + log_statements),
+            opts=child,
+        )
+
+        layers = list(spec.extra_layers)
+        deps = packaging.requirements(spec.name)
+        if deps and settings.dependency_layer == "build":
+            layer_dir = packaging.build_dependencies(deps, settings.architecture)
+            self.layer = aws.lambda_.LayerVersion(
+                f"{spec.name}-deps",
+                layer_name=f"{self.function_name}-deps",
+                code=pulumi.FileArchive(str(layer_dir)),
+                compatible_runtimes=[packaging.RUNTIME],
+                compatible_architectures=[settings.architecture],
+                description=", ".join(deps),
+                opts=child,
+            )
+            layers.append(self.layer.arn)
+
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": "Moderation",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_TRACE_DISABLED": "false" if settings.tracing else "true",
+            **spec.environment,
+        }
+        code_dir = packaging.stage_function(spec.name, spec.extra_sources)
+        self.function = aws.lambda_.Function(
+            f"{spec.name}-function",
+            name=self.function_name,
+            description=spec.description,
+            role=self.role.arn,
+            runtime=packaging.RUNTIME,
+            handler=f"{spec.name}.handler.handler",
+            code=pulumi.FileArchive(str(code_dir)),
+            architectures=[settings.architecture],
+            memory_size=cfg.memory,
+            timeout=cfg.timeout,
+            reserved_concurrent_executions=cfg.reserved_concurrency,
+            environment={"variables": environment},
+            tracing_config={"mode": "Active" if settings.tracing else "PassThrough"},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            layers=layers or None,
+            vpc_config=spec.vpc_config,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group]),
+        )
+        self.arn = self.function.arn
+        self.name = self.function.name
+        self.register_outputs(
+            {"arn": self.function.arn, "name": self.function.name, "role": self.role.arn}
+        )

@@ -1,0 +1,1 @@
+"""Behaviour shared by the Lambda handlers: plain functions that take their clients."""

@@ -1,0 +1,24 @@
+"""boto3 clients created once per execution environment.
+
+Clients are created outside the handler so warm invocations reuse their connection
+pools. Retries use botocore's standard mode (exponential backoff with jitter, and
+throttling errors retried) so a DynamoDB throttle burst slows a job, never fails it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=3,
+    read_timeout=10,
+)
+
+
+@functools.cache
+def client(service: str):
+    return boto3.client(service, config=_CONFIG)

@@ -1,0 +1,51 @@
+"""Fan one queued job out to both analyzers, claiming it first."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from common import jobs
+
+
+class PoisonMessage(ValueError):
+    """The message can never succeed; it is reported failed until SQS moves it to the DLQ."""
+
+
+def parse_message(body: str) -> str:
+    try:
+        message = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise PoisonMessage(f"body is not JSON: {exc}") from exc
+    job_id = message.get("job_id") if isinstance(message, dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        raise PoisonMessage("body has no job_id")
+    return job_id
+
+
+def dispatch(
+    ddb,
+    lam,
+    table: str,
+    job_id: str,
+    analyzers: dict[str, str],
+    now: datetime,
+    lease_seconds: int,
+) -> str:
+    """Claim the job, then invoke the analyzers whose results are missing.
+
+    A redelivered message for a job already claimed (or finished) returns without
+    invoking anything.
+    """
+    try:
+        claim = jobs.claim_for_analysis(ddb, table, job_id, now, lease_seconds)
+    except jobs.UnknownJob as exc:
+        raise PoisonMessage(f"job {job_id} does not exist") from exc
+    if not claim.claimed:
+        return f"skipped: job is {claim.job.get('status')} and already dispatched"
+    payload = json.dumps({"job_id": job_id, "image_key": claim.job["image_key"]}).encode()
+    started = []
+    for branch in claim.missing_branches():
+        lam.invoke(FunctionName=analyzers[branch], InvocationType="Event", Payload=payload)
+        started.append(branch)
+    return f"dispatched: {', '.join(started)} (attempt {claim.job.get('attempts')})"

@@ -1,0 +1,42 @@
+"""The environment a function runs with, read once per execution environment.
+
+Names follow ARCHITECTURE.md. Each function reads only what it uses; a missing
+variable fails loudly at first use rather than with a KeyError deep in a handler.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+def require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise MissingSetting(f"environment variable {name} is not set for this function")
+    return value
+
+
+def optional(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def integer(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def words(name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return tuple(w.strip() for w in value.split(",") if w.strip())

@@ -1,0 +1,314 @@
+"""The job record and its only legal transitions.
+
+Status moves forward only: pending -> analyzing -> complete | failed (and
+pending -> failed). Every transition is one conditional UpdateItem on the expected
+current status, so concurrent writers cannot both win. Writes return the item
+(ALL_NEW on success, ALL_OLD on a failed condition) so no transition needs a
+separate read. A job costs five DynamoDB calls end to end: create, claim, two
+result writes, finalize.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from common.timeutil import epoch, iso
+
+PENDING = "pending"
+ANALYZING = "analyzing"
+COMPLETE = "complete"
+FAILED = "failed"
+TERMINAL = (COMPLETE, FAILED)
+STATUSES = (PENDING, ANALYZING, COMPLETE, FAILED)
+
+BRANCHES = ("rekognition", "custom")
+STATUS_INDEX = "status-created_at-index"
+
+# Attributes a caller may see; internal bookkeeping (dispatch lease, request hash) stays in.
+PUBLIC_FIELDS = (
+    "job_id", "user_id", "status", "created_at", "updated_at", "image_key", "content_type",
+    "size_bytes", "rekognition_result", "custom_result", "decision", "reasons",
+    "completed_at", "attempts",
+)
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+class UnknownJob(LookupError):
+    """A message names a job that does not exist: a poison message."""
+
+
+class NotReady(RuntimeError):
+    """The job is not in a state this step can act on yet; retrying later may succeed."""
+
+
+def to_dynamo(value: Any) -> Any:
+    """Python -> DynamoDB-safe python (floats become Decimal, recursively)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """DynamoDB python -> plain JSON-able python (Decimal becomes int or float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, set, tuple)):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return from_dynamo({k: _de.deserialize(v) for k, v in item.items()})
+
+
+def _values(**kw: Any) -> dict[str, Any]:
+    return {f":{k}": _ser.serialize(to_dynamo(v)) for k, v in kw.items()}
+
+
+def _conditional_update(ddb, table: str, job_id: str, **kwargs) -> tuple[bool, dict | None]:
+    """Run an UpdateItem; return (won, item) with the item after (won) or before (lost)."""
+    try:
+        out = ddb.update_item(
+            TableName=table,
+            Key={"job_id": {"S": job_id}},
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **kwargs,
+        )
+        return True, deserialize(out.get("Attributes"))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return False, deserialize(exc.response.get("Item"))
+
+
+# --- create ----------------------------------------------------------------------------
+
+
+def new_job(
+    *,
+    job_id: str,
+    user_id: str,
+    image_key: str,
+    content_type: str,
+    size_bytes: int,
+    now: datetime,
+    retention_days: int,
+) -> dict[str, Any]:
+    stamp = iso(now)
+    return {
+        "job_id": job_id,
+        "user_id": user_id,
+        "status": PENDING,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "image_key": image_key,
+        "content_type": content_type,
+        "size_bytes": size_bytes,
+        "attempts": 0,
+        "expires_at": epoch(now + timedelta(days=retention_days)),
+    }
+
+
+def create_job(ddb, table: str, job: dict[str, Any]) -> None:
+    """Insert a new job; a job id is never reused."""
+    ddb.put_item(
+        TableName=table,
+        Item=serialize(job),
+        ConditionExpression="attribute_not_exists(job_id)",
+    )
+
+
+# --- dispatch claim ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    claimed: bool
+    job: dict[str, Any]
+
+    def missing_branches(self) -> list[str]:
+        return [b for b in BRANCHES if f"{b}_result" not in self.job]
+
+
+def claim_for_analysis(ddb, table: str, job_id: str, now: datetime, lease_seconds: int) -> Claim:
+    """pending -> analyzing, before any analyzer is started.
+
+    The claim carries a lease as long as the dispatcher's timeout. A redelivered
+    message inside the lease finds the job claimed and does nothing. A message
+    redelivered after the lease (SQS waits a visibility timeout >= 6x the function
+    timeout, so the first dispatcher is gone) may re-claim an `analyzing` job whose
+    analyzers never all reported, so a dispatcher crash between claim and invoke
+    cannot strand the job.
+    """
+    won, item = _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            "SET #s = :analyzing, updated_at = :now, dispatch_lease = :lease, "
+            "attempts = if_not_exists(attempts, :zero) + :one"
+        ),
+        ConditionExpression=(
+            "#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND "
+            "(attribute_not_exists(rekognition_result) OR attribute_not_exists(custom_result)))"
+        ),
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=_values(
+            analyzing=ANALYZING,
+            pending=PENDING,
+            now=iso(now),
+            lease=epoch(now) + lease_seconds,
+            epoch=epoch(now),
+            zero=0,
+            one=1,
+        ),
+    )
+    if item is None:
+        raise UnknownJob(job_id)
+    return Claim(claimed=won, job=item)
+
+
+# --- analyzer results and finalization ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    written: bool
+    job: dict[str, Any]
+
+    @property
+    def both_results(self) -> bool:
+        return all(f"{b}_result" in self.job for b in BRANCHES)
+
+
+def record_result(
+    ddb, table: str, job_id: str, branch: str, result: dict[str, Any], now: datetime
+) -> Recorded:
+    """Store one analyzer's result while the job is `analyzing`; return the whole item.
+
+    The returned item shows whether the other branch has reported, which replaces the
+    seed design's separate GetItem.
+    """
+    if branch not in BRANCHES:
+        raise ValueError(f"unknown branch {branch!r}")
+    won, item = _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=f"SET {branch}_result = :r, updated_at = :now",
+        ConditionExpression="#s = :analyzing",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=_values(r=result, now=iso(now), analyzing=ANALYZING),
+    )
+    if item is None:
+        raise UnknownJob(job_id)
+    if not won and item.get("status") == PENDING:
+        raise NotReady(f"job {job_id} is still pending; its dispatch has not been claimed")
+    return Recorded(written=won, job=item)
+
+
+def finalize(
+    ddb, table: str, job_id: str, decision: str, reasons: list[str], now: datetime
+) -> tuple[bool, dict[str, Any]]:
+    """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`."""
+    won, item = _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            "SET #s = :complete, decision = :d, reasons = :r, completed_at = :now, "
+            "updated_at = :now REMOVE dispatch_lease"
+        ),
+        ConditionExpression=(
+            "#s = :analyzing AND attribute_exists(rekognition_result) "
+            "AND attribute_exists(custom_result)"
+        ),
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=_values(
+            complete=COMPLETE, d=decision, r=list(reasons), now=iso(now), analyzing=ANALYZING
+        ),
+    )
+    if item is None:
+        raise UnknownJob(job_id)
+    return won, item
+
+
+def fail_job(
+    ddb, table: str, job_id: str, reason: str, now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """pending|analyzing -> failed with a reason. A terminal job is left alone."""
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            "SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now "
+            "REMOVE dispatch_lease"
+        ),
+        ConditionExpression="#s IN (:pending, :analyzing)",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=_values(
+            failed=FAILED, r=[reason], now=iso(now), pending=PENDING, analyzing=ANALYZING
+        ),
+    )
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def get_job(ddb, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
+    out = ddb.get_item(
+        TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent
+    )
+    return deserialize(out.get("Item"))
+
+
+def public_view(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: job[k] for k in PUBLIC_FIELDS if k in job}
+
+
+def jobs_older_than(
+    ddb, table: str, status: str, cutoff: datetime, limit: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Jobs in `status` created before `cutoff`, oldest first, from the status GSI."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": STATUS_INDEX,
+        "KeyConditionExpression": "#s = :s AND created_at < :cutoff",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": _values(s=status, cutoff=iso(cutoff)),
+        "Limit": min(limit, 100),
+    }
+    seen = 0
+    while True:
+        page = ddb.query(**kwargs)
+        for raw in page.get("Items", []):
+            yield deserialize(raw)
+            seen += 1
+            if seen >= limit:
+                return
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

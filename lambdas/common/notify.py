@@ -1,0 +1,66 @@
+"""Notifications from the jobs table's stream: one SNS message per terminal job.
+
+The stream carries exactly one record for the write that made a job terminal
+(status only moves forward and every transition is conditional), so publishing
+from it cannot double-notify through a race, and a crash between the decision
+write and the publish cannot lose the notification: the record is retried.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from common import jobs
+
+
+def terminal_transition(record: dict) -> dict[str, Any] | None:
+    """The new job image if this stream record moved the job into a terminal status."""
+    if record.get("eventName") not in ("MODIFY", "INSERT"):
+        return None
+    change = record.get("dynamodb") or {}
+    new = jobs.deserialize(change.get("NewImage"))
+    old = jobs.deserialize(change.get("OldImage")) or {}
+    if not new or new.get("status") not in jobs.TERMINAL:
+        return None
+    if old.get("status") in jobs.TERMINAL:
+        return None
+    return new
+
+
+def message_for(job: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "job_id": job["job_id"],
+        "user_id": job.get("user_id"),
+        "status": job["status"],
+        "decision": job.get("decision"),
+        "reasons": job.get("reasons", []),
+        "completed_at": job.get("completed_at"),
+    }
+
+
+def publish(sns, topic_arn: str, job: dict[str, Any]) -> str:
+    out = sns.publish(
+        TopicArn=topic_arn,
+        Message=json.dumps(message_for(job), separators=(",", ":")),
+        MessageAttributes={
+            "job_id": {"DataType": "String", "StringValue": job["job_id"]},
+            "status": {"DataType": "String", "StringValue": job["status"]},
+        },
+    )
+    return out["MessageId"]
+
+
+def publish_content(s3, source_bucket: str, content_bucket: str, job: dict[str, Any]) -> bool:
+    """Copy an approved image to the CDN's content bucket; never a rejected one."""
+    if job.get("status") != jobs.COMPLETE or job.get("decision") != "approve":
+        return False
+    s3.copy_object(
+        Bucket=content_bucket,
+        Key=f"content/{job['job_id']}",
+        CopySource={"Bucket": source_bucket, "Key": job["image_key"]},
+        ContentType=job.get("content_type", "application/octet-stream"),
+        MetadataDirective="REPLACE",
+        CacheControl="public, max-age=31536000, immutable",
+    )
+    return True

@@ -1,0 +1,37 @@
+"""GET /jobs/{job_id}: the caller's own job, or 404."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from common import jobs
+
+
+def valid_job_id(job_id: str | None) -> bool:
+    try:
+        return job_id is not None and str(uuid.UUID(job_id)) == job_id.lower()
+    except ValueError:
+        return False
+
+
+def job_for_caller(
+    load: Callable[[str], dict[str, Any] | None], job_id: str | None, user_id: str
+) -> dict[str, Any] | None:
+    """The public view of the job if it exists and belongs to `user_id`.
+
+    Another user's job answers exactly like a missing one, so ids cannot be probed.
+    """
+    if not valid_job_id(job_id):
+        return None
+    job = load(job_id)
+    if job is None or job.get("user_id") != user_id:
+        return None
+    return jobs.public_view(job)
+
+
+def with_content_url(view: dict[str, Any], cdn_base: str | None) -> dict[str, Any]:
+    if cdn_base and view.get("status") == jobs.COMPLETE and view.get("decision") == "approve":
+        return {**view, "content_url": f"{cdn_base.rstrip('/')}/content/{view['job_id']}"}
+    return view

@@ -1,0 +1,158 @@
+"""Accepting an upload: validate, store the image, create the job, queue it.
+
+Order matters for "a rejected request stores nothing": every check that can refuse
+the request runs before the first write. If a write fails half-way, what was
+written is undone (object deleted, job failed) and the caller gets a 503 to retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from common import images, jobs
+from common.images import Rejection
+
+
+@dataclass(frozen=True)
+class UploadDeps:
+    s3: Any
+    ddb: Any
+    sqs: Any
+    bucket: str
+    table: str
+    queue_url: str
+    max_inline_bytes: int
+    max_upload_bytes: int
+    presign_expiry: int
+    retention_days: int
+
+
+class Unavailable(RuntimeError):
+    """A dependency failed after validation; nothing was left behind. Retry."""
+
+
+def request_digest(content_type: str, body: bytes) -> str:
+    return hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()
+
+
+def accepted(job_id: str, extra: dict | None = None) -> dict:
+    return {
+        "job_id": job_id,
+        "status": jobs.PENDING,
+        "status_url": f"/jobs/{job_id}",
+        **(extra or {}),
+    }
+
+
+def enqueue(deps: UploadDeps, job_id: str) -> None:
+    deps.sqs.send_message(QueueUrl=deps.queue_url, MessageBody=json.dumps({"job_id": job_id}))
+
+
+def accept_inline(
+    deps: UploadDeps, user_id: str, content_type: str, data: bytes, now: datetime
+) -> dict:
+    """Validate and accept an image sent as the request body. Raises Rejection."""
+    info = images.inspect(data, content_type, deps.max_inline_bytes)
+    job_id = str(uuid.uuid4())
+    key = f"uploads/{job_id}/original"
+    deps.s3.put_object(
+        Bucket=deps.bucket,
+        Key=key,
+        Body=data,
+        ContentType=info.content_type,
+        Metadata={"job-id": job_id, "user-id": user_id},
+    )
+    job = jobs.new_job(
+        job_id=job_id, user_id=user_id, image_key=key, content_type=info.content_type,
+        size_bytes=info.size_bytes, now=now, retention_days=deps.retention_days,
+    )
+    created = False
+    try:
+        jobs.create_job(deps.ddb, deps.table, job)
+        created = True
+        enqueue(deps, job_id)
+    except Exception as exc:
+        _undo(deps, key, job_id if created else None, now, f"could not be queued: {exc}")
+        raise Unavailable(str(exc)) from exc
+    return accepted(job_id)
+
+
+def _undo(deps: UploadDeps, key: str, job_id: str | None, now: datetime, reason: str) -> None:
+    deps.s3.delete_object(Bucket=deps.bucket, Key=key)
+    if job_id:
+        jobs.fail_job(deps.ddb, deps.table, job_id, f"upload {reason}", now)
+
+
+def parse_presign_request(data: bytes) -> tuple[str, int]:
+    try:
+        req = json.loads(data or b"null")
+    except ValueError as exc:
+        raise Rejection(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(req, dict):
+        raise Rejection(400, "invalid_request", "send {\"content_type\": ..., \"size_bytes\": ...}")
+    content_type = images.normalize_type(req.get("content_type"))
+    size = req.get("size_bytes")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise Rejection(400, "invalid_request", "size_bytes must be an integer")
+    return content_type, size
+
+
+def presign(deps: UploadDeps, user_id: str, data: bytes, now: datetime) -> dict:
+    """Create a pending job and a presigned PUT for a large image.
+
+    The object lands under `incoming/`; its ObjectCreated event runs `ingest_object`,
+    which validates the bytes before the job is queued.
+    """
+    content_type, size = parse_presign_request(data)
+    images.check_declared(content_type, size, deps.max_upload_bytes)
+    job_id = str(uuid.uuid4())
+    key = f"incoming/{job_id}"
+    job = jobs.new_job(
+        job_id=job_id, user_id=user_id, image_key=key, content_type=content_type,
+        size_bytes=size, now=now, retention_days=deps.retention_days,
+    )
+    jobs.create_job(deps.ddb, deps.table, job)
+    url = deps.s3.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": deps.bucket, "Key": key, "ContentType": content_type},
+        ExpiresIn=deps.presign_expiry,
+    )
+    return accepted(
+        job_id,
+        {
+            "upload": {
+                "url": url,
+                "method": "PUT",
+                "headers": {"content-type": content_type},
+                "expires_in": deps.presign_expiry,
+                "max_bytes": size,
+            }
+        },
+    )
+
+
+def ingest_object(deps: UploadDeps, key: str, now: datetime) -> str:
+    """Validate a presigned upload that has arrived; queue its job or fail it."""
+    if not key.startswith("incoming/"):
+        return "ignored: not an incoming upload"
+    job_id = key.split("/", 1)[1]
+    head = deps.s3.head_object(Bucket=deps.bucket, Key=key)
+    declared = images.normalize_type(head.get("ContentType"))
+    size = int(head.get("ContentLength", 0))
+    try:
+        images.check_declared(declared, size, deps.max_upload_bytes)
+        body = deps.s3.get_object(Bucket=deps.bucket, Key=key)["Body"].read()
+        images.inspect(body, declared, deps.max_upload_bytes)
+    except Rejection as rej:
+        deps.s3.delete_object(Bucket=deps.bucket, Key=key)
+        won, item = jobs.fail_job(
+            deps.ddb, deps.table, job_id, f"upload rejected: {rej.error}: {rej.message}", now
+        )
+        return f"rejected: {rej.error} (job {'failed' if won else 'unknown or already done'})"
+    enqueue(deps, job_id)
+    return "queued"

@@ -1,0 +1,63 @@
+"""SQS -> claim each job, then fan out to both analyzers (partial batch responses)."""
+
+from __future__ import annotations
+
+import functools
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from common import dispatch, env
+from common.clients import client
+from common.observability import logger, metrics, tracer
+from common.timeutil import utcnow
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@functools.cache
+def _analyzers() -> dict[str, str]:
+    return {
+        "rekognition": env.require("REKOGNITION_FUNCTION"),
+        "custom": env.require("CUSTOM_FUNCTION"),
+    }
+
+
+def record_handler(record: SQSRecord) -> str:
+    job_id = dispatch.parse_message(record.body)
+    logger.append_keys(job_id=job_id)
+    try:
+        outcome = dispatch.dispatch(
+            client("dynamodb"),
+            client("lambda"),
+            env.require("JOBS_TABLE"),
+            job_id,
+            _analyzers(),
+            utcnow(),
+            env.integer("DISPATCH_LEASE_SECONDS", 30),
+        )
+        logger.info(
+            "dispatch",
+            extra={"outcome": outcome, "receive_count": record.attributes.approximate_receive_count},
+        )
+        metrics.add_metric(
+            name="JobsDispatched" if outcome.startswith("dispatched") else "DuplicateDeliveries",
+            unit="Count",
+            value=1,
+        )
+        return outcome
+    finally:
+        logger.remove_keys(["job_id"])
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict, context) -> dict:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

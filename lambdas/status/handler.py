@@ -1,0 +1,33 @@
+"""GET /jobs/{job_id}."""
+
+from __future__ import annotations
+
+import functools
+
+from common import env, http, jobs, status
+from common.clients import client
+from common.observability import logger, metrics, tracer
+
+
+@functools.cache
+def _table() -> str:
+    return env.require("JOBS_TABLE")
+
+
+def load(job_id: str):
+    return jobs.get_job(client("dynamodb"), _table(), job_id)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict, context) -> dict:
+    user_id = http.caller_id(event)
+    if user_id is None:
+        return http.error(401, "unauthorized", "a signed-in user is required")
+    job_id = http.path_param(event, "job_id")
+    logger.append_keys(job_id=job_id)
+    view = status.job_for_caller(load, job_id, user_id)
+    if view is None:
+        return http.error(404, "not_found", "no such job")
+    return http.response(200, status.with_content_url(view, env.optional("CDN_BASE_URL")))

@@ -1,0 +1,122 @@
+"""POST /jobs, and ObjectCreated events for presigned uploads under `incoming/`."""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from common import env, http, images, uploads
+from common.clients import client
+from common.observability import logger, metrics, tracer
+from common.timeutil import utcnow
+
+
+@functools.cache
+def deps() -> uploads.UploadDeps:
+    return uploads.UploadDeps(
+        s3=client("s3"),
+        ddb=client("dynamodb"),
+        sqs=client("sqs"),
+        bucket=env.require("UPLOAD_BUCKET"),
+        table=env.require("JOBS_TABLE"),
+        queue_url=env.require("PROCESSING_QUEUE_URL"),
+        max_inline_bytes=env.integer("MAX_INLINE_UPLOAD_BYTES", 4 * 1024 * 1024),
+        max_upload_bytes=env.integer("MAX_UPLOAD_BYTES", 15 * 1024 * 1024),
+        presign_expiry=env.integer("PRESIGN_EXPIRY_SECONDS", 900),
+        retention_days=env.integer("JOB_RETENTION_DAYS", 90),
+    )
+
+
+def _accept(request: dict, body: bytes) -> dict:
+    d = deps()
+    if request["content_type"] == "application/json":
+        result = uploads.presign(d, request["user_id"], body, utcnow())
+    else:
+        result = uploads.accept_inline(d, request["user_id"], request["content_type"], body, utcnow())
+    logger.append_keys(job_id=result["job_id"])
+    metrics.add_metric(name="JobsAccepted", unit="Count", value=1)
+    return result
+
+
+@functools.cache
+def _idempotent_accept():
+    store = DynamoDBPersistenceLayer(
+        table_name=env.require("IDEMPOTENCY_TABLE"), boto3_client=client("dynamodb")
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[user_id, idempotency_key]",
+        payload_validation_jmespath="digest",
+        expires_after_seconds=env.integer("IDEMPOTENCY_TTL_SECONDS", 3600),
+    )
+    accept = idempotent_function(
+        data_keyword_argument="request", persistence_store=store, config=config
+    )(_accept)
+    return accept, config
+
+
+def api(event: dict, context) -> dict:
+    user_id = http.caller_id(event)
+    if user_id is None:
+        return http.error(401, "unauthorized", "a signed-in user is required")
+    content_type = images.normalize_type(http.header(event, "content-type"))
+    body = http.body_bytes(event)
+    request = {
+        "user_id": user_id,
+        "content_type": content_type,
+        "digest": uploads.request_digest(content_type, body),
+        "idempotency_key": http.header(event, "idempotency-key"),
+    }
+    try:
+        if request["idempotency_key"]:
+            accept, config = _idempotent_accept()
+            # Lets an in-progress record expire with this invocation if it dies.
+            config.register_lambda_context(context)
+            result = accept(request=request, body=body)
+        else:
+            result = _accept(request, body)
+    except images.Rejection as rej:
+        metrics.add_metric(name="UploadsRejected", unit="Count", value=1)
+        logger.info("upload rejected", extra={"error": rej.error, "detail": rej.message})
+        return http.error(rej.status, rej.error, rej.message)
+    except IdempotencyValidationError:
+        return http.error(
+            422, "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+        )
+    except IdempotencyAlreadyInProgressError:
+        return http.error(
+            409, "request_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            {"retry-after": "1"},
+        )
+    except uploads.Unavailable:
+        logger.exception("upload could not be completed")
+        return http.error(503, "unavailable", "the upload could not be stored; retry", {"retry-after": "1"})
+    logger.info("upload accepted", extra={"content_type": content_type, "size_bytes": len(body)})
+    return http.response(202, result, {"location": result["status_url"]})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict, context) -> dict:
+    if "Records" in event:
+        d = deps()
+        outcomes = []
+        for record in event["Records"]:
+            key = unquote_plus(record["s3"]["object"]["key"])
+            outcome = uploads.ingest_object(d, key, utcnow())
+            logger.info("presigned upload processed", extra={"key": key, "outcome": outcome})
+            outcomes.append(outcome)
+        return {"processed": len(outcomes)}
+    return api(event, context)

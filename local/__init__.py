@@ -1,0 +1,1 @@
+"""The embedded local cloud: runs the Pulumi program's resources on one machine."""

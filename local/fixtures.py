@@ -1,0 +1,123 @@
+"""Deterministic test images, each carrying the outcome it is meant to produce.
+
+PNG fixtures can embed the moderation labels the local Rekognition stand-in should
+return (a `moderation-labels` text chunk), so load runs and tests are reproducible
+without Rekognition. The same bytes sent to real Rekognition are just images.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from dataclasses import dataclass
+
+from PIL import Image, ImageFilter
+from PIL.PngImagePlugin import PngInfo
+
+LABEL_CHUNK = "moderation-labels"
+
+
+def texture(width: int, height: int, seed: int) -> Image.Image:
+    """A smooth, non-uniform RGB image from a seed (never blank, never random run to run)."""
+    rng = random.Random(seed)
+    small = (max(2, width // 8), max(2, height // 8))
+    channels = [
+        Image.frombytes("L", small, bytes(rng.randrange(256) for _ in range(small[0] * small[1])))
+        .resize((width, height), Image.Resampling.BICUBIC)
+        .filter(ImageFilter.GaussianBlur(1))
+        for _ in range(3)
+    ]
+    return Image.merge("RGB", channels)
+
+
+def encode(img: Image.Image, fmt: str, labels: list[dict] | None = None) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "PNG":
+        info = PngInfo()
+        if labels is not None:
+            info.add_text(LABEL_CHUNK, json.dumps(labels))
+        img.save(buf, "PNG", pnginfo=info)
+    elif fmt == "JPEG":
+        img.convert("RGB").save(buf, "JPEG", quality=85)
+    elif fmt == "WEBP":
+        img.save(buf, "WEBP", quality=80)
+    else:
+        raise ValueError(fmt)
+    return buf.getvalue()
+
+
+def png(width=256, height=256, seed=1, labels: list[dict] | None = None) -> bytes:
+    return encode(texture(width, height, seed), "PNG", labels)
+
+
+def jpeg(width=256, height=256, seed=1) -> bytes:
+    return encode(texture(width, height, seed), "JPEG")
+
+
+def webp(width=256, height=256, seed=1) -> bytes:
+    return encode(texture(width, height, seed), "WEBP")
+
+
+def blank_png(width=256, height=256, color=(128, 128, 128)) -> bytes:
+    return encode(Image.new("RGB", (width, height), color), "PNG")
+
+
+def label(name: str, confidence: float, parent: str = "") -> dict:
+    """A label in DetectModerationLabels' own shape."""
+    return {
+        "Name": name,
+        "Confidence": confidence,
+        "ParentName": parent,
+        "TaxonomyLevel": 2 if parent else 1,
+    }
+
+
+EXPLICIT = [label("Explicit", 97.5), label("Explicit Nudity", 97.5, "Explicit")]
+MODERATE_VIOLENCE = [label("Violence", 72.0), label("Graphic Violence", 72.0, "Violence")]
+SAFE_LABELS = [label("Swimwear or Underwear", 88.0)]
+
+# The image whose dHash the demo stack blocklists.
+BLOCKLISTED_SEED = 4242
+
+
+@dataclass(frozen=True)
+class Fixture:
+    kind: str
+    content_type: str
+    data: bytes
+    expected_decision: str
+
+
+def make(kind: str, seed: int) -> Fixture:
+    """One fixture of `kind`; `seed` varies the pixels but not the outcome."""
+    if kind == "clean":
+        fmt = ("PNG", "JPEG", "WEBP")[seed % 3]
+        data = encode(texture(256, 192, seed), fmt, [] if fmt == "PNG" else None)
+        return Fixture(kind, f"image/{fmt.lower()}", data, "approve")
+    if kind == "swimwear":
+        return Fixture(kind, "image/png", png(seed=seed, labels=SAFE_LABELS), "approve")
+    if kind == "explicit":
+        return Fixture(kind, "image/png", png(seed=seed, labels=EXPLICIT), "reject")
+    if kind == "moderate":
+        return Fixture(kind, "image/png", png(seed=seed, labels=MODERATE_VIOLENCE), "review")
+    if kind == "blank":
+        shade = 40 + seed % 150
+        return Fixture(kind, "image/png", blank_png(color=(shade, shade, shade)), "warn")
+    if kind == "tiny":
+        return Fixture(kind, "image/png", png(32, 32, seed=seed, labels=[]), "warn")
+    if kind == "blocklisted":
+        return Fixture(kind, "image/png", png(seed=BLOCKLISTED_SEED, labels=[]), "warn")
+    raise ValueError(f"unknown fixture kind {kind!r}")
+
+
+# Mix used by load runs: mostly clean traffic with every decision represented.
+MIX = (
+    ["clean"] * 10 + ["swimwear"] * 2 + ["explicit"] * 2 + ["moderate"] * 2
+    + ["blank"] + ["tiny"] + ["blocklisted"]
+)
+
+
+def workload(count: int, seed: int = 7) -> list[Fixture]:
+    rng = random.Random(seed)
+    return [make(rng.choice(MIX), seed * 100000 + i) for i in range(count)]

@@ -1,0 +1,118 @@
+"""Dispatcher: claim before fan-out, redelivery is a no-op, partial batch failures."""
+
+from __future__ import annotations
+
+import json
+
+from common import dispatch, jobs
+from common.timeutil import utcnow
+from local import fixtures
+from tests.helpers import RecordingLambda, accept, job
+from tests.stack import sqs_event
+
+ANALYZERS = {"rekognition": "rek-fn", "custom": "custom-fn"}
+
+
+def run_dispatch(stack, job_id, lam, now=None, lease=30):
+    return dispatch.dispatch(
+        stack.client("dynamodb"), lam, stack.exports["jobs_table"], job_id, ANALYZERS,
+        now or utcnow(), lease,
+    )
+
+
+def test_claims_before_invoking_both_analyzers(stack):
+    job_id = accept(stack, fixtures.png(seed=1))
+    seen_status = []
+
+    class Checking(RecordingLambda):
+        def invoke(self, **kw):
+            seen_status.append(job(stack, job_id)["status"])
+            return super().invoke(**kw)
+
+    lam = Checking()
+    assert run_dispatch(stack, job_id, lam).startswith("dispatched")
+    assert seen_status == ["analyzing", "analyzing"], "analyzing is set before any analyzer starts"
+    assert sorted(c[0] for c in lam.calls) == ["custom-fn", "rek-fn"]
+    assert lam.calls[0][1] == {"job_id": job_id, "image_key": f"uploads/{job_id}/original"}
+    assert job(stack, job_id)["attempts"] == 1
+
+
+def test_redelivered_message_does_not_invoke_again(stack):
+    job_id = accept(stack, fixtures.png(seed=2))
+    lam = RecordingLambda()
+    run_dispatch(stack, job_id, lam)
+    for _ in range(3):
+        assert run_dispatch(stack, job_id, lam).startswith("skipped")
+    assert len(lam.calls) == 2
+
+
+def test_redelivery_after_the_lease_restarts_missing_analyzers_only(stack):
+    """A dispatcher that died between claim and invoke must not strand the job."""
+    job_id = accept(stack, fixtures.png(seed=3))
+    lam = RecordingLambda(fail_on={"custom-fn"})
+    try:
+        run_dispatch(stack, job_id, lam)
+    except RuntimeError:
+        pass  # the message is reported failed and SQS redelivers it
+    else:
+        raise AssertionError("invoke failure must fail the message")
+    assert job(stack, job_id)["status"] == "analyzing"
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    jobs.record_result(ddb, table, job_id, "rekognition", {"labels": []}, utcnow())
+
+    retry = RecordingLambda()
+    # Inside the lease: a concurrent duplicate, not a retry.
+    assert run_dispatch(stack, job_id, retry).startswith("skipped")
+    from datetime import timedelta
+
+    later = utcnow() + timedelta(seconds=31)
+    assert run_dispatch(stack, job_id, retry, now=later).startswith("dispatched")
+    assert [c[0] for c in retry.calls] == ["custom-fn"]
+    assert job(stack, job_id)["attempts"] == 2
+
+
+def test_terminal_jobs_are_never_redispatched(stack):
+    job_id = accept(stack, fixtures.png(seed=4))
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    jobs.fail_job(ddb, table, job_id, "test", utcnow())
+    from datetime import timedelta
+
+    lam = RecordingLambda()
+    assert run_dispatch(stack, job_id, lam, now=utcnow() + timedelta(hours=1)).startswith("skipped")
+    assert lam.calls == []
+
+
+def test_batch_reports_only_the_failed_messages(stack):
+    good = [accept(stack, fixtures.png(seed=10 + i)) for i in range(3)]
+    bodies = [
+        json.dumps({"job_id": good[0]}),
+        "this is not json",
+        json.dumps({"job_id": good[1]}),
+        json.dumps({"no_job": True}),
+        json.dumps({"job_id": "00000000-0000-0000-0000-000000000000"}),  # unknown job
+        json.dumps({"job_id": good[2]}),
+    ]
+    lam = RecordingLambda()
+
+    def patch(module):
+        import common.clients
+
+        real = common.clients.client
+        module.client = lambda svc: lam if svc == "lambda" else real(svc)
+
+    result = stack.invoke("dispatcher", sqs_event(bodies), patch=patch)
+    assert result == {"batchItemFailures": [
+        {"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}, {"itemIdentifier": "m-4"},
+    ]}
+    assert len(lam.calls) == 6
+    assert all(job(stack, j)["status"] == "analyzing" for j in good)
+
+
+def test_parse_message_rejects_poison():
+    for body in ("", "[]", "{}", '{"job_id": 5}', "nope"):
+        try:
+            dispatch.parse_message(body)
+        except dispatch.PoisonMessage:
+            continue
+        raise AssertionError(body)
+    assert dispatch.parse_message('{"job_id": "a"}') == "a"

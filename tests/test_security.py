@@ -1,0 +1,175 @@
+"""Security review of everything the program declares: least privilege and encryption.
+
+Walks every IAM policy the program creates (through the mocks) and fails on a
+wildcard action, a `*` resource that AWS does not require, access to another
+function's resources, or a store or queue without encryption at rest.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.program import ProgramRun, run_program
+
+# Actions AWS offers no resource-level permission for; "*" is required and a comment says so.
+STAR_RESOURCE_ALLOWED = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "rekognition:DetectModerationLabels",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
+
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+# Exactly the actions each function may perform, beyond its own logs and tracing.
+EXPECTED_ACTIONS = {
+    "upload": {
+        "s3:PutObject", "s3:DeleteObject", "s3:GetObject",
+        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+        "sqs:SendMessage",
+    },
+    "status": {"dynamodb:GetItem"},
+    "dispatcher": {
+        "dynamodb:UpdateItem", "lambda:InvokeFunction", "sqs:ReceiveMessage",
+        "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
+    },
+    "rekognition_analyzer": {
+        "rekognition:DetectModerationLabels", "s3:GetObject", "dynamodb:UpdateItem",
+        "sqs:SendMessage",
+    },
+    "custom_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "sqs:SendMessage"},
+    "notifier": {
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams", "sns:Publish", "sqs:SendMessage",
+    },
+    "sweeper": {
+        "dynamodb:Query", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return run_program()
+
+
+def role_policies(run: ProgramRun) -> dict[str, dict]:
+    return {
+        p.name.removesuffix("-policy"): json.loads(p.inputs["policy"])
+        for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+
+
+def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
+    """The ARNs (and ARN patterns) a function's duty needs, derived from the exports."""
+    ex = run.exports
+    table = run.one("aws:dynamodb/table:Table", "jobs").outputs
+    idem = run.one("aws:dynamodb/table:Table", "idempotency").outputs["arn"]
+    bucket = run.one("aws:s3/bucket:Bucket").outputs["arn"]
+    queue = run.one("aws:sqs/queue:Queue", "processing").outputs["arn"]
+    failures = run.one("aws:sqs/queue:Queue", "analysis-failures").outputs["arn"]
+    topic = run.one("aws:sns/topic:Topic", "notifications").outputs["arn"]
+    fn_arn = {
+        name: run.one("aws:lambda/function:Function", f"{name}-function").outputs["arn"]
+        for name in ex["functions"]
+    }
+    images = {f"{bucket}/uploads/*", f"{bucket}/incoming/*"}
+    return {
+        "upload": images | {table["arn"], idem, queue},
+        "status": {table["arn"]},
+        "dispatcher": {table["arn"], queue, fn_arn["rekognition_analyzer"], fn_arn["custom_analyzer"]},
+        "rekognition_analyzer": images | {table["arn"], failures, "*"},
+        "custom_analyzer": images | {table["arn"], failures},
+        "notifier": {table["streamArn"], topic, failures},
+        "sweeper": {f"{table['arn']}/index/status-created_at-index", table["arn"], failures},
+    }[logical]
+
+
+def test_no_wildcard_actions_anywhere(run):
+    for logical, doc in role_policies(run).items():
+        for stmt in doc["Statement"]:
+            assert stmt["Effect"] == "Allow", (logical, stmt)
+            for action in stmt["Action"]:
+                assert "*" not in action, f"{logical}: wildcard action {action}"
+
+
+def test_star_resources_only_where_aws_requires_them(run):
+    for logical, doc in role_policies(run).items():
+        for stmt in doc["Statement"]:
+            if "*" in stmt["Resource"]:
+                assert stmt["Resource"] == ["*"]
+                assert set(stmt["Action"]) <= STAR_RESOURCE_ALLOWED, (logical, stmt)
+
+
+def test_each_function_has_exactly_its_own_actions(run):
+    policies = role_policies(run)
+    assert set(policies) == set(EXPECTED_ACTIONS)
+    for logical, doc in policies.items():
+        actions = {a for s in doc["Statement"] for a in s["Action"]}
+        assert actions - LOGS - XRAY == EXPECTED_ACTIONS[logical], logical
+
+
+def test_no_function_reaches_another_functions_resources(run):
+    log_groups = {
+        g.outputs["arn"] + ":*" for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    for logical, doc in role_policies(run).items():
+        own_logs = run.one("aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs").outputs["arn"] + ":*"
+        allowed = allowed_resources(run, logical) | {own_logs}
+        for stmt in doc["Statement"]:
+            if set(stmt["Action"]) <= XRAY:
+                continue
+            for resource in stmt["Resource"]:
+                assert resource in allowed, f"{logical} may not touch {resource}"
+                if resource in log_groups:
+                    assert resource == own_logs, f"{logical} writes another function's logs"
+
+
+def test_every_store_and_queue_is_encrypted_at_rest(run):
+    for table in run.of_type("aws:dynamodb/table:Table"):
+        assert table.inputs.get("serverSideEncryption", {}).get("enabled") is True, table.name
+    for queue in run.of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs.get("sqsManagedSseEnabled") or queue.inputs.get("kmsMasterKeyId"), queue.name
+    for topic in run.of_type("aws:sns/topic:Topic"):
+        assert topic.inputs.get("kmsMasterKeyId"), topic.name
+    buckets = {b.outputs["bucket"] for b in run.of_type("aws:s3/bucket:Bucket")}
+    encrypted = {
+        c.inputs["bucket"]
+        for c in run.of_type(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
+    }
+    blocked = {
+        c.inputs["bucket"]
+        for c in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    }
+    tls_only = {
+        p.inputs["bucket"]
+        for p in run.of_type("aws:s3/bucketPolicy:BucketPolicy")
+        if any(
+            s.get("Effect") == "Deny"
+            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in json.loads(p.inputs["policy"])["Statement"]
+        )
+    }
+    assert buckets == encrypted == blocked == tls_only
+
+
+def test_trust_policies_admit_only_lambda(run):
+    for role in run.of_type("aws:iam/role:Role"):
+        doc = json.loads(role.inputs["assumeRolePolicy"])
+        principals = {s["Principal"]["Service"] for s in doc["Statement"]}
+        assert principals <= {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}, role.name
+
+
+def test_kms_key_rotates(run):
+    for key in run.of_type("aws:kms/key:Key"):
+        assert key.inputs["enableKeyRotation"] is True
