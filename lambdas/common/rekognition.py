@@ -1,13 +1,46 @@
-"""Rekognition DetectModerationLabels on the S3 object; the image never passes through Lambda."""
+"""Rekognition DetectModerationLabels on the S3 object; the image never passes through Lambda.
+
+DetectModerationLabels reads JPEG and PNG only. The API also accepts WebP uploads,
+so when Rekognition refuses the format the image is converted to JPEG in memory and
+sent as bytes (up to Rekognition's 5 MB bytes limit).
+"""
 
 from __future__ import annotations
 
+import io
 
-def detect(rek, bucket: str, key: str, min_confidence: float) -> dict:
-    out = rek.detect_moderation_labels(
-        Image={"S3Object": {"Bucket": bucket, "Name": key}},
-        MinConfidence=min_confidence,
-    )
+from botocore.exceptions import ClientError
+
+from common.images import open_image
+
+MAX_BYTES_PAYLOAD = 5 * 1024 * 1024
+
+
+def _as_jpeg(data: bytes) -> bytes:
+    img = open_image(data).convert("RGB")
+    for quality in (90, 80, 70, 60):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        if buf.tell() <= MAX_BYTES_PAYLOAD:
+            return buf.getvalue()
+        img = img.resize((img.width * 3 // 4, img.height * 3 // 4))
+    raise ValueError("image cannot be made small enough for Rekognition")
+
+
+def detect(rek, s3, bucket: str, key: str, min_confidence: float) -> dict:
+    source = "s3"
+    try:
+        out = rek.detect_moderation_labels(
+            Image={"S3Object": {"Bucket": bucket, "Name": key}}, MinConfidence=min_confidence
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "InvalidImageFormatException":
+            raise
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        out = rek.detect_moderation_labels(
+            Image={"Bytes": _as_jpeg(data)}, MinConfidence=min_confidence
+        )
+        source = "converted-jpeg"
     raw = out.get("ModerationLabels", [])
     parents = {lab["Name"]: lab.get("ParentName", "") for lab in raw}
 
@@ -32,4 +65,5 @@ def detect(rek, bucket: str, key: str, min_confidence: float) -> dict:
         "labels": labels,
         "model_version": out.get("ModerationModelVersion", ""),
         "min_confidence": min_confidence,
+        "source": source,
     }

@@ -16,7 +16,8 @@ def handler(event: dict, context) -> dict:
     logger.append_keys(job_id=job_id)
     settings = rules.from_env()
     result = rekognition.detect(
-        client("rekognition"), env.require("UPLOAD_BUCKET"), image_key, settings.min_confidence
+        client("rekognition"), client("s3"), env.require("UPLOAD_BUCKET"), image_key,
+        settings.min_confidence,
     )
     logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
     outcome = analysis.complete_branch(

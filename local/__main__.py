@@ -1,0 +1,289 @@
+"""`python -m local COMMAND`: run the moderation stack on this machine.
+
+  up       start the local cloud in the background (writes .local-cloud/outputs.json)
+  status   what is running: functions, queues, faults, what is not emulated
+  load     send N uploads through the API and report what happened
+  chaos    the same with injected faults
+  token    print a bearer token for a local user
+  invoke   invoke a function by its logical name
+  hash     print the dHash of an image (for moderation:blocklistHashes)
+  demo     up + a short load + the dashboard
+  down     stop the local cloud and remove its state
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parse_set(values: list[str]) -> dict:
+    config = {}
+    for item in values or []:
+        key, _, raw = item.partition("=")
+        try:
+            config[key] = json.loads(raw)
+        except ValueError:
+            config[key] = raw
+    return config
+
+
+def cmd_up(args) -> int:
+    from local.client import LocalCloudClient, NotRunning
+
+    state_dir = Path(args.state_dir)
+    try:
+        cloud = LocalCloudClient(state_dir)
+        print(f"already running (pid {cloud.state['pid']}); `python -m local down` first")
+        return 0
+    except NotRunning:
+        pass
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    state_dir.mkdir(parents=True)
+    log = open(state_dir / "cloud.log", "ab")
+    cmd = [
+        sys.executable, "-m", "local", "--state-dir", str(state_dir), "daemon",
+        "--max-environments", str(args.max_environments),
+        "--async-backoff", str(args.async_backoff),
+        "--schedule-scale", str(args.schedule_scale),
+        "--sample-interval", str(args.sample_interval),
+    ]
+    for item in args.set or []:
+        cmd += ["--set", item]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'lambdas'}"}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + args.wait
+    state_file = state_dir / "state.json"
+    while time.monotonic() < deadline:
+        if state_file.exists():
+            state = json.loads(state_file.read_text())
+            if not state.get("ready"):
+                print(f"the local cloud failed to start:\n{state.get('error')}", file=sys.stderr)
+                return 1
+            _print_up(state)
+            return 0
+        if proc.poll() is not None:
+            print((state_dir / "cloud.log").read_text()[-4000:], file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    print(f"the local cloud did not become ready in {args.wait} s; see {state_dir / 'cloud.log'}",
+          file=sys.stderr)
+    return 1
+
+
+def _print_up(state: dict) -> None:
+    print(f"local cloud running (pid {state['pid']})")
+    print(f"  API:       {state['api_url']}  (JWT issuer {state['issuer']})")
+    print(f"  endpoint:  {state['endpoint']}  (AWS_ENDPOINT_URL for boto3 and the AWS CLI)")
+    print(f"  outputs:   {state['outputs_file']}")
+    print(f"  logs:      {state['log_file']}")
+    print("  token:     python -m local token --user demo-user")
+    for name, what in state["stand_ins"].items():
+        print(f"  {name}: {what}")
+    if state["not_emulated"]:
+        print("  not emulated (declared, given placeholder outputs, no local behaviour):")
+        for item in state["not_emulated"]:
+            print(f"    - {item['type']}  {item['name']}")
+    for item in state["not_emulated_behaviour"]:
+        print(f"  not emulated: {item}")
+
+
+def cmd_daemon(args) -> int:
+    from local.cloud import CloudOptions, run_daemon
+
+    options = CloudOptions(
+        state_dir=Path(args.state_dir),
+        config=_parse_set(args.set),
+        max_environments=args.max_environments,
+        async_backoff=args.async_backoff,
+        schedule_scale=args.schedule_scale,
+        sample_interval=args.sample_interval,
+    )
+    return run_daemon(options)
+
+
+def cmd_down(args) -> int:
+    state_dir = Path(args.state_dir)
+    state_file = state_dir / "state.json"
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        pid = state.get("pid")
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.killpg(pid, signal.SIGKILL)  # any worker left behind
+            except (ProcessLookupError, PermissionError):
+                pass
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+        print(f"local cloud stopped; {state_dir} removed")
+    else:
+        print("no local cloud state")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    status = cloud.control("status")
+    print(json.dumps({"api_url": cloud.api_url, "endpoint": cloud.endpoint, **status}, indent=2))
+    return 0
+
+
+def cmd_token(args) -> int:
+    from local.client import LocalCloudClient
+
+    print(LocalCloudClient(Path(args.state_dir)).token(args.user, args.token_use))
+    return 0
+
+
+def cmd_invoke(args) -> int:
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    result = cloud.control("invoke", {"function": args.function, "event": json.loads(args.event)},
+                           timeout=960)
+    print(json.dumps(result, indent=2))
+    return 0 if result["ok"] else 1
+
+
+def cmd_hash(args) -> int:
+    sys.path.insert(0, str(ROOT / "lambdas"))
+    from common.images import dhash, open_image
+
+    print(dhash(open_image(Path(args.image).read_bytes())))
+    return 0
+
+
+def cmd_load(args) -> int:
+    from local.client import LocalCloudClient
+    from local.load import run_load
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    summary, _ = run_load(
+        cloud, args.count, rate=args.rate, concurrency=args.concurrency, poison=args.poison,
+        users=args.users, seed=args.seed, timeout=args.timeout,
+    )
+    print(json.dumps(summary.as_dict(), indent=2))
+    return 0 if summary.unfinished == 0 and summary.duplicate_notifications == 0 else 1
+
+
+def cmd_chaos(args) -> int:
+    from local.chaos import run_chaos
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    report = run_chaos(cloud, args.count, rate=args.rate, seed=args.seed, timeout=args.timeout)
+    print(json.dumps(report, indent=2))
+    return 0 if report["passed"] else 1
+
+
+def cmd_demo(args) -> int:
+    args.set = list(args.set or []) + list(DEMO_SETTINGS)
+    cmd_down(args)
+    if cmd_up(args) != 0:
+        return 1
+    args.count, args.poison = args.count or 300, 5
+    args.rate, args.concurrency, args.users, args.seed, args.timeout = 20.0, 8, 5, 7, 300.0
+    cmd_load(args)
+    app = ROOT / "dashboard" / "app.py"
+    if args.no_dashboard or not app.exists():
+        print(f"outputs: {Path(args.state_dir) / 'outputs.json'}; stop with `make down`")
+        return 0
+    print("opening the dashboard on http://localhost:8501 (Ctrl-C to quit; `make down` stops the cloud)")
+    return subprocess.call(
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--", "--local", str(args.state_dir)],
+        cwd=ROOT,
+    )
+
+
+# The demo runs the sweeper every minute and fails jobs after 2 minutes, so the poison
+# messages' stranded jobs visibly end `failed` while you watch.
+DEMO_SETTINGS = ("jobDeadlineSeconds=120",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from local.cloud import DEFAULT_STATE_DIR
+
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def cloud_options(p) -> None:
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="a moderation: stack setting for the local stack (JSON value)")
+        p.add_argument("--max-environments", type=int, default=3,
+                       help="execution environments per function (default 3)")
+        p.add_argument("--async-backoff", type=float, default=1.0,
+                       help="seconds before async retry n is n x this (AWS: about 60)")
+        p.add_argument("--schedule-scale", type=float, default=1.0,
+                       help="multiply schedule periods (0.1 runs the sweeper every 6 s)")
+        p.add_argument("--sample-interval", type=float, default=10.0)
+        p.add_argument("--wait", type=float, default=180.0)
+
+    p = sub.add_parser("up")
+    cloud_options(p)
+    p.set_defaults(fn=cmd_up)
+    p = sub.add_parser("daemon", help=argparse.SUPPRESS)
+    cloud_options(p)
+    p.set_defaults(fn=cmd_daemon)
+    sub.add_parser("down").set_defaults(fn=cmd_down)
+    sub.add_parser("status").set_defaults(fn=cmd_status)
+    p = sub.add_parser("token")
+    p.add_argument("--user", default="demo-user")
+    p.add_argument("--token-use", default="id", choices=["id", "access"])
+    p.set_defaults(fn=cmd_token)
+    p = sub.add_parser("invoke")
+    p.add_argument("function")
+    p.add_argument("--event", default="{}")
+    p.set_defaults(fn=cmd_invoke)
+    p = sub.add_parser("hash")
+    p.add_argument("image")
+    p.set_defaults(fn=cmd_hash)
+    p = sub.add_parser("load")
+    p.add_argument("count", type=int)
+    p.add_argument("--rate", type=float, default=20.0)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--poison", type=int, default=0)
+    p.add_argument("--users", type=int, default=5)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--timeout", type=float, default=300.0)
+    p.set_defaults(fn=cmd_load)
+    p = sub.add_parser("chaos")
+    p.add_argument("count", type=int)
+    p.add_argument("--rate", type=float, default=20.0)
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--timeout", type=float, default=900.0)
+    p.set_defaults(fn=cmd_chaos)
+    p = sub.add_parser("demo")
+    cloud_options(p)
+    p.add_argument("--count", type=int, default=300)
+    p.add_argument("--no-dashboard", action="store_true")
+    p.set_defaults(fn=cmd_demo)
+
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

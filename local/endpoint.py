@@ -1,0 +1,141 @@
+"""The local AWS endpoint: moto's server app behind a thin router.
+
+Everything is moto except what moto cannot do for this pipeline: Lambda's Invoke
+API goes to the local execution environments, Rekognition DetectModerationLabels to
+the stand-in, and chaos can make DynamoDB throttle. `/_local/*` is the local cloud's
+own control API (status, faults, invoking a function by hand).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from local import rekognition
+
+log = logging.getLogger("local.endpoint")
+_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/(?P<service>[^/]+)/")
+
+
+def service_of(environ: dict) -> str:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _SCOPE.search(auth)
+    if match:
+        return match.group("service")
+    query = environ.get("QUERY_STRING", "")
+    match = re.search(r"X-Amz-Credential=[^&]*?%2F[^&]*?%2F[^&]*?%2F(?P<service>[^%&]+)%2F", query)
+    return match.group("service") if match else ""
+
+
+def _json(status: int, body: Any, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, default=str), status=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+class Router:
+    def __init__(self, moto_app, hooks: Any, s3_client: Callable[[], Any]) -> None:
+        self.moto_app = moto_app
+        self.hooks = hooks
+        self.s3 = s3_client
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_local/"):
+            return self._control(Request(environ))(environ, start_response)
+        service = service_of(environ)
+        if service == "lambda":
+            match = _INVOKE.match(path)
+            if match and environ.get("REQUEST_METHOD") == "POST":
+                return self._invoke(Request(environ), unquote(match.group("name")))(
+                    environ, start_response
+                )
+        if service == "rekognition":
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.endswith(".DetectModerationLabels"):
+                return self._rekognition(Request(environ))(environ, start_response)
+            return _json(400, {"__type": "UnsupportedOperation",
+                               "message": f"{target} is not emulated locally"})(environ, start_response)
+        if service == "dynamodb" and self.hooks.faults.throttle_dynamodb():
+            return _json(400, {
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "Throughput exceeds the current capacity (injected by local chaos)",
+            })(environ, start_response)
+        return self.moto_app(environ, start_response)
+
+    def _invoke(self, request: Request, name: str) -> Response:
+        kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        raw = request.get_data()
+        payload = json.loads(raw) if raw else {}
+        try:
+            if kind == "Event":
+                self.hooks.lambdas.invoke_async(name, payload)
+                return Response(b"", status=202)
+            if kind == "DryRun":
+                self.hooks.lambdas.pool(name)
+                return Response(b"", status=204)
+            inv = self.hooks.lambdas.invoke(name, payload, wait=True)
+        except KeyError:
+            return _json(404, {"Type": "User", "message": f"Function not found: {name}"},
+                         {"x-amzn-ErrorType": "ResourceNotFoundException"})
+        if inv.throttled:
+            return _json(429, {"Type": "User", "message": "Rate Exceeded.",
+                               "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"},
+                         {"x-amzn-ErrorType": "TooManyRequestsException"})
+        headers = {"X-Amz-Executed-Version": "$LATEST"}
+        if not inv.ok:
+            headers["X-Amz-Function-Error"] = "Unhandled"
+            return _json(200, inv.error, headers)
+        return _json(200, inv.payload, headers)
+
+    def _rekognition(self, request: Request) -> Response:
+        try:
+            body = rekognition.detect_moderation_labels(self.s3(), json.loads(request.get_data() or b"{}"))
+            return _json(200, body)
+        except rekognition.RekognitionError as exc:
+            return _json(exc.status, {"__type": exc.code, "Message": exc.message},
+                         {"x-amzn-ErrorType": exc.code})
+
+    def _control(self, request: Request) -> Response:
+        action = request.path.removeprefix("/_local/").strip("/")
+        body = request.get_json(silent=True) or {}
+        try:
+            result = self.hooks.control(action, body)
+        except KeyError as exc:
+            return _json(404, {"error": f"unknown: {exc}"})
+        except ValueError as exc:
+            return _json(400, {"error": str(exc)})
+        return _json(200, result)
+
+
+class Endpoint:
+    """The endpoint's HTTP server on 127.0.0.1, in a thread of the local cloud process."""
+
+    def __init__(self, hooks: Any, s3_client: Callable[[], Any], port: int = 0) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        self.app = Router(DomainDispatcherApplication(create_backend_app), hooks, s3_client)
+        self.server = make_server(
+            "127.0.0.1", port, self.app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="endpoint")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()

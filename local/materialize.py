@@ -1,0 +1,60 @@
+"""Run the Pulumi program against a running local endpoint and save what it declared.
+
+Runs in its own process (`python -m local.materialize ...`) so the Pulumi SDK and
+provider bindings are not kept in the local cloud's memory after start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from local import program
+from local.mocks import LocalMocks
+from local.registry import Registry
+
+
+def clients_for(endpoint: str, region: str):
+    cache: dict = {}
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+
+    def client(service: str):
+        if service not in cache:
+            cache[service] = boto3.client(
+                service, endpoint_url=endpoint, region_name=region,
+                aws_access_key_id="local", aws_secret_access_key="local", config=config,
+            )
+        return cache[service]
+
+    return client
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--gateway", required=True)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--stack", default="local")
+    parser.add_argument("--config", required=True, help="JSON object of moderation: settings")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+
+    registry = Registry()
+    mocks = LocalMocks(clients_for(args.endpoint, args.region), registry, args.region, args.gateway)
+    try:
+        exports = program.run(mocks, json.loads(args.config), args.stack)
+    except Exception as exc:  # noqa: BLE001 - reported to the CLI exactly as pulumi preview would
+        print(f"the program failed: {exc}", file=sys.stderr)
+        return 2
+    registry.save(args.out / "registry.json")
+    (args.out / "outputs.json").write_text(json.dumps(exports, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
