@@ -28,3 +28,54 @@ def stack():
 
     with mock_aws():
         yield build_stack()
+
+
+# Settings of the test local cloud: short timeouts so redelivery, retries and the
+# sweeper happen within seconds rather than minutes.
+LOCAL_TEST_SETTINGS = {
+    "functions": {
+        "dispatcher": {"timeout": 2},
+        "rekognition_analyzer": {"timeout": 10},
+        "custom_analyzer": {"timeout": 10},
+    },
+    "jobDeadlineSeconds": 60,
+}
+LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
+
+
+def start_local_cloud(state_dir, settings=None, options=None):
+    """Start a local cloud in `state_dir` with the CLI; return a client for it."""
+    import json
+    import subprocess
+    import sys
+
+    from local.client import LocalCloudClient
+
+    cmd = [sys.executable, "-m", "local", "--state-dir", str(state_dir), "up", "--wait", "240"]
+    for key, value in {**LOCAL_TEST_SETTINGS, **(settings or {})}.items():
+        cmd += ["--set", f"{key}={json.dumps(value)}"]
+    cmd += options if options is not None else LOCAL_TEST_OPTIONS
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return LocalCloudClient(state_dir)
+
+
+def stop_local_cloud(state_dir):
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-m", "local", "--state-dir", str(state_dir), "down"],
+        cwd=ROOT, capture_output=True, timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory):
+    """One local cloud for the session, running the real program end to end."""
+    state_dir = tmp_path_factory.mktemp("local-cloud")
+    client = start_local_cloud(state_dir)
+    try:
+        yield client
+    finally:
+        stop_local_cloud(state_dir)
