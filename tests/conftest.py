@@ -37,6 +37,7 @@ LOCAL_TEST_SETTINGS = {
         "dispatcher": {"timeout": 2},
         "rekognition_analyzer": {"timeout": 10},
         "custom_analyzer": {"timeout": 10},
+        "sweeper": {"timeout": 3},
     },
     "jobDeadlineSeconds": 60,
 }

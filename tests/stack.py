@@ -71,9 +71,15 @@ class InProcessStack:
                 invoked_function_arn=fn.arn,
                 timeout_seconds=fn.timeout,
             )
+            saved = dict(vars(module))
             if patch is not None:
                 patch(module)
-            return module.handler(event, ctx)
+            try:
+                return module.handler(event, ctx)
+            finally:
+                for name, value in saved.items():
+                    if vars(module).get(name) is not value:
+                        setattr(module, name, value)
 
 
 def reset_caches() -> None:
