@@ -46,7 +46,7 @@ def jwks_file(tmp_path_factory) -> str:
     return str(path)
 
 
-def edge_run(jwks_file: str, **edge) -> tuple[ProgramRun, ProviderMocks]:
+def edge_run(jwks_file: str, preview: bool = False, **edge) -> tuple[ProgramRun, ProviderMocks]:
     """Run the program with edge auth on; also record each resource's retain_on_delete."""
     mocks = ProviderMocks()
     run = ProgramRun(resources=mocks.resources)
@@ -55,7 +55,7 @@ def edge_run(jwks_file: str, **edge) -> tuple[ProgramRun, ProviderMocks]:
         "edgeAuthEnabled": True,
         "edgeAuth": {"jwksFile": jwks_file, "priceClass": "PriceClass_200", **edge},
     }
-    pulumi.runtime.set_mocks(mocks, project="moderation", stack="test", preview=False)
+    pulumi.runtime.set_mocks(mocks, project="moderation", stack="test", preview=preview)
     pulumi.runtime.set_all_config({f"moderation:{k}": _config_value(v) for k, v in config.items()})
 
     def record_options(args: pulumi.ResourceTransformationArgs):
@@ -281,3 +281,20 @@ def test_destroy_leaves_the_replicated_edge_function_behind(edge):
     lets go of it: `pulumi destroy` retains the function instead of failing on it."""
     run, mocks = edge
     assert mocks.retained == {"moderation-test-edge-auth"}
+
+
+def test_preview_builds_and_checks_the_package_before_the_pool_exists(jwks_file, monkeypatch):
+    """`pulumi preview` of a new stack cannot bake the pool's issuer: it still builds."""
+    from components import packaging
+
+    built = []
+    real = packaging.build_edge_function
+
+    def recording(name, config, *args, **kwargs):
+        built.append(config)
+        return real(name, config, *args, **kwargs)
+
+    monkeypatch.setattr(packaging, "build_edge_function", recording)
+    edge_run(jwks_file, preview=True)
+    assert built[0]["issuer"] == "https://preview.invalid"
+    assert built[0]["jwks"]["keys"][0]["kid"] == "program-key"

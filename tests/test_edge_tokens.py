@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives import hashes
 
 from tests import edge_support as es
 
-NOW = int(time.time())
 KEY = es.SigningKey("key-1")
 SECOND = es.SigningKey("key-2")
 ATTACKER = es.SigningKey("attacker")
@@ -33,115 +32,126 @@ def tampered() -> str:
 
 
 PASS = "pass"
-# case name -> (event, expected status)
-CASES: dict[str, tuple[dict, str | int]] = {
-    "valid bearer id token": (es.bearer(signed()), PASS),
-    "valid token in the cookie": (
-        es.viewer_event({"Cookie": ["theme=dark; id_token=" + signed() + "; other=1"]}), PASS,
-    ),
-    "valid token of the second pool key": (
-        es.bearer(SECOND.sign({"kid": SECOND.kid, "alg": "RS256"}, es.claims())), PASS,
-    ),
-    "expired within the clock skew": (es.bearer(signed(es.claims(exp=NOW - 10))), PASS),
-    "lowercase bearer scheme": (es.viewer_event({"Authorization": ["bearer " + signed()]}), PASS),
-    # --- unauthenticated: 401 ---
-    "no token": (es.viewer_event(), 401),
-    "alg none": (
-        es.bearer(f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}."),
-        401,
-    ),
-    "alg none with a signature": (
-        es.bearer(f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}.AAAA"),
-        401,
-    ),
-    "HS256 signed with the public key": (
-        es.bearer(es.hs256_with_public_key(KEY, {"kid": KEY.kid, "alg": "HS256"}, es.claims())), 401,
-    ),
-    "unknown kid": (es.bearer(ATTACKER.sign({"kid": "attacker", "alg": "RS256"}, es.claims())), 401),
-    "known kid, another key's signature": (es.bearer(signed(key=ATTACKER)), 401),
-    "kid is not a string": (es.bearer(signed(header={"kid": [KEY.kid], "alg": "RS256"})), 401),
-    "no kid": (es.bearer(signed(header={"alg": "RS256"})), 401),
-    "RS512 instead of RS256": (es.bearer(KEY.sign_rs512({"kid": KEY.kid, "alg": "RS512"}, es.claims())), 401),
-    "RS256 header over a SHA-1 signature": (
-        es.bearer(KEY.sign(HEADER, es.claims(), hashes.SHA1())), 401,  # noqa: S303 - the forgery under test
-    ),
-    "critical header extension": (
-        es.bearer(signed(header={**HEADER, "crit": ["exp"]})), 401,
-    ),
-    "expired": (es.bearer(signed(es.claims(exp=NOW - 120))), 401),
-    "not yet valid (nbf)": (es.bearer(signed(es.claims(nbf=NOW + 600))), 401),
-    "issued in the future (iat)": (es.bearer(signed(es.claims(iat=NOW + 600))), 401),
-    "exp is a string": (es.bearer(signed(es.claims(exp=str(NOW + 3600)))), 401),
-    "exp is a boolean": (es.bearer(signed(es.claims(exp=True))), 401),
-    "no exp": (es.bearer(signed({k: v for k, v in es.claims().items() if k != "exp"})), 401),
-    "no sub": (es.bearer(signed({k: v for k, v in es.claims().items() if k != "sub"})), 401),
-    "wrong issuer": (es.bearer(signed(es.claims(iss=es.ISSUER + "x"))), 401),
-    "issuer of another pool": (
-        es.bearer(signed(es.claims(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"))),
-        401,
-    ),
-    "tampered payload": (es.bearer(tampered()), 401),
-    "truncated signature": (es.bearer(signed()[:-12]), 401),
-    "truncated to two segments": (es.bearer(signed().rsplit(".", 1)[0]), 401),
-    "four segments": (es.bearer(signed() + ".AAAA"), 401),
-    "payload is a JSON array": (
-        es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url_json(["sub", "iss"]))), 401,
-    ),
-    "duplicate claims": (
-        es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url(
-            '{"iss":"https://evil.example","sub":"x","token_use":"id",'
-            f'"aud":"{es.CLIENT_ID}","exp":{NOW + 3600},"iss":"{es.ISSUER}"}}'
-        ))),
-        401,
-    ),
-    "exp is Infinity": (
-        es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url(
-            f'{{"iss":"{es.ISSUER}","sub":"x","token_use":"id","aud":"{es.CLIENT_ID}","exp":Infinity}}'
-        ))),
-        401,
-    ),
-    "garbage": (es.bearer("not-a-token"), 401),
-    "garbage with dots": (es.bearer("a.b.c"), 401),
-    "non-base64url characters": (es.bearer("eyJ!.eyJ$.abc%"), 401),
-    "unicode garbage": (es.bearer("\u00e9\u00e9.\u00e9\u00e9.\u00e9\u00e9"), 401),
-    "header is not JSON": (es.bearer(f"{es.b64url('nope')}.{es.b64url_json(es.claims())}.AAAA"), 401),
-    "oversized JWT header": (
-        es.bearer(signed(header={**HEADER, "pad": "A" * 4000})), 401,
-    ),
-    "oversized Authorization header": (es.bearer("A" * 100_000), 401),
-    "oversized cookie": (es.viewer_event({"Cookie": ["id_token=" + "B" * 100_000]}), 401),
-    "empty bearer": (es.viewer_event({"Authorization": ["Bearer "]}), 401),
-    "basic scheme": (es.viewer_event({"Authorization": ["Basic YWxpY2U6c2VjcmV0"]}), 401),
-    "two Authorization headers": (
-        es.viewer_event({"Authorization": ["Bearer " + signed(), "Bearer " + signed()]}), 401,
-    ),
-    # --- a genuine token of this pool, not for this use: 403 ---
-    "wrong audience": (es.bearer(signed(es.claims(aud="another-client"))), 403),
-    "audience list without this client": (es.bearer(signed(es.claims(aud=["a", "b"]))), 403),
-    "access token where an id token is expected": (es.bearer(signed(es.claims("access"))), 403),
-    "access token that also names the client in aud": (
-        es.bearer(signed(es.claims("access", aud=es.CLIENT_ID))), 403,
-    ),
-    "token_use refresh": (es.bearer(signed(es.claims(token_use="refresh"))), 403),
-    "no token_use": (es.bearer(signed(es.claims(token_use=None))), 403),
-    "id token naming the client only in client_id": (
-        es.bearer(signed(es.claims(aud=None, client_id=es.CLIENT_ID))), 403,
-    ),
-}
+
+
+def build_cases() -> dict[str, tuple[dict, str | int]]:
+    """case name -> (event, expected status). Built when the suite runs: tokens are
+    minted relative to the current time."""
+    now = int(time.time())
+    return {
+        "valid bearer id token": (es.bearer(signed()), PASS),
+        "valid token in the cookie": (
+            es.viewer_event({"Cookie": ["theme=dark; id_token=" + signed() + "; other=1"]}), PASS,
+        ),
+        "valid token of the second pool key": (
+            es.bearer(SECOND.sign({"kid": SECOND.kid, "alg": "RS256"}, es.claims())), PASS,
+        ),
+        "expired within the clock skew": (es.bearer(signed(es.claims(exp=now - 10))), PASS),
+        "lowercase bearer scheme": (es.viewer_event({"Authorization": ["bearer " + signed()]}), PASS),
+        # --- unauthenticated: 401 ---
+        "no token": (es.viewer_event(), 401),
+        "alg none": (
+            es.bearer(f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}."),
+            401,
+        ),
+        "alg none with a signature": (
+            es.bearer(f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}.AAAA"),
+            401,
+        ),
+        "HS256 signed with the public key": (
+            es.bearer(es.hs256_with_public_key(KEY, {"kid": KEY.kid, "alg": "HS256"}, es.claims())), 401,
+        ),
+        "unknown kid": (es.bearer(ATTACKER.sign({"kid": "attacker", "alg": "RS256"}, es.claims())), 401),
+        "known kid, another key's signature": (es.bearer(signed(key=ATTACKER)), 401),
+        "kid is not a string": (es.bearer(signed(header={"kid": [KEY.kid], "alg": "RS256"})), 401),
+        "no kid": (es.bearer(signed(header={"alg": "RS256"})), 401),
+        "RS512 instead of RS256": (es.bearer(KEY.sign_rs512({"kid": KEY.kid, "alg": "RS512"}, es.claims())), 401),
+        "RS256 header over a SHA-1 signature": (
+            es.bearer(KEY.sign(HEADER, es.claims(), hashes.SHA1())), 401,  # noqa: S303 - the forgery under test
+        ),
+        "critical header extension": (
+            es.bearer(signed(header={**HEADER, "crit": ["exp"]})), 401,
+        ),
+        "expired": (es.bearer(signed(es.claims(exp=now - 120))), 401),
+        "not yet valid (nbf)": (es.bearer(signed(es.claims(nbf=now + 600))), 401),
+        "issued in the future (iat)": (es.bearer(signed(es.claims(iat=now + 600))), 401),
+        "exp is a string": (es.bearer(signed(es.claims(exp=str(now + 3600)))), 401),
+        "exp is a boolean": (es.bearer(signed(es.claims(exp=True))), 401),
+        "no exp": (es.bearer(signed({k: v for k, v in es.claims().items() if k != "exp"})), 401),
+        "no sub": (es.bearer(signed({k: v for k, v in es.claims().items() if k != "sub"})), 401),
+        "wrong issuer": (es.bearer(signed(es.claims(iss=es.ISSUER + "x"))), 401),
+        "issuer of another pool": (
+            es.bearer(signed(es.claims(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"))),
+            401,
+        ),
+        "tampered payload": (es.bearer(tampered()), 401),
+        "truncated signature": (es.bearer(signed()[:-12]), 401),
+        "truncated to two segments": (es.bearer(signed().rsplit(".", 1)[0]), 401),
+        "four segments": (es.bearer(signed() + ".AAAA"), 401),
+        "payload is a JSON array": (
+            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url_json(["sub", "iss"]))), 401,
+        ),
+        "duplicate claims": (
+            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url(
+                '{"iss":"https://evil.example","sub":"x","token_use":"id",'
+                f'"aud":"{es.CLIENT_ID}","exp":{now + 3600},"iss":"{es.ISSUER}"}}'
+            ))),
+            401,
+        ),
+        "exp is Infinity": (
+            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url(
+                f'{{"iss":"{es.ISSUER}","sub":"x","token_use":"id","aud":"{es.CLIENT_ID}","exp":Infinity}}'
+            ))),
+            401,
+        ),
+        "garbage": (es.bearer("not-a-token"), 401),
+        "garbage with dots": (es.bearer("a.b.c"), 401),
+        "non-base64url characters": (es.bearer("eyJ!.eyJ$.abc%"), 401),
+        "unicode garbage": (es.bearer("\u00e9\u00e9.\u00e9\u00e9.\u00e9\u00e9"), 401),
+        "header is not JSON": (es.bearer(f"{es.b64url('nope')}.{es.b64url_json(es.claims())}.AAAA"), 401),
+        "oversized JWT header": (
+            es.bearer(signed(header={**HEADER, "pad": "A" * 4000})), 401,
+        ),
+        "oversized Authorization header": (es.bearer("A" * 100_000), 401),
+        "oversized cookie": (es.viewer_event({"Cookie": ["id_token=" + "B" * 100_000]}), 401),
+        "empty bearer": (es.viewer_event({"Authorization": ["Bearer "]}), 401),
+        "basic scheme": (es.viewer_event({"Authorization": ["Basic YWxpY2U6c2VjcmV0"]}), 401),
+        "two Authorization headers": (
+            es.viewer_event({"Authorization": ["Bearer " + signed(), "Bearer " + signed()]}), 401,
+        ),
+        # --- a genuine token of this pool, not for this use: 403 ---
+        "wrong audience": (es.bearer(signed(es.claims(aud="another-client"))), 403),
+        "audience list without this client": (es.bearer(signed(es.claims(aud=["a", "b"]))), 403),
+        "access token where an id token is expected": (es.bearer(signed(es.claims("access"))), 403),
+        "access token that also names the client in aud": (
+            es.bearer(signed(es.claims("access", aud=es.CLIENT_ID))), 403,
+        ),
+        "token_use refresh": (es.bearer(signed(es.claims(token_use="refresh"))), 403),
+        "no token_use": (es.bearer(signed(es.claims(token_use=None))), 403),
+        "id token naming the client only in client_id": (
+            es.bearer(signed(es.claims(aud=None, client_id=es.CLIENT_ID))), 403,
+        ),
+    }
+
+
+
+
+CASE_NAMES = list(build_cases())
 
 
 @pytest.fixture(scope="module")
 def run() -> dict:
     package = es.build({"keys": [KEY.jwk(), SECOND.jwk()]})
-    names = list(CASES)
-    report = es.run_isolated(package.directory, [CASES[n][0] for n in names])
-    report["by_case"] = dict(zip(names, report["results"], strict=True))
+    cases = build_cases()
+    report = es.run_isolated(package.directory, [cases[n][0] for n in CASE_NAMES])
+    report["by_case"] = dict(zip(CASE_NAMES, report["results"], strict=True))
+    report["cases"] = cases
     return report
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", CASE_NAMES)
 def test_case(run, case):
-    event, expected = CASES[case]
+    event, expected = run["cases"][case]
     out = run["by_case"][case]
     result = out["result"]
     if expected == PASS:
@@ -164,7 +174,7 @@ def test_every_invalid_token_gets_the_same_bytes(run):
     """No oracle: expired, forged, malformed and unknown-key tokens look alike to the client."""
     invalid = {
         name: run["by_case"][name]["result"]
-        for name, (_, expected) in CASES.items()
+        for name, (_, expected) in run["cases"].items()
         if expected == 401 and name != "no token"
     }
     distinct = {repr(sorted(r.items())) for r in invalid.values()}
@@ -175,12 +185,12 @@ def test_every_invalid_token_gets_the_same_bytes(run):
     assert missing["headers"]["www-authenticate"] == [
         {"key": "WWW-Authenticate", "value": 'Bearer realm="content"'}
     ]
-    forbidden = {repr(run["by_case"][n]["result"]) for n, (_, e) in CASES.items() if e == 403}
+    forbidden = {repr(run["by_case"][n]["result"]) for n, (_, e) in run["cases"].items() if e == 403}
     assert len(forbidden) == 1
 
 
 def test_refusals_are_logged_with_a_reason_but_never_the_token(run):
-    for name, (event, expected) in CASES.items():
+    for name, (event, expected) in run["cases"].items():
         if expected == PASS:
             continue
         logs = run["by_case"][name]["logs"]
