@@ -91,7 +91,8 @@ def fetch_jwks(issuer: str, attempts: int = 5, timeout: float = 10.0) -> dict:
                 return public_jwks(json.loads(resp.read()), url)
         except (OSError, ValueError) as exc:
             error = exc
-            time.sleep(min(8.0, 2.0**attempt))
+            if attempt + 1 < attempts:
+                time.sleep(min(8.0, 2.0**attempt))
     raise RuntimeError(
         f"could not fetch the user pool's JWKS from {url} ({error}). Save it to a file and set "
         "`pulumi config set --path moderation:edgeAuth.jwksFile PATH` to bake that copy instead."

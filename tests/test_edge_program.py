@@ -298,3 +298,41 @@ def test_preview_builds_and_checks_the_package_before_the_pool_exists(jwks_file,
     edge_run(jwks_file, preview=True)
     assert built[0]["issuer"] == "https://preview.invalid"
     assert built[0]["jwks"]["keys"][0]["kid"] == "program-key"
+
+
+def test_jwks_is_fetched_over_tls_only_and_a_failure_names_the_fix(monkeypatch):
+    import io
+
+    from components import edge_auth
+
+    with pytest.raises(ValueError, match="plain HTTP"):
+        edge_auth.fetch_jwks("http://cognito-idp.example/us-east-1_X")
+    with pytest.raises(RuntimeError, match="moderation:edgeAuth.jwksFile"):
+        edge_auth.fetch_jwks("https://127.0.0.1:9/us-east-1_X", attempts=1, timeout=2)
+
+    key = es.SigningKey("fetched")
+    seen = []
+
+    def fake_urlopen(url, timeout):
+        seen.append(url)
+        body = json.dumps({"keys": [{**key.jwk(), "d": "never baked"}]}).encode()
+        return io.BytesIO(body)
+
+    monkeypatch.setattr(edge_auth.urllib.request, "urlopen", fake_urlopen)
+    jwks = edge_auth.fetch_jwks("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X")
+    assert seen == ["https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X/.well-known/jwks.json"]
+    assert jwks == {"keys": [key.jwk()]}
+
+
+@pytest.mark.parametrize(
+    "prefix, account, expected",
+    [
+        ("moderation-dev", "123456789012", "moderation-dev-123456789012"),
+        ("moderation-My_Stack", "123456789012", "moderation-my-stack-123456789012"),
+        ("moderation-aws-prod", "123456789012", "moderation-prod-123456789012"),
+    ],
+)
+def test_default_hosted_ui_prefix_is_a_valid_cognito_prefix(prefix, account, expected):
+    from components.edge_auth import default_domain_prefix
+
+    assert default_domain_prefix(prefix, account) == expected
