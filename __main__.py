@@ -7,11 +7,18 @@ the local stack is always exactly what `pulumi up` would create.
 import pulumi
 
 from components.config import load_settings
+from components.edge_auth import EdgeAuth, EdgeAuthArgs
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
 
 settings = load_settings()
 
-pipeline = ModerationPipeline("moderation", ModerationPipelineArgs(settings=settings))
+# Edge auth first: its user pool is the API's JWT issuer and its bucket receives approved images.
+edge = EdgeAuth("edge-auth", EdgeAuthArgs(settings=settings)) if settings.edge_auth_enabled else None
+edge_inputs = edge.pipeline_inputs() if edge else {}
+
+pipeline = ModerationPipeline(
+    "moderation", ModerationPipelineArgs(settings=settings, **edge_inputs)
+)
 
 pulumi.export("stack", settings.stack)
 pulumi.export("region", pipeline.region)
@@ -39,3 +46,14 @@ pulumi.export(
         "analytics": settings.analytics_enabled,
     },
 )
+
+if edge:
+    pulumi.export("cdn_url", edge.cdn_url)
+    pulumi.export("content_bucket", edge.bucket.bucket)
+    pulumi.export("user_pool_id", edge.user_pool.id)
+    pulumi.export("user_pool_client_id", edge.client.id)
+    pulumi.export("user_pool_issuer", edge.issuer)
+    pulumi.export("cognito_domain", edge.cognito_domain)
+    pulumi.export("edge_function_arn", edge.function.qualified_arn)
+    pulumi.export("edge_function_name", edge.function.name)
+    pulumi.export("distribution_id", edge.distribution.id)

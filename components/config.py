@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -108,6 +109,9 @@ class EdgeAuthSettings:
     logging_bucket: str | None = None
     jwks_file: str | None = None
     content_ttl_seconds: int = 31536000
+    token_use: str = "id"  # the Cognito token the edge accepts: id | access
+    aliases: tuple[str, ...] = ()  # custom domain names for the CDN (need certificate_arn)
+    certificate_arn: str | None = None  # ACM certificate in us-east-1 covering the aliases
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,9 @@ _SUB_FIELDS = {
         "loggingBucket": ("logging_bucket", _as_opt_str),
         "jwksFile": ("jwks_file", _as_opt_str),
         "contentTtlSeconds": ("content_ttl_seconds", _as_int),
+        "tokenUse": ("token_use", lambda v: str(v).strip().lower()),
+        "aliases": ("aliases", _as_str_tuple),
+        "certificateArn": ("certificate_arn", _as_opt_str),
     }),
     "analytics": ("analytics", AnalyticsSettings, {
         "releaseLabel": ("release_label", _as_str),
@@ -753,6 +760,7 @@ def validate(s: StackSettings) -> list[str]:
             e_.mfa in ("OFF", "OPTIONAL", "ON"),
             f"{NAMESPACE}:edgeAuth.mfa = {e_.mfa!r} must be OFF, OPTIONAL or ON.",
         )
+        e.extend(_validate_edge_auth(e_))
     a = s.analytics
     if s.analytics_enabled:
         need(
@@ -774,6 +782,101 @@ def validate(s: StackSettings) -> list[str]:
             "exportBatchingWindowSeconds 0-300.",
         )
     return e
+
+
+_DOMAIN_PREFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+")
+
+
+def _validate_edge_auth(e_: EdgeAuthSettings) -> list[str]:
+    """Settings of the EdgeAuth component (Cognito, CloudFront, Lambda@Edge)."""
+    e: list[str] = []
+
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            e.append(msg)
+
+    key = f"{NAMESPACE}:edgeAuth"
+    if e_.domain_prefix is not None:
+        reserved = [w for w in ("aws", "amazon", "cognito") if w in e_.domain_prefix]
+        need(
+            bool(_DOMAIN_PREFIX.fullmatch(e_.domain_prefix)) and not reserved,
+            f"{key}.domainPrefix = {e_.domain_prefix!r} is not a Cognito domain prefix: use "
+            "1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen "
+            "and not containing aws, amazon or cognito. Set "
+            f"{_set_cmd('edgeAuth.domainPrefix', 'moderation-dev-login')} or remove it to "
+            "derive one from the stack and account.",
+        )
+    for url in e_.callback_urls:
+        local = url.startswith(("http://localhost", "http://127.0.0.1"))
+        need(
+            url.startswith("https://") or local,
+            f"{key}.callbackUrls entry {url!r} must be an https:// URL (Cognito allows plain "
+            "http only for localhost). Set "
+            f"{_set_cmd('edgeAuth.callbackUrls[0]', 'https://app.example.com/')}.",
+        )
+    need(
+        bool(e_.callback_urls),
+        f"{key}.callbackUrls needs at least one URL the hosted UI may return to. Set "
+        f"{_set_cmd('edgeAuth.callbackUrls[0]', 'http://localhost:8501/')}.",
+    )
+    need(
+        60 <= e_.content_ttl_seconds <= 31536000,
+        f"{key}.contentTtlSeconds = {e_.content_ttl_seconds} must be 60-31536000 (approved "
+        "images never change, so long is right; takedowns use an invalidation). Set "
+        f"{_set_cmd('edgeAuth.contentTtlSeconds', 31536000)}.",
+    )
+    need(
+        e_.token_use in ("id", "access"),
+        f"{key}.tokenUse = {e_.token_use!r} must be id (Cognito ID tokens, `aud` = app client) "
+        f"or access (access tokens, `client_id` = app client). Set "
+        f"{_set_cmd('edgeAuth.tokenUse', 'id')}.",
+    )
+    if e_.logging_bucket is not None:
+        need(
+            bool(_BUCKET_NAME.fullmatch(e_.logging_bucket)) and ".s3." not in e_.logging_bucket,
+            f"{key}.loggingBucket = {e_.logging_bucket!r} must be a bucket name (not its domain "
+            "name). CloudFront standard logs need a bucket with ACLs enabled (object ownership "
+            "BucketOwnerPreferred). Set "
+            f"{_set_cmd('edgeAuth.loggingBucket', 'my-cdn-logs')} or remove it.",
+        )
+    if e_.jwks_file is not None:
+        need(
+            _jwks_file_ok(e_.jwks_file),
+            f"{key}.jwksFile = {e_.jwks_file!r} is not a readable JWKS (a JSON object whose "
+            "`keys` list holds at least one RSA key). Fix the file, or remove the setting with "
+            f"`pulumi config rm --path {key}.jwksFile` to fetch the user pool's JWKS at deploy time.",
+        )
+    need(
+        bool(e_.aliases) == (e_.certificate_arn is not None),
+        f"{key}.aliases and {key}.certificateArn go together: a custom domain needs an ACM "
+        "certificate that covers it, and the certificate is what allows TLSv1.2_2021 as the "
+        "minimum protocol (the default *.cloudfront.net certificate is fixed at TLSv1). Set "
+        f"both, e.g. {_set_cmd('edgeAuth.aliases[0]', 'cdn.example.com')} and "
+        f"{_set_cmd('edgeAuth.certificateArn', 'arn:aws:acm:us-east-1:ACCOUNT:certificate/ID')}.",
+    )
+    if e_.certificate_arn is not None:
+        match = _ACM_ARN.fullmatch(e_.certificate_arn)
+        need(
+            bool(match) and match.group(1) == "us-east-1",
+            f"{key}.certificateArn = {e_.certificate_arn!r} must be an ACM certificate ARN in "
+            "us-east-1: CloudFront only uses certificates from that region.",
+        )
+    return e
+
+
+def _jwks_file_ok(path: str) -> bool:
+    from pathlib import Path
+
+    try:
+        doc = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError):
+        return False
+    keys = doc.get("keys") if isinstance(doc, dict) else None
+    return isinstance(keys, list) and any(
+        isinstance(k, dict) and k.get("kty") == "RSA" for k in keys
+    )
 
 
 # --- entry point for the program ---------------------------------------------------------

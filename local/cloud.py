@@ -23,7 +23,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local import edge_twins
 from local.atomic import make_dynamodb_atomic
+from local.cdn import start_cdn
 from local.endpoint import Endpoint
 from local.event_sources import S3Trigger, SqsEventSource, StreamEventSource
 from local.faults import FaultPlan, Faults
@@ -135,14 +137,18 @@ class LocalCloud:
         gateway_port = free_port()
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         self.idp = LocalIdentityProvider(self.state_dir / "idp-key.pem", f"{gateway_url}/idp")
+        # Edge auth: the local CDN plays the CloudFront distribution on this port.
+        cdn_port = free_port()
 
         config = self.options.stack_config(self.idp.issuer)
+        config = edge_twins.local_settings(config, self.idp, self.state_dir)
         result = subprocess.run(
             [
                 sys.executable, "-m", "local.materialize",
                 "--endpoint", self.endpoint.url, "--gateway", gateway_url,
                 "--region", self.options.region, "--stack", self.options.stack,
                 "--config", json.dumps(config), "--out", str(self.state_dir),
+                "--cdn", f"127.0.0.1:{cdn_port}",
             ],
             cwd=ROOT, capture_output=True, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -165,6 +171,13 @@ class LocalCloud:
             faults=self.faults,
         )
         self.lambdas.start()
+
+        # Edge auth (only if declared): the local IdP plays the stack's user pool, and the
+        # local CDN runs the viewer-request function in front of the content bucket.
+        self.cdn = start_cdn(self.registry, self.lambdas, self.client("s3"), self.state_dir,
+                             cdn_port)
+        if self.cdn is not None:
+            self.idp.act_as(self.outputs["user_pool_issuer"])
 
         self.sources: list[Any] = []
         for mapping in self.registry.mappings:
@@ -201,6 +214,8 @@ class LocalCloud:
         )
         self.sampler.start()
         self.components = [*self.sources, self.scheduler, self.sampler, self.gateway]
+        if self.cdn is not None:
+            self.components.append(self.cdn)
 
         state = self.describe()
         (self.state_dir / "state.json").write_text(json.dumps(state, indent=2))
@@ -227,6 +242,7 @@ class LocalCloud:
             "stand_ins": STAND_INS,
             "unsupported_schedules": self.scheduler.unsupported,
             "started_at": time.time(),
+            **(self.cdn.describe() if getattr(self, "cdn", None) else {}),
         }
 
     def stop(self) -> None:

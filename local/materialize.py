@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from local import program
+from local import edge_twins, program
 from local.mocks import LocalMocks
 from local.registry import Registry
 
@@ -42,10 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="local")
     parser.add_argument("--config", required=True, help="JSON object of moderation: settings")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--cdn", default=None, help="host:port of the local CDN (edge auth)")
     args = parser.parse_args(argv)
 
     registry = Registry()
-    mocks = LocalMocks(clients_for(args.endpoint, args.region), registry, args.region, args.gateway)
+    mocks = LocalMocks(
+        clients_for(args.endpoint, args.region), registry, args.region, args.gateway,
+        extra_handlers=edge_twins.handlers(registry, args.region, cdn_host=args.cdn),
+    )
     try:
         exports = program.run(mocks, json.loads(args.config), args.stack)
     except Exception as exc:  # noqa: BLE001 - reported to the CLI exactly as pulumi preview would

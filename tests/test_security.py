@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.program import ProgramRun, run_program
+from tests.program import ACCOUNT, ProgramRun, run_program
 
 # Actions AWS offers no resource-level permission for; "*" is required and a comment says so.
 STAR_RESOURCE_ALLOWED = {
@@ -55,10 +55,36 @@ EXPECTED_ACTIONS = {
     },
 }
 
+# With edge auth on: the notifier also copies approved images to the content bucket, and
+# the Lambda@Edge function creates its own log group in whichever region runs it.
+EDGE_EXPECTED_ACTIONS = {
+    **EXPECTED_ACTIONS,
+    "notifier": EXPECTED_ACTIONS["notifier"] | {"s3:GetObject", "s3:PutObject"},
+    "edge_auth": {"logs:CreateLogGroup"},
+}
 
-@pytest.fixture(scope="module")
-def run() -> ProgramRun:
+
+def edge_config(tmp_path_factory) -> dict:
+    from tests.edge_support import SigningKey
+
+    jwks = tmp_path_factory.mktemp("security-jwks") / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [SigningKey("security").jwk()]}))
+    return {"edgeAuthEnabled": True, "edgeAuth": {"jwksFile": str(jwks)}}
+
+
+@pytest.fixture(scope="module", params=["default", "edge_auth"])
+def run(request, tmp_path_factory) -> ProgramRun:
+    if request.param == "edge_auth":
+        return run_program(edge_config(tmp_path_factory))
     return run_program()
+
+
+def edge_enabled(run: ProgramRun) -> bool:
+    return bool(run.of_type("aws:cloudfront/distribution:Distribution"))
+
+
+def expected_actions(run: ProgramRun) -> dict[str, set[str]]:
+    return EDGE_EXPECTED_ACTIONS if edge_enabled(run) else EXPECTED_ACTIONS
 
 
 def role_policies(run: ProgramRun) -> dict[str, dict]:
@@ -73,7 +99,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     ex = run.exports
     table = run.one("aws:dynamodb/table:Table", "jobs").outputs
     idem = run.one("aws:dynamodb/table:Table", "idempotency").outputs["arn"]
-    bucket = run.one("aws:s3/bucket:Bucket").outputs["arn"]
+    bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
     queue = run.one("aws:sqs/queue:Queue", "processing").outputs["arn"]
     failures = run.one("aws:sqs/queue:Queue", "analysis-failures").outputs["arn"]
     topic = run.one("aws:sns/topic:Topic", "notifications").outputs["arn"]
@@ -82,7 +108,17 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         for name in ex["functions"]
     }
     images = {f"{bucket}/uploads/*", f"{bucket}/incoming/*"}
-    return {
+    edge: dict[str, set[str]] = {}
+    if edge_enabled(run):
+        content = run.one("aws:s3/bucket:Bucket", "moderation-test-content").outputs["arn"]
+        edge_logs = run.one("aws:cloudwatch/logGroup:LogGroup", "edge_auth-logs").inputs["name"]
+        # The one region wildcard of the stack: edge locations log in their own region.
+        pattern = f"arn:aws:logs:*:{ACCOUNT}:log-group:{edge_logs}"
+        edge = {
+            "notifier": images | {f"{content}/content/*"},
+            "edge_auth": {pattern, f"{pattern}:*"},
+        }
+    allowed = {
         "upload": images | {table["arn"], idem, queue},
         "status": {table["arn"]},
         "dispatcher": {table["arn"], queue, fn_arn["rekognition_analyzer"], fn_arn["custom_analyzer"]},
@@ -90,7 +126,9 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         "custom_analyzer": images | {table["arn"], failures},
         "notifier": {table["streamArn"], topic, failures},
         "sweeper": {f"{table['arn']}/index/status-created_at-index", table["arn"], failures},
-    }[logical]
+        "edge_auth": set(),
+    }
+    return allowed[logical] | edge.get(logical, set())
 
 
 def test_no_wildcard_actions_anywhere(run):
@@ -111,10 +149,11 @@ def test_star_resources_only_where_aws_requires_them(run):
 
 def test_each_function_has_exactly_its_own_actions(run):
     policies = role_policies(run)
-    assert set(policies) == set(EXPECTED_ACTIONS)
+    expected = expected_actions(run)
+    assert set(policies) == set(expected)
     for logical, doc in policies.items():
         actions = {a for s in doc["Statement"] for a in s["Action"]}
-        assert actions - LOGS - XRAY == EXPECTED_ACTIONS[logical], logical
+        assert actions - LOGS - XRAY == expected[logical], logical
 
 
 def test_no_function_reaches_another_functions_resources(run):
@@ -166,8 +205,15 @@ def test_every_store_and_queue_is_encrypted_at_rest(run):
 def test_trust_policies_admit_only_lambda(run):
     for role in run.of_type("aws:iam/role:Role"):
         doc = json.loads(role.inputs["assumeRolePolicy"])
-        principals = {s["Principal"]["Service"] for s in doc["Statement"]}
-        assert principals <= {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}, role.name
+        principals = set()
+        for stmt in doc["Statement"]:
+            service = stmt["Principal"]["Service"]
+            principals |= {service} if isinstance(service, str) else set(service)
+        if role.name == "edge_auth-role":
+            # Lambda@Edge: CloudFront's replicas assume the role as edgelambda.
+            assert principals == {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
+        else:
+            assert principals == {"lambda.amazonaws.com"}, role.name
 
 
 def test_kms_key_rotates(run):
