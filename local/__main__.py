@@ -43,10 +43,11 @@ def cmd_up(args) -> int:
     state_dir = Path(args.state_dir)
     try:
         cloud = LocalCloudClient(state_dir)
+    except NotRunning:
+        cloud = None
+    if cloud is not None:
         print(f"already running (pid {cloud.state['pid']}); `python -m local down` first")
         return 0
-    except NotRunning:
-        pass
     if state_dir.exists():
         shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True)
@@ -118,25 +119,33 @@ def cmd_down(args) -> int:
     if state_file.exists():
         state = json.loads(state_file.read_text())
         pid = state.get("pid")
+        if pid and _signal(pid, signal.SIGTERM):
+            for _ in range(100):
+                if not _signal(pid, 0):
+                    break
+                time.sleep(0.1)
+            else:
+                _signal(pid, signal.SIGKILL)
         if pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(100):
-                    os.kill(pid, 0)
-                    time.sleep(0.1)
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.killpg(pid, signal.SIGKILL)  # any worker left behind
-            except (ProcessLookupError, PermissionError):
-                pass
+            _signal(-pid, signal.SIGKILL)  # the process group: any worker left behind
     if state_dir.exists():
         shutil.rmtree(state_dir)
         print(f"local cloud stopped; {state_dir} removed")
     else:
         print("no local cloud state")
     return 0
+
+
+def _signal(pid: int, sig: int) -> bool:
+    """Send `sig`; False when there is no such process (or group) any more."""
+    try:
+        if pid < 0:
+            os.killpg(-pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def cmd_status(args) -> int:

@@ -15,7 +15,7 @@ from local.cloud import DEFAULT_STATE_DIR
 
 
 class NotRunning(RuntimeError):
-    pass
+    """No local cloud is running in the state directory."""
 
 
 class LocalCloudClient:

@@ -53,10 +53,6 @@ class Invocation:
         return not self.ok and not self.throttled
 
 
-class Throttled(RuntimeError):
-    pass
-
-
 def _log_stream() -> str:
     return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
 

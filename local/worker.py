@@ -53,6 +53,18 @@ class _Capture(io.TextIOBase):
 
 
 def _max_rss_mb() -> int:
+    """Peak resident memory of this environment.
+
+    VmHWM belongs to the current address space, so it starts fresh at exec; getrusage's
+    ru_maxrss would carry over the parent's peak from before the fork.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # not Linux
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
