@@ -6,12 +6,23 @@ the local stack is always exactly what `pulumi up` would create.
 
 import pulumi
 
+from components.caching import StatusCache, StatusCacheArgs
 from components.config import load_settings
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
 
 settings = load_settings()
 
-pipeline = ModerationPipeline("moderation", ModerationPipelineArgs(settings=settings))
+# Declared first: the status function joins the cache's VPC and reads through it.
+status_cache = (
+    StatusCache("status-cache", StatusCacheArgs(settings=settings))
+    if settings.caching_enabled
+    else None
+)
+cache_args = status_cache.pipeline_args(settings) if status_cache else {}
+
+pipeline = ModerationPipeline(
+    "moderation", ModerationPipelineArgs(settings=settings, **cache_args)
+)
 
 pulumi.export("stack", settings.stack)
 pulumi.export("region", pipeline.region)
@@ -31,6 +42,9 @@ pulumi.export("function_memory", {k: settings.function(k).memory for k in pipeli
 pulumi.export("log_groups", {k: f.log_group.name for k, f in pipeline.functions.items()})
 pulumi.export("api_log_group", pipeline.api_logs.name)
 pulumi.export("architecture", settings.architecture)
+if status_cache is not None:
+    pulumi.export("cache_endpoint", status_cache.endpoint)
+    pulumi.export("vpc_id", status_cache.vpc_id)
 pulumi.export(
     "features",
     {

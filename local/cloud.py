@@ -24,6 +24,7 @@ import boto3
 from botocore.config import Config
 
 from local.atomic import make_dynamodb_atomic
+from local.cache_server import CacheServer, caching_requested
 from local.endpoint import Endpoint
 from local.event_sources import S3Trigger, SqsEventSource, StreamEventSource
 from local.faults import FaultPlan, Faults
@@ -137,6 +138,12 @@ class LocalCloud:
         self.idp = LocalIdentityProvider(self.state_dir / "idp-key.pem", f"{gateway_url}/idp")
 
         config = self.options.stack_config(self.idp.issuer)
+        materialize_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Status cache: a real redis-server, started before the program declares the cache.
+        self.cache = None
+        if caching_requested(config):
+            self.cache = CacheServer(self.state_dir / "cache").start()
+            materialize_env["LOCAL_CACHE_URL"] = self.cache.admin_url
         result = subprocess.run(
             [
                 sys.executable, "-m", "local.materialize",
@@ -145,7 +152,7 @@ class LocalCloud:
                 "--config", json.dumps(config), "--out", str(self.state_dir),
             ],
             cwd=ROOT, capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=materialize_env,
         )
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip() or "materializing the program failed")
@@ -225,6 +232,7 @@ class LocalCloud:
             "recorded_only": self.registry.recorded_only,
             "not_emulated_behaviour": NOT_EMULATED_BEHAVIOUR,
             "stand_ins": STAND_INS,
+            "cache": self.cache.url if self.cache else None,
             "unsupported_schedules": self.scheduler.unsupported,
             "started_at": time.time(),
         }
@@ -239,6 +247,8 @@ class LocalCloud:
             self.lambdas.stop()
         if hasattr(self, "telemetry"):
             self.telemetry.stop()
+        if getattr(self, "cache", None) is not None:
+            self.cache.stop()
         self.endpoint.stop()
 
     # --- control API (/_local/*) -----------------------------------------------------------
