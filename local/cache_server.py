@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 ADMIN_USER = "local-admin"
 # The marker Pulumi wraps secret values in when it hands them to mocks.
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_MARKER = "4dabf18193072939515e22adb298388d"
 
 
 class CacheServerError(RuntimeError):
@@ -153,14 +153,14 @@ class CacheServer:
 # --- Pulumi mock handlers ------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def unsecret(value: Any) -> Any:
     """Unwrap Pulumi's secret marker (mocks receive secrets as {sig: ..., "value": ...})."""
     if isinstance(value, dict):
-        if _SECRET_SIG in value:
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
+        if SECRET_MARKER in value:
+            return unsecret(value.get("value"))
+        return {k: unsecret(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [unsecret(v) for v in value]
     return value
 
 
@@ -201,7 +201,7 @@ def mock_handlers(
         return out["ARN"], {**inputs, "arn": out["ARN"], "name": out["Name"]}
 
     def secret_version(name: str, inputs: dict) -> tuple[str, dict]:
-        value = _plain(inputs.get("secretString"))
+        value = unsecret(inputs.get("secretString"))
         out = clients("secretsmanager").put_secret_value(
             SecretId=inputs["secretId"], SecretString=value
         )
@@ -210,7 +210,7 @@ def mock_handlers(
         }
 
     def user(name: str, inputs: dict) -> tuple[str, dict]:
-        plain = _plain(inputs)
+        plain = unsecret(inputs)
         mode = plain.get("authenticationMode") or {}
         passwords = list(mode.get("passwords") or plain.get("passwords") or [])
         rules = ["reset", *plain["accessString"].split()]
@@ -243,7 +243,7 @@ def mock_handlers(
         }
 
     def replication_group(name: str, inputs: dict) -> tuple[str, dict]:
-        token = _plain(inputs.get("authToken"))
+        token = unsecret(inputs.get("authToken"))
         rules = ["reset", "on", "~*", "&*", "+@all"]
         rules += [f">{token}"] if token else ["nopass"]
         admin.execute_command("ACL", "SETUSER", "default", *rules)

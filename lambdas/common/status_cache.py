@@ -308,8 +308,7 @@ def redis_connector(
             # One attempt: a retry would only double the time before DynamoDB answers.
             retry=Retry(NoBackoff(), 0),
             # No CLIENT SETINFO on connect: the status user may run GET and SET only.
-            lib_name=None,
-            lib_version=None,
+            driver_info=None,
             health_check_interval=0,
         )
 
