@@ -45,6 +45,7 @@ pulumi.export("architecture", settings.architecture)
 if status_cache is not None:
     pulumi.export("cache_endpoint", status_cache.endpoint)
     pulumi.export("vpc_id", status_cache.vpc_id)
+    pulumi.export("status_security_group_id", status_cache.function_sg.id)
 pulumi.export(
     "features",
     {

@@ -177,6 +177,7 @@ def test_vpc_has_two_private_subnets_from_the_configured_cidr(cached):
     assert sorted(s.inputs["cidrBlock"] for s in subnets) == ["10.42.0.0/18", "10.42.64.0/18"]
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
     assert cached.exports["vpc_id"] == vpc.id
+    assert cached.exports["status_security_group_id"] == sg_id(cached, "status-function-sg")
 
 
 def test_only_the_status_function_joins_the_vpc_and_gets_the_cache(cached):
