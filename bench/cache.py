@@ -234,8 +234,9 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
         }
         metrics = Counts()
 
-        def loader(job_id: str):
-            return jobs.get_job(ddb, TABLE, job_id)
+        def loader(job_id: str, consistent: bool = cache_url is not None):
+            # As the status function: strongly consistent reads behind the cache.
+            return jobs.get_job(ddb, TABLE, job_id, consistent=consistent)
 
         def environment():
             if cache_url is None:
