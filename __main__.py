@@ -6,6 +6,7 @@ the local stack is always exactly what `pulumi up` would create.
 
 import pulumi
 
+from components.caching import StatusCache, StatusCacheArgs
 from components.config import load_settings
 from components.edge_auth import EdgeAuth, EdgeAuthArgs
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
@@ -16,8 +17,16 @@ settings = load_settings()
 edge = EdgeAuth("edge-auth", EdgeAuthArgs(settings=settings)) if settings.edge_auth_enabled else None
 edge_inputs = edge.pipeline_inputs() if edge else {}
 
+# Declared before the pipeline: the status function joins the cache's VPC and reads through it.
+status_cache = (
+    StatusCache("status-cache", StatusCacheArgs(settings=settings))
+    if settings.caching_enabled
+    else None
+)
+cache_args = status_cache.pipeline_args(settings) if status_cache else {}
+
 pipeline = ModerationPipeline(
-    "moderation", ModerationPipelineArgs(settings=settings, **edge_inputs)
+    "moderation", ModerationPipelineArgs(settings=settings, **edge_inputs, **cache_args)
 )
 
 pulumi.export("stack", settings.stack)
@@ -38,6 +47,10 @@ pulumi.export("function_memory", {k: settings.function(k).memory for k in pipeli
 pulumi.export("log_groups", {k: f.log_group.name for k, f in pipeline.functions.items()})
 pulumi.export("api_log_group", pipeline.api_logs.name)
 pulumi.export("architecture", settings.architecture)
+if status_cache is not None:
+    pulumi.export("cache_endpoint", status_cache.endpoint)
+    pulumi.export("vpc_id", status_cache.vpc_id)
+    pulumi.export("status_security_group_id", status_cache.function_sg.id)
 pulumi.export(
     "features",
     {

@@ -97,6 +97,9 @@ class CachingSettings:
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     vpc_cidr: str = "10.42.0.0/16"
+    # An existing VPC usually has its own DynamoDB gateway and Secrets Manager interface
+    # endpoints already; a second one conflicts (route, private DNS), so this turns ours off.
+    create_vpc_endpoints: bool = True
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,7 @@ _SUB_FIELDS = {
         "vpcId": ("vpc_id", _as_opt_str),
         "subnetIds": ("subnet_ids", _as_str_tuple),
         "vpcCidr": ("vpc_cidr", _as_str),
+        "createVpcEndpoints": ("create_vpc_endpoints", _as_bool),
     }),
     "edgeAuth": ("edge_auth", EdgeAuthSettings, {
         "priceClass": ("price_class", _as_str),
@@ -749,6 +753,30 @@ def validate(s: StackSettings) -> list[str]:
             f"{NAMESPACE}:caching.subnetIds needs at least two private subnets in different "
             "availability zones.",
         )
+        need(
+            c.terminal_ttl_seconds >= c.active_ttl_seconds,
+            f"{NAMESPACE}:caching.terminalTtlSeconds = {c.terminal_ttl_seconds} is below "
+            f"caching.activeTtlSeconds = {c.active_ttl_seconds}: finished jobs never change, so "
+            f"they should be cached at least as long. Set {_set_cmd('caching.terminalTtlSeconds', 3600)}.",
+        )
+        need(
+            0 <= c.local_lru_size <= 100_000,
+            f"{NAMESPACE}:caching.localLruSize = {c.local_lru_size} must be 0-100000 entries "
+            f"(0 turns the in-process tier off). Set {_set_cmd('caching.localLruSize', 1024)}.",
+        )
+        need(
+            1 <= c.max_storage_gb <= 5000 and 1000 <= c.max_ecpu_per_second <= 15_000_000,
+            f"{NAMESPACE}:caching.maxStorageGb must be 1-5000 and caching.maxEcpuPerSecond "
+            "1000-15000000 (ElastiCache Serverless limits). "
+            f"Set {_set_cmd('caching.maxStorageGb', 1)}.",
+        )
+        if c.vpc_id is None:
+            need(
+                _private_cidr_with_room(c.vpc_cidr),
+                f"{NAMESPACE}:caching.vpcCidr = {c.vpc_cidr!r} must be a private IPv4 network "
+                "(10/8, 172.16/12 or 192.168/16) between /16 and /24, so it holds two private "
+                f"subnets. Set {_set_cmd('caching.vpcCidr', '10.42.0.0/16')}.",
+            )
     e_ = s.edge_auth
     if s.edge_auth_enabled:
         need(
@@ -877,6 +905,16 @@ def _jwks_file_ok(path: str) -> bool:
     return isinstance(keys, list) and any(
         isinstance(k, dict) and k.get("kty") == "RSA" for k in keys
     )
+
+
+def _private_cidr_with_room(cidr: str) -> bool:
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        return False
+    return net.version == 4 and net.is_private and 16 <= net.prefixlen <= 24
 
 
 # --- entry point for the program ---------------------------------------------------------

@@ -36,6 +36,7 @@ class ModerationPipelineArgs:
     status_vpc_config: dict | None = None
     status_environment: dict = field(default_factory=dict)
     status_extra_requirements: tuple = ()
+    status_statements: list = field(default_factory=list)
 
 
 def tls_only_statement(arn: str) -> dict:
@@ -347,8 +348,12 @@ class ModerationPipeline(pulumi.ComponentResource):
                     **({"CDN_BASE_URL": args.cdn_base_url} if args.cdn_base_url else {}),
                     **args.status_environment,
                 },
-                statements=[statement("ReadJobs", ["dynamodb:GetItem"], [table_arn])],
+                statements=[
+                    statement("ReadJobs", ["dynamodb:GetItem"], [table_arn]),
+                    *args.status_statements,
+                ],
                 vpc_config=args.status_vpc_config,
+                extra_requirements=tuple(args.status_extra_requirements),
             )
         )
         add(

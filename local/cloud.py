@@ -25,6 +25,7 @@ from botocore.config import Config
 
 from local import edge_twins
 from local.atomic import make_dynamodb_atomic
+from local.cache_server import CacheServer, caching_requested
 from local.cdn import start_cdn
 from local.endpoint import Endpoint
 from local.event_sources import S3Trigger, SqsEventSource, StreamEventSource
@@ -142,6 +143,12 @@ class LocalCloud:
 
         config = self.options.stack_config(self.idp.issuer)
         config = edge_twins.local_settings(config, self.idp, self.state_dir)
+        materialize_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Status cache: a real redis-server, started before the program declares the cache.
+        self.cache = None
+        if caching_requested(config):
+            self.cache = CacheServer(self.state_dir / "cache").start()
+            materialize_env["LOCAL_CACHE_URL"] = self.cache.admin_url
         result = subprocess.run(
             [
                 sys.executable, "-m", "local.materialize",
@@ -151,7 +158,7 @@ class LocalCloud:
                 "--cdn", f"127.0.0.1:{cdn_port}",
             ],
             cwd=ROOT, capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=materialize_env,
         )
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip() or "materializing the program failed")
@@ -240,6 +247,7 @@ class LocalCloud:
             "recorded_only": self.registry.recorded_only,
             "not_emulated_behaviour": NOT_EMULATED_BEHAVIOUR,
             "stand_ins": STAND_INS,
+            "cache": self.cache.url if self.cache else None,
             "unsupported_schedules": self.scheduler.unsupported,
             "started_at": time.time(),
             **(self.cdn.describe() if getattr(self, "cdn", None) else {}),
@@ -255,6 +263,8 @@ class LocalCloud:
             self.lambdas.stop()
         if hasattr(self, "telemetry"):
             self.telemetry.stop()
+        if getattr(self, "cache", None) is not None:
+            self.cache.stop()
         self.endpoint.stop()
 
     # --- control API (/_local/*) -----------------------------------------------------------

@@ -219,3 +219,49 @@ def test_trust_policies_admit_only_lambda(run):
 def test_kms_key_rotates(run):
     for key in run.of_type("aws:kms/key:Key"):
         assert key.inputs["enableKeyRotation"] is True
+
+
+# --- with the status cache: the status function's role changes, nothing else does ---------
+
+VPC_ENI = {
+    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+}
+
+
+@pytest.fixture(scope="module")
+def cached_run() -> ProgramRun:
+    return run_program({"cachingEnabled": True})
+
+
+def test_cached_status_function_adds_exactly_its_secret_and_vpc_networking(cached_run):
+    doc = role_policies(cached_run)["status"]
+    secret_arn = cached_run.one("aws:secretsmanager/secret:Secret").outputs["arn"]
+    table_arn = cached_run.one("aws:dynamodb/table:Table", "jobs").outputs["arn"]
+    actions = {a for s in doc["Statement"] for a in s["Action"]}
+    assert actions - LOGS - XRAY == {"dynamodb:GetItem", "secretsmanager:GetSecretValue"} | VPC_ENI
+    for stmt in doc["Statement"]:
+        acts = set(stmt["Action"])
+        if "secretsmanager:GetSecretValue" in acts:
+            assert acts == {"secretsmanager:GetSecretValue"}
+            assert stmt["Resource"] == [secret_arn]  # exactly the cache's secret
+        elif "dynamodb:GetItem" in acts:
+            assert stmt["Resource"] == [table_arn]
+        elif acts & VPC_ENI:
+            assert acts == VPC_ENI and stmt["Resource"] == ["*"]
+
+
+def test_cache_leaves_every_other_role_as_it_was(cached_run, run):
+    cached, plain = role_policies(cached_run), role_policies(run)
+    assert set(cached) == set(plain)
+    for logical in set(cached) - {"status"}:
+        actions = {a for s in cached[logical]["Statement"] for a in s["Action"]}
+        assert actions - LOGS - XRAY == EXPECTED_ACTIONS[logical], logical
+
+
+def test_cached_stack_passes_the_same_review(cached_run):
+    test_no_wildcard_actions_anywhere(cached_run)
+    test_star_resources_only_where_aws_requires_them(cached_run)
+    test_trust_policies_admit_only_lambda(cached_run)
+    test_every_store_and_queue_is_encrypted_at_rest(cached_run)
+    test_kms_key_rotates(cached_run)
