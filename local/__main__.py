@@ -187,10 +187,13 @@ def cmd_load(args) -> int:
     from local.load import run_load
 
     cloud = LocalCloudClient(Path(args.state_dir))
-    summary, _ = run_load(
+    summary, details = run_load(
         cloud, args.count, rate=args.rate, concurrency=args.concurrency, poison=args.poison,
         users=args.users, seed=args.seed, timeout=args.timeout,
+        poll_interval=getattr(args, "poll", None),
     )
+    if details["status_polls"]:
+        print(f"status polls: {details['status_polls']}", file=sys.stderr)
     print(json.dumps(summary.as_dict(), indent=2))
     return 0 if summary.unfinished == 0 and summary.duplicate_notifications == 0 else 1
 
@@ -212,6 +215,7 @@ def cmd_demo(args) -> int:
         return 1
     args.count, args.poison = args.count or 300, 5
     args.rate, args.concurrency, args.users, args.seed, args.timeout = 20.0, 8, 5, 7, 300.0
+    args.poll = 0.5
     cmd_load(args)
     app = ROOT / "dashboard" / "app.py"
     if args.no_dashboard or not app.exists():
@@ -278,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=5)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--poll", type=float, default=None, metavar="SECONDS",
+                   help="also poll GET /jobs/{id} for unfinished jobs every SECONDS")
     p.set_defaults(fn=cmd_load)
     p = sub.add_parser("chaos")
     p.add_argument("count", type=int)

@@ -299,6 +299,10 @@ class LocalCloud:
             self.sampler.sample()
             self.telemetry.flush()
             return {"flushed": True}
+        if action == "reset-stats":
+            for pool in self.lambdas.pools.values():
+                pool.reset_stats()
+            return {"reset": True}
         if action == "evaluate-alarms":
             self.sampler.evaluate_alarms()
             return {"evaluated": True}
@@ -313,6 +317,8 @@ class LocalCloud:
                 "capacity": pool.capacity,
                 "reserved_concurrency": pool.reserved,
                 "cold_starts": pool.cold_starts,
+                "memory_mb": pool.fn.memory,
+                **pool.stats,
             }
             for pool in self.lambdas.pools.values()
         }

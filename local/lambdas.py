@@ -47,6 +47,8 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float | None = None
     throttled: bool = False
+    max_memory_mb: int = 0
+    api_calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def function_error(self) -> bool:
@@ -208,6 +210,8 @@ class ExecutionEnvironment:
             self.invoking = False
         elapsed = (time.perf_counter() - started) * 1000
         max_mem = int(max(self.peak_rss_mb, (result or {}).get("max_rss_mb", 0)))
+        inv.max_memory_mb = max(max_mem, 1)
+        inv.api_calls = (result or {}).get("calls") or {}
 
         if result is None:
             self.kill()
@@ -274,6 +278,11 @@ class FunctionPool:
         self._busy = 0
         self._cv = threading.Condition()
         self.cold_starts = 0
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        self.stats: dict[str, Any] = {"invocations": 0, "errors": 0, "throttles": 0,
+                                      "billed_ms": 0, "api_calls": {}}
 
     @property
     def busy(self) -> int:
@@ -318,6 +327,7 @@ class FunctionPool:
         """Run one invocation. Over reserved concurrency it is throttled, not queued."""
         env = self._acquire(wait=wait and self.reserved is None)
         if env is None:
+            self.stats["throttles"] += 1
             self.telemetry.metric("AWS/Lambda", "Throttles", 1, "Count", {"FunctionName": self.fn.name})
             return Invocation(request_id=str(uuid.uuid4()), throttled=True, error={
                 "errorType": "TooManyRequestsException",
@@ -335,6 +345,12 @@ class FunctionPool:
         self.telemetry.metric("AWS/Lambda", "Invocations", 1, "Count", dims)
         self.telemetry.metric("AWS/Lambda", "Duration", inv.duration_ms, "Milliseconds", dims)
         self.telemetry.metric("AWS/Lambda", "Errors", 0 if inv.ok else 1, "Count", dims)
+        with self._cv:
+            self.stats["invocations"] += 1
+            self.stats["errors"] += 0 if inv.ok else 1
+            self.stats["billed_ms"] += max(1, int(-(-inv.duration_ms // 1)))
+            for key, n in inv.api_calls.items():
+                self.stats["api_calls"][key] = self.stats["api_calls"].get(key, 0) + n
         return inv
 
     def reap_idle(self) -> int:

@@ -251,8 +251,8 @@ def test_cached_status_function_adds_exactly_its_secret_and_vpc_networking(cache
             assert acts == VPC_ENI and stmt["Resource"] == ["*"]
 
 
-def test_cache_leaves_every_other_role_as_it_was(cached_run, run):
-    cached, plain = role_policies(cached_run), role_policies(run)
+def test_cache_leaves_every_other_role_as_it_was(cached_run):
+    cached, plain = role_policies(cached_run), role_policies(run_program())
     assert set(cached) == set(plain)
     for logical in set(cached) - {"status"}:
         actions = {a for s in cached[logical]["Statement"] for a in s["Action"]}
