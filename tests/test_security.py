@@ -53,12 +53,27 @@ EXPECTED_ACTIONS = {
         "dynamodb:Query", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    "exporter": {
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams", "s3:PutObject", "sqs:SendMessage",
+    },
+}
+
+# Roles assumed by services other than Lambda (optional components): their inline
+# policy's actions, and the one service principal each trusts.
+SERVICE_ROLES = {
+    "report-job": (
+        {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+         "s3:ListBucket"},
+        "emr-serverless.amazonaws.com",
+    ),
+    "report-schedule": ({"emr-serverless:StartJobRun", "iam:PassRole"}, "scheduler.amazonaws.com"),
 }
 
 
-@pytest.fixture(scope="module")
-def run() -> ProgramRun:
-    return run_program()
+@pytest.fixture(scope="module", params=[{}, {"analyticsEnabled": True}], ids=["default", "analytics"])
+def run(request) -> ProgramRun:
+    return run_program(request.param)
 
 
 def role_policies(run: ProgramRun) -> dict[str, dict]:
@@ -68,12 +83,16 @@ def role_policies(run: ProgramRun) -> dict[str, dict]:
     }
 
 
+def function_policies(run: ProgramRun) -> dict[str, dict]:
+    return {k: v for k, v in role_policies(run).items() if k not in SERVICE_ROLES}
+
+
 def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     """The ARNs (and ARN patterns) a function's duty needs, derived from the exports."""
     ex = run.exports
     table = run.one("aws:dynamodb/table:Table", "jobs").outputs
     idem = run.one("aws:dynamodb/table:Table", "idempotency").outputs["arn"]
-    bucket = run.one("aws:s3/bucket:Bucket").outputs["arn"]
+    bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
     queue = run.one("aws:sqs/queue:Queue", "processing").outputs["arn"]
     failures = run.one("aws:sqs/queue:Queue", "analysis-failures").outputs["arn"]
     topic = run.one("aws:sns/topic:Topic", "notifications").outputs["arn"]
@@ -82,6 +101,20 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         for name in ex["functions"]
     }
     images = {f"{bucket}/uploads/*", f"{bucket}/incoming/*"}
+    if logical in SERVICE_ROLES or logical == "exporter":
+        results = run.by_output("bucket", ex["results_bucket"]).outputs["arn"]
+        return {
+            "exporter": {
+                table["streamArn"], f"{results}/jobs/*",
+                run.one("aws:sqs/queue:Queue", "exporter-failures").outputs["arn"],
+            },
+            "report-job": {f"{results}/jobs/*", f"{results}/scripts/report.py",
+                           f"{results}/reports/*", results},
+            "report-schedule": {
+                run.one("aws:emrserverless/application:Application").outputs["arn"],
+                run.one("aws:iam/role:Role", "report-job-role").outputs["arn"],
+            },
+        }[logical]
     return {
         "upload": images | {table["arn"], idem, queue},
         "status": {table["arn"]},
@@ -110,18 +143,32 @@ def test_star_resources_only_where_aws_requires_them(run):
 
 
 def test_each_function_has_exactly_its_own_actions(run):
-    policies = role_policies(run)
-    assert set(policies) == set(EXPECTED_ACTIONS)
+    policies = function_policies(run)
+    assert set(policies) == set(run.exports["functions"])
     for logical, doc in policies.items():
         actions = {a for s in doc["Statement"] for a in s["Action"]}
         assert actions - LOGS - XRAY == EXPECTED_ACTIONS[logical], logical
+
+
+def test_service_roles_have_exactly_their_actions_on_their_resources(run):
+    for logical, doc in role_policies(run).items():
+        if logical not in SERVICE_ROLES:
+            continue
+        actions = {a for s in doc["Statement"] for a in s["Action"]}
+        assert actions == SERVICE_ROLES[logical][0], logical
+        allowed = allowed_resources(run, logical)
+        for stmt in doc["Statement"]:
+            for resource in stmt["Resource"]:
+                assert resource in allowed, f"{logical} may not touch {resource}"
+            if stmt["Action"] == ["s3:ListBucket"]:
+                assert stmt["Condition"]["StringLike"]["s3:prefix"], "listing is limited to prefixes"
 
 
 def test_no_function_reaches_another_functions_resources(run):
     log_groups = {
         g.outputs["arn"] + ":*" for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
     }
-    for logical, doc in role_policies(run).items():
+    for logical, doc in function_policies(run).items():
         own_logs = run.one("aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs").outputs["arn"] + ":*"
         allowed = allowed_resources(run, logical) | {own_logs}
         for stmt in doc["Statement"]:
@@ -167,6 +214,13 @@ def test_trust_policies_admit_only_lambda(run):
     for role in run.of_type("aws:iam/role:Role"):
         doc = json.loads(role.inputs["assumeRolePolicy"])
         principals = {s["Principal"]["Service"] for s in doc["Statement"]}
+        service_role = SERVICE_ROLES.get(role.name.removesuffix("-role"))
+        if service_role is not None:
+            # a service role trusts its one service, and only for this account
+            assert principals == {service_role[1]}, role.name
+            for stmt in doc["Statement"]:
+                assert stmt["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+            continue
         assert principals <= {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}, role.name
 
 
