@@ -30,6 +30,7 @@ if settings.analytics_enabled:
     pulumi.export("results_bucket", analytics.bucket.bucket)
     pulumi.export("emr_application_id", analytics.application.id)
     pulumi.export("exporter_failure_queue_url", analytics.failure_queue.url)
+    pulumi.export("report_job_role_arn", analytics.job_role.arn)
 
 pulumi.export("stack", settings.stack)
 pulumi.export("region", pipeline.region)

@@ -149,6 +149,7 @@ def session(master: str | None = None, shuffle_partitions: int | None = None) ->
     builder = SparkSession.builder.appName("moderation-report")
     if master:
         builder = builder.master(master).config("spark.ui.enabled", "false")
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions or 4))
     elif shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -412,14 +413,17 @@ def run(
     jobs = jobs.persist()
     try:
         rows = jobs.count()
-        tables = build_tables(jobs)
-        tables["users"] = tables["users"].persist()
-        summary = summarize(tables, rows, start_s, end_s, top_labels, top_users)
-        out = f"{output_root.rstrip('/')}/dt={run_date.isoformat()}"
-        for name, df in tables.items():
-            df.coalesce(1).write.mode("overwrite").parquet(f"{out}/{name}")
-        write_text(spark, f"{out}/summary.json", json.dumps(summary, indent=2) + "\n")
-        tables["users"].unpersist()
+        # Each table is both collected (summary) and written (Parquet): compute it once.
+        tables = {name: df.persist() for name, df in build_tables(jobs).items()}
+        try:
+            summary = summarize(tables, rows, start_s, end_s, top_labels, top_users)
+            out = f"{output_root.rstrip('/')}/dt={run_date.isoformat()}"
+            for name, df in tables.items():
+                df.coalesce(1).write.mode("overwrite").parquet(f"{out}/{name}")
+            write_text(spark, f"{out}/summary.json", json.dumps(summary, indent=2) + "\n")
+        finally:
+            for df in tables.values():
+                df.unpersist()
         return summary
     finally:
         jobs.unpersist()

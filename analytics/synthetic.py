@@ -154,9 +154,11 @@ def random_records(
     """`count` terminal-job stream records spread over `days`, with plausible mixes."""
     rng = random.Random(seed)
     starts = [datetime.fromisoformat(d).replace(tzinfo=UTC) for d in days]
+    per_day = -(-count // len(starts))
     for i in range(count):
-        day = starts[i % len(starts)]
-        created = day + timedelta(seconds=rng.randrange(0, 86000))
+        # the stream is in time order: consecutive records complete on the same day
+        day = starts[min(i // per_day, len(starts) - 1)]
+        created = day + timedelta(seconds=int(86000 * (i % per_day) / per_day))
         labels: list[tuple[str, float]] = []
         roll = rng.random()
         if roll < 0.25:

@@ -243,3 +243,25 @@ def test_real_stream_records_of_the_pipeline_export_each_finished_job_once(stack
     assert real0["claimed_at"] == "2026-05-03T12:00:01.000Z"
     assert real0["analyzed_at"] == "2026-05-03T12:00:02.000Z"
     assert real0["completed_at"] == "2026-05-03T12:00:03.000Z"
+
+
+def test_backfill_exports_terminal_jobs_from_the_table_idempotently(stack):
+    from analytics.backfill import backfill
+
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    for i in range(5):
+        new, _ = finished(i, failure="deadline exceeded: still pending after 900 s" if i == 4 else None)
+        ddb.put_item(TableName=table, Item=synthetic.image(new))
+    pending, _ = finished(9)
+    ddb.put_item(TableName=table, Item=synthetic.image({**pending, "status": "pending"}))
+    s3, bucket = stack.client("s3"), stack.exports["results_bucket"]
+    first = backfill(ddb, s3, table, bucket, page_size=2)
+    assert first["exported"] == 5 and first["unreadable"] == 0
+    before = objects(stack)
+    again = backfill(ddb, s3, table, bucket, page_size=2)
+    assert again == first and objects(stack) == before
+    rows = exported_rows(stack)
+    assert sorted(r["job_id"] for r in rows) == [f"job-{i}" for i in range(5)]
+    assert all(r["claimed_at"] is None and r["stream"]["sequence_number"] is None for r in rows)
+    late = backfill(ddb, s3, table, bucket, since="2026-05-02")
+    assert late["exported"] == 0  # all completed on 2026-05-01
