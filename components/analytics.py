@@ -261,13 +261,17 @@ class Analytics(pulumi.ComponentResource):
                         ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
                         [objects(f"{REPORT_PREFIX}*")],
                     ),
+                    # Listing is limited to the two prefixes. "IfExists": a GET/HEAD of a
+                    # missing key carries no s3:prefix, and S3 answers it 404 only to a
+                    # caller allowed to list (403 otherwise, which Hadoop's S3 file
+                    # systems treat as a fatal AccessDenied when probing output paths).
                     {
                         "Sid": "ListOwnPrefixes",
                         "Effect": "Allow",
                         "Action": ["s3:ListBucket"],
                         "Resource": [bucket_arn],
                         "Condition": {
-                            "StringLike": {
+                            "StringLikeIfExists": {
                                 "s3:prefix": [
                                     EXPORT_PREFIX.rstrip("/"), f"{EXPORT_PREFIX}*",
                                     REPORT_PREFIX.rstrip("/"), f"{REPORT_PREFIX}*",

@@ -126,7 +126,7 @@ def test_job_role_reads_exports_and_script_writes_reports_and_nothing_else(run):
     listing = by_sid["ListOwnPrefixes"]
     assert listing["Action"] == ["s3:ListBucket"] and listing["Resource"] == [bucket]
     assert listing["Condition"] == {
-        "StringLike": {"s3:prefix": ["jobs", "jobs/*", "reports", "reports/*"]}}
+        "StringLikeIfExists": {"s3:prefix": ["jobs", "jobs/*", "reports", "reports/*"]}}
     assert set(by_sid) == {"ReadExports", "ReadScript", "WriteReports", "ListOwnPrefixes"}
     for stmt in by_sid.values():
         assert stmt["Effect"] == "Allow"

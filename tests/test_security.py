@@ -161,7 +161,8 @@ def test_service_roles_have_exactly_their_actions_on_their_resources(run):
             for resource in stmt["Resource"]:
                 assert resource in allowed, f"{logical} may not touch {resource}"
             if stmt["Action"] == ["s3:ListBucket"]:
-                assert stmt["Condition"]["StringLike"]["s3:prefix"], "listing is limited to prefixes"
+                prefixes = stmt["Condition"]["StringLikeIfExists"]["s3:prefix"]
+                assert prefixes and "*" not in prefixes, "listing is limited to prefixes"
 
 
 def test_no_function_reaches_another_functions_resources(run):
