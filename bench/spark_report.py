@@ -42,13 +42,13 @@ for path in (ROOT, ROOT / "lambdas"):
 # arm64 (Graviton2, 20% lower) since 2022-11-17. Storage beyond the 20 GB each worker
 # gets free is not used by this job.
 EMR_PRICES = {
-    "as_of": "2022-11-17",
+    "as_of": "2022-11-17 (arm64 prices effective; as published through 2024)",
     "region": "us-east-1",
     "source": "https://aws.amazon.com/emr/pricing/ (EMR Serverless)",
     "arm64": {"vcpu_hour": 0.042094, "gb_hour": 0.004628},
     "x86_64": {"vcpu_hour": 0.052624, "gb_hour": 0.0057785},
 }
-S3_PRICES = {"as_of": "2023-12", "put_per_1000": 0.005, "get_per_1000": 0.0004,
+S3_PRICES = {"as_of": "2024 (list price as published)", "put_per_1000": 0.005, "get_per_1000": 0.0004,
              "source": "https://aws.amazon.com/s3/pricing/ (S3 Standard, us-east-1)"}
 WORKER_VCPU, WORKER_GB = 2, 4  # components/analytics.py: the report's driver and executors
 EMR_MIN_BILLED_SECONDS = 60
@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                     "pyspark": __import__("pyspark").__version__,
                     "load_average_1m_before": round(load_before, 2),
                     "load_average_1m_after": round(os.getloadavg()[0], 2)},
-        "input": generation,
+        "input": {**generation, "note": "synthetic rows repeat a few shapes and compress "
+                  "better than real ones; bytes_per_row is a lower bound"},
         "report": {
             "rows_in_window": summary["rows"],
             "window": [summary["start_date"], summary["end_date"]],

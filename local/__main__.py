@@ -201,11 +201,16 @@ def cmd_report(args) -> int:
     from datetime import date
 
     from local.client import LocalCloudClient
-    from local.report import run_report
+    from local.report import AnalyticsNotEnabled, run_report
 
     cloud = LocalCloudClient(Path(args.state_dir))
     end = date.fromisoformat(args.end_date) if args.end_date else None
-    print(json.dumps(run_report(cloud, days=args.days, end_date=end, top=args.top), indent=2))
+    try:
+        result = run_report(cloud, days=args.days, end_date=end, top=args.top)
+    except AnalyticsNotEnabled as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
     return 0
 
 
