@@ -6,6 +6,7 @@ the local stack is always exactly what `pulumi up` would create.
 
 import pulumi
 
+from components.analytics import Analytics, AnalyticsArgs
 from components.caching import StatusCache, StatusCacheArgs
 from components.config import load_settings
 from components.edge_auth import EdgeAuth, EdgeAuthArgs
@@ -28,6 +29,24 @@ cache_args = status_cache.pipeline_args(settings) if status_cache else {}
 pipeline = ModerationPipeline(
     "moderation", ModerationPipelineArgs(settings=settings, **edge_inputs, **cache_args)
 )
+functions = dict(pipeline.functions)
+alarm_names = list(pipeline.alarms.names)
+
+if settings.analytics_enabled:
+    analytics = Analytics(
+        "analytics",
+        AnalyticsArgs(
+            settings=settings,
+            stream_arn=pipeline.table.stream_arn,
+            alarm_topic_arn=pipeline.alarms.topic.arn,
+        ),
+    )
+    functions["exporter"] = analytics.exporter
+    alarm_names += analytics.alarm_names
+    pulumi.export("results_bucket", analytics.bucket.bucket)
+    pulumi.export("emr_application_id", analytics.application.id)
+    pulumi.export("exporter_failure_queue_url", analytics.failure_queue.url)
+    pulumi.export("report_job_role_arn", analytics.job_role.arn)
 
 pulumi.export("stack", settings.stack)
 pulumi.export("region", pipeline.region)
@@ -41,10 +60,10 @@ pulumi.export("dlq_url", pipeline.dlq.url)
 pulumi.export("failure_queue_url", pipeline.failure_queue.url)
 pulumi.export("notification_topic_arn", pipeline.topic.arn)
 pulumi.export("alarm_topic_arn", pipeline.alarms.topic.arn)
-pulumi.export("alarm_names", pipeline.alarms.names)
-pulumi.export("functions", {k: f.function.name for k, f in pipeline.functions.items()})
-pulumi.export("function_memory", {k: settings.function(k).memory for k in pipeline.functions})
-pulumi.export("log_groups", {k: f.log_group.name for k, f in pipeline.functions.items()})
+pulumi.export("alarm_names", alarm_names)
+pulumi.export("functions", {k: f.function.name for k, f in functions.items()})
+pulumi.export("function_memory", {k: settings.function(k).memory for k in functions})
+pulumi.export("log_groups", {k: f.log_group.name for k, f in functions.items()})
 pulumi.export("api_log_group", pipeline.api_logs.name)
 pulumi.export("architecture", settings.architecture)
 if status_cache is not None:

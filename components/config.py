@@ -797,8 +797,23 @@ def validate(s: StackSettings) -> list[str]:
             f"label. Set {_set_cmd('analytics.releaseLabel', 'emr-7.5.0')}.",
         )
         need(
-            1 <= a.max_vcpu <= 4000 and 1 <= a.max_memory_gb <= 16000,
-            f"{NAMESPACE}:analytics.maxVcpu / maxMemoryGb must be positive (vCPU 1-4000).",
+            4 <= a.max_vcpu <= 4000 and 8 <= a.max_memory_gb <= 16000,
+            f"{NAMESPACE}:analytics.maxVcpu = {a.max_vcpu} / maxMemoryGb = {a.max_memory_gb} "
+            "cannot hold the report's Spark driver and one executor (2 vCPU / 4 GB each): "
+            f"use at least 4 vCPU and 8 GB, e.g. {_set_cmd('analytics.maxVcpu', 16)} and "
+            f"{_set_cmd('analytics.maxMemoryGb', 64)}.",
+        )
+        need(
+            a.report_schedule.startswith(("cron(", "rate(", "at(")) and a.report_schedule.endswith(")"),
+            f"{NAMESPACE}:analytics.reportSchedule = {a.report_schedule!r} is not an EventBridge "
+            "Scheduler expression (cron(...), rate(...) or at(...), in UTC). "
+            f"Set {_set_cmd('analytics.reportSchedule', repr('cron(15 2 * * ? *)'))}.",
+        )
+        need(
+            1 <= a.report_days <= a.results_expiry_days,
+            f"{NAMESPACE}:analytics.reportDays = {a.report_days} must be 1 or more and at most "
+            f"analytics.resultsExpiryDays = {a.results_expiry_days}: older exports have expired. "
+            f"Set {_set_cmd('analytics.reportDays', 1)} or raise analytics.resultsExpiryDays.",
         )
         need(
             1 <= a.idle_timeout_minutes <= 10080,

@@ -7,6 +7,7 @@
   token    print a bearer token for a local user
   invoke   invoke a function by its logical name
   hash     print the dHash of an image (for moderation:blocklistHashes)
+  report   run the Spark report over the exported jobs (needs analyticsEnabled)
   demo     up + a short load + the dashboard
   down     stop the local cloud and remove its state
 """
@@ -208,6 +209,23 @@ def cmd_chaos(args) -> int:
     return 0 if report["passed"] else 1
 
 
+def cmd_report(args) -> int:
+    from datetime import date
+
+    from local.client import LocalCloudClient
+    from local.report import AnalyticsNotEnabled, run_report
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    end = date.fromisoformat(args.end_date) if args.end_date else None
+    try:
+        result = run_report(cloud, days=args.days, end_date=end, top=args.top)
+    except AnalyticsNotEnabled as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def cmd_demo(args) -> int:
     args.set = list(args.set or []) + list(DEMO_SETTINGS)
     cmd_down(args)
@@ -291,6 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--timeout", type=float, default=900.0)
     p.set_defaults(fn=cmd_chaos)
+    p = sub.add_parser("report", help="the Spark report over the local results bucket")
+    p.add_argument("--days", type=int, default=1, help="days reported, ending --end-date")
+    p.add_argument("--end-date", default=None, help="YYYY-MM-DD, default today (UTC)")
+    p.add_argument("--top", type=int, default=20, help="labels and users in the summary")
+    p.set_defaults(fn=cmd_report)
     p = sub.add_parser("demo")
     cloud_options(p)
     p.add_argument("--count", type=int, default=300)

@@ -53,6 +53,21 @@ EXPECTED_ACTIONS = {
         "dynamodb:Query", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    "exporter": {
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams", "s3:PutObject", "sqs:SendMessage",
+    },
+}
+
+# Roles assumed by services other than Lambda (optional components): their inline
+# policy's actions, and the one service principal each trusts.
+SERVICE_ROLES = {
+    "report-job": (
+        {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+         "s3:ListBucket"},
+        "emr-serverless.amazonaws.com",
+    ),
+    "report-schedule": ({"emr-serverless:StartJobRun", "iam:PassRole"}, "scheduler.amazonaws.com"),
 }
 
 # With edge auth on: the notifier also copies approved images to the content bucket, and
@@ -72,10 +87,12 @@ def edge_config(tmp_path_factory) -> dict:
     return {"edgeAuthEnabled": True, "edgeAuth": {"jwksFile": str(jwks)}}
 
 
-@pytest.fixture(scope="module", params=["default", "edge_auth"])
+@pytest.fixture(scope="module", params=["default", "edge_auth", "analytics"])
 def run(request, tmp_path_factory) -> ProgramRun:
     if request.param == "edge_auth":
         return run_program(edge_config(tmp_path_factory))
+    if request.param == "analytics":
+        return run_program({"analyticsEnabled": True})
     return run_program()
 
 
@@ -94,6 +111,10 @@ def role_policies(run: ProgramRun) -> dict[str, dict]:
     }
 
 
+def function_policies(run: ProgramRun) -> dict[str, dict]:
+    return {k: v for k, v in role_policies(run).items() if k not in SERVICE_ROLES}
+
+
 def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     """The ARNs (and ARN patterns) a function's duty needs, derived from the exports."""
     ex = run.exports
@@ -108,6 +129,20 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         for name in ex["functions"]
     }
     images = {f"{bucket}/uploads/*", f"{bucket}/incoming/*"}
+    if logical in SERVICE_ROLES or logical == "exporter":
+        results = run.by_output("bucket", ex["results_bucket"]).outputs["arn"]
+        return {
+            "exporter": {
+                table["streamArn"], f"{results}/jobs/*",
+                run.one("aws:sqs/queue:Queue", "exporter-failures").outputs["arn"],
+            },
+            "report-job": {f"{results}/jobs/*", f"{results}/scripts/report.py",
+                           f"{results}/reports/*", results},
+            "report-schedule": {
+                run.one("aws:emrserverless/application:Application").outputs["arn"],
+                run.one("aws:iam/role:Role", "report-job-role").outputs["arn"],
+            },
+        }[logical]
     edge: dict[str, set[str]] = {}
     if edge_enabled(run):
         content = run.one("aws:s3/bucket:Bucket", "moderation-test-content").outputs["arn"]
@@ -148,19 +183,36 @@ def test_star_resources_only_where_aws_requires_them(run):
 
 
 def test_each_function_has_exactly_its_own_actions(run):
-    policies = role_policies(run)
+    policies = function_policies(run)
     expected = expected_actions(run)
-    assert set(policies) == set(expected)
+    # The edge function runs in us-east-1 at the edge and is exported on its own.
+    functions = set(run.exports["functions"]) | ({"edge_auth"} if edge_enabled(run) else set())
+    assert set(policies) == functions
     for logical, doc in policies.items():
         actions = {a for s in doc["Statement"] for a in s["Action"]}
         assert actions - LOGS - XRAY == expected[logical], logical
+
+
+def test_service_roles_have_exactly_their_actions_on_their_resources(run):
+    for logical, doc in role_policies(run).items():
+        if logical not in SERVICE_ROLES:
+            continue
+        actions = {a for s in doc["Statement"] for a in s["Action"]}
+        assert actions == SERVICE_ROLES[logical][0], logical
+        allowed = allowed_resources(run, logical)
+        for stmt in doc["Statement"]:
+            for resource in stmt["Resource"]:
+                assert resource in allowed, f"{logical} may not touch {resource}"
+            if stmt["Action"] == ["s3:ListBucket"]:
+                prefixes = stmt["Condition"]["StringLikeIfExists"]["s3:prefix"]
+                assert prefixes and "*" not in prefixes, "listing is limited to prefixes"
 
 
 def test_no_function_reaches_another_functions_resources(run):
     log_groups = {
         g.outputs["arn"] + ":*" for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
     }
-    for logical, doc in role_policies(run).items():
+    for logical, doc in function_policies(run).items():
         own_logs = run.one("aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs").outputs["arn"] + ":*"
         allowed = allowed_resources(run, logical) | {own_logs}
         for stmt in doc["Statement"]:
@@ -209,7 +261,13 @@ def test_trust_policies_admit_only_lambda(run):
         for stmt in doc["Statement"]:
             service = stmt["Principal"]["Service"]
             principals |= {service} if isinstance(service, str) else set(service)
-        if role.name == "edge_auth-role":
+        service_role = SERVICE_ROLES.get(role.name.removesuffix("-role"))
+        if service_role is not None:
+            # a service role trusts its one service, and only for this account
+            assert principals == {service_role[1]}, role.name
+            for stmt in doc["Statement"]:
+                assert stmt["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+        elif role.name == "edge_auth-role":
             # Lambda@Edge: CloudFront's replicas assume the role as edgelambda.
             assert principals == {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
         else:
