@@ -102,8 +102,21 @@ HANDLER_PACKAGES = {
 LAMBDAS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lambdas")
 
 
+IN_PROCESS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    # botocore routes DynamoDB Streams calls to account-based hosts moto does not serve.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Moderation",
+}
+
+
 def build_stack(config: dict | None = None) -> InProcessStack:
     """Run the program with LocalMocks against the active in-process moto."""
+    for key, value in IN_PROCESS_ENV.items():
+        os.environ.setdefault(key, value)
     if LAMBDAS not in sys.path:
         sys.path.insert(0, LAMBDAS)  # handler packages import as in their Lambda code dir
     make_dynamodb_atomic()

@@ -59,7 +59,9 @@ def detect_moderation_labels(s3, request: dict) -> dict:
     elif "Bytes" in image:
         import base64
 
-        body = base64.b64decode(image["Bytes"])
+        raw = image["Bytes"]
+        # Over HTTP the JSON protocol carries base64 text; an in-process call passes bytes.
+        body = raw if isinstance(raw, (bytes, bytearray)) else base64.b64decode(raw)
     else:
         raise RekognitionError("InvalidParameterException", "Image is required")
     min_conf = float(request.get("MinConfidence", 50))
