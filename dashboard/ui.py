@@ -1,0 +1,222 @@
+"""Streamlit plumbing shared by the pages: target selection, refresh, empty states.
+
+Pages call `target()` (which stops the page with an explanation when there is no
+stack to look at) and `load(...)`, which runs a cached loader and turns any AWS error
+into a sentence instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from dashboard.data.problems import Problem, explain
+from dashboard.data.target import (
+    KIND_LABELS,
+    KINDS,
+    Target,
+    TargetSpec,
+    TargetUnavailable,
+    parse_args,
+)
+
+T = TypeVar("T")
+WINDOWS = {
+    "15 minutes": timedelta(minutes=15),
+    "1 hour": timedelta(hours=1),
+    "6 hours": timedelta(hours=6),
+    "24 hours": timedelta(hours=24),
+    "7 days": timedelta(days=7),
+}
+REFRESH_INTERVALS = (15, 30, 60, 300)
+CACHE_TTL = 10  # seconds; shorter than the shortest auto-refresh interval
+STATUS_COLORS = {
+    "complete": "#2e7d32", "failed": "#c62828", "analyzing": "#f9a825", "pending": "#90a4ae",
+    "approve": "#2e7d32", "warn": "#f9a825", "reject": "#c62828", "review": "#6a1b9a",
+}
+HEALTH_ICONS = {"ok": "🟢", "idle": "⚪", "degraded": "🟠", "attention": "🟠", "failing": "🔴"}
+
+
+# --- target --------------------------------------------------------------------------------
+
+
+@st.cache_resource(ttl=60, show_spinner=False)
+def _resolve(key: str) -> Target:
+    from dashboard.data.target import resolve
+
+    kind, location, profile, region = __import__("json").loads(key)
+    return resolve(TargetSpec(kind, location, profile, region))
+
+
+def _initial_spec() -> TargetSpec:
+    return parse_args(sys.argv[1:])
+
+
+def sidebar_target() -> Target | None:
+    """Draw the target chooser in the sidebar; return the opened target or None."""
+    if "target_kind" not in st.session_state:
+        spec = _initial_spec()
+        st.session_state["target_kind"] = spec.kind
+        st.session_state[f"target_location_{spec.kind}"] = spec.location
+        st.session_state["target_profile"] = spec.profile or ""
+        st.session_state["target_region"] = spec.region or ""
+    side = st.sidebar
+    side.subheader("Stack")
+    kind = side.selectbox("Look at", KINDS, format_func=lambda k: KIND_LABELS[k],
+                          key="target_kind")
+    label = {"local": "State directory", "outputs": "Outputs JSON file",
+             "stack": "Pulumi stack name"}[kind]
+    location = side.text_input(label, key=f"target_location_{kind}",
+                               placeholder="default: .local-cloud" if kind == "local" else "")
+    profile = region = ""
+    if kind != "local":
+        profile = side.text_input("AWS profile", key="target_profile",
+                                  placeholder="default credentials")
+        region = side.text_input("Region", key="target_region", placeholder="from the outputs")
+    spec = TargetSpec(kind, (location or "").strip(), profile.strip() or None,
+                      region.strip() or None)
+    st.session_state["target_spec"] = spec
+    try:
+        target = _resolve(spec.key())
+    except TargetUnavailable as exc:
+        st.session_state["target_problem"] = exc
+        side.error(exc.message)
+        return None
+    except Exception as exc:  # noqa: BLE001 - shown to the operator instead of a stack trace
+        st.session_state["target_problem"] = TargetUnavailable(str(explain(exc, "opening the stack")))
+        side.error(str(explain(exc, "opening the stack")))
+        return None
+    st.session_state.pop("target_problem", None)
+    side.caption(f"**{target.name}** in {target.region}"
+                 + (f" · endpoint {target.endpoint_url}" if target.endpoint_url else ""))
+    return target
+
+
+def target() -> Target:
+    """The current target, or stop the page with an explanation of why there is none."""
+    tgt = st.session_state.get("target")
+    if tgt is not None:
+        return tgt
+    problem = st.session_state.get("target_problem")
+    st.info("No stack to look at yet.", icon="ℹ️")
+    if problem is not None:
+        st.markdown(f"**{problem.message}**")
+        if problem.hint:
+            st.markdown(problem.hint)
+    st.markdown(
+        "Choose what to look at in the sidebar: the embedded local cloud "
+        "(`python -m local up`), an outputs file from `pulumi stack output --json`, or a "
+        "Pulumi stack name."
+    )
+    st.stop()
+    raise RuntimeError("unreachable")  # st.stop() raises; this keeps type checkers honest
+
+
+def key() -> str:
+    return st.session_state["target_spec"].key()
+
+
+# --- refresh -------------------------------------------------------------------------------
+
+
+def sidebar_refresh() -> None:
+    side = st.sidebar
+    side.subheader("Data")
+    side.selectbox("Time window", list(WINDOWS), index=1, key="window_label")
+    cols = side.columns([1, 1])
+    if cols[0].button("Refresh", icon="🔄", help="Read everything again now"):
+        st.cache_data.clear()
+        _resolve.clear()
+        st.session_state["refreshed_at"] = datetime.now(UTC)
+    auto = cols[1].toggle("Auto", key="auto_refresh", help="Re-read the page periodically")
+    if auto:
+        seconds = side.select_slider("Every (seconds)", REFRESH_INTERVALS, value=30,
+                                     key="auto_refresh_seconds")
+        _ticker(seconds)
+    side.caption(f"Reads are cached for {CACHE_TTL} s. Page drawn at "
+                 f"{datetime.now(UTC):%H:%M:%S} UTC.")
+
+
+def _ticker(seconds: int) -> None:
+    st.session_state["_last_full_run"] = time.monotonic()
+
+    @st.fragment(run_every=seconds)
+    def tick() -> None:
+        if time.monotonic() - st.session_state.get("_last_full_run", 0) >= seconds - 0.5:
+            st.rerun()
+
+    with st.sidebar:
+        tick()
+
+
+def window() -> timedelta:
+    return WINDOWS[st.session_state.get("window_label", "1 hour")]
+
+
+def window_label() -> str:
+    return st.session_state.get("window_label", "1 hour")
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load(loader: Callable[..., tuple[T, datetime]], *args: Any, what: str = "the data",
+         **kwargs: Any) -> T | None:
+    """Run a cached loader; on failure explain it (no stack trace) and return None."""
+    try:
+        value, at = loader(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - every failure is explained on the page
+        show_problem(explain(exc, what))
+        return None
+    stamps = st.session_state.setdefault("_loaded_at", {})
+    stamps[what] = at
+    return value
+
+
+def show_problem(problem: Problem) -> None:
+    icon = {"no_permission": "🔒", "not_found": "❓", "no_credentials": "🔑",
+            "unreachable": "📡", "throttled": "⏳"}.get(problem.kind, "⚠️")
+    st.warning(f"{problem.message} {problem.hint}".strip(), icon=icon)
+
+
+def updated(what: str) -> None:
+    at = st.session_state.get("_loaded_at", {}).get(what)
+    if at is not None:
+        age = (datetime.now(UTC) - at).total_seconds()
+        st.caption(f"Updated {at:%H:%M:%S} UTC ({age:.0f} s ago) · window: {window_label()}")
+
+
+def header(title: str, subtitle: str = "") -> None:
+    st.title(title)
+    if subtitle:
+        st.caption(subtitle)
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None or value != value:
+        return "–"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
+def fmt_usd(value: float) -> str:
+    if abs(value) < 0.01 and value != 0:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def empty_jobs_hint(tgt: Target) -> str:
+    if tgt.is_local:
+        return ("No jobs in this window yet. Put some load on the local cloud: "
+                "`python -m local load 50 --poison 3`.")
+    return f"No jobs in this window yet. Uploads go to `POST {tgt.outputs.get('api_url')}/jobs`."
