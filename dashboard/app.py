@@ -26,9 +26,7 @@ PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="Moderation operations", page_icon="🛡️", layout="wide")
 
-target = ui.sidebar_target()
-st.session_state["target"] = target
-ui.sidebar_refresh()
+target = ui.open_target()
 
 pages = {
     "Pipeline": [

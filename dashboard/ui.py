@@ -1,8 +1,10 @@
 """Streamlit plumbing shared by the pages: target selection, refresh, empty states.
 
-Pages call `target()` (which stops the page with an explanation when there is no
-stack to look at) and `load(...)`, which runs a cached loader and turns any AWS error
-into a sentence instead of a stack trace.
+Every page starts with `page(...)`, which draws the sidebar (which stack, time window,
+refresh) and returns the target, or stops the page with an explanation when there is
+no stack to look at. `load(...)` runs a cached loader and turns any AWS error into a
+sentence instead of a stack trace. (The sidebar is drawn by the pages rather than by
+app.py because Streamlit's AppTest drops what the entry script draws on reruns.)
 """
 
 from __future__ import annotations
@@ -53,56 +55,95 @@ def _resolve(key: str) -> Target:
     return resolve(TargetSpec(kind, location, profile, region))
 
 
-def _initial_spec() -> TargetSpec:
-    return parse_args(sys.argv[1:])
+# Widget state does not survive a page switch in a multipage app, so the sidebar's
+# choices are kept under `keep_<key>` (plain session state, which does) and copied
+# into each page's widget before it is drawn.
 
 
-def sidebar_target() -> Target | None:
-    """Draw the target chooser in the sidebar; return the opened target or None."""
-    if "target_kind" not in st.session_state:
-        spec = _initial_spec()
-        st.session_state["target_kind"] = spec.kind
-        st.session_state[f"target_location_{spec.kind}"] = spec.location
-        st.session_state["target_profile"] = spec.profile or ""
-        st.session_state["target_region"] = spec.region or ""
-    side = st.sidebar
-    side.subheader("Stack")
-    kind = side.selectbox("Look at", KINDS, format_func=lambda k: KIND_LABELS[k],
-                          key="target_kind")
-    label = {"local": "State directory", "outputs": "Outputs JSON file",
-             "stack": "Pulumi stack name"}[kind]
-    location = side.text_input(label, key=f"target_location_{kind}",
-                               placeholder="default: .local-cloud" if kind == "local" else "")
-    profile = region = ""
-    if kind != "local":
-        profile = side.text_input("AWS profile", key="target_profile",
-                                  placeholder="default credentials")
-        region = side.text_input("Region", key="target_region", placeholder="from the outputs")
-    spec = TargetSpec(kind, (location or "").strip(), profile.strip() or None,
-                      region.strip() or None)
+def _keep(key: str) -> None:
+    st.session_state[f"keep_{key}"] = st.session_state[key]
+
+
+def _persistent(key: str, default: Any) -> dict[str, Any]:
+    """Arguments for a widget whose value outlives page switches."""
+    ss = st.session_state
+    if f"keep_{key}" not in ss:
+        ss[f"keep_{key}"] = ss.get(key, default)
+    ss[key] = ss[f"keep_{key}"]
+    return {"key": key, "on_change": _keep, "args": (key,)}
+
+
+def kept(key: str, default: Any = None) -> Any:
+    return st.session_state.get(f"keep_{key}", st.session_state.get(key, default))
+
+
+def _init_state() -> None:
+    ss = st.session_state
+    if "keep_target_kind" not in ss:
+        spec = parse_args(sys.argv[1:])
+        ss["keep_target_kind"] = ss.get("target_kind", spec.kind)
+        ss.setdefault(f"keep_target_location_{spec.kind}", spec.location)
+        ss.setdefault("keep_target_profile", ss.get("target_profile", spec.profile or ""))
+        ss.setdefault("keep_target_region", ss.get("target_region", spec.region or ""))
+
+
+def current_spec() -> TargetSpec:
+    """What the operator chose: the sidebar's widgets, first filled from the command line."""
+    _init_state()
+    kind = kept("target_kind")
+    location = (kept(f"target_location_{kind}") or "").strip()
+    profile = (kept("target_profile") or "").strip() if kind != "local" else ""
+    region = (kept("target_region") or "").strip() if kind != "local" else ""
+    return TargetSpec(kind, location, profile or None, region or None)
+
+
+def open_target() -> Target | None:
+    """Open the chosen stack (cached); remember why when it cannot be opened."""
+    spec = current_spec()
     st.session_state["target_spec"] = spec
     try:
         target = _resolve(spec.key())
     except TargetUnavailable as exc:
         st.session_state["target_problem"] = exc
-        side.error(exc.message)
         return None
     except Exception as exc:  # noqa: BLE001 - shown to the operator instead of a stack trace
         st.session_state["target_problem"] = TargetUnavailable(str(explain(exc, "opening the stack")))
-        side.error(str(explain(exc, "opening the stack")))
         return None
     st.session_state.pop("target_problem", None)
-    side.caption(f"**{target.name}** in {target.region}"
-                 + (f" · endpoint {target.endpoint_url}" if target.endpoint_url else ""))
     return target
 
 
-def target() -> Target:
-    """The current target, or stop the page with an explanation of why there is none."""
-    tgt = st.session_state.get("target")
+def _sidebar_target() -> None:
+    _init_state()
+    side = st.sidebar
+    side.subheader("Stack")
+    kind = side.selectbox("Look at", KINDS, format_func=lambda k: KIND_LABELS[k],
+                          **_persistent("target_kind", "local"))
+    label = {"local": "State directory", "outputs": "Outputs JSON file",
+             "stack": "Pulumi stack name"}[kind]
+    side.text_input(label, placeholder="default: .local-cloud" if kind == "local" else "",
+                    **_persistent(f"target_location_{kind}", ""))
+    if kind != "local":
+        side.text_input("AWS profile", placeholder="default credentials",
+                        **_persistent("target_profile", ""))
+        side.text_input("Region", placeholder="from the outputs", **_persistent("target_region", ""))
+
+
+def page(title: str, subtitle: str = "") -> Target:
+    """Start a page: the sidebar (stack, window, refresh), the title, and the target —
+    or an explanation of why there is none, which ends the page."""
+    _sidebar_target()
+    tgt = open_target()
+    problem = st.session_state.get("target_problem")
+    if tgt is not None:
+        st.sidebar.caption(f"**{tgt.name}** in {tgt.region}"
+                           + (f" · endpoint {tgt.endpoint_url}" if tgt.endpoint_url else ""))
+    elif problem is not None:
+        st.sidebar.error(problem.message)
+    sidebar_refresh()
+    header(title, subtitle)
     if tgt is not None:
         return tgt
-    problem = st.session_state.get("target_problem")
     st.info("No stack to look at yet.", icon="ℹ️")
     if problem is not None:
         st.markdown(f"**{problem.message}**")
@@ -127,16 +168,17 @@ def key() -> str:
 def sidebar_refresh() -> None:
     side = st.sidebar
     side.subheader("Data")
-    side.selectbox("Time window", list(WINDOWS), index=1, key="window_label")
+    side.selectbox("Time window", list(WINDOWS), **_persistent("window_label", "1 hour"))
     cols = side.columns([1, 1])
-    if cols[0].button("Refresh", icon="🔄", help="Read everything again now"):
+    if cols[0].button("Refresh", icon="🔄", help="Read everything again now", key="refresh_button"):
         st.cache_data.clear()
         _resolve.clear()
         st.session_state["refreshed_at"] = datetime.now(UTC)
-    auto = cols[1].toggle("Auto", key="auto_refresh", help="Re-read the page periodically")
+    auto = cols[1].toggle("Auto", help="Re-read the page periodically",
+                          **_persistent("auto_refresh", False))
     if auto:
-        seconds = side.select_slider("Every (seconds)", REFRESH_INTERVALS, value=30,
-                                     key="auto_refresh_seconds")
+        seconds = side.select_slider("Every (seconds)", REFRESH_INTERVALS,
+                                     **_persistent("auto_refresh_seconds", 30))
         _ticker(seconds)
     side.caption(f"Reads are cached for {CACHE_TTL} s. Page drawn at "
                  f"{datetime.now(UTC):%H:%M:%S} UTC.")
@@ -155,11 +197,11 @@ def _ticker(seconds: int) -> None:
 
 
 def window() -> timedelta:
-    return WINDOWS[st.session_state.get("window_label", "1 hour")]
+    return WINDOWS[window_label()]
 
 
 def window_label() -> str:
-    return st.session_state.get("window_label", "1 hour")
+    return kept("window_label", "1 hour")
 
 
 # --- loading -------------------------------------------------------------------------------

@@ -9,9 +9,8 @@ from dashboard import loaders, ui
 from dashboard.data.analytics import AnalyticsUnavailable
 from dashboard.data.problems import explain
 
-ui.header("Analytics", "The daily report of the Spark job (EMR Serverless) over the exported "
-                       "jobs: reports/dt=YYYY-MM-DD/summary.json in the results bucket.")
-tgt = ui.target()
+tgt = ui.page("Analytics", "The daily report of the Spark job (EMR Serverless) over the exported "
+              "jobs: reports/dt=YYYY-MM-DD/summary.json in the results bucket.")
 key = ui.key()
 
 if not tgt.outputs.get("results_bucket"):

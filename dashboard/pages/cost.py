@@ -12,9 +12,8 @@ from dashboard import loaders, ui
 from dashboard.data import cost, throughput
 from dashboard.data.problems import explain
 
-ui.header("Cost", "A plain-code model (dashboard/data/cost.py) over a dated price table, fed "
-                  "with measured per-job figures when there are any. Projections, not a bill.")
-tgt = ui.target()
+tgt = ui.page("Cost", "A plain-code model (dashboard/data/cost.py) over a dated price table, fed "
+              "with measured per-job figures when there are any. Projections, not a bill.")
 key, window = ui.key(), ui.window()
 features = tgt.features
 prices: cost.PriceTable = st.session_state.get("cost_prices", cost.PRICES)

@@ -12,9 +12,8 @@ from dashboard.data import dlq
 from dashboard.data.problems import explain
 from dashboard.data.queues import ROLE_LABELS, queue_name
 
-ui.header("Dead letters", "Messages the pipeline gave up on. Look, inspect, then redrive them "
-                          "to the processing queue or delete them — every change asks first.")
-tgt = ui.target()
+tgt = ui.page("Dead letters", "Messages the pipeline gave up on. Look, inspect, then redrive them "
+              "to the processing queue or delete them — every change asks first.")
 key = ui.key()
 queues = tgt.queues()
 choices = [r for r in ("dlq", "failure") if r in queues]

@@ -9,10 +9,9 @@ import streamlit as st
 
 from dashboard import loaders, ui
 
-ui.header("Job trace", "Search a job id, or pick a recent or failed job: its record, decision "
-                       "and reasons, and every function invocation and log line for it across "
-                       "the stack's log groups.")
-tgt = ui.target()
+tgt = ui.page("Job trace", "Search a job id, or pick a recent or failed job: its record, decision "
+              "and reasons, and every function invocation and log line for it across "
+              "the stack's log groups.")
 key = ui.key()
 
 recent = ui.load(loaders.recent_jobs, key, ("failed", "complete", "analyzing", "pending"), 20,

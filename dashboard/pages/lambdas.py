@@ -8,9 +8,8 @@ import streamlit as st
 
 from dashboard import loaders, ui
 
-ui.header("Lambdas", "Counts from CloudWatch (AWS/Lambda); durations, cold starts, billed time "
-                     "and memory from the REPORT line of each invocation.")
-tgt = ui.target()
+tgt = ui.page("Lambdas", "Counts from CloudWatch (AWS/Lambda); durations, cold starts, billed time "
+              "and memory from the REPORT line of each invocation.")
 key, window = ui.key(), ui.window()
 report_limit = int(st.sidebar.number_input(
     "REPORT lines per function", 100, 50_000, 5000, step=1000, key="lambda_report_limit",

@@ -10,10 +10,9 @@ from dashboard import loaders, ui
 from dashboard.data import local_info
 from dashboard.data.problems import explain
 
-ui.header("Local cloud", "The same Pulumi program, run on this machine: moto for the AWS "
-                         "APIs, worker processes for the Lambda functions. Nothing is silently "
-                         "faked: what has no local twin is listed here.")
-tgt = ui.target()
+tgt = ui.page("Local cloud", "The same Pulumi program, run on this machine: moto for the AWS "
+              "APIs, worker processes for the Lambda functions. Nothing is silently "
+              "faked: what has no local twin is listed here.")
 if not tgt.is_local:
     st.info("The dashboard is looking at a deployed stack, not the local cloud.")
     st.stop()

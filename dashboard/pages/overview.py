@@ -11,9 +11,8 @@ from dashboard.data import functions as fn_data
 from dashboard.data import jobs as job_data
 from dashboard.data import status_cache, throughput
 
-ui.header("Overview", "Jobs, throughput and latency over the window; what is alarming; "
-                      "the health of each stage.")
-tgt = ui.target()
+tgt = ui.page("Overview", "Jobs, throughput and latency over the window; what is alarming; "
+              "the health of each stage.")
 key, window = ui.key(), ui.window()
 
 deadline, deadline_source = tgt.job_deadline_seconds()

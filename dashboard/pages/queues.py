@@ -8,10 +8,9 @@ import streamlit as st
 from dashboard import loaders, ui
 from dashboard.data.queues import ROLE_LABELS
 
-ui.header("Queues", "Visible (waiting), in flight (received, not yet deleted), delayed, and "
-                    "the age of the oldest message, for the processing queue, its dead-letter "
-                    "queue and the analyzers' failure queue.")
-tgt = ui.target()
+tgt = ui.page("Queues", "Visible (waiting), in flight (received, not yet deleted), delayed, and "
+              "the age of the oldest message, for the processing queue, its dead-letter "
+              "queue and the analyzers' failure queue.")
 key, window = ui.key(), ui.window()
 
 snapshot = ui.load(loaders.queue_snapshot, key, tgt, what="reading the queues")
