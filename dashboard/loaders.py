@@ -27,12 +27,16 @@ from dashboard.data import (
 from dashboard.data.target import Target, load_lambda_config
 from dashboard.ui import CACHE_TTL
 
+# The heavier reads (the status index, REPORT lines) refresh in the background: once a
+# page has loaded, a refresh shows the previous figures at once and swaps in new ones.
+HEAVY = {"ttl": 3 * CACHE_TTL, "refresh_mode": "background"}
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading jobs…")
+@st.cache_data(**HEAVY, show_spinner="Reading jobs…")
 def jobs_overview(key: str, window_s: float, deadline_s: int, limit: int, _target: Target):
     t = _target
     value = jobs.jobs_overview(t.client("dynamodb"), t.outputs["jobs_table"], _now(),
@@ -80,7 +84,7 @@ def alarm_states(key: str, _target: Target):
     return alarms.alarms(_target.client("cloudwatch"), names), _now()
 
 
-@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading Lambda metrics and REPORT lines…")
+@st.cache_data(**HEAVY, show_spinner="Reading Lambda metrics and REPORT lines…")
 def function_stats(key: str, window_s: float, report_limit: int, _target: Target):
     t = _target
     missing = load_lambda_config(t)
@@ -107,7 +111,7 @@ def queue_attributes(key: str, url: str, _target: Target):
     return queues.attributes(_target.client("sqs"), url), _now()
 
 
-@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading recent jobs…")
+@st.cache_data(**HEAVY, show_spinner="Reading recent jobs…")
 def recent_jobs(key: str, statuses: tuple[str, ...], limit: int, _target: Target):
     t = _target
     return jobs.recent(t.client("dynamodb"), t.outputs["jobs_table"], statuses, limit,

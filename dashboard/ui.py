@@ -36,12 +36,13 @@ WINDOWS = {
     "7 days": timedelta(days=7),
 }
 REFRESH_INTERVALS = (15, 30, 60, 300)
+HEALTH_COLORS = {"ok": "#2e7d32", "idle": "#78909c", "degraded": "#ef6c00",
+                 "attention": "#ef6c00", "failing": "#c62828"}
 CACHE_TTL = 10  # seconds; shorter than the shortest auto-refresh interval
 STATUS_COLORS = {
     "complete": "#2e7d32", "failed": "#c62828", "analyzing": "#f9a825", "pending": "#90a4ae",
     "approve": "#2e7d32", "warn": "#f9a825", "reject": "#c62828", "review": "#6a1b9a",
 }
-HEALTH_ICONS = {"ok": "🟢", "idle": "⚪", "degraded": "🟠", "attention": "🟠", "failing": "🔴"}
 
 
 # --- target --------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def page(title: str, subtitle: str = "") -> Target:
     header(title, subtitle)
     if tgt is not None:
         return tgt
-    st.info("No stack to look at yet.", icon="ℹ️")
+    st.info("No stack to look at yet.", icon=":material/info:")
     if problem is not None:
         st.markdown(f"**{problem.message}**")
         if problem.hint:
@@ -170,7 +171,7 @@ def sidebar_refresh() -> None:
     side.subheader("Data")
     side.selectbox("Time window", list(WINDOWS), **_persistent("window_label", "1 hour"))
     cols = side.columns([1, 1])
-    if cols[0].button("Refresh", icon="🔄", help="Read everything again now", key="refresh_button"):
+    if cols[0].button("Refresh", icon=":material/refresh:", help="Read everything again now", key="refresh_button"):
         st.cache_data.clear()
         _resolve.clear()
         st.session_state["refreshed_at"] = datetime.now(UTC)
@@ -180,7 +181,8 @@ def sidebar_refresh() -> None:
         seconds = side.select_slider("Every (seconds)", REFRESH_INTERVALS,
                                      **_persistent("auto_refresh_seconds", 30))
         _ticker(seconds)
-    side.caption(f"Reads are cached for {CACHE_TTL} s. Page drawn at "
+    side.caption(f"Reads are cached for {CACHE_TTL} s (jobs and REPORT lines for "
+                 f"{3 * CACHE_TTL} s, refreshed in the background). Page drawn at "
                  f"{datetime.now(UTC):%H:%M:%S} UTC.")
 
 
@@ -221,22 +223,28 @@ def load(loader: Callable[..., tuple[T, datetime]], *args: Any, what: str = "the
 
 
 def show_problem(problem: Problem) -> None:
-    icon = {"no_permission": "🔒", "not_found": "❓", "no_credentials": "🔑",
-            "unreachable": "📡", "throttled": "⏳"}.get(problem.kind, "⚠️")
+    icon = {"no_permission": ":material/lock:", "not_found": ":material/search_off:",
+            "no_credentials": ":material/key_off:", "unreachable": ":material/cloud_off:",
+            "throttled": ":material/hourglass_top:"}.get(problem.kind, ":material/warning:")
     st.warning(f"{problem.message} {problem.hint}".strip(), icon=icon)
 
 
-def updated(what: str) -> None:
+def updated(what: str, with_window: bool = True) -> None:
     at = st.session_state.get("_loaded_at", {}).get(what)
     if at is not None:
         age = (datetime.now(UTC) - at).total_seconds()
-        st.caption(f"Updated {at:%H:%M:%S} UTC ({age:.0f} s ago) · window: {window_label()}")
+        text = f"Updated {at:%H:%M:%S} UTC ({age:.0f} s ago)"
+        st.caption(text + (f" · window: {window_label()}" if with_window else ""))
 
 
 def header(title: str, subtitle: str = "") -> None:
     st.title(title)
     if subtitle:
         st.caption(subtitle)
+
+
+def health_style(status: str) -> str:
+    return f"color: {HEALTH_COLORS.get(status, 'inherit')}; font-weight: 600"
 
 
 def fmt_seconds(value: float | None) -> str:

@@ -103,11 +103,13 @@ def test_every_page_renders(app, seeded, page):
         assert "Nothing is received until you press" in text
     elif page == "lambdas":
         assert int(metric(at, "Invocations").replace(",", "")) >= 12
-        table = at.dataframe[0].value
+        traffic, durations = at.dataframe[0].value, at.dataframe[1].value
         assert {"upload", "dispatcher", "custom_analyzer", "rekognition_analyzer"} <= set(
-            table["function"])
-        upload = table.set_index("function").loc["upload"]
+            traffic["function"])
+        assert traffic.set_index("function").loc["upload", "invocations"] >= 12
+        upload = durations.set_index("function").loc["upload"]
         assert upload["reports"] >= 12 and upload["p50_ms"] > 0 and upload["memory_mb"] == 512
+        assert "Right-sizing" in text
     elif page == "job_trace":
         assert at.selectbox(key="trace_pick").options  # recent jobs to pick from
     elif page == "cost":

@@ -462,7 +462,8 @@ def test_job_trace_joins_job_lines_with_their_invocations(aws):
     assert "u2" not in tr.lines["request_id"].tolist()  # another job's invocation stays out
     assert (tr.lines["level"] == "ERROR").sum() == 2  # the handler error and the timeout
     assert api in tr.groups_searched
-    assert set(tr.milestones()["milestone"]) == {"created_at", "updated_at", "completed_at"}
+    assert tr.milestones()["milestone"].tolist() == ["created_at = updated_at", "completed_at"]
+    assert not tr.lines[tr.lines["raw"].str.contains("other-job")]["about_job"].any()
 
 
 def test_trace_of_an_unknown_job(aws):

@@ -47,12 +47,13 @@ def stage_health(totals: pd.DataFrame, queues: pd.DataFrame, stuck: int) -> pd.D
     for fn in ordered:
         t = by_fn.loc[fn]
         inv, err, thr = int(t["invocations"]), int(t["errors"]), int(t["throttles"])
+        errors = f"{err} error{'' if err == 1 else 's'} in {inv} invocations"
         if thr:
             status, why = "degraded", f"{thr} throttled"
         elif inv and err / inv > 0.05:
-            status, why = "failing", f"{err} errors in {inv} invocations ({err / inv:.0%})"
+            status, why = "failing", f"{errors} ({err / inv:.0%})"
         elif err:
-            status, why = "degraded", f"{err} errors in {inv} invocations"
+            status, why = "degraded", errors
         elif inv:
             status, why = "ok", f"{inv} invocations, no errors"
         else:

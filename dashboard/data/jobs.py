@@ -64,7 +64,7 @@ def query_status(
     since: datetime | None = None,
     before: datetime | None = None,
     newest_first: bool = True,
-    limit: int = 2000,
+    limit: int = 1000,
     index: str = STATUS_INDEX,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Jobs with `status` (created in [since, before)), up to `limit`; (items, truncated)."""
@@ -167,7 +167,7 @@ def jobs_overview(
     now: datetime,
     window: timedelta,
     deadline_seconds: int,
-    limit_per_status: int = 2000,
+    limit_per_status: int = 1000,
     index: str = STATUS_INDEX,
     parallel: bool = True,
 ) -> JobsOverview:

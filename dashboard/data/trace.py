@@ -19,7 +19,8 @@ import pandas as pd
 from dashboard.data.jobs import get_job
 from dashboard.data.logs import filter_events, parse_json_line, parse_report, platform_kind
 
-LINE_COLUMNS = ["time", "group", "function", "request_id", "kind", "level", "message", "raw"]
+LINE_COLUMNS = ["time", "group", "function", "request_id", "kind", "level", "message",
+                "about_job", "raw"]
 INVOCATION_COLUMNS = [
     "function", "request_id", "start", "end", "duration_ms", "billed_ms", "init_ms",
     "cold_start", "max_memory_mb", "memory_mb", "job_lines", "other_jobs", "error",
@@ -41,12 +42,14 @@ class JobTrace:
         return self.job is not None or not self.lines.empty
 
     def milestones(self) -> pd.DataFrame:
-        """Times from the record itself: created, completed, last update."""
-        rows = []
+        """Times from the record itself (created, last update, completed); one row per
+        distinct time, naming every milestone at it."""
+        at: dict[pd.Timestamp, list[str]] = {}
         for name in ("created_at", "updated_at", "completed_at"):
             value = (self.job or {}).get(name)
             if value:
-                rows.append({"milestone": name, "time": pd.Timestamp(value)})
+                at.setdefault(pd.Timestamp(value), []).append(name)
+        rows = [{"milestone": " = ".join(names), "time": t} for t, names in sorted(at.items())]
         return pd.DataFrame(rows, columns=["milestone", "time"])
 
 
@@ -143,6 +146,11 @@ def job_trace(
         if key not in seen:
             seen.add(key)
             lines.append(line)
+    for line in lines:
+        # Lines of a batch invocation about other jobs are kept (they are part of the
+        # invocation) but marked, so the page can tell this job's lines apart.
+        line["about_job"] = (job_id in line["raw"] or line["kind"] in ("START", "END", "REPORT")
+                             or line["level"] in ("ERROR", "CRITICAL"))
     frame = pd.DataFrame(lines, columns=LINE_COLUMNS)
     if not frame.empty:
         frame = frame.sort_values("time", kind="stable", ignore_index=True)

@@ -20,14 +20,15 @@ if not tgt.outputs.get("results_bucket"):
          "`results_bucket`: re-export the outputs after `pulumi up`.") if enabled else
         ("Analytics is disabled for this stack, so there is no report to show. Enable it with "
          "`pulumi config set moderation:analyticsEnabled true` and `pulumi up`; the Spark job "
-         "then writes one report a day."), icon="📴")
+         "then writes one report a day."), icon=":material/toggle_off:")
     st.stop()
 
 day = st.session_state.get("analytics_day")
 try:
     report, at = loaders.analytics_report(key, day, tgt)
 except AnalyticsUnavailable as exc:
-    st.info(str(exc), icon="⏳" if exc.kind == "no_report" else "⚠️")
+    st.info(str(exc), icon=":material/hourglass_empty:" if exc.kind == "no_report"
+            else ":material/warning:")
     st.stop()
 except Exception as exc:  # noqa: BLE001 - explained on the page
     ui.show_problem(explain(exc, "reading the analytics report"))

@@ -113,13 +113,24 @@ k[2].metric("Variable per 1,000 jobs", ui.fmt_usd(estimate.variable_per_1000_job
 k[3].metric("Fixed per month", ui.fmt_usd(estimate.fixed))
 
 frame = estimate.frame()
-by_service = frame.groupby("service", as_index=False)["monthly"].sum().sort_values(
-    "monthly", ascending=False)
-c1, c2 = st.columns([2, 3])
-c1.plotly_chart(px.bar(by_service, x="monthly", y="service", orientation="h",
-                       title="Monthly cost by service (USD)", labels={"monthly": "USD"}),
-                key="by_service")
-c2.dataframe(frame[["service", "item", "quantity", "unit", "unit_price", "monthly",
+by_service = frame.groupby("service", as_index=False).agg(
+    monthly=("monthly", "sum"), per_1000_jobs=("per_1000_jobs", "sum"))
+by_service = by_service.sort_values("monthly", ascending=False, ignore_index=True)
+by_service["share"] = by_service["monthly"] / estimate.total if estimate.total else 0.0
+c1, c2 = st.columns([3, 2])
+shown = by_service[by_service["monthly"] > 0]
+chart = px.bar(shown, x="monthly", y="service", orientation="h", log_x=True,
+               text=shown["monthly"].map(ui.fmt_usd),
+               title="Monthly cost by service (USD, log scale)", labels={"monthly": "USD"})
+chart.update_yaxes(autorange="reversed")
+c1.plotly_chart(chart, key="by_service")
+c2.dataframe(by_service, hide_index=True, column_config={
+    "monthly": st.column_config.NumberColumn("USD / month", format="$%.2f"),
+    "per_1000_jobs": st.column_config.NumberColumn("USD / 1,000 jobs", format="$%.4f"),
+    "share": st.column_config.ProgressColumn("share", format="percent", min_value=0,
+                                             max_value=1)})
+st.markdown("**Every line**")
+st.dataframe(frame[["service", "item", "quantity", "unit", "unit_price", "monthly",
                     "per_1000_jobs", "note"]], hide_index=True, column_config={
     "quantity": st.column_config.NumberColumn(format="%.4g"),
     "unit_price": st.column_config.NumberColumn("unit price", format="%.4g"),

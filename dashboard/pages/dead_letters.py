@@ -38,7 +38,7 @@ if attrs is not None:
                      "visibility timeout ends.")
     c[2].metric("Delayed", int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)))
     c[3].metric("Retention", f"{int(attrs.get('MessageRetentionPeriod', 0)) / 86400:.0f} days")
-    ui.updated("reading the queue")
+    ui.updated("reading the queue", with_window=False)
     if in_flight:
         st.caption(f"{in_flight} message(s) are in flight and cannot be shown until they are "
                    "released.")
@@ -55,7 +55,7 @@ visibility = int(c2.number_input("Hold while reading (s)", 5, 120, 20, key="dl_v
                                  help="Receiving hides a message for this long; the page hands "
                                       "each one back (visibility 0) as soon as it has read it."))
 c3.write("")
-if c3.button("Look at messages", icon="👀", key="dl_peek_button"):
+if c3.button("Look at messages", icon=":material/visibility:", key="dl_peek_button"):
     try:
         result, messages = loaders.peek_messages(tgt, url, max_messages, visibility)
         st.session_state["dl_peek"] = {"role": role, "result": result, "messages": messages,
@@ -89,7 +89,11 @@ if peeked:
     else:
         table = messages[["message_id", "job_id", "job_status", "job_decision", "sent_at",
                           "first_receive_at", "receive_count", "source_queue"]]
-        st.dataframe(table, hide_index=True, key="dl_table")
+        when = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+        st.dataframe(table, hide_index=True, key="dl_table", column_config={
+            "sent_at": when, "first_receive_at": when,
+            "receive_count": st.column_config.NumberColumn("receives"),
+            "source_queue": st.column_config.TextColumn("moved from")})
         ids = messages["message_id"].tolist()
         labels = {r["message_id"]: f"{r['message_id'][:8]}… · job {r['job_id'] or '(no job id)'}"
                   for _, r in messages.iterrows()}
@@ -153,9 +157,9 @@ if pending and pending["role"] == role:
     if pending["action"] == "redrive":
         st.warning(f"Redrive {count} from `{queue_name(url)}` to `{queue_name(source_url)}`? "
                    "Each message is sent to the source queue first and deleted here only after "
-                   "the source accepted it.", icon="↩️")
+                   "the source accepted it.", icon=":material/undo:")
     else:
-        st.error(f"Delete {count} from `{queue_name(url)}`? This cannot be undone.", icon="🗑️")
+        st.error(f"Delete {count} from `{queue_name(url)}`? This cannot be undone.", icon=":material/delete:")
     b1, b2 = st.columns([1, 5])
     if b1.button("Confirm", key="dl_confirm", type="primary"):
         sqs = tgt.client("sqs")

@@ -34,7 +34,7 @@ if not job_id:
 trace = ui.load(loaders.job_trace, key, job_id, tgt, what="tracing the job")
 if trace is None:
     st.stop()
-ui.updated("tracing the job")
+ui.updated("tracing the job", with_window=False)
 if not trace.found:
     st.warning(f"No job `{job_id}` in `{tgt.outputs['jobs_table']}` and no log line mentions it "
                f"in the last 24 hours. Check the id (jobs expire after their retention period).")
@@ -66,13 +66,15 @@ if invocations.empty:
             f"({trace.window[0]:%Y-%m-%d %H:%M} – {trace.window[1]:%H:%M} UTC). Log lines reach "
             "CloudWatch a few seconds after they are written.")
 else:
-    fig = px.timeline(invocations, x_start="start", x_end="end", y="function",
-                      color="cold_start", hover_data=["request_id", "duration_ms", "billed_ms",
-                                                      "init_ms", "gap_before_ms", "other_jobs"],
-                      color_discrete_map={True: "#1565c0", False: "#90caf9"},
-                      labels={"cold_start": "cold start"})
+    bars = invocations.assign(start_kind=invocations["cold_start"].map(
+        {True: "cold start", False: "warm"}))
+    fig = px.timeline(bars, x_start="start", x_end="end", y="function", color="start_kind",
+                      hover_data=["request_id", "duration_ms", "billed_ms", "init_ms",
+                                  "gap_before_ms", "other_jobs"],
+                      color_discrete_map={"cold start": "#1565c0", "warm": "#90caf9"},
+                      labels={"start_kind": "invocation"})
     fig.update_yaxes(autorange="reversed")
-    marks = lines[lines["kind"].isin(["log", "text"])]
+    marks = lines[lines["kind"].isin(["log", "text"]) & lines["about_job"].astype(bool)]
     if not marks.empty:
         fig.add_trace(go.Scatter(
             x=marks["time"], y=marks["function"], mode="markers", name="log line",
@@ -104,7 +106,12 @@ st.subheader("Log lines")
 if lines.empty:
     st.info("No log line mentions this job.")
 else:
-    shown = lines[["time", "function", "kind", "level", "message", "request_id"]].copy()
+    others = int((~lines["about_job"].astype(bool)).sum())
+    if others:
+        st.caption(f"{others} line(s) of the same invocations are about other jobs of a batch; "
+                   "they are listed with `about_job` false.")
+    shown = lines[["time", "function", "kind", "level", "message", "about_job",
+                   "request_id"]].copy()
     shown["time"] = shown["time"].dt.strftime("%H:%M:%S.%f").str[:-3]
     st.dataframe(shown, hide_index=True)
     st.caption(f"Searched {len(trace.groups_searched)} log groups between "

@@ -40,24 +40,35 @@ totals[2].metric("Throttles", f"{int(summary['throttles'].sum()):,}")
 totals[3].metric("Cold starts", f"{int(summary['cold_starts'].sum()):,}",
                  help="REPORT lines carrying an Init Duration")
 
-st.subheader("Per function")
-st.dataframe(
-    summary.drop(columns=["name"]),
-    hide_index=True,
-    column_config={
-        "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
-        "p50_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
-        "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
-        "p99_ms": st.column_config.NumberColumn("p99 ms", format="%.0f"),
-        "max_ms": st.column_config.NumberColumn("max ms", format="%.0f"),
-        "avg_billed_ms": st.column_config.NumberColumn("avg billed ms", format="%.0f"),
-        "init_p50_ms": st.column_config.NumberColumn("init p50 ms", format="%.0f"),
-        "init_max_ms": st.column_config.NumberColumn("init max ms", format="%.0f"),
-        "memory_used_pct": st.column_config.ProgressColumn("memory used", format="%.0f%%",
-                                                           min_value=0, max_value=100),
-        "hint": st.column_config.TextColumn("right-sizing hint", width="large"),
-    },
-)
+ms = {name: st.column_config.NumberColumn(label, format="%.0f") for name, label in (
+    ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"), ("max_ms", "max ms"),
+    ("avg_billed_ms", "avg billed ms"), ("init_p50_ms", "init p50 ms"),
+    ("init_max_ms", "init max ms"))}
+st.subheader("Traffic, errors, cold starts")
+st.dataframe(summary[["function", "invocations", "errors", "error_rate", "throttles",
+                      "concurrency_max", "cold_starts", "init_p50_ms", "init_max_ms"]],
+             hide_index=True, column_config={
+                 **ms, "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
+                 "concurrency_max": st.column_config.NumberColumn("max concurrency"),
+                 "cold_starts": st.column_config.NumberColumn("cold starts")})
+st.subheader("Duration and memory")
+st.dataframe(summary[["function", "reports", "p50_ms", "p95_ms", "p99_ms", "max_ms",
+                      "avg_billed_ms", "timeout_s", "memory_mb", "max_memory_used_mb",
+                      "memory_used_pct"]],
+             hide_index=True, column_config={
+                 **ms, "reports": st.column_config.NumberColumn("REPORT lines"),
+                 "timeout_s": st.column_config.NumberColumn("timeout s"),
+                 "memory_mb": st.column_config.NumberColumn("memory MB"),
+                 "max_memory_used_mb": st.column_config.NumberColumn("max used MB"),
+                 "memory_used_pct": st.column_config.ProgressColumn(
+                     "memory used", format="%.0f%%", min_value=0, max_value=100)})
+st.subheader("Right-sizing")
+for _, row in summary.iterrows():
+    st.markdown(f"- **{row['function']}** ({row['memory_mb']:.0f} MB): {row['hint']}"
+                if row["memory_mb"] == row["memory_mb"] and row["memory_mb"] is not None
+                else f"- **{row['function']}**: {row['hint']}")
+st.caption("Lambda allocates CPU in proportion to memory (one vCPU at 1,769 MB): after a "
+           "change, compare billed duration, and price it on the Cost page's memory what-if.")
 
 c1, c2 = st.columns(2)
 durations = summary.dropna(subset=["p50_ms"])
@@ -79,12 +90,14 @@ if not series.empty:
     st.subheader("Over time")
     c1, c2 = st.columns(2)
     counts = series[series["metric"].isin(["Invocations", "Errors", "Throttles"])]
+    span = [series["timestamp"].max() - window, series["timestamp"].max()]
     c1.plotly_chart(px.line(counts, x="timestamp", y="value", color="key", line_dash="metric",
+                            markers=True, range_x=span,
                             title="Invocations, errors, throttles per period",
                             labels={"key": "function", "value": "count"}), key="counts")
     duration = series[(series["metric"] == "Duration") & (series["stat"] == "Maximum")]
-    c2.plotly_chart(px.line(duration, x="timestamp", y="value", color="key",
-                            title="Maximum duration per period (ms)",
+    c2.plotly_chart(px.line(duration, x="timestamp", y="value", color="key", markers=True,
+                            range_x=span, title="Maximum duration per period (ms)",
                             labels={"key": "function", "value": "ms"}), key="duration_series")
 
 reports = stats.reports

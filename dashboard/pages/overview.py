@@ -21,7 +21,7 @@ with st.expander(f"Stuck means pending/analyzing for longer than {deadline} s "
     deadline = int(st.number_input("Job deadline (seconds)", min_value=10, value=deadline,
                                    step=60, key="overview_deadline"))
     limit = int(st.number_input(
-        "Jobs read per status", min_value=100, max_value=50_000, value=2000, step=500,
+        "Jobs read per status", min_value=100, max_value=50_000, value=1000, step=500,
         key="overview_limit",
         help="Each status is one Query on the status GSI. Terminal jobs are read newest first "
              "inside the window, active jobs oldest first (so stuck ones are never cut off)."))
@@ -39,7 +39,7 @@ ui.updated("reading jobs from the status index")
 # --- headline figures ----------------------------------------------------------------------
 metric_totals = throughput.totals(job_series) if job_series is not None else {}
 in_alarm = alarm_table[alarm_table["state"] == "ALARM"] if alarm_table is not None else None
-cols = st.columns(6)
+row1, row2 = st.columns(4), st.columns(4)
 if overview is not None:
     counts = overview.counts().set_index("status")
     latency = overview.latency()
@@ -48,20 +48,21 @@ if overview is not None:
         n = int(counts.loc[status, "jobs"])
         return f"≥{n:,}" if counts.loc[status, "at_least"] else f"{n:,}"
 
-    cols[0].metric("Complete", count("complete"), help="Created in the window")
-    cols[1].metric("Failed", count("failed"), help="Created in the window")
-    cols[2].metric("In progress", f"{len(overview.active):,}",
+    row1[0].metric("Complete", count("complete"), help="Created in the window")
+    row1[1].metric("Failed", count("failed"), help="Created in the window")
+    row1[2].metric("In progress", f"{len(overview.active):,}",
                    help="pending + analyzing, whenever created")
-    cols[3].metric("Stuck", f"{len(overview.stuck):,}",
+    row1[3].metric("Stuck", f"{len(overview.stuck):,}",
                    help=f"pending/analyzing for more than {deadline} s")
-    cols[4].metric("End-to-end p50 / p95", f"{ui.fmt_seconds(latency.get('p50'))} / "
-                                           f"{ui.fmt_seconds(latency.get('p95'))}",
-                   help="completed_at - created_at of complete jobs in the window")
+    for col, name in zip(row2, ("p50", "p95", "p99"), strict=False):
+        col.metric(f"End-to-end {name}", ui.fmt_seconds(latency.get(name)),
+                   help="completed_at - created_at of the complete jobs created in the window")
 if job_series is not None:
     minutes = window.total_seconds() / 60
     done = metric_totals.get("JobsComplete", 0) + metric_totals.get("JobsFailed", 0)
-    cols[5].metric("Throughput", f"{done / minutes:.2f} jobs/min",
-                   help="JobsComplete + JobsFailed (EMF metrics of the notifier) over the window")
+    row2[3].metric("Throughput", f"{done / minutes:.2f}/min",
+                   help="Jobs finished per minute: JobsComplete + JobsFailed (EMF metrics of the "
+                        "notifier) over the window")
 
 # --- alarms and stage health ---------------------------------------------------------------
 left, right = st.columns([1, 1])
@@ -76,14 +77,18 @@ with left:
     else:
         st.error(f"{len(in_alarm)} of {len(alarm_table)} alarms in ALARM")
         st.dataframe(in_alarm[["alarm", "reason", "since", "description"]], hide_index=True)
+    if alarm_table is not None and not alarm_table.empty:
+        with st.expander("Every alarm"):
+            st.dataframe(alarm_table[["alarm", "state", "metric", "threshold", "since"]],
+                         hide_index=True)
 with right:
     st.subheader("Stage health")
     if lambda_series is not None and queue_table is not None:
         totals = fn_data.metric_totals(lambda_series, tgt.outputs.get("functions") or {})
         stuck = len(overview.stuck) if overview is not None else 0
         health = alarm_data.stage_health(totals, queue_table, stuck)
-        health.insert(0, "", health["status"].map(ui.HEALTH_ICONS))
-        st.dataframe(health, hide_index=True)
+        st.dataframe(health.style.map(ui.health_style, subset=["status"]), hide_index=True,
+                     height=36 * (len(health) + 1) + 2)
 
 # --- jobs over time ------------------------------------------------------------------------
 st.subheader("Jobs over time")
@@ -98,17 +103,18 @@ if overview is not None:
         st.info(ui.empty_jobs_hint(tgt))
     else:
         freq = job_data.bucket_for(window)
+        span = [overview.window_start, overview.now]
         c1, c2 = st.columns(2)
         by_status = job_data.over_time(in_window, "status", freq)
         c1.plotly_chart(px.bar(by_status, x="time", y="jobs", color="status",
-                               color_discrete_map=ui.STATUS_COLORS,
+                               color_discrete_map=ui.STATUS_COLORS, range_x=span,
                                title=f"Jobs created per {freq}, by status"), key="by_status")
         by_decision = job_data.over_time(in_window, "decision", freq)
         if by_decision.empty:
             c2.info("No complete job in the window yet, so no decisions.")
         else:
             c2.plotly_chart(px.bar(by_decision, x="time", y="jobs", color="decision",
-                                   color_discrete_map=ui.STATUS_COLORS,
+                                   color_discrete_map=ui.STATUS_COLORS, range_x=span,
                                    title=f"Decisions per {freq} (complete jobs)"),
                             key="by_decision")
 
@@ -118,7 +124,9 @@ if job_series is not None:
         c1.info("No job metrics (namespace Moderation) in the window yet.")
     else:
         shown = job_series[job_series["key"].isin(["JobsAccepted", "JobsComplete", "JobsFailed"])]
+        now = shown["timestamp"].max()
         c1.plotly_chart(px.line(shown, x="timestamp", y="value", color="key", markers=True,
+                                range_x=[now - window, now],
                                 title="Throughput: jobs per period (CloudWatch EMF)",
                                 labels={"value": "jobs", "key": "metric"}), key="throughput")
 if overview is not None:

@@ -58,12 +58,12 @@ if history is not None:
             if part.empty:
                 continue
             c1, c2 = st.columns(2)
-            c1.plotly_chart(px.line(part, x="timestamp", y="value", color="label",
+            c1.plotly_chart(px.line(part, x="timestamp", y="value", color="label", markers=True,
                                     title=f"{label}: messages (max per period)",
                                     labels={"value": "messages", "label": ""}),
                             key=f"depth_{role}")
             part_age = age[age["role"] == role]
             if not part_age.empty:
-                c2.plotly_chart(px.line(part_age, x="timestamp", y="value",
+                c2.plotly_chart(px.line(part_age, x="timestamp", y="value", markers=True,
                                         title=f"{label}: age of oldest message",
                                         labels={"value": "seconds"}), key=f"age_{role}")
