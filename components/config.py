@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -96,6 +97,9 @@ class CachingSettings:
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     vpc_cidr: str = "10.42.0.0/16"
+    # An existing VPC usually has its own DynamoDB gateway and Secrets Manager interface
+    # endpoints already; a second one conflicts (route, private DNS), so this turns ours off.
+    create_vpc_endpoints: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,9 @@ class EdgeAuthSettings:
     logging_bucket: str | None = None
     jwks_file: str | None = None
     content_ttl_seconds: int = 31536000
+    token_use: str = "id"  # the Cognito token the edge accepts: id | access
+    aliases: tuple[str, ...] = ()  # custom domain names for the CDN (need certificate_arn)
+    certificate_arn: str | None = None  # ACM certificate in us-east-1 covering the aliases
 
 
 @dataclass(frozen=True)
@@ -312,6 +319,7 @@ _SUB_FIELDS = {
         "vpcId": ("vpc_id", _as_opt_str),
         "subnetIds": ("subnet_ids", _as_str_tuple),
         "vpcCidr": ("vpc_cidr", _as_str),
+        "createVpcEndpoints": ("create_vpc_endpoints", _as_bool),
     }),
     "edgeAuth": ("edge_auth", EdgeAuthSettings, {
         "priceClass": ("price_class", _as_str),
@@ -322,6 +330,9 @@ _SUB_FIELDS = {
         "loggingBucket": ("logging_bucket", _as_opt_str),
         "jwksFile": ("jwks_file", _as_opt_str),
         "contentTtlSeconds": ("content_ttl_seconds", _as_int),
+        "tokenUse": ("token_use", lambda v: str(v).strip().lower()),
+        "aliases": ("aliases", _as_str_tuple),
+        "certificateArn": ("certificate_arn", _as_opt_str),
     }),
     "analytics": ("analytics", AnalyticsSettings, {
         "releaseLabel": ("release_label", _as_str),
@@ -742,6 +753,30 @@ def validate(s: StackSettings) -> list[str]:
             f"{NAMESPACE}:caching.subnetIds needs at least two private subnets in different "
             "availability zones.",
         )
+        need(
+            c.terminal_ttl_seconds >= c.active_ttl_seconds,
+            f"{NAMESPACE}:caching.terminalTtlSeconds = {c.terminal_ttl_seconds} is below "
+            f"caching.activeTtlSeconds = {c.active_ttl_seconds}: finished jobs never change, so "
+            f"they should be cached at least as long. Set {_set_cmd('caching.terminalTtlSeconds', 3600)}.",
+        )
+        need(
+            0 <= c.local_lru_size <= 100_000,
+            f"{NAMESPACE}:caching.localLruSize = {c.local_lru_size} must be 0-100000 entries "
+            f"(0 turns the in-process tier off). Set {_set_cmd('caching.localLruSize', 1024)}.",
+        )
+        need(
+            1 <= c.max_storage_gb <= 5000 and 1000 <= c.max_ecpu_per_second <= 15_000_000,
+            f"{NAMESPACE}:caching.maxStorageGb must be 1-5000 and caching.maxEcpuPerSecond "
+            "1000-15000000 (ElastiCache Serverless limits). "
+            f"Set {_set_cmd('caching.maxStorageGb', 1)}.",
+        )
+        if c.vpc_id is None:
+            need(
+                _private_cidr_with_room(c.vpc_cidr),
+                f"{NAMESPACE}:caching.vpcCidr = {c.vpc_cidr!r} must be a private IPv4 network "
+                "(10/8, 172.16/12 or 192.168/16) between /16 and /24, so it holds two private "
+                f"subnets. Set {_set_cmd('caching.vpcCidr', '10.42.0.0/16')}.",
+            )
     e_ = s.edge_auth
     if s.edge_auth_enabled:
         need(
@@ -753,6 +788,7 @@ def validate(s: StackSettings) -> list[str]:
             e_.mfa in ("OFF", "OPTIONAL", "ON"),
             f"{NAMESPACE}:edgeAuth.mfa = {e_.mfa!r} must be OFF, OPTIONAL or ON.",
         )
+        e.extend(_validate_edge_auth(e_))
     a = s.analytics
     if s.analytics_enabled:
         need(
@@ -761,8 +797,23 @@ def validate(s: StackSettings) -> list[str]:
             f"label. Set {_set_cmd('analytics.releaseLabel', 'emr-7.5.0')}.",
         )
         need(
-            1 <= a.max_vcpu <= 4000 and 1 <= a.max_memory_gb <= 16000,
-            f"{NAMESPACE}:analytics.maxVcpu / maxMemoryGb must be positive (vCPU 1-4000).",
+            4 <= a.max_vcpu <= 4000 and 8 <= a.max_memory_gb <= 16000,
+            f"{NAMESPACE}:analytics.maxVcpu = {a.max_vcpu} / maxMemoryGb = {a.max_memory_gb} "
+            "cannot hold the report's Spark driver and one executor (2 vCPU / 4 GB each): "
+            f"use at least 4 vCPU and 8 GB, e.g. {_set_cmd('analytics.maxVcpu', 16)} and "
+            f"{_set_cmd('analytics.maxMemoryGb', 64)}.",
+        )
+        need(
+            a.report_schedule.startswith(("cron(", "rate(", "at(")) and a.report_schedule.endswith(")"),
+            f"{NAMESPACE}:analytics.reportSchedule = {a.report_schedule!r} is not an EventBridge "
+            "Scheduler expression (cron(...), rate(...) or at(...), in UTC). "
+            f"Set {_set_cmd('analytics.reportSchedule', repr('cron(15 2 * * ? *)'))}.",
+        )
+        need(
+            1 <= a.report_days <= a.results_expiry_days,
+            f"{NAMESPACE}:analytics.reportDays = {a.report_days} must be 1 or more and at most "
+            f"analytics.resultsExpiryDays = {a.results_expiry_days}: older exports have expired. "
+            f"Set {_set_cmd('analytics.reportDays', 1)} or raise analytics.resultsExpiryDays.",
         )
         need(
             1 <= a.idle_timeout_minutes <= 10080,
@@ -774,6 +825,111 @@ def validate(s: StackSettings) -> list[str]:
             "exportBatchingWindowSeconds 0-300.",
         )
     return e
+
+
+_DOMAIN_PREFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+")
+
+
+def _validate_edge_auth(e_: EdgeAuthSettings) -> list[str]:
+    """Settings of the EdgeAuth component (Cognito, CloudFront, Lambda@Edge)."""
+    e: list[str] = []
+
+    def need(cond: bool, msg: str) -> None:
+        if not cond:
+            e.append(msg)
+
+    key = f"{NAMESPACE}:edgeAuth"
+    if e_.domain_prefix is not None:
+        reserved = [w for w in ("aws", "amazon", "cognito") if w in e_.domain_prefix]
+        need(
+            bool(_DOMAIN_PREFIX.fullmatch(e_.domain_prefix)) and not reserved,
+            f"{key}.domainPrefix = {e_.domain_prefix!r} is not a Cognito domain prefix: use "
+            "1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen "
+            "and not containing aws, amazon or cognito. Set "
+            f"{_set_cmd('edgeAuth.domainPrefix', 'moderation-dev-login')} or remove it to "
+            "derive one from the stack and account.",
+        )
+    for url in e_.callback_urls:
+        local = url.startswith(("http://localhost", "http://127.0.0.1"))
+        need(
+            url.startswith("https://") or local,
+            f"{key}.callbackUrls entry {url!r} must be an https:// URL (Cognito allows plain "
+            "http only for localhost). Set "
+            f"{_set_cmd('edgeAuth.callbackUrls[0]', 'https://app.example.com/')}.",
+        )
+    need(
+        bool(e_.callback_urls),
+        f"{key}.callbackUrls needs at least one URL the hosted UI may return to. Set "
+        f"{_set_cmd('edgeAuth.callbackUrls[0]', 'http://localhost:8501/')}.",
+    )
+    need(
+        60 <= e_.content_ttl_seconds <= 31536000,
+        f"{key}.contentTtlSeconds = {e_.content_ttl_seconds} must be 60-31536000 (approved "
+        "images never change, so long is right; takedowns use an invalidation). Set "
+        f"{_set_cmd('edgeAuth.contentTtlSeconds', 31536000)}.",
+    )
+    need(
+        e_.token_use in ("id", "access"),
+        f"{key}.tokenUse = {e_.token_use!r} must be id (Cognito ID tokens, `aud` = app client) "
+        f"or access (access tokens, `client_id` = app client). Set "
+        f"{_set_cmd('edgeAuth.tokenUse', 'id')}.",
+    )
+    if e_.logging_bucket is not None:
+        need(
+            bool(_BUCKET_NAME.fullmatch(e_.logging_bucket)) and ".s3." not in e_.logging_bucket,
+            f"{key}.loggingBucket = {e_.logging_bucket!r} must be a bucket name (not its domain "
+            "name). CloudFront standard logs need a bucket with ACLs enabled (object ownership "
+            "BucketOwnerPreferred). Set "
+            f"{_set_cmd('edgeAuth.loggingBucket', 'my-cdn-logs')} or remove it.",
+        )
+    if e_.jwks_file is not None:
+        need(
+            _jwks_file_ok(e_.jwks_file),
+            f"{key}.jwksFile = {e_.jwks_file!r} is not a readable JWKS (a JSON object whose "
+            "`keys` list holds at least one RSA key). Fix the file, or remove the setting with "
+            f"`pulumi config rm --path {key}.jwksFile` to fetch the user pool's JWKS at deploy time.",
+        )
+    need(
+        bool(e_.aliases) == (e_.certificate_arn is not None),
+        f"{key}.aliases and {key}.certificateArn go together: a custom domain needs an ACM "
+        "certificate that covers it, and the certificate is what allows TLSv1.2_2021 as the "
+        "minimum protocol (the default *.cloudfront.net certificate is fixed at TLSv1). Set "
+        f"both, e.g. {_set_cmd('edgeAuth.aliases[0]', 'cdn.example.com')} and "
+        f"{_set_cmd('edgeAuth.certificateArn', 'arn:aws:acm:us-east-1:ACCOUNT:certificate/ID')}.",
+    )
+    if e_.certificate_arn is not None:
+        match = _ACM_ARN.fullmatch(e_.certificate_arn)
+        need(
+            bool(match) and match.group(1) == "us-east-1",
+            f"{key}.certificateArn = {e_.certificate_arn!r} must be an ACM certificate ARN in "
+            "us-east-1: CloudFront only uses certificates from that region.",
+        )
+    return e
+
+
+def _jwks_file_ok(path: str) -> bool:
+    from pathlib import Path
+
+    try:
+        doc = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError):
+        return False
+    keys = doc.get("keys") if isinstance(doc, dict) else None
+    return isinstance(keys, list) and any(
+        isinstance(k, dict) and k.get("kty") == "RSA" for k in keys
+    )
+
+
+def _private_cidr_with_room(cidr: str) -> bool:
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        return False
+    return net.version == 4 and net.is_private and 16 <= net.prefixlen <= 24
 
 
 # --- entry point for the program ---------------------------------------------------------

@@ -50,6 +50,9 @@ class FunctionSpec:
     vpc_config: dict | None = None
     extra_sources: tuple = ()
     extra_layers: list = field(default_factory=list)
+    # Third-party packages an optional component adds (e.g. `redis` for the status cache),
+    # on top of `lambdas/<name>/requirements.txt`; the code imports them only when enabled.
+    extra_requirements: tuple = ()
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -121,6 +124,7 @@ class LambdaFunction(pulumi.ComponentResource):
 
         layers = list(spec.extra_layers)
         deps = packaging.requirements(spec.name)
+        deps += [r for r in spec.extra_requirements if r not in deps]
         if deps and settings.dependency_layer == "build":
             layer_dir = packaging.build_dependencies(deps, settings.architecture)
             self.layer = aws.lambda_.LayerVersion(

@@ -36,26 +36,33 @@ class ModerationPipelineArgs:
     status_vpc_config: dict | None = None
     status_environment: dict = field(default_factory=dict)
     status_extra_requirements: tuple = ()
+    status_statements: list = field(default_factory=list)
+
+
+def tls_only_statement(arn: str) -> dict:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def bucket_policy_document(
+    bucket_arn: pulumi.Input[str], extra_statements: pulumi.Input[list] | None = None
+) -> pulumi.Output[str]:
+    """The TLS-only deny plus `extra_statements` (which may hold Outputs)."""
+    return pulumi.Output.all(bucket_arn, extra_statements or []).apply(
+        lambda args: json.dumps(
+            {"Version": "2012-10-17", "Statement": [tls_only_statement(args[0]), *args[1]]}
+        )
+    )
 
 
 def _tls_only_policy(bucket_arn: pulumi.Output[str]) -> pulumi.Output[str]:
-    return bucket_arn.apply(
-        lambda arn: json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [arn, f"{arn}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
-            }
-        )
-    )
+    return bucket_policy_document(bucket_arn)
 
 
 def private_bucket(
@@ -64,8 +71,14 @@ def private_bucket(
     parent: pulumi.Resource,
     expire_prefixes: dict[str, int] | None = None,
     extra_policy: Any = None,
+    attach_policy: bool = True,
 ) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
-    """An S3 bucket no one can make public: BPA, owner-enforced, SSE, TLS-only, lifecycle."""
+    """An S3 bucket no one can make public: BPA, owner-enforced, SSE, TLS-only, lifecycle.
+
+    `attach_policy=False` leaves the bucket policy to the caller, for a policy that names
+    a resource declared after the bucket (a CloudFront distribution reading it): build it
+    with `bucket_policy_document` so it keeps the TLS-only deny.
+    """
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(
         name, force_destroy=settings.force_destroy, opts=child
@@ -96,13 +109,17 @@ def private_bucket(
         ],
         opts=child,
     )
-    policy_doc = extra_policy if extra_policy is not None else _tls_only_policy(bucket.arn)
-    policy = aws.s3.BucketPolicy(
-        f"{name}-policy",
-        bucket=bucket.id,
-        policy=policy_doc,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[bpa]),
-    )
+    parts: list[pulumi.Resource] = [bpa, ownership, sse]
+    if attach_policy:
+        policy_doc = extra_policy if extra_policy is not None else _tls_only_policy(bucket.arn)
+        parts.append(
+            aws.s3.BucketPolicy(
+                f"{name}-policy",
+                bucket=bucket.id,
+                policy=policy_doc,
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[bpa]),
+            )
+        )
     rules: list[dict] = [
         {
             "id": "abort-incomplete-multipart",
@@ -123,7 +140,7 @@ def private_bucket(
     lifecycle = aws.s3.BucketLifecycleConfiguration(
         f"{name}-lifecycle", bucket=bucket.id, rules=rules, opts=child
     )
-    return bucket, [bpa, ownership, sse, policy, lifecycle]
+    return bucket, [*parts, lifecycle]
 
 
 class ModerationPipeline(pulumi.ComponentResource):
@@ -331,8 +348,12 @@ class ModerationPipeline(pulumi.ComponentResource):
                     **({"CDN_BASE_URL": args.cdn_base_url} if args.cdn_base_url else {}),
                     **args.status_environment,
                 },
-                statements=[statement("ReadJobs", ["dynamodb:GetItem"], [table_arn])],
+                statements=[
+                    statement("ReadJobs", ["dynamodb:GetItem"], [table_arn]),
+                    *args.status_statements,
+                ],
                 vpc_config=args.status_vpc_config,
+                extra_requirements=tuple(args.status_extra_requirements),
             )
         )
         add(
@@ -386,6 +407,7 @@ class ModerationPipeline(pulumi.ComponentResource):
         }
         if args.content_bucket_name is not None:
             notifier_env["CONTENT_BUCKET"] = args.content_bucket_name
+            notifier_env["CONTENT_MAX_AGE_SECONDS"] = str(s.edge_auth.content_ttl_seconds)
             notifier_statements += [
                 statement("ReadApproved", ["s3:GetObject"], [uploads_objects, incoming_objects]),
                 statement(

@@ -7,6 +7,7 @@
   token    print a bearer token for a local user
   invoke   invoke a function by its logical name
   hash     print the dHash of an image (for moderation:blocklistHashes)
+  report   run the Spark report over the exported jobs (needs analyticsEnabled)
   demo     up + a short load + the dashboard
   down     stop the local cloud and remove its state
 """
@@ -43,10 +44,11 @@ def cmd_up(args) -> int:
     state_dir = Path(args.state_dir)
     try:
         cloud = LocalCloudClient(state_dir)
+    except NotRunning:
+        cloud = None
+    if cloud is not None:
         print(f"already running (pid {cloud.state['pid']}); `python -m local down` first")
         return 0
-    except NotRunning:
-        pass
     if state_dir.exists():
         shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True)
@@ -118,25 +120,33 @@ def cmd_down(args) -> int:
     if state_file.exists():
         state = json.loads(state_file.read_text())
         pid = state.get("pid")
+        if pid and _signal(pid, signal.SIGTERM):
+            for _ in range(100):
+                if not _signal(pid, 0):
+                    break
+                time.sleep(0.1)
+            else:
+                _signal(pid, signal.SIGKILL)
         if pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(100):
-                    os.kill(pid, 0)
-                    time.sleep(0.1)
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.killpg(pid, signal.SIGKILL)  # any worker left behind
-            except (ProcessLookupError, PermissionError):
-                pass
+            _signal(-pid, signal.SIGKILL)  # the process group: any worker left behind
     if state_dir.exists():
         shutil.rmtree(state_dir)
         print(f"local cloud stopped; {state_dir} removed")
     else:
         print("no local cloud state")
     return 0
+
+
+def _signal(pid: int, sig: int) -> bool:
+    """Send `sig`; False when there is no such process (or group) any more."""
+    try:
+        if pid < 0:
+            os.killpg(-pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def cmd_status(args) -> int:
@@ -178,10 +188,13 @@ def cmd_load(args) -> int:
     from local.load import run_load
 
     cloud = LocalCloudClient(Path(args.state_dir))
-    summary, _ = run_load(
+    summary, details = run_load(
         cloud, args.count, rate=args.rate, concurrency=args.concurrency, poison=args.poison,
         users=args.users, seed=args.seed, timeout=args.timeout,
+        poll_interval=getattr(args, "poll", None),
     )
+    if details["status_polls"]:
+        print(f"status polls: {details['status_polls']}", file=sys.stderr)
     print(json.dumps(summary.as_dict(), indent=2))
     return 0 if summary.unfinished == 0 and summary.duplicate_notifications == 0 else 1
 
@@ -196,6 +209,23 @@ def cmd_chaos(args) -> int:
     return 0 if report["passed"] else 1
 
 
+def cmd_report(args) -> int:
+    from datetime import date
+
+    from local.client import LocalCloudClient
+    from local.report import AnalyticsNotEnabled, run_report
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    end = date.fromisoformat(args.end_date) if args.end_date else None
+    try:
+        result = run_report(cloud, days=args.days, end_date=end, top=args.top)
+    except AnalyticsNotEnabled as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def cmd_demo(args) -> int:
     args.set = list(args.set or []) + list(DEMO_SETTINGS)
     cmd_down(args)
@@ -203,6 +233,7 @@ def cmd_demo(args) -> int:
         return 1
     args.count, args.poison = args.count or 300, 5
     args.rate, args.concurrency, args.users, args.seed, args.timeout = 20.0, 8, 5, 7, 300.0
+    args.poll = 0.5
     cmd_load(args)
     app = ROOT / "dashboard" / "app.py"
     if args.no_dashboard or not app.exists():
@@ -217,8 +248,9 @@ def cmd_demo(args) -> int:
 
 
 # The demo runs the sweeper every minute and fails jobs after 2 minutes, so the poison
-# messages' stranded jobs visibly end `failed` while you watch.
-DEMO_SETTINGS = ("jobDeadlineSeconds=120",)
+# messages' stranded jobs visibly end `failed` while you watch. The status cache is on
+# (a local redis-server), so the load's status polls show cache hits on the dashboard.
+DEMO_SETTINGS = ("jobDeadlineSeconds=120", "cachingEnabled=true")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=5)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--poll", type=float, default=None, metavar="SECONDS",
+                   help="also poll GET /jobs/{id} for unfinished jobs every SECONDS")
     p.set_defaults(fn=cmd_load)
     p = sub.add_parser("chaos")
     p.add_argument("count", type=int)
@@ -275,6 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--timeout", type=float, default=900.0)
     p.set_defaults(fn=cmd_chaos)
+    p = sub.add_parser("report", help="the Spark report over the local results bucket")
+    p.add_argument("--days", type=int, default=1, help="days reported, ending --end-date")
+    p.add_argument("--end-date", default=None, help="YYYY-MM-DD, default today (UTC)")
+    p.add_argument("--top", type=int, default=20, help="labels and users in the summary")
+    p.set_defaults(fn=cmd_report)
     p = sub.add_parser("demo")
     cloud_options(p)
     p.add_argument("--count", type=int, default=300)

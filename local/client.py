@@ -15,7 +15,7 @@ from local.cloud import DEFAULT_STATE_DIR
 
 
 class NotRunning(RuntimeError):
-    pass
+    """No local cloud is running in the state directory."""
 
 
 class LocalCloudClient:
@@ -77,3 +77,35 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def start_cloud(
+    state_dir: Path,
+    settings: dict[str, Any] | None = None,
+    options: list[str] | None = None,
+    wait: float = 240,
+) -> LocalCloudClient:
+    """Start a local cloud in `state_dir` through the CLI and return a client for it."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "local", "--state-dir", str(state_dir), "up", "--wait", str(wait)]
+    for key, value in (settings or {}).items():
+        cmd += ["--set", f"{key}={json.dumps(value)}"]
+    cmd += options or []
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=wait + 60)
+    if result.returncode != 0:
+        raise NotRunning(f"the local cloud did not start:\n{result.stdout}{result.stderr}")
+    return LocalCloudClient(state_dir)
+
+
+def stop_cloud(state_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "local", "--state-dir", str(state_dir), "down"],
+        cwd=root, capture_output=True, timeout=120,
+    )

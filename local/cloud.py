@@ -23,7 +23,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local import edge_twins
 from local.atomic import make_dynamodb_atomic
+from local.cache_server import CacheServer, caching_requested
+from local.cdn import start_cdn
 from local.endpoint import Endpoint
 from local.event_sources import S3Trigger, SqsEventSource, StreamEventSource
 from local.faults import FaultPlan, Faults
@@ -135,17 +138,27 @@ class LocalCloud:
         gateway_port = free_port()
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         self.idp = LocalIdentityProvider(self.state_dir / "idp-key.pem", f"{gateway_url}/idp")
+        # Edge auth: the local CDN plays the CloudFront distribution on this port.
+        cdn_port = free_port()
 
         config = self.options.stack_config(self.idp.issuer)
+        config = edge_twins.local_settings(config, self.idp, self.state_dir)
+        materialize_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Status cache: a real redis-server, started before the program declares the cache.
+        self.cache = None
+        if caching_requested(config):
+            self.cache = CacheServer(self.state_dir / "cache").start()
+            materialize_env["LOCAL_CACHE_URL"] = self.cache.admin_url
         result = subprocess.run(
             [
                 sys.executable, "-m", "local.materialize",
                 "--endpoint", self.endpoint.url, "--gateway", gateway_url,
                 "--region", self.options.region, "--stack", self.options.stack,
                 "--config", json.dumps(config), "--out", str(self.state_dir),
+                "--cdn", f"127.0.0.1:{cdn_port}",
             ],
             cwd=ROOT, capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=materialize_env,
         )
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip() or "materializing the program failed")
@@ -165,6 +178,13 @@ class LocalCloud:
             faults=self.faults,
         )
         self.lambdas.start()
+
+        # Edge auth (only if declared): the local IdP plays the stack's user pool, and the
+        # local CDN runs the viewer-request function in front of the content bucket.
+        self.cdn = start_cdn(self.registry, self.lambdas, self.client("s3"), self.state_dir,
+                             cdn_port)
+        if self.cdn is not None:
+            self.idp.act_as(self.outputs["user_pool_issuer"])
 
         self.sources: list[Any] = []
         for mapping in self.registry.mappings:
@@ -201,6 +221,8 @@ class LocalCloud:
         )
         self.sampler.start()
         self.components = [*self.sources, self.scheduler, self.sampler, self.gateway]
+        if self.cdn is not None:
+            self.components.append(self.cdn)
 
         state = self.describe()
         (self.state_dir / "state.json").write_text(json.dumps(state, indent=2))
@@ -225,8 +247,10 @@ class LocalCloud:
             "recorded_only": self.registry.recorded_only,
             "not_emulated_behaviour": NOT_EMULATED_BEHAVIOUR,
             "stand_ins": STAND_INS,
+            "cache": self.cache.url if self.cache else None,
             "unsupported_schedules": self.scheduler.unsupported,
             "started_at": time.time(),
+            **(self.cdn.describe() if getattr(self, "cdn", None) else {}),
         }
 
     def stop(self) -> None:
@@ -239,6 +263,8 @@ class LocalCloud:
             self.lambdas.stop()
         if hasattr(self, "telemetry"):
             self.telemetry.stop()
+        if getattr(self, "cache", None) is not None:
+            self.cache.stop()
         self.endpoint.stop()
 
     # --- control API (/_local/*) -----------------------------------------------------------
@@ -273,6 +299,10 @@ class LocalCloud:
             self.sampler.sample()
             self.telemetry.flush()
             return {"flushed": True}
+        if action == "reset-stats":
+            for pool in self.lambdas.pools.values():
+                pool.reset_stats()
+            return {"reset": True}
         if action == "evaluate-alarms":
             self.sampler.evaluate_alarms()
             return {"evaluated": True}
@@ -287,6 +317,8 @@ class LocalCloud:
                 "capacity": pool.capacity,
                 "reserved_concurrency": pool.reserved,
                 "cold_starts": pool.cold_starts,
+                "memory_mb": pool.fn.memory,
+                **pool.stats,
             }
             for pool in self.lambdas.pools.values()
         }

@@ -46,6 +46,9 @@ class Router:
         self.moto_app = moto_app
         self.hooks = hooks
         self.s3 = s3_client
+        # moto resolves the backend for every request under one global lock; the answer
+        # depends only on the signing service and the target prefix, so it is memoized.
+        self._apps: dict[tuple[str, str], Any] = {}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -69,7 +72,13 @@ class Router:
                 "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
                 "message": "Throughput exceeds the current capacity (injected by local chaos)",
             })(environ, start_response)
-        return self.moto_app(environ, start_response)
+        if not service or path.startswith("/moto-api"):
+            return self.moto_app(environ, start_response)
+        key = (service, environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0])
+        app = self._apps.get(key)
+        if app is None:
+            app = self._apps[key] = self.moto_app.get_application(environ)
+        return app(environ, start_response)
 
     def _invoke(self, request: Request, name: str) -> Response:
         kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")

@@ -48,6 +48,17 @@ class LocalIdentityProvider:
             "n": _b64(numbers.n), "e": _b64(numbers.e),
         }
 
+    def act_as(self, issuer: str) -> None:
+        """Mint and verify tokens as the user pool the program declared, with this key.
+
+        With edge auth on, the program's own Cognito pool is the issuer the API's
+        authorizer and the edge function trust (`https://cognito-idp.<region>.amazonaws.com/
+        <pool id>`). Locally no one serves that URL: this provider plays the pool, and
+        the edge function verifies with this key because its JWKS is baked in through
+        `edgeAuth.jwksFile` (see local/edge_twins.py).
+        """
+        self.issuer = issuer.rstrip("/")
+
     def jwks(self) -> dict:
         return {"keys": [dict(self._jwk)]}
 

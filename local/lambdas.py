@@ -47,14 +47,12 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float | None = None
     throttled: bool = False
+    max_memory_mb: int = 0
+    api_calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def function_error(self) -> bool:
         return not self.ok and not self.throttled
-
-
-class Throttled(RuntimeError):
-    pass
 
 
 def _log_stream() -> str:
@@ -106,6 +104,19 @@ class ExecutionEnvironment:
             self._log(f"INIT_REPORT Init Duration: {self.init_ms:.2f} ms\tPhase: init\tStatus: error")
             raise RuntimeError(f"{err.get('errorType')}: {err.get('errorMessage')}")
         self.last_used = time.monotonic()
+        self.invoking = False
+        self.oom = False
+        self.peak_rss_mb = 0.0
+
+    def check_memory(self) -> None:
+        """Called by the service's memory watchdog: a busy environment over its size is killed."""
+        if not self.invoking:
+            return
+        rss = self.rss_mb()
+        self.peak_rss_mb = max(self.peak_rss_mb, rss)
+        if rss > self.fn.memory:
+            self.oom = True
+            self.proc.kill()
 
     # --- process I/O ---------------------------------------------------------------------
 
@@ -186,21 +197,8 @@ class ExecutionEnvironment:
         frame = {"t": "invoke", "rid": rid, "event": event, "timeout": self.fn.timeout,
                  "arn": self.fn.arn, "fault": fault or {}}
         started = time.perf_counter()
-        peak = [0.0]
-        done = threading.Event()
-        oom = threading.Event()
-
-        def watch_memory() -> None:
-            while not done.wait(0.05):
-                rss = self.rss_mb()
-                peak[0] = max(peak[0], rss)
-                if rss > self.fn.memory:
-                    oom.set()
-                    self.proc.kill()
-                    return
-
-        watcher = threading.Thread(target=watch_memory, daemon=True)
-        watcher.start()
+        self.oom = False
+        self.invoking = True
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write((json.dumps(frame, default=str) + "\n").encode())
@@ -209,9 +207,11 @@ class ExecutionEnvironment:
         except (BrokenPipeError, OSError):
             result = {"t": "exit"}
         finally:
-            done.set()
+            self.invoking = False
         elapsed = (time.perf_counter() - started) * 1000
-        max_mem = int(max(peak[0], (result or {}).get("max_rss_mb", 0)))
+        max_mem = int(max(self.peak_rss_mb, (result or {}).get("max_rss_mb", 0)))
+        inv.max_memory_mb = max(max_mem, 1)
+        inv.api_calls = (result or {}).get("calls") or {}
 
         if result is None:
             self.kill()
@@ -222,7 +222,7 @@ class ExecutionEnvironment:
         elif result.get("t") == "exit":
             self.kill()
             inv.duration_ms = elapsed
-            if oom.is_set():
+            if self.oom:
                 detail = "Runtime exited with error: signal: killed (Runtime.OutOfMemory)"
                 inv.error = {"errorType": "Runtime.OutOfMemory", "errorMessage": f"RequestId: {rid} Error: {detail}"}
             else:
@@ -274,9 +274,15 @@ class FunctionPool:
         self.capacity = max(1, min(max_environments, self.reserved or max_environments))
         self.idle_seconds = idle_seconds
         self._idle: list[ExecutionEnvironment] = []
+        self.active: set[ExecutionEnvironment] = set()
         self._busy = 0
         self._cv = threading.Condition()
         self.cold_starts = 0
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        self.stats: dict[str, Any] = {"invocations": 0, "errors": 0, "throttles": 0,
+                                      "billed_ms": 0, "api_calls": {}}
 
     @property
     def busy(self) -> int:
@@ -321,6 +327,7 @@ class FunctionPool:
         """Run one invocation. Over reserved concurrency it is throttled, not queued."""
         env = self._acquire(wait=wait and self.reserved is None)
         if env is None:
+            self.stats["throttles"] += 1
             self.telemetry.metric("AWS/Lambda", "Throttles", 1, "Count", {"FunctionName": self.fn.name})
             return Invocation(request_id=str(uuid.uuid4()), throttled=True, error={
                 "errorType": "TooManyRequestsException",
@@ -329,13 +336,21 @@ class FunctionPool:
             })
         dims = {"FunctionName": self.fn.name}
         self.telemetry.metric("AWS/Lambda", "ConcurrentExecutions", self._busy, "Count", dims)
+        self.active.add(env)
         try:
             inv = env.invoke(event, fault)
         finally:
+            self.active.discard(env)
             self._release(env)
         self.telemetry.metric("AWS/Lambda", "Invocations", 1, "Count", dims)
         self.telemetry.metric("AWS/Lambda", "Duration", inv.duration_ms, "Milliseconds", dims)
         self.telemetry.metric("AWS/Lambda", "Errors", 0 if inv.ok else 1, "Count", dims)
+        with self._cv:
+            self.stats["invocations"] += 1
+            self.stats["errors"] += 0 if inv.ok else 1
+            self.stats["billed_ms"] += max(1, int(-(-inv.duration_ms // 1)))
+            for key, n in inv.api_calls.items():
+                self.stats["api_calls"][key] = self.stats["api_calls"].get(key, 0) + n
         return inv
 
     def reap_idle(self) -> int:
@@ -419,11 +434,13 @@ class LambdaService:
             for i in range(async_workers)
         ]
         self._reaper = threading.Thread(target=self._reap_loop, daemon=True, name="reaper")
+        self._watchdog = threading.Thread(target=self._memory_loop, daemon=True, name="memory")
 
     def start(self) -> None:
         for t in self._threads:
             t.start()
         self._reaper.start()
+        self._watchdog.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -530,6 +547,13 @@ class LambdaService:
             self.send_to_queue(config.on_failure_arn, json.dumps(record))
         else:
             log.warning("async event for %s dropped after %s: no destination", fn.name, condition)
+
+    def _memory_loop(self) -> None:
+        """One watchdog for every busy environment: over its memory size, it is killed."""
+        while not self._stop.wait(0.1):
+            for pool in self.pools.values():
+                for env in list(pool.active):
+                    env.check_memory()
 
     def _reap_loop(self) -> None:
         while not self._stop.wait(10.0):

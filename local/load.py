@@ -131,8 +131,14 @@ def run_load(
     timeout: float = 300.0,
     progress: bool = True,
     idempotency_keys: bool = False,
+    poll_interval: float | None = None,
 ) -> tuple[LoadSummary, dict[str, Any]]:
-    """Send `count` uploads at `rate` per second; wait for every accepted job's notification."""
+    """Send `count` uploads at `rate` per second; wait for every accepted job's notification.
+
+    With `poll_interval`, each unfinished job is also polled through `GET /jobs/{id}`
+    the way a client without a notification subscription would (what the status
+    cache is for).
+    """
     work = fixtures.workload(count, seed)
     tokens = [cloud.token(f"load-user-{i}") for i in range(users)]
     listener = NotificationListener(cloud)
@@ -140,7 +146,7 @@ def run_load(
     adapter = requests.adapters.HTTPAdapter(pool_connections=concurrency, pool_maxsize=concurrency)
     session.mount("http://", adapter)
     summary = LoadSummary(requested=count)
-    submitted: dict[str, tuple[float, str]] = {}
+    submitted: dict[str, tuple[float, str, int]] = {}
     refused: Counter[str] = Counter()
     lock = threading.Lock()
     started = time.monotonic()
@@ -164,7 +170,7 @@ def run_load(
             return
         with lock:
             if resp.status_code == 202:
-                submitted[resp.json()["job_id"]] = (t0, fx.expected_decision)
+                submitted[resp.json()["job_id"]] = (t0, fx.expected_decision, i % users)
             else:
                 try:
                     error = resp.json().get("error") or resp.json().get("message")
@@ -188,6 +194,15 @@ def run_load(
         summary.poison_sent = poison
 
     ids = set(submitted)
+    stop_polling = threading.Event()
+    polls: Counter[int] = Counter()
+    if poll_interval:
+        owners = {job_id: tokens[user] for job_id, (_, _, user) in submitted.items()}
+        threading.Thread(
+            target=_poll_status,
+            args=(cloud.api_url, submitted, owners, listener, poll_interval, stop_polling, polls),
+            daemon=True,
+        ).start()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = listener.count(ids)
@@ -196,12 +211,13 @@ def run_load(
         if done >= len(ids):
             break
         time.sleep(0.5)
+    stop_polling.set()
     listener.close()
 
     latencies, last = [], started
     decisions: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    for job_id, (t0, expected) in submitted.items():
+    for job_id, (t0, expected, _) in submitted.items():
         notes = listener.received.get(job_id, [])
         if not notes:
             summary.unfinished += 1
@@ -226,4 +242,17 @@ def run_load(
     summary.wall_seconds = round(last - started, 2)
     finished = summary.completed + summary.failed
     summary.throughput_jobs_per_s = round(finished / max(last - started, 1e-9), 2)
-    return summary, {"job_ids": sorted(ids), "notifications": listener.received}
+    return summary, {"job_ids": sorted(ids), "notifications": listener.received,
+                     "status_polls": dict(polls)}
+
+
+def _poll_status(api_url, submitted, owners, listener, interval, stop, polls) -> None:
+    """Poll every job whose notification has not arrived yet, as a polling client would."""
+    session = requests.Session()
+    while not stop.wait(interval):
+        for job_id in list(submitted):
+            if job_id in listener.received or stop.is_set():
+                continue
+            resp = session.get(f"{api_url}/jobs/{job_id}",
+                               headers={"Authorization": f"Bearer {owners[job_id]}"}, timeout=10)
+            polls[resp.status_code] += 1

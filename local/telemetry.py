@@ -9,6 +9,7 @@ hot path cheap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -107,19 +108,23 @@ class Telemetry:
             except Exception:  # noqa: BLE001 - telemetry must never stop the cloud; logged
                 log.exception("telemetry flush failed")
 
+    def _create_stream(self, group: str, stream: str) -> None:
+        logs = self.client("logs")
+        # Already existing is the goal (an earlier flush or another writer created it).
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            try:
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            except logs.exceptions.ResourceNotFoundException:
+                logs.create_log_group(logGroupName=group)
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+
     def flush(self) -> None:
         with self._lock:
             logs, self._logs = self._logs, defaultdict(list)
             metrics, self._metrics = self._metrics, defaultdict(list)
         for (group, stream), events in logs.items():
             if (group, stream) not in self._streams:
-                try:
-                    self.client("logs").create_log_stream(logGroupName=group, logStreamName=stream)
-                except self.client("logs").exceptions.ResourceAlreadyExistsException:
-                    pass  # created by an earlier flush or another writer: that is the goal
-                except self.client("logs").exceptions.ResourceNotFoundException:
-                    self.client("logs").create_log_group(logGroupName=group)
-                    self.client("logs").create_log_stream(logGroupName=group, logStreamName=stream)
+                self._create_stream(group, stream)
                 self._streams.add((group, stream))
             events.sort(key=lambda e: e["timestamp"])
             for i in range(0, len(events), 5000):

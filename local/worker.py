@@ -53,6 +53,18 @@ class _Capture(io.TextIOBase):
 
 
 def _max_rss_mb() -> int:
+    """Peak resident memory of this environment.
+
+    VmHWM belongs to the current address space, so it starts fresh at exec; getrusage's
+    ru_maxrss would carry over the parent's peak from before the fork.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # not Linux
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -91,6 +103,31 @@ def _apply_fault(fault: dict, when: str) -> None:
         os._exit(137)
 
 
+def _count_aws_calls() -> dict[str, int]:
+    """Count every AWS API call the function makes, by service and operation.
+
+    Registered on boto3's default session before the handler is imported, so every
+    client the handler creates inherits it. The cost benchmark reads these counts.
+    """
+    import boto3
+
+    counts: dict[str, int] = {}
+
+    def count(model, **_kwargs) -> None:
+        key = f"{model.service_model.service_name}:{model.name}"
+        counts[key] = counts.get(key, 0) + 1
+
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-call", count)
+    return counts
+
+
+def _drain(counts: dict[str, int]) -> dict[str, int]:
+    out = dict(counts)
+    counts.clear()
+    return out
+
+
 def main() -> None:
     code_dir, handler_spec = sys.argv[1], sys.argv[2]
     # The protocol channel is a private copy of stdout; fd 1 then points at stderr so
@@ -107,6 +144,7 @@ def main() -> None:
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
 
+    calls = _count_aws_calls()
     module_name, _, attr = handler_spec.rpartition(".")
     try:
         handler = getattr(importlib.import_module(module_name), attr)
@@ -136,6 +174,7 @@ def main() -> None:
             _send(channel, {
                 "t": "result", "rid": frame["rid"], "payload": result,
                 "duration_ms": (time.perf_counter() - started) * 1000, "max_rss_mb": _max_rss_mb(),
+                "calls": _drain(calls),
             })
         except Exception as exc:  # noqa: BLE001 - the runtime reports handler errors, it does not die
             sys.stdout.flush()
@@ -145,6 +184,7 @@ def main() -> None:
                 "errorType": type(exc).__name__, "errorMessage": str(exc),
                 "stackTrace": traceback.format_exc().splitlines(),
                 "duration_ms": (time.perf_counter() - started) * 1000, "max_rss_mb": _max_rss_mb(),
+                "calls": _drain(calls),
             })
         finally:
             state["rid"] = None

@@ -37,6 +37,7 @@ LOCAL_TEST_SETTINGS = {
         "dispatcher": {"timeout": 2},
         "rekognition_analyzer": {"timeout": 10},
         "custom_analyzer": {"timeout": 10},
+        "sweeper": {"timeout": 3},
     },
     "jobDeadlineSeconds": 60,
 }
@@ -44,30 +45,20 @@ LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sa
 
 
 def start_local_cloud(state_dir, settings=None, options=None):
-    """Start a local cloud in `state_dir` with the CLI; return a client for it."""
-    import json
-    import subprocess
-    import sys
+    """Start a local cloud in `state_dir` with the test settings; return a client for it."""
+    from local.client import start_cloud
 
-    from local.client import LocalCloudClient
-
-    cmd = [sys.executable, "-m", "local", "--state-dir", str(state_dir), "up", "--wait", "240"]
-    for key, value in {**LOCAL_TEST_SETTINGS, **(settings or {})}.items():
-        cmd += ["--set", f"{key}={json.dumps(value)}"]
-    cmd += options if options is not None else LOCAL_TEST_OPTIONS
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return LocalCloudClient(state_dir)
+    return start_cloud(
+        state_dir,
+        {**LOCAL_TEST_SETTINGS, **(settings or {})},
+        LOCAL_TEST_OPTIONS if options is None else options,
+    )
 
 
 def stop_local_cloud(state_dir):
-    import subprocess
-    import sys
+    from local.client import stop_cloud
 
-    subprocess.run(
-        [sys.executable, "-m", "local", "--state-dir", str(state_dir), "down"],
-        cwd=ROOT, capture_output=True, timeout=120,
-    )
+    stop_cloud(state_dir)
 
 
 @pytest.fixture(scope="session")

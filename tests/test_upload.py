@@ -174,3 +174,72 @@ def test_bad_presign_requests_store_nothing(stack, req, status, error):
 def test_invalid_json_presign_request(stack):
     status, body = upload(stack, b"{nope", "application/json")
     assert (status, body["error"]) == (400, "invalid_json")
+
+
+def test_retry_after_a_failure_mid_upload_reaches_the_same_job(stack):
+    """A crash between creating the job and queueing it must not leave an orphan."""
+    data = fixtures.png(seed=21)
+
+    def broken_queue(module):
+        import common.clients
+
+        real = common.clients.client
+
+        class FailingSqs:
+            def send_message(self, **kw):
+                raise RuntimeError("SQS unavailable")
+
+        module.client = lambda svc: FailingSqs() if svc == "sqs" else real(svc)
+
+    headers = {"content-type": "image/png", "Idempotency-Key": "crash-1"}
+    first = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
+                         patch=broken_queue)
+    assert first["statusCode"] == 503
+    objects, items, queued = stored(stack)
+    assert (objects, items, queued) == (1, 1, 0), "kept for the retry, not undone"
+
+    status, body = upload(stack, data, "image/png", {"Idempotency-Key": "crash-1"})
+    assert status == 202
+    assert stored(stack) == (1, 1, 1)
+    again = upload(stack, data, "image/png", {"Idempotency-Key": "crash-1"})
+    assert again[1]["job_id"] == body["job_id"]
+
+
+def test_key_reused_with_other_bytes_never_overwrites_the_stored_image(stack):
+    upload(stack, fixtures.png(seed=22), "image/png", {"Idempotency-Key": "k2"})
+    # The idempotency record expired: only the job itself remembers the request.
+    ddb = stack.client("dynamodb")
+    table = stack.exports["idempotency_table"]
+    for item in ddb.scan(TableName=table)["Items"]:
+        ddb.delete_item(TableName=table, Key={"id": item["id"]})
+    s3, bucket = stack.client("s3"), stack.exports["upload_bucket"]
+    (obj,) = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    before = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+    status, body = upload(stack, fixtures.png(seed=23), "image/png", {"Idempotency-Key": "k2"})
+    assert (status, body["error"]) == (422, "idempotency_key_reused")
+    assert s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read() == before
+    assert stored(stack) == (1, 1, 1)
+
+
+def test_unkeyed_upload_that_cannot_be_queued_is_undone(stack):
+    def broken_queue(module):
+        import common.clients
+
+        real = common.clients.client
+
+        class FailingSqs:
+            def send_message(self, **kw):
+                raise RuntimeError("SQS unavailable")
+
+        module.client = lambda svc: FailingSqs() if svc == "sqs" else real(svc)
+
+    resp = stack.invoke(
+        "upload",
+        api_event("POST", "/jobs", body=fixtures.png(seed=24), headers={"content-type": "image/png"}),
+        patch=broken_queue,
+    )
+    assert resp["statusCode"] == 503 and json.loads(resp["body"])["error"] == "unavailable"
+    objects, items, queued = stored(stack)
+    assert (objects, queued) == (0, 0)
+    item = stack.client("dynamodb").scan(TableName=stack.exports["jobs_table"])["Items"][0]
+    assert item["status"]["S"] == "failed"

@@ -10,7 +10,7 @@ import os
 
 
 class MissingSetting(RuntimeError):
-    pass
+    """A variable the function needs was not declared for it."""
 
 
 def require(name: str) -> str:

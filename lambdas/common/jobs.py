@@ -37,6 +37,8 @@ PUBLIC_FIELDS = (
     "size_bytes", "rekognition_result", "custom_result", "decision", "reasons",
     "completed_at", "attempts",
 )
+# Internal attributes: never shown to a caller.
+INTERNAL_FIELDS = ("dispatch_lease", "request_digest", "expires_at")
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -131,13 +133,24 @@ def new_job(
     }
 
 
-def create_job(ddb, table: str, job: dict[str, Any]) -> None:
-    """Insert a new job; a job id is never reused."""
-    ddb.put_item(
-        TableName=table,
-        Item=serialize(job),
-        ConditionExpression="attribute_not_exists(job_id)",
-    )
+def create_job(ddb, table: str, job: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert a new job. Returns None, or the existing job when the id is taken.
+
+    A job id is never reused: ids are random, or derived from a client's
+    Idempotency-Key, in which case the existing job is what a retry must get back.
+    """
+    try:
+        ddb.put_item(
+            TableName=table,
+            Item=serialize(job),
+            ConditionExpression="attribute_not_exists(job_id)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return deserialize(exc.response.get("Item")) or {}
+    return None
 
 
 # --- dispatch claim ----------------------------------------------------------------------

@@ -51,8 +51,16 @@ def publish(sns, topic_arn: str, job: dict[str, Any]) -> str:
     return out["MessageId"]
 
 
-def publish_content(s3, source_bucket: str, content_bucket: str, job: dict[str, Any]) -> bool:
-    """Copy an approved image to the CDN's content bucket; never a rejected one."""
+def publish_content(
+    s3, source_bucket: str, content_bucket: str, job: dict[str, Any], max_age: int = 31536000
+) -> bool:
+    """Copy an approved image to the CDN's content bucket; never a rejected one.
+
+    The object is immutable (keyed by job id), so it is cacheable for `max_age`. It is
+    `private`: only the browser of a signed-in user may keep it, never a shared cache
+    between the browser and CloudFront (CloudFront caches it under its own cache policy,
+    after the edge function has checked the token).
+    """
     if job.get("status") != jobs.COMPLETE or job.get("decision") != "approve":
         return False
     s3.copy_object(
@@ -61,6 +69,6 @@ def publish_content(s3, source_bucket: str, content_bucket: str, job: dict[str, 
         CopySource={"Bucket": source_bucket, "Key": job["image_key"]},
         ContentType=job.get("content_type", "application/octet-stream"),
         MetadataDirective="REPLACE",
-        CacheControl="public, max-age=31536000, immutable",
+        CacheControl=f"private, max-age={int(max_age)}, immutable",
     )
     return True

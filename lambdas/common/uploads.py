@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from common import images, jobs
 from common.images import Rejection
 
@@ -53,31 +55,87 @@ def enqueue(deps: UploadDeps, job_id: str) -> None:
     deps.sqs.send_message(QueueUrl=deps.queue_url, MessageBody=json.dumps({"job_id": job_id}))
 
 
-def accept_inline(
-    deps: UploadDeps, user_id: str, content_type: str, data: bytes, now: datetime
-) -> dict:
-    """Validate and accept an image sent as the request body. Raises Rejection."""
-    info = images.inspect(data, content_type, deps.max_inline_bytes)
-    job_id = str(uuid.uuid4())
-    key = f"uploads/{job_id}/original"
-    deps.s3.put_object(
-        Bucket=deps.bucket,
-        Key=key,
-        Body=data,
-        ContentType=info.content_type,
-        Metadata={"job-id": job_id, "user-id": user_id},
+def job_id_for_key(user_id: str, idempotency_key: str | None) -> str:
+    """A new random id, or one derived from the caller's Idempotency-Key.
+
+    Deriving it means a client retrying after a crash anywhere in the upload path
+    reaches the same job instead of leaving an orphan behind.
+    """
+    if not idempotency_key:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"moderation:{user_id}:{idempotency_key}"))
+
+
+def _precondition_failed(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return error.get("Code") in ("PreconditionFailed", "412") or (
+        exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412
     )
+
+
+def _reused(message: str = "this Idempotency-Key was used with a different request body") -> Rejection:
+    return Rejection(422, "idempotency_key_reused", message)
+
+
+def accept_inline(
+    deps: UploadDeps,
+    user_id: str,
+    content_type: str,
+    data: bytes,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> dict:
+    """Validate and accept an image sent as the request body. Raises Rejection.
+
+    With an Idempotency-Key every step is safe to repeat: the object is written only
+    if absent (S3 conditional write), the job only if absent (DynamoDB conditional
+    put returning the existing item), and re-queueing a pending job is harmless
+    because the dispatcher's claim makes a duplicate message a no-op.
+    """
+    info = images.inspect(data, content_type, deps.max_inline_bytes)
+    digest = request_digest(info.content_type, data)
+    job_id = job_id_for_key(user_id, idempotency_key)
+    key = f"uploads/{job_id}/original"
+    wrote_object = True
+    try:
+        deps.s3.put_object(
+            Bucket=deps.bucket,
+            Key=key,
+            Body=data,
+            ContentType=info.content_type,
+            Metadata={"job-id": job_id, "user-id": user_id, "request-digest": digest},
+            IfNoneMatch="*",
+        )
+    except ClientError as exc:
+        if not (idempotency_key and _precondition_failed(exc)):
+            raise
+        wrote_object = False  # a retry: the first attempt stored it
+        head = deps.s3.head_object(Bucket=deps.bucket, Key=key)
+        if head.get("Metadata", {}).get("request-digest") != digest:
+            raise _reused() from exc
     job = jobs.new_job(
         job_id=job_id, user_id=user_id, image_key=key, content_type=info.content_type,
         size_bytes=info.size_bytes, now=now, retention_days=deps.retention_days,
     )
+    job["request_digest"] = digest
     created = False
     try:
-        jobs.create_job(deps.ddb, deps.table, job)
-        created = True
+        existing = jobs.create_job(deps.ddb, deps.table, job)
+        created = existing is None
+        if existing is not None:
+            if existing.get("user_id") != user_id or existing.get("request_digest") != digest:
+                if wrote_object:
+                    deps.s3.delete_object(Bucket=deps.bucket, Key=key)
+                raise _reused()
+            if existing.get("status") != jobs.PENDING:
+                return accepted(job_id)
         enqueue(deps, job_id)
+    except Rejection:
+        raise
     except Exception as exc:
-        _undo(deps, key, job_id if created else None, now, f"could not be queued: {exc}")
+        if not idempotency_key:
+            # Nobody can retry into this job: undo it rather than leave an orphan.
+            _undo(deps, key, job_id if created else None, now, f"could not be queued: {exc}")
         raise Unavailable(str(exc)) from exc
     return accepted(job_id)
 
@@ -102,7 +160,9 @@ def parse_presign_request(data: bytes) -> tuple[str, int]:
     return content_type, size
 
 
-def presign(deps: UploadDeps, user_id: str, data: bytes, now: datetime) -> dict:
+def presign(
+    deps: UploadDeps, user_id: str, data: bytes, now: datetime, idempotency_key: str | None = None
+) -> dict:
     """Create a pending job and a presigned PUT for a large image.
 
     The object lands under `incoming/`; its ObjectCreated event runs `ingest_object`,
@@ -110,13 +170,18 @@ def presign(deps: UploadDeps, user_id: str, data: bytes, now: datetime) -> dict:
     """
     content_type, size = parse_presign_request(data)
     images.check_declared(content_type, size, deps.max_upload_bytes)
-    job_id = str(uuid.uuid4())
+    job_id = job_id_for_key(user_id, idempotency_key)
     key = f"incoming/{job_id}"
     job = jobs.new_job(
         job_id=job_id, user_id=user_id, image_key=key, content_type=content_type,
         size_bytes=size, now=now, retention_days=deps.retention_days,
     )
-    jobs.create_job(deps.ddb, deps.table, job)
+    job["request_digest"] = request_digest("application/json", data)
+    existing = jobs.create_job(deps.ddb, deps.table, job)
+    if existing is not None and (
+        existing.get("user_id") != user_id or existing.get("request_digest") != job["request_digest"]
+    ):
+        raise _reused()
     url = deps.s3.generate_presigned_url(
         "put_object",
         Params={"Bucket": deps.bucket, "Key": key, "ContentType": content_type},

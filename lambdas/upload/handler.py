@@ -39,10 +39,13 @@ def deps() -> uploads.UploadDeps:
 
 def _accept(request: dict, body: bytes) -> dict:
     d = deps()
+    key = request["idempotency_key"]
     if request["content_type"] == "application/json":
-        result = uploads.presign(d, request["user_id"], body, utcnow())
+        result = uploads.presign(d, request["user_id"], body, utcnow(), key)
     else:
-        result = uploads.accept_inline(d, request["user_id"], request["content_type"], body, utcnow())
+        result = uploads.accept_inline(
+            d, request["user_id"], request["content_type"], body, utcnow(), key
+        )
     logger.append_keys(job_id=result["job_id"])
     metrics.add_metric(name="JobsAccepted", unit="Count", value=1)
     return result

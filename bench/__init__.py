@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints a JSON summary; `make bench` runs the quick versions."""
