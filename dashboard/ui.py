@@ -9,6 +9,8 @@ app.py because Streamlit's AppTest drops what the entry script draws on reruns.)
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from dashboard.data.target import (
     parse_args,
 )
 
+log = logging.getLogger("dashboard")
 T = TypeVar("T")
 WINDOWS = {
     "15 minutes": timedelta(minutes=15),
@@ -52,7 +55,7 @@ STATUS_COLORS = {
 def _resolve(key: str) -> Target:
     from dashboard.data.target import resolve
 
-    kind, location, profile, region = __import__("json").loads(key)
+    kind, location, profile, region = json.loads(key)
     return resolve(TargetSpec(kind, location, profile, region))
 
 
@@ -107,8 +110,8 @@ def open_target() -> Target | None:
     except TargetUnavailable as exc:
         st.session_state["target_problem"] = exc
         return None
-    except Exception as exc:  # noqa: BLE001 - shown to the operator instead of a stack trace
-        st.session_state["target_problem"] = TargetUnavailable(str(explain(exc, "opening the stack")))
+    except Exception as exc:  # noqa: BLE001 - shown to the operator instead of a stack trace; logged
+        st.session_state["target_problem"] = TargetUnavailable(str(problem(exc, "opening the stack")))
         return None
     st.session_state.pop("target_problem", None)
     return target
@@ -135,21 +138,21 @@ def page(title: str, subtitle: str = "") -> Target:
     or an explanation of why there is none, which ends the page."""
     _sidebar_target()
     tgt = open_target()
-    problem = st.session_state.get("target_problem")
+    why = st.session_state.get("target_problem")
     if tgt is not None:
         st.sidebar.caption(f"**{tgt.name}** in {tgt.region}"
                            + (f" · endpoint {tgt.endpoint_url}" if tgt.endpoint_url else ""))
-    elif problem is not None:
-        st.sidebar.error(problem.message)
+    elif why is not None:
+        st.sidebar.error(why.message)
     sidebar_refresh()
     header(title, subtitle)
     if tgt is not None:
         return tgt
     st.info("No stack to look at yet.", icon=":material/info:")
-    if problem is not None:
-        st.markdown(f"**{problem.message}**")
-        if problem.hint:
-            st.markdown(problem.hint)
+    if why is not None:
+        st.markdown(f"**{why.message}**")
+        if why.hint:
+            st.markdown(why.hint)
     st.markdown(
         "Choose what to look at in the sidebar: the embedded local cloud "
         "(`python -m local up`), an outputs file from `pulumi stack output --json`, or a "
@@ -171,10 +174,10 @@ def sidebar_refresh() -> None:
     side.subheader("Data")
     side.selectbox("Time window", list(WINDOWS), **_persistent("window_label", "1 hour"))
     cols = side.columns([1, 1])
-    if cols[0].button("Refresh", icon=":material/refresh:", help="Read everything again now", key="refresh_button"):
+    if cols[0].button("Refresh", icon=":material/refresh:", key="refresh_button",
+                      help="Read everything again now"):
         st.cache_data.clear()
         _resolve.clear()
-        st.session_state["refreshed_at"] = datetime.now(UTC)
     auto = cols[1].toggle("Auto", help="Re-read the page periodically",
                           **_persistent("auto_refresh", False))
     if auto:
@@ -214,19 +217,26 @@ def load(loader: Callable[..., tuple[T, datetime]], *args: Any, what: str = "the
     """Run a cached loader; on failure explain it (no stack trace) and return None."""
     try:
         value, at = loader(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - every failure is explained on the page
-        show_problem(explain(exc, what))
+    except Exception as exc:  # noqa: BLE001 - every failure is explained on the page; logged
+        show_problem(problem(exc, what))
         return None
     stamps = st.session_state.setdefault("_loaded_at", {})
     stamps[what] = at
     return value
 
 
-def show_problem(problem: Problem) -> None:
+def problem(exc: BaseException, what: str) -> Problem:
+    """The operator's explanation of a failure; the full error goes to the server's log."""
+    found = explain(exc, what)
+    log.warning("%s failed (%s): %r", what, found.kind, exc)
+    return found
+
+
+def show_problem(found: Problem) -> None:
     icon = {"no_permission": ":material/lock:", "not_found": ":material/search_off:",
             "no_credentials": ":material/key_off:", "unreachable": ":material/cloud_off:",
-            "throttled": ":material/hourglass_top:"}.get(problem.kind, ":material/warning:")
-    st.warning(f"{problem.message} {problem.hint}".strip(), icon=icon)
+            "throttled": ":material/hourglass_top:"}.get(found.kind, ":material/warning:")
+    st.warning(f"{found.message} {found.hint}".strip(), icon=icon)
 
 
 def updated(what: str, with_window: bool = True) -> None:

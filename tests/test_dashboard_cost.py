@@ -99,6 +99,8 @@ def test_optional_components_add_their_lines():
     assert stored.quantity == pytest.approx(0.1 * cost.HOURS_PER_MONTH)  # Valkey minimum
     assert stored.monthly == pytest.approx(0.1 * 730 * 0.084)
     assert {"ElastiCache", "CloudFront", "EMR Serverless"} <= set(services)
+    exporter = [line for line in est.lines if line.item.startswith("exporter")]
+    assert exporter[0].quantity == pytest.approx(1_000_000 / 100)  # one invocation per batch
     reads = next(line for line in est.lines if line.item == "read request units")
     assert reads.monthly == 0  # the cache answers status reads
     node = cost.estimate(replace(w, caching=cost.CacheLoad(node_type="cache.t4g.micro",

@@ -262,6 +262,17 @@ def test_get_jobs_batches_over_a_hundred_ids(aws):
     assert set(found) == set(ids)
 
 
+def test_recent_jobs_newest_first_per_status(aws):
+    table = fresh_table(aws)
+    for i in range(5):
+        put_job(table, "complete", NOW - timedelta(minutes=i), latency_s=1, decision="approve",
+                job_id=f"c{i}")
+        put_job(table, "failed", NOW - timedelta(minutes=i, seconds=30), latency_s=1,
+                job_id=f"f{i}")
+    df = jobs.recent(client("dynamodb"), table, ("failed", "complete", "pending"), limit=2)
+    assert df["job_id"].tolist() == ["c0", "f0", "c1", "f1"]
+
+
 # --- metrics, queues, alarms ------------------------------------------------------------------
 
 
@@ -531,3 +542,7 @@ def test_local_cloud_description():
     status = {"faults": {"plan": {"error_rate": 0.2, "hang_rate": 0.0, "seed": 1},
                          "injected": {"error:dispatcher": 3}}}
     assert local_info.active_faults(status) == {"error_rate": 0.2}
+    envs = local_info.environments({"functions": {"upload": {
+        "name": "fn", "busy": 1, "idle": 2, "capacity": 3, "reserved_concurrency": None,
+        "cold_starts": 4, "memory_mb": 512, "peak_memory_mb": 140}}})
+    assert list(envs.columns)[:2] == ["function", "name"] and "peak_memory_mb" in envs.columns

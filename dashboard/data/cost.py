@@ -195,6 +195,8 @@ class AnalyticsLoad:
     gb_hours_per_run: float = 4.0
     architecture: str = "x86_64"
     export_batch: float = 100  # stream records per exporter invocation and S3 object
+    exporter_ms: float = 300
+    exporter_memory_mb: float = 256
 
 
 @dataclass(frozen=True)
@@ -476,6 +478,10 @@ def _analytics_lines(w: Workload, p: PriceTable, add) -> None:
         "GB-hours", gb_price, fixed=True)
     exports = w.jobs_per_month / max(a.export_batch, 1)
     add("S3", "PUT (analytics export objects)", exports, "requests", p.s3_put)
+    add("Lambda", "exporter requests (stream batches)", exports, "requests", p.lambda_request)
+    add("Lambda", f"exporter duration ({a.exporter_memory_mb:.0f} MB x {a.exporter_ms:.0f} ms)",
+        exports * (a.exporter_memory_mb / 1024) * a.exporter_ms / 1000, "GB-s",
+        p.lambda_gb_second[w.architecture])
 
 
 # --- measured figures ----------------------------------------------------------------------

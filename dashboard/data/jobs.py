@@ -268,12 +268,19 @@ def get_jobs(ddb, table: str, job_ids: Iterable[str]) -> dict[str, dict[str, Any
 
 
 def recent(
-    ddb, table: str, statuses: Iterable[str], limit: int = 50, index: str = STATUS_INDEX
+    ddb, table: str, statuses: Iterable[str], limit: int = 50, index: str = STATUS_INDEX,
+    parallel: bool = True,
 ) -> pd.DataFrame:
     """The newest `limit` jobs of each status, newest first (for pickers)."""
-    items: list[dict[str, Any]] = []
-    for status in statuses:
-        batch, _ = query_status(ddb, table, status, newest_first=True, limit=limit, index=index)
-        items.extend(batch)
-    df = frame(items)
+    statuses = list(statuses)
+
+    def read(status: str) -> list[dict[str, Any]]:
+        return query_status(ddb, table, status, newest_first=True, limit=limit, index=index)[0]
+
+    if parallel and len(statuses) > 1:
+        with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
+            batches = list(pool.map(read, statuses))
+    else:
+        batches = [read(s) for s in statuses]
+    df = frame([item for batch in batches for item in batch])
     return df.sort_values("created_at", ascending=False, ignore_index=True)

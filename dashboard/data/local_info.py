@@ -64,10 +64,18 @@ def runtime_status(endpoint: str, timeout: float = 3.0) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
+ENVIRONMENT_COLUMNS = ["function", "name", "busy", "idle", "capacity", "reserved_concurrency",
+                       "cold_starts", "memory_mb"]
+
+
 def environments(status: dict[str, Any]) -> pd.DataFrame:
+    """One row per function: its execution environments now, and whatever else the running
+    cloud reports about them (newer versions add figures such as peak memory)."""
     rows = [{"function": k, **v} for k, v in (status.get("functions") or {}).items()]
-    return pd.DataFrame(rows, columns=["function", "name", "busy", "idle", "capacity",
-                                       "reserved_concurrency", "cold_starts"])
+    df = pd.DataFrame(rows)
+    first = [c for c in ENVIRONMENT_COLUMNS if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]] if rows else pd.DataFrame(
+        columns=ENVIRONMENT_COLUMNS)
 
 
 def active_faults(status: dict[str, Any]) -> dict[str, float]:

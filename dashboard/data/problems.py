@@ -63,7 +63,7 @@ def explain(exc: BaseException, what: str = "the request") -> Problem:
                 "no_permission",
                 f"No permission for {what}: {op} was refused ({code}).",
                 "The credentials in use need read access to this stack's resources; "
-                "see the dashboard's IAM policy in the README.",
+                "the README lists them (Dashboard, Permissions).",
             )
         if code in MISSING or code.endswith("NotFound") or code.endswith("NotFoundException"):
             return Problem(

@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard import loaders, ui
 from dashboard.data.analytics import AnalyticsUnavailable
-from dashboard.data.problems import explain
 
 tgt = ui.page("Analytics", "The daily report of the Spark job (EMR Serverless) over the exported "
               "jobs: reports/dt=YYYY-MM-DD/summary.json in the results bucket.")
@@ -30,8 +29,8 @@ except AnalyticsUnavailable as exc:
     st.info(str(exc), icon=":material/hourglass_empty:" if exc.kind == "no_report"
             else ":material/warning:")
     st.stop()
-except Exception as exc:  # noqa: BLE001 - explained on the page
-    ui.show_problem(explain(exc, "reading the analytics report"))
+except Exception as exc:  # noqa: BLE001 - explained on the page; logged
+    ui.show_problem(ui.problem(exc, "reading the analytics report"))
     st.stop()
 
 st.caption(f"s3://{tgt.outputs['results_bucket']}/{report.key} · generated "

@@ -10,7 +10,6 @@ from botocore.config import Config
 
 from dashboard import loaders, ui
 from dashboard.data import cost, throughput
-from dashboard.data.problems import explain
 
 tgt = ui.page("Cost", "A plain-code model (dashboard/data/cost.py) over a dated price table, fed "
               "with measured per-job figures when there are any. Projections, not a bill.")
@@ -43,8 +42,8 @@ elif p2.button("Refresh Lambda prices from the AWS Price List API", key="cost_re
             st.rerun()
         p2.warning("The Price List API returned no Lambda prices for this region; the bundled "
                    "table stays.")
-    except Exception as exc:  # noqa: BLE001 - explained; the bundled table stays in use
-        ui.show_problem(explain(exc, "the AWS Price List API"))
+    except Exception as exc:  # noqa: BLE001 - explained and logged; the bundled table stays
+        ui.show_problem(ui.problem(exc, "the AWS Price List API"))
 
 # --- measured figures ----------------------------------------------------------------------
 loaded = ui.load(loaders.function_stats, key, window.total_seconds(), 5000, tgt,
@@ -58,8 +57,10 @@ have_measurements = bool(accepted) and summary is not None and int(summary["repo
 # --- what-if controls ----------------------------------------------------------------------
 st.subheader("Workload")
 c = st.columns(4)
-jobs = c[0].number_input("Jobs per month", min_value=0, max_value=1_000_000_000,
-                         value=1_000_000, step=100_000, key="cost_jobs")
+volumes = [1_000, 10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
+           10_000_000, 25_000_000, 50_000_000, 100_000_000]
+jobs = c[0].select_slider("Jobs per month", volumes, value=1_000_000, key="cost_jobs",
+                          format_func=lambda v: f"{v:,}")
 arch_default = "x86_64" if str(tgt.outputs.get("architecture", "arm64")).startswith("x86") \
     else "arm64"
 arch = c[1].radio("Architecture", cost.ARCHITECTURES, index=cost.ARCHITECTURES.index(arch_default),
@@ -72,6 +73,10 @@ use_measured = c[3].checkbox(
           f"last {ui.window_label()}" if have_measurements
           else "No jobs and REPORT lines in the window to measure from"))
 
+if accepted:
+    monthly_rate = accepted * (30 * 86400) / window.total_seconds()
+    st.caption(f"At the rate of the last {ui.window_label()} ({int(accepted):,} jobs accepted) "
+               f"this stack would see about {monthly_rate:,.0f} jobs a month.")
 workload = cost.Workload(jobs_per_month=float(jobs), architecture=arch)
 memory_output = tgt.outputs.get("function_memory") or {}
 workload = replace(workload, functions=tuple(
@@ -79,7 +84,18 @@ workload = replace(workload, functions=tuple(
 if use_measured and have_measurements:
     workload = cost.measured(workload, summary, accepted)
 if features.get("caching"):
-    workload = replace(workload, caching=cost.CacheLoad())
+    with st.expander("Status cache (ElastiCache) what-if"):
+        k1, k2, k3 = st.columns(3)
+        nodes = ["serverless", *prices.elasticache_node_hour]
+        node_type = k1.selectbox("Node type", nodes, key="cost_cache_node",
+                                 help="moderation:caching.nodeType (default serverless)")
+        engine = k2.radio("Engine", ["valkey", "redis"], key="cost_cache_engine",
+                          horizontal=True)
+        data_gb = k3.number_input("Data stored (GB)", 0.0, 100.0, 0.1, step=0.1,
+                                  key="cost_cache_gb",
+                                  help="Serverless bills at least 0.1 GB (Valkey) / 1 GB (Redis)")
+    workload = replace(workload, caching=cost.CacheLoad(node_type=node_type, engine=engine,
+                                                        data_gb=float(data_gb)))
 if features.get("edge_auth"):
     workload = replace(workload, edge=cost.EdgeLoad())
 if features.get("analytics"):

@@ -9,7 +9,6 @@ import streamlit as st
 
 from dashboard import loaders, ui
 from dashboard.data import dlq
-from dashboard.data.problems import explain
 from dashboard.data.queues import ROLE_LABELS, queue_name
 
 tgt = ui.page("Dead letters", "Messages the pipeline gave up on. Look, inspect, then redrive them "
@@ -62,8 +61,8 @@ if c3.button("Look at messages", icon=":material/visibility:", key="dl_peek_butt
                                        "at": datetime.now(UTC)}
         for stale in ("dl_select", "dl_inspect", "dl_result"):
             st.session_state.pop(stale, None)
-    except Exception as exc:  # noqa: BLE001 - explained on the page
-        ui.show_problem(explain(exc, "receiving messages"))
+    except Exception as exc:  # noqa: BLE001 - explained on the page; logged
+        ui.show_problem(ui.problem(exc, "receiving messages"))
     loaders.queue_attributes.clear()
 
 peeked = st.session_state.get("dl_peek")
@@ -169,8 +168,8 @@ if pending and pending["role"] == role:
             else:
                 report = dlq.delete(sqs, url, pending["ids"])
             st.session_state["dl_result"] = report
-        except Exception as exc:  # noqa: BLE001 - explained on the page after the rerun
-            st.session_state["dl_error"] = explain(exc, f"the {pending['action']}")
+        except Exception as exc:  # noqa: BLE001 - explained after the rerun; logged
+            st.session_state["dl_error"] = ui.problem(exc, f"the {pending['action']}")
         for stale in ("dl_pending", "dl_peek", "dl_select", "dl_inspect"):
             st.session_state.pop(stale, None)
         loaders.queue_attributes.clear()

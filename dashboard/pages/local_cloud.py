@@ -8,7 +8,6 @@ import streamlit as st
 
 from dashboard import loaders, ui
 from dashboard.data import local_info
-from dashboard.data.problems import explain
 
 tgt = ui.page("Local cloud", "The same Pulumi program, run on this machine: moto for the AWS "
               "APIs, worker processes for the Lambda functions. Nothing is silently "
@@ -55,8 +54,8 @@ st.dataframe(info.emulated, hide_index=True)
 st.subheader("Runtime")
 try:
     status, at = loaders.local_runtime(ui.key(), info.endpoint)
-except Exception as exc:  # noqa: BLE001 - explained on the page
-    ui.show_problem(explain(exc, "asking the local cloud for its status"))
+except Exception as exc:  # noqa: BLE001 - explained on the page; logged
+    ui.show_problem(ui.problem(exc, "asking the local cloud for its status"))
 else:
     st.caption(f"Execution environments at {at:%H:%M:%S} UTC")
     st.dataframe(local_info.environments(status), hide_index=True)
