@@ -14,19 +14,28 @@ tgt = ui.page("Job trace", "Search a job id, or pick a recent or failed job: its
               "the stack's log groups.")
 key = ui.key()
 
-recent = ui.load(loaders.recent_jobs, key, ("failed", "complete", "analyzing", "pending"), 20,
-                 tgt, what="reading recent jobs")
 c1, c2 = st.columns([2, 3])
 typed = c1.text_input("Job id", key="trace_job_id", placeholder="e.g. 3f2a…").strip()
 picked = None
-if recent is not None and not recent.empty:
-    options = [""] + recent["job_id"].tolist()
-    info = {r["job_id"]: f"{r['status']:<9} {r['decision'] or '':<8} {r['created_at']:%H:%M:%S} "
-                         f"{r['job_id']}" for _, r in recent.iterrows()}
-    picked = c2.selectbox("…or a recent one (newest 20 of each status)", options,
-                          format_func=lambda j: info.get(j, "—"), key="trace_pick") or None
-elif recent is not None:
-    c2.info(ui.empty_jobs_hint(tgt))
+if typed:
+    # The recent-jobs picker costs one status-index Query per status: only read it when
+    # it is the way the job is being chosen.
+    c2.caption("Tracing the id typed here; clear it to pick from the most recent jobs.")
+else:
+    recent = ui.load(loaders.recent_jobs, key, ("failed", "complete", "analyzing", "pending"),
+                     20, tgt, what="reading recent jobs")
+    if recent is not None and not recent.empty:
+        def describe(r) -> str:
+            decision = r["decision"] if pd.notna(r["decision"]) else ""
+            created = f"{r['created_at']:%H:%M:%S}" if pd.notna(r["created_at"]) else "?"
+            return f"{r['status']:<9} {decision:<8} {created} {r['job_id']}"
+
+        info = {r["job_id"]: describe(r) for _, r in recent.iterrows()}
+        picked = c2.selectbox("…or a recent one (newest 20 of each status)",
+                              ["", *recent["job_id"].tolist()],
+                              format_func=lambda j: info.get(j, "—"), key="trace_pick") or None
+    elif recent is not None:
+        c2.info(ui.empty_jobs_hint(tgt))
 job_id = typed or picked
 if not job_id:
     st.stop()
