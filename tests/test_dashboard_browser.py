@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.data import dlq
 from tests.test_dashboard_app import seed_traffic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,11 +148,14 @@ def test_trace_and_dead_letters_in_chromium(dashboard, browser, local_cloud):
     assert "Invocations (bars) and log lines (ticks)" in body or "upload" in body
     page.screenshot(path=str(ARTIFACTS / "job-trace-waterfall.png"), full_page=True)
 
-    local_cloud.client("sqs").send_message(QueueUrl=local_cloud.outputs["dlq_url"],
-                                           MessageBody='{"job_id": "browser-test"}')
-    page.goto(f"{url}/dead-letters")
-    page.get_by_role("button", name="Look at messages").click()
-    page.get_by_text("distinct message(s)").wait_for(timeout=60_000)
-    settle(page)
-    assert "browser-test" in page.inner_text("body")
-    page.screenshot(path=str(ARTIFACTS / "dead-letters-browse.png"), full_page=True)
+    sqs, dlq_url = local_cloud.client("sqs"), local_cloud.outputs["dlq_url"]
+    sent = sqs.send_message(QueueUrl=dlq_url, MessageBody='{"job_id": "browser-test"}')
+    try:
+        page.goto(f"{url}/dead-letters")
+        page.get_by_role("button", name="Look at messages").click()
+        page.get_by_text("distinct message(s)").wait_for(timeout=60_000)
+        settle(page)
+        assert "browser-test" in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "dead-letters-browse.png"), full_page=True)
+    finally:  # leave the session's DLQ as it was
+        assert dlq.delete(sqs, dlq_url, [sent["MessageId"]], wait_seconds=0).deleted == 1
