@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -100,6 +101,10 @@ class LocalMocks(pulumi.runtime.Mocks):
             "aws:apigatewayv2/stage:Stage": self._stage,
         }
         self.handlers.update(extra_handlers or {})
+        # Pulumi registers resources from several threads; moto's backends are not
+        # thread-safe (IAM iterates a dict another creation is changing), so declared
+        # resources are materialized one at a time.
+        self._lock = threading.Lock()
 
     # --- pulumi.runtime.Mocks ----------------------------------------------------------
 
@@ -110,7 +115,8 @@ class LocalMocks(pulumi.runtime.Mocks):
             return [f"{args.name}-{_suffix(args.name)}", inputs]
         handler = self.handlers.get(args.typ)
         if handler is not None:
-            rid, outputs = handler(args.name, inputs)
+            with self._lock:
+                rid, outputs = handler(args.name, inputs)
             if args.typ in RECORDED_ONLY:
                 self.registry.recorded_only.append({**record, "why": RECORDED_ONLY[args.typ]})
         elif args.typ in RECORDED_ONLY:
