@@ -1,0 +1,1 @@
+"""Operations dashboard: a Streamlit app (`app.py`, `pages/`) over a plain data layer (`data/`)."""

@@ -1,0 +1,49 @@
+"""Operations dashboard of the moderation pipeline.
+
+    streamlit run dashboard/app.py                          # the local cloud in .local-cloud
+    streamlit run dashboard/app.py -- --local STATE_DIR     # another local cloud
+    streamlit run dashboard/app.py -- --outputs outputs.json [--profile P] [--region R]
+    streamlit run dashboard/app.py -- --stack dev           # needs the Pulumi CLI
+
+The same choices are in the sidebar. Environment fallbacks: DASHBOARD_LOCAL_STATE,
+DASHBOARD_OUTPUTS, DASHBOARD_STACK, DASHBOARD_PROFILE, DASHBOARD_REGION.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import ui  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="Moderation operations", page_icon=":material/shield:", layout="wide")
+
+target = ui.open_target()
+
+pages = {
+    "Pipeline": [
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(PAGES / "queues.py", title="Queues", icon=":material/inbox:", url_path="queues"),
+        st.Page(PAGES / "dead_letters.py", title="Dead letters", icon=":material/report:",
+                url_path="dead-letters"),
+        st.Page(PAGES / "lambdas.py", title="Lambdas", icon=":material/bolt:", url_path="lambdas"),
+        st.Page(PAGES / "job_trace.py", title="Job trace", icon=":material/timeline:", url_path="job-trace"),
+    ],
+    "Planning": [
+        st.Page(PAGES / "cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
+        st.Page(PAGES / "analytics.py", title="Analytics", icon=":material/analytics:", url_path="analytics"),
+    ],
+}
+if target is None or target.is_local:
+    pages["Planning"].append(
+        st.Page(PAGES / "local_cloud.py", title="Local cloud", icon=":material/computer:", url_path="local-cloud"))
+
+st.navigation(pages).run()

@@ -1,0 +1,577 @@
+"""The cost model of the pipeline: a dated price table and plain arithmetic over a workload.
+
+Importable without Streamlit (the Cost page draws it; `bench/` computes the cost of a
+million jobs with it). Prices are AWS list prices for us-east-1 on `PRICES.as_of`; a
+`PriceTable` refreshed from the AWS Price List API replaces the Lambda figures and
+says so in its `source`. Seed 004's worked example is reproduced exactly:
+
+    >>> round(lambda_cost(1_000_000, 512, 200, "x86_64")["total"], 2)
+    1.87
+
+The "free tier" option applies the always-free monthly allowances only (Lambda, SQS,
+SNS, DynamoDB storage, CloudWatch, CloudFront, X-Ray, KMS requests), not the 12-month
+new-account offers (S3, API Gateway, Rekognition), which a production account no
+longer has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+ARCHITECTURES = ("arm64", "x86_64")
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """List prices (USD) for us-east-1. Tiers are ((units up to, price per unit), ...)."""
+
+    as_of: str = "2025-06-01"
+    region: str = "us-east-1"
+    source: str = "bundled price table (aws.amazon.com/<service>/pricing, us-east-1)"
+    # Lambda
+    lambda_request: float = 0.20 / 1e6
+    lambda_gb_second: dict[str, float] = field(default_factory=lambda: {
+        "x86_64": 0.0000166667, "arm64": 0.0000133334})
+    lambda_free_requests: float = 1_000_000
+    lambda_free_gb_seconds: float = 400_000
+    # SQS (standard queue; one request per 64 KB chunk)
+    sqs_request: float = 0.40 / 1e6
+    sqs_free_requests: float = 1_000_000
+    # SNS (publish; deliveries to SQS and Lambda are free)
+    sns_publish: float = 0.50 / 1e6
+    sns_free_publishes: float = 1_000_000
+    # DynamoDB on-demand (prices of 2024-11-01)
+    ddb_write_unit: float = 0.625 / 1e6
+    ddb_read_unit: float = 0.125 / 1e6
+    ddb_storage_gb_month: float = 0.25
+    ddb_free_storage_gb: float = 25
+    ddb_pitr_gb_month: float = 0.20
+    # S3 Standard
+    s3_put: float = 0.005 / 1000
+    s3_get: float = 0.0004 / 1000
+    s3_storage_gb_month: float = 0.023
+    # API Gateway HTTP API
+    apigw_http_request: tuple[tuple[float, float], ...] = ((300e6, 1.00 / 1e6), (INF, 0.90 / 1e6))
+    # Rekognition Image, group 2 APIs (DetectModerationLabels), per image per month
+    rekognition_image: tuple[tuple[float, float], ...] = (
+        (1e6, 0.001), (5e6, 0.0008), (35e6, 0.0006), (INF, 0.00025))
+    # CloudWatch
+    logs_ingest_gb: float = 0.50
+    logs_storage_gb_month: float = 0.03
+    logs_free_gb: float = 5
+    metric_month: float = 0.30
+    metrics_free: float = 10
+    alarm_month: float = 0.10
+    alarms_free: float = 10
+    # ElastiCache: serverless (data stored per GB-hour, per million ECPU, minimum GB stored)
+    elasticache_serverless: dict[str, tuple[float, float, float]] = field(default_factory=lambda: {
+        "valkey": (0.084, 0.0023 / 1e6, 0.1),
+        "redis": (0.125, 0.0034 / 1e6, 1.0),
+    })
+    # ElastiCache node-based, on-demand per node-hour (Redis OSS; Valkey is 20% less)
+    elasticache_node_hour: dict[str, float] = field(default_factory=lambda: {
+        "cache.t4g.micro": 0.016, "cache.t4g.small": 0.032, "cache.t4g.medium": 0.065,
+        "cache.m7g.large": 0.158, "cache.r7g.large": 0.219})
+    elasticache_valkey_node_discount: float = 0.20
+    # CloudFront (US/EU) and Lambda@Edge
+    cloudfront_gb: float = 0.085
+    cloudfront_https_request: float = 0.01 / 10_000
+    cloudfront_free_gb: float = 1024
+    cloudfront_free_requests: float = 10_000_000
+    edge_request: float = 0.60 / 1e6
+    edge_gb_second: float = 0.00005001
+    # EMR Serverless per architecture: (per vCPU-hour, per GB-hour)
+    emr_serverless: dict[str, tuple[float, float]] = field(default_factory=lambda: {
+        "x86_64": (0.052624, 0.0057785), "arm64": (0.042094, 0.004628)})
+    # X-Ray and KMS
+    xray_trace: float = 5.00 / 1e6
+    xray_free_traces: float = 100_000
+    kms_key_month: float = 1.00
+    kms_request: float = 0.03 / 10_000
+    kms_free_requests: float = 20_000
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe: unbounded tiers are written as the string "inf"."""
+
+        def safe(value: Any) -> Any:
+            if isinstance(value, float) and value == INF:
+                return "inf"
+            if isinstance(value, (list, tuple)):
+                return [safe(v) for v in value]
+            if isinstance(value, dict):
+                return {k: safe(v) for k, v in value.items()}
+            return value
+
+        return {k: safe(v) for k, v in self.__dict__.items()}
+
+
+PRICES = PriceTable()
+
+
+def tiered(quantity: float, tiers: Iterable[tuple[float, float]]) -> float:
+    """Cost of `quantity` units under cumulative tiers ((up to, unit price), ...)."""
+    cost, lower = 0.0, 0.0
+    for upper, price in tiers:
+        if quantity <= lower:
+            break
+        cost += (min(quantity, upper) - lower) * price
+        lower = upper
+    return cost
+
+
+def lambda_cost(
+    requests: float,
+    memory_mb: float,
+    duration_ms: float,
+    architecture: str = "x86_64",
+    free_tier: bool = False,
+    prices: PriceTable = PRICES,
+) -> dict[str, float]:
+    """One function's monthly cost: requests plus GB-seconds (1 GB = 1024 MB)."""
+    gb_seconds = requests * (memory_mb / 1024) * (duration_ms / 1000)
+    billable_requests = max(0.0, requests - prices.lambda_free_requests) if free_tier else requests
+    billable_gbs = max(0.0, gb_seconds - prices.lambda_free_gb_seconds) if free_tier \
+        else gb_seconds
+    request_cost = billable_requests * prices.lambda_request
+    duration_cost = billable_gbs * prices.lambda_gb_second[architecture]
+    return {"requests": request_cost, "duration": duration_cost,
+            "total": request_cost + duration_cost, "gb_seconds": gb_seconds}
+
+
+# --- the workload --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionLoad:
+    """One function: invocations per job (batches count once), billed ms, memory."""
+
+    name: str
+    invocations_per_job: float
+    duration_ms: float
+    memory_mb: float
+    fixed_per_month: float = 0.0  # schedule-driven invocations, independent of volume
+    measured: bool = False
+
+
+# Defaults from the code (README "AWS calls per job") and the local cloud's durations;
+# `Workload.measured` replaces them with figures from REPORT lines.
+DEFAULT_FUNCTIONS = (
+    FunctionLoad("upload", 1.0, 120, 512),
+    FunctionLoad("dispatcher", 0.2, 80, 256),  # batches of ~5 messages
+    FunctionLoad("rekognition_analyzer", 1.0, 250, 256),
+    FunctionLoad("custom_analyzer", 1.0, 150, 1024),
+    FunctionLoad("notifier", 0.2, 60, 256),  # stream batches
+    FunctionLoad("status", 1.0, 20, 256),  # one status poll per job
+    FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60),  # every minute
+)
+
+
+@dataclass(frozen=True)
+class CacheLoad:
+    node_type: str = "serverless"
+    engine: str = "valkey"
+    data_gb: float = 0.1
+    ecpu_per_job: float = 4.0  # a status read and a write of a ~1-2 KB job: 1 ECPU per KB
+
+
+@dataclass(frozen=True)
+class EdgeLoad:
+    views_per_job: float = 1.0  # CloudFront requests for the stored image
+    edge_ms: float = 5.0
+    edge_memory_mb: float = 128
+
+
+@dataclass(frozen=True)
+class AnalyticsLoad:
+    runs_per_month: float = 30  # the daily report
+    vcpu_hours_per_run: float = 1.0
+    gb_hours_per_run: float = 4.0
+    architecture: str = "x86_64"
+    export_batch: float = 100  # stream records per exporter invocation and S3 object
+    exporter_ms: float = 300
+    exporter_memory_mb: float = 256
+
+
+@dataclass(frozen=True)
+class Workload:
+    jobs_per_month: float = 1_000_000
+    architecture: str = "arm64"
+    functions: tuple[FunctionLoad, ...] = DEFAULT_FUNCTIONS
+    status_polls_per_job: float = 1.0
+    # DynamoDB: 5 writes of a 0.5-2.5 KB item (1 WRU per KB of the larger of old and new)
+    # plus the status GSI's copies (a status change is a delete and a put there).
+    ddb_wru_per_job: float = 9.0
+    ddb_gsi_wru_per_job: float = 7.0
+    ddb_item_kb: float = 2.0
+    job_retention_days: float = 90
+    pitr: bool = True
+    image_mb: float = 0.5
+    upload_expiry_days: float = 30
+    s3_puts_per_job: float = 1.0
+    s3_gets_per_job: float = 2.0  # custom analyzer + Rekognition reading the object
+    sqs_batch: float = 5.0
+    # Lambda's SQS pollers long-poll even when idle (~5 pollers x 3 receives a minute),
+    # and the sweeper reads the failure queue every minute.
+    sqs_fixed_requests: float = 5 * 3 * 60 * 24 * 30 + 60 * 24 * 30
+    sns_publishes_per_job: float = 1.0
+    rekognition_images_per_job: float = 1.0
+    log_kb_per_job: float = 5.0
+    log_retention_days: float = 30
+    custom_metrics: float = 12
+    alarms: float = 18
+    kms_keys: float = 1
+    xray_traces_per_job: float = 0.05  # default sampling: 1 request/s, then 5%
+    caching: CacheLoad | None = None
+    edge: EdgeLoad | None = None
+    analytics: AnalyticsLoad | None = None
+    notes: tuple[str, ...] = ()
+
+    def function(self, name: str) -> FunctionLoad | None:
+        return next((f for f in self.functions if f.name == name), None)
+
+    def with_memory(self, name: str, memory_mb: float, scale_duration: bool = False) -> Workload:
+        """What-if: another memory size. With `scale_duration`, CPU-bound code is assumed
+        to run proportionally faster or slower (Lambda's CPU share follows memory up to
+        1,769 MB = one vCPU)."""
+        out = []
+        for f in self.functions:
+            if f.name == name:
+                duration = f.duration_ms
+                if scale_duration:
+                    old, new = min(f.memory_mb, 1769), min(memory_mb, 1769)
+                    duration = f.duration_ms * old / new
+                f = replace(f, memory_mb=memory_mb, duration_ms=duration)
+            out.append(f)
+        return replace(self, functions=tuple(out))
+
+
+# --- estimating ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostLine:
+    service: str
+    item: str
+    quantity: float
+    unit: str
+    unit_price: float
+    monthly: float
+    fixed: bool = False  # does not scale with the number of jobs
+    note: str = ""
+
+
+@dataclass
+class Estimate:
+    workload: Workload
+    prices: PriceTable
+    free_tier: bool
+    lines: list[CostLine]
+
+    @property
+    def total(self) -> float:
+        return sum(line.monthly for line in self.lines)
+
+    @property
+    def fixed(self) -> float:
+        return sum(line.monthly for line in self.lines if line.fixed)
+
+    @property
+    def per_1000_jobs(self) -> float:
+        jobs = self.workload.jobs_per_month
+        return self.total / jobs * 1000 if jobs else 0.0
+
+    @property
+    def variable_per_1000_jobs(self) -> float:
+        jobs = self.workload.jobs_per_month
+        return (self.total - self.fixed) / jobs * 1000 if jobs else 0.0
+
+    def by_service(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for line in self.lines:
+            out[line.service] = out.get(line.service, 0.0) + line.monthly
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def frame(self):
+        import pandas as pd
+
+        rows = [line.__dict__ for line in self.lines]
+        df = pd.DataFrame(rows, columns=list(CostLine.__dataclass_fields__))
+        jobs = self.workload.jobs_per_month
+        df["per_1000_jobs"] = df["monthly"] / jobs * 1000 if jobs else 0.0
+        return df
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "jobs_per_month": self.workload.jobs_per_month,
+            "architecture": self.workload.architecture,
+            "free_tier": self.free_tier,
+            "prices_as_of": self.prices.as_of,
+            "prices_source": self.prices.source,
+            "total_usd": round(self.total, 4),
+            "per_1000_jobs_usd": round(self.per_1000_jobs, 6),
+            "fixed_usd": round(self.fixed, 4),
+            "by_service_usd": {k: round(v, 4) for k, v in self.by_service().items()},
+        }
+
+
+def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = False) -> Estimate:
+    w, p = workload, prices
+    jobs = w.jobs_per_month
+    lines: list[CostLine] = []
+
+    def add(service, item, quantity, unit, unit_price, fixed=False, note="", monthly=None):
+        cost = quantity * unit_price if monthly is None else monthly
+        lines.append(CostLine(service, item, quantity, unit, unit_price, cost, fixed, note))
+
+    def free(service, item, used, allowance, unit, unit_price):
+        if free_tier and used > 0 and allowance > 0:
+            credit = min(used, allowance)
+            add(service, f"free tier: {item}", -credit, unit, unit_price,
+                note=f"always-free {allowance:,.0f} {unit}/month")
+
+    # Lambda
+    total_requests = total_gbs = 0.0
+    gbs_price = p.lambda_gb_second[w.architecture]
+    for f in w.functions:
+        invocations = f.invocations_per_job * jobs + f.fixed_per_month
+        gbs = invocations * (f.memory_mb / 1024) * (f.duration_ms / 1000)
+        total_requests += invocations
+        total_gbs += gbs
+        fixed = f.invocations_per_job == 0
+        note = "measured" if f.measured else "default"
+        add("Lambda", f"{f.name} requests", invocations, "requests", p.lambda_request, fixed, note)
+        add("Lambda", f"{f.name} duration ({f.memory_mb:.0f} MB x {f.duration_ms:.0f} ms, "
+                      f"{w.architecture})", gbs, "GB-s", gbs_price, fixed, note)
+    free("Lambda", "requests", total_requests, p.lambda_free_requests, "requests", p.lambda_request)
+    free("Lambda", "GB-seconds", total_gbs, p.lambda_free_gb_seconds, "GB-s", gbs_price)
+
+    # API Gateway HTTP API: the upload plus status polls
+    api_requests = jobs * (1 + w.status_polls_per_job)
+    add("API Gateway", "HTTP API requests", api_requests, "requests",
+        tiered(api_requests, p.apigw_http_request) / api_requests if api_requests else 0.0)
+
+    # SQS
+    sqs_variable = jobs * (1 + 2 / max(w.sqs_batch, 1))
+    add("SQS", "send + batched receive/delete", sqs_variable, "requests", p.sqs_request)
+    add("SQS", "idle long polling and failure-queue reads", w.sqs_fixed_requests, "requests",
+        p.sqs_request, fixed=True)
+    free("SQS", "requests", sqs_variable + w.sqs_fixed_requests, p.sqs_free_requests, "requests",
+         p.sqs_request)
+
+    # SNS
+    publishes = jobs * w.sns_publishes_per_job
+    add("SNS", "publishes (one per terminal job)", publishes, "requests", p.sns_publish)
+    free("SNS", "publishes", publishes, p.sns_free_publishes, "requests", p.sns_publish)
+
+    # DynamoDB
+    add("DynamoDB", "write request units (jobs table)", jobs * w.ddb_wru_per_job, "WRU",
+        p.ddb_write_unit)
+    add("DynamoDB", "write request units (status GSI)", jobs * w.ddb_gsi_wru_per_job, "WRU",
+        p.ddb_write_unit)
+    rru = jobs * w.status_polls_per_job * 0.5  # eventually consistent read of <= 4 KB
+    if w.caching is not None:
+        rru = 0.0
+        note = "status reads served by the cache are counted on the ElastiCache line"
+    else:
+        note = "status polls, eventually consistent"
+    add("DynamoDB", "read request units", rru, "RRU", p.ddb_read_unit, note=note)
+    stored_gb = jobs * (w.job_retention_days / 30) * w.ddb_item_kb / 1024 / 1024
+    add("DynamoDB", "storage (jobs kept for their TTL)", stored_gb, "GB-month",
+        p.ddb_storage_gb_month)
+    free("DynamoDB", "storage", stored_gb, p.ddb_free_storage_gb, "GB-month",
+         p.ddb_storage_gb_month)
+    if w.pitr:
+        add("DynamoDB", "point-in-time recovery", stored_gb, "GB-month", p.ddb_pitr_gb_month)
+
+    # S3
+    add("S3", "PUT (originals)", jobs * w.s3_puts_per_job, "requests", p.s3_put)
+    add("S3", "GET (analyzers)", jobs * w.s3_gets_per_job, "requests", p.s3_get)
+    s3_gb = jobs * (min(w.upload_expiry_days, 30) / 30) * w.image_mb / 1024
+    add("S3", "storage (originals until expiry)", s3_gb, "GB-month", p.s3_storage_gb_month)
+
+    # Rekognition
+    images = jobs * w.rekognition_images_per_job
+    add("Rekognition", "DetectModerationLabels images", images, "images",
+        tiered(images, p.rekognition_image) / images if images else 0.0,
+        note="tiered per month")
+
+    # CloudWatch
+    log_gb = jobs * w.log_kb_per_job / 1024 / 1024
+    add("CloudWatch", "log ingestion", log_gb, "GB", p.logs_ingest_gb)
+    free("CloudWatch", "log data", log_gb, p.logs_free_gb, "GB", p.logs_ingest_gb)
+    add("CloudWatch", "log storage (retention)", log_gb * w.log_retention_days / 30, "GB-month",
+        p.logs_storage_gb_month)
+    add("CloudWatch", "custom metrics (EMF)", w.custom_metrics, "metrics", p.metric_month,
+        fixed=True)
+    free("CloudWatch", "metrics", w.custom_metrics, p.metrics_free, "metrics", p.metric_month)
+    add("CloudWatch", "alarms", w.alarms, "alarms", p.alarm_month, fixed=True)
+    free("CloudWatch", "alarms", w.alarms, p.alarms_free, "alarms", p.alarm_month)
+
+    # X-Ray, KMS
+    traces = jobs * w.xray_traces_per_job
+    add("X-Ray", "traces recorded", traces, "traces", p.xray_trace)
+    free("X-Ray", "traces", traces, p.xray_free_traces, "traces", p.xray_trace)
+    add("KMS", "customer managed keys (alarm topic)", w.kms_keys, "keys", p.kms_key_month,
+        fixed=True)
+
+    if w.caching is not None:
+        _cache_lines(w, p, add)
+    if w.edge is not None:
+        _edge_lines(w, p, add, free)
+    if w.analytics is not None:
+        _analytics_lines(w, p, add)
+    return Estimate(w, p, free_tier, lines)
+
+
+def _cache_lines(w: Workload, p: PriceTable, add) -> None:
+    c = w.caching
+    assert c is not None
+    if c.node_type == "serverless":
+        gb_hour, ecpu, minimum = p.elasticache_serverless.get(c.engine,
+                                                              p.elasticache_serverless["redis"])
+        stored = max(c.data_gb, minimum)
+        add("ElastiCache", f"serverless {c.engine}: data stored", stored * HOURS_PER_MONTH,
+            "GB-hours", gb_hour, fixed=True, note=f"minimum {minimum} GB billed")
+        add("ElastiCache", f"serverless {c.engine}: ECPU", w.jobs_per_month * c.ecpu_per_job,
+            "ECPU", ecpu)
+    else:
+        hourly = p.elasticache_node_hour.get(c.node_type)
+        if hourly is None:
+            add("ElastiCache", f"{c.node_type}: no price in the table", 0, "node-hours", 0.0,
+                fixed=True, note="add the node type to PriceTable.elasticache_node_hour")
+            return
+        if c.engine == "valkey":
+            hourly *= 1 - p.elasticache_valkey_node_discount
+        add("ElastiCache", f"{c.node_type} ({c.engine}) node", HOURS_PER_MONTH, "node-hours",
+            hourly, fixed=True)
+
+
+def _edge_lines(w: Workload, p: PriceTable, add, free) -> None:
+    e = w.edge
+    assert e is not None
+    views = w.jobs_per_month * e.views_per_job
+    gb = views * w.image_mb / 1024
+    add("CloudFront", "HTTPS requests", views, "requests", p.cloudfront_https_request)
+    free("CloudFront", "requests", views, p.cloudfront_free_requests, "requests",
+         p.cloudfront_https_request)
+    add("CloudFront", "data transfer out", gb, "GB", p.cloudfront_gb)
+    free("CloudFront", "data transfer", gb, p.cloudfront_free_gb, "GB", p.cloudfront_gb)
+    add("CloudFront", "Lambda@Edge requests (JWT check)", views, "requests", p.edge_request)
+    add("CloudFront", "Lambda@Edge duration", views * (e.edge_memory_mb / 1024) * e.edge_ms / 1000,
+        "GB-s", p.edge_gb_second)
+
+
+def _analytics_lines(w: Workload, p: PriceTable, add) -> None:
+    a = w.analytics
+    assert a is not None
+    vcpu_price, gb_price = p.emr_serverless[a.architecture]
+    add("EMR Serverless", f"vCPU-hours ({a.architecture})", a.runs_per_month * a.vcpu_hours_per_run,
+        "vCPU-hours", vcpu_price, fixed=True)
+    add("EMR Serverless", f"GB-hours ({a.architecture})", a.runs_per_month * a.gb_hours_per_run,
+        "GB-hours", gb_price, fixed=True)
+    exports = w.jobs_per_month / max(a.export_batch, 1)
+    add("S3", "PUT (analytics export objects)", exports, "requests", p.s3_put)
+    add("Lambda", "exporter requests (stream batches)", exports, "requests", p.lambda_request)
+    add("Lambda", f"exporter duration ({a.exporter_memory_mb:.0f} MB x {a.exporter_ms:.0f} ms)",
+        exports * (a.exporter_memory_mb / 1024) * a.exporter_ms / 1000, "GB-s",
+        p.lambda_gb_second[w.architecture])
+
+
+# --- measured figures ----------------------------------------------------------------------
+
+
+def measured(base: Workload, functions: Any, jobs_in_window: float) -> Workload:
+    """The workload with each function's invocations per job, billed ms and memory taken
+    from measurements (a DataFrame like `functions.FunctionStats.summary`).
+
+    `jobs_in_window` is the number of jobs accepted in the measured window; scheduled
+    functions (the sweeper) keep their fixed monthly count.
+    """
+    if functions is None or len(functions) == 0 or jobs_in_window <= 0:
+        return base
+    by_name = {row["function"]: row for _, row in functions.iterrows()}
+    out = []
+    for f in base.functions:
+        row = by_name.get(f.name)
+        if row is None or not row.get("reports") or row.get("avg_billed_ms") is None:
+            out.append(f)
+            continue
+        per_job = f.invocations_per_job if f.fixed_per_month else \
+            float(row["invocations"]) / jobs_in_window
+        out.append(replace(
+            f, invocations_per_job=per_job, duration_ms=float(row["avg_billed_ms"]),
+            memory_mb=float(row.get("memory_mb") or f.memory_mb), measured=True))
+    status = by_name.get("status")
+    polls = float(status["invocations"]) / jobs_in_window if status is not None else \
+        base.status_polls_per_job
+    return replace(base, functions=tuple(out), status_polls_per_job=polls,
+                   notes=(*base.notes, f"Lambda figures measured over {jobs_in_window:.0f} jobs"))
+
+
+# --- AWS Price List API --------------------------------------------------------------------
+
+_LAMBDA_USAGE = {
+    ("duration", "x86_64"): "Lambda-GB-Second",
+    ("duration", "arm64"): "Lambda-GB-Second-ARM",
+    ("requests", "x86_64"): "Request",
+    ("requests", "arm64"): "Request-ARM",
+}
+
+
+def _first_tier_price(product: dict[str, Any]) -> float | None:
+    for term in (product.get("terms", {}).get("OnDemand") or {}).values():
+        for dim in (term.get("priceDimensions") or {}).values():
+            if str(dim.get("beginRange", "0")) in ("0", "0.0"):
+                usd = (dim.get("pricePerUnit") or {}).get("USD")
+                if usd is not None:
+                    return float(usd)
+    return None
+
+
+def refresh_from_price_list(pricing, region: str = "us-east-1",
+                            base: PriceTable = PRICES) -> tuple[PriceTable, list[str]]:
+    """Lambda request and GB-second prices per architecture from the Price List API.
+
+    `pricing` is a boto3 `pricing` client (its endpoint lives in us-east-1). Returns the
+    table (unchanged where nothing was found) and the names of the refreshed prices.
+    """
+    found: dict[tuple[str, str], float] = {}
+    kwargs: dict[str, Any] = {
+        "ServiceCode": "AWSLambda",
+        "Filters": [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region}],
+        "FormatVersion": "aws_v1",
+    }
+    while True:
+        out = pricing.get_products(**kwargs)
+        for raw in out.get("PriceList", []):
+            product = json.loads(raw) if isinstance(raw, str) else raw
+            usage = (product.get("product", {}).get("attributes") or {}).get("usagetype", "")
+            for key, name in _LAMBDA_USAGE.items():
+                # us-east-1 usage types have no prefix; others start with one like USW2-.
+                if re.fullmatch(rf"(?:[A-Z]{{2,3}}\d-)?{re.escape(name)}", usage) \
+                        and key not in found:
+                    price = _first_tier_price(product)
+                    if price is not None:
+                        found[key] = price
+        if not out.get("NextToken"):
+            break
+        kwargs["NextToken"] = out["NextToken"]
+    if not found:
+        return base, []
+    gbs = dict(base.lambda_gb_second)
+    for (kind, arch), price in found.items():
+        if kind == "duration":
+            gbs[arch] = price
+    request = found.get(("requests", "x86_64"), base.lambda_request)
+    refreshed = [f"lambda {kind} {arch}" for kind, arch in sorted(found)]
+    table = replace(base, lambda_gb_second=gbs, lambda_request=request,
+                    source=f"AWS Price List API for Lambda ({', '.join(refreshed)}); "
+                           f"other services from the bundled table of {base.as_of}")
+    return table, refreshed

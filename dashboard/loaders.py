@@ -1,0 +1,151 @@
+"""Cached reads (st.cache_data, short TTL) over the data layer, one per page need.
+
+Each loader takes the target's key (hashed: it separates stacks) and the target itself
+as `_target` (not hashed), and returns (value, fetched_at) so pages can say how fresh
+what they show is. Exceptions are not cached: the next rerun tries again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from dashboard.data import (
+    alarms,
+    analytics,
+    dlq,
+    functions,
+    jobs,
+    local_info,
+    metrics,
+    queues,
+    status_cache,
+    throughput,
+    trace,
+)
+from dashboard.data.target import Target, load_lambda_config
+from dashboard.ui import CACHE_TTL
+
+# The heavier reads (the status index, REPORT lines) refresh in the background: once a
+# page has loaded, a refresh shows the previous figures at once and swaps in new ones.
+HEAVY = {"ttl": 3 * CACHE_TTL, "refresh_mode": "background"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@st.cache_data(**HEAVY, show_spinner="Reading jobs…")
+def jobs_overview(key: str, window_s: float, deadline_s: int, limit: int, _target: Target):
+    t = _target
+    value = jobs.jobs_overview(t.client("dynamodb"), t.outputs["jobs_table"], _now(),
+                               timedelta(seconds=window_s), deadline_s, limit,
+                               index=t.outputs.get("status_index") or jobs.STATUS_INDEX)
+    return value, _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading job metrics…")
+def job_metrics(key: str, window_s: float, _target: Target):
+    now = _now()
+    window = timedelta(seconds=window_s)
+    period = metrics.choose_period(window)
+    return throughput.job_metrics(_target.client("cloudwatch"), now - window,
+                                  now + timedelta(minutes=1), period), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading Lambda metrics…")
+def lambda_series(key: str, window_s: float, _target: Target):
+    now = _now()
+    window = timedelta(seconds=window_s)
+    fns = _target.outputs.get("functions") or {}
+    series = functions.metric_series(_target.client("cloudwatch"), fns, now - window,
+                                     now + timedelta(minutes=1), metrics.choose_period(window))
+    return series, _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queues…")
+def queue_snapshot(key: str, _target: Target):
+    return queues.snapshot(_target.client("sqs"), _target.client("cloudwatch"),
+                           _target.queues(), _now()), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue history…")
+def queue_history(key: str, window_s: float, _target: Target):
+    now = _now()
+    window = timedelta(seconds=window_s)
+    return queues.history(_target.client("cloudwatch"), _target.queues(), now - window,
+                          now + timedelta(minutes=1), metrics.choose_period(window)), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading alarms…")
+def alarm_states(key: str, _target: Target):
+    names = list(_target.outputs.get("alarm_names") or [])
+    return alarms.alarms(_target.client("cloudwatch"), names), _now()
+
+
+@st.cache_data(**HEAVY, show_spinner="Reading Lambda metrics and REPORT lines…")
+def function_stats(key: str, window_s: float, report_limit: int, _target: Target):
+    t = _target
+    missing = load_lambda_config(t)
+    now = _now()
+    window = timedelta(seconds=window_s)
+    stats = functions.function_stats(
+        t.client("cloudwatch"), t.client("logs"), t.outputs.get("functions") or {},
+        t.outputs.get("log_groups") or {}, t.function_settings(), now - window,
+        now + timedelta(minutes=1), metrics.choose_period(window), report_limit)
+    return (stats, missing), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the status cache metrics…")
+def cache_figures(key: str, window_s: float, _target: Target):
+    now = _now()
+    window = timedelta(seconds=window_s)
+    return status_cache.cache_figures(_target.client("cloudwatch"), now - window,
+                                      now + timedelta(minutes=1),
+                                      metrics.choose_period(window)), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue attributes…")
+def queue_attributes(key: str, url: str, _target: Target):
+    return queues.attributes(_target.client("sqs"), url), _now()
+
+
+@st.cache_data(**HEAVY, show_spinner="Reading recent jobs…")
+def recent_jobs(key: str, statuses: tuple[str, ...], limit: int, _target: Target):
+    t = _target
+    return jobs.recent(t.client("dynamodb"), t.outputs["jobs_table"], statuses, limit,
+                       index=t.outputs.get("status_index") or jobs.STATUS_INDEX), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Tracing the job across log groups…")
+def job_trace(key: str, job_id: str, _target: Target):
+    t = _target
+    extra = [t.outputs["api_log_group"]] if t.outputs.get("api_log_group") else []
+    return trace.job_trace(t.client("logs"), t.client("dynamodb"), t.outputs["jobs_table"],
+                           t.outputs.get("log_groups") or {}, job_id, _now(),
+                           extra_groups=extra), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the analytics report…")
+def analytics_report(key: str, day: str | None, _target: Target):
+    return analytics.latest_report(_target.client("s3"), _target.outputs, day), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Looking up jobs…")
+def dlq_jobs(key: str, job_ids: tuple[str, ...], _target: Target):
+    t = _target
+    return jobs.get_jobs(t.client("dynamodb"), t.outputs["jobs_table"], job_ids), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def local_runtime(key: str, endpoint: str):
+    return local_info.runtime_status(endpoint), _now()
+
+
+def peek_messages(target: Target, url: str, max_messages: int, visibility: int):
+    """Not cached: every look at a queue is a deliberate receive."""
+    result = dlq.peek(target.client("sqs"), url, max_messages, visibility)
+    messages = dlq.with_jobs(result.messages, target.client("dynamodb"),
+                             target.outputs["jobs_table"])
+    return result, messages

@@ -1,0 +1,188 @@
+"""The cost model: seed 004's worked example, free-tier arithmetic, tiers, what-ifs, measurements."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from dashboard.data import cost
+
+
+def test_seed_004_worked_example_exactly():
+    out = cost.lambda_cost(1_000_000, 512, 200, "x86_64", free_tier=False)
+    assert out["gb_seconds"] == pytest.approx(100_000)
+    assert round(out["requests"], 2) == 0.20
+    assert round(out["duration"], 2) == 1.67
+    assert out["duration"] == pytest.approx(100_000 * 0.0000166667)
+    assert round(out["total"], 2) == 1.87
+
+
+def test_free_tier_arithmetic():
+    # Entirely inside the free tier: 1M requests, 100,000 GB-s of 400,000.
+    assert cost.lambda_cost(1_000_000, 512, 200, "x86_64", free_tier=True)["total"] == 0
+    # 3M requests x 1 GB x 1 s = 3M GB-s: 2M billable requests, 2.6M billable GB-s.
+    out = cost.lambda_cost(3_000_000, 1024, 1000, "x86_64", free_tier=True)
+    assert out["requests"] == pytest.approx(2_000_000 * 0.20 / 1e6)
+    assert out["duration"] == pytest.approx(2_600_000 * 0.0000166667)
+    # arm64 is priced per GB-s at $0.0000133334
+    arm = cost.lambda_cost(1_000_000, 512, 200, "arm64")
+    assert arm["duration"] == pytest.approx(100_000 * 0.0000133334)
+
+
+def test_tiered_prices():
+    tiers = cost.PRICES.rekognition_image
+    assert cost.tiered(500_000, tiers) == pytest.approx(500)
+    assert cost.tiered(2_000_000, tiers) == pytest.approx(1000 + 800)
+    assert cost.tiered(40_000_000, tiers) == pytest.approx(
+        1000 + 4e6 * 0.0008 + 30e6 * 0.0006 + 5e6 * 0.00025)
+    assert cost.tiered(0, tiers) == 0
+
+
+def test_estimate_adds_up_and_scales():
+    small = cost.estimate(cost.Workload(jobs_per_month=100_000))
+    big = cost.estimate(cost.Workload(jobs_per_month=1_000_000))
+    assert big.total == pytest.approx(sum(line.monthly for line in big.lines))
+    assert sum(big.by_service().values()) == pytest.approx(big.total)
+    # fixed items do not scale; the rest is linear in volume (Rekognition's first tier)
+    assert big.fixed == pytest.approx(small.fixed)
+    assert (big.total - big.fixed) == pytest.approx(10 * (small.total - small.fixed), rel=1e-9)
+    assert big.per_1000_jobs == pytest.approx(big.total / 1000)
+    services = set(big.by_service())
+    assert {"Lambda", "SQS", "SNS", "DynamoDB", "S3", "API Gateway", "Rekognition",
+            "CloudWatch"} <= services
+    assert "ElastiCache" not in services and "EMR Serverless" not in services
+    frame = big.frame()
+    assert frame["per_1000_jobs"].sum() == pytest.approx(big.per_1000_jobs)
+    json.dumps(big.as_dict())
+
+
+def test_lambda_lines_match_the_per_function_formula():
+    w = cost.Workload(jobs_per_month=1_000_000, architecture="x86_64")
+    est = cost.estimate(w)
+    upload = w.function("upload")
+    expected = cost.lambda_cost(1_000_000, upload.memory_mb, upload.duration_ms, "x86_64")
+    lines = [line for line in est.lines if line.item.startswith("upload ")]
+    assert sum(line.monthly for line in lines) == pytest.approx(expected["total"])
+
+
+def test_architecture_what_if_lowers_duration_cost():
+    x86 = cost.estimate(cost.Workload(architecture="x86_64")).by_service()["Lambda"]
+    arm = cost.estimate(cost.Workload(architecture="arm64")).by_service()["Lambda"]
+    assert arm < x86
+
+
+def test_memory_what_if():
+    w = cost.Workload()
+    same_time = w.with_memory("custom_analyzer", 512)
+    assert same_time.function("custom_analyzer").memory_mb == 512
+    assert same_time.function("custom_analyzer").duration_ms == w.function(
+        "custom_analyzer").duration_ms
+    scaled = w.with_memory("custom_analyzer", 512, scale_duration=True)
+    assert scaled.function("custom_analyzer").duration_ms == pytest.approx(
+        w.function("custom_analyzer").duration_ms * 1024 / 512)
+    # CPU-bound: half the memory, twice the time, the same GB-seconds
+    gbs = lambda wl: sum(line.quantity for line in cost.estimate(wl).lines  # noqa: E731
+                         if line.item.startswith("custom_analyzer duration"))
+    assert gbs(scaled) == pytest.approx(gbs(w))
+    assert gbs(same_time) == pytest.approx(gbs(w) / 2)
+
+
+def test_optional_components_add_their_lines():
+    w = cost.Workload(jobs_per_month=1_000_000, caching=cost.CacheLoad(),
+                      edge=cost.EdgeLoad(), analytics=cost.AnalyticsLoad())
+    est = cost.estimate(w)
+    services = est.by_service()
+    stored = next(line for line in est.lines if "data stored" in line.item)
+    assert stored.quantity == pytest.approx(0.1 * cost.HOURS_PER_MONTH)  # Valkey minimum
+    assert stored.monthly == pytest.approx(0.1 * 730 * 0.084)
+    assert {"ElastiCache", "CloudFront", "EMR Serverless"} <= set(services)
+    exporter = [line for line in est.lines if line.item.startswith("exporter")]
+    assert exporter[0].quantity == pytest.approx(1_000_000 / 100)  # one invocation per batch
+    reads = next(line for line in est.lines if line.item == "read request units")
+    assert reads.monthly == 0  # the cache answers status reads
+    node = cost.estimate(replace(w, caching=cost.CacheLoad(node_type="cache.t4g.micro",
+                                                           engine="valkey")))
+    line = next(line for line in node.lines if line.service == "ElastiCache")
+    assert line.monthly == pytest.approx(730 * 0.016 * 0.8)
+
+
+def test_free_tier_credits_are_separate_lines():
+    w = cost.Workload(jobs_per_month=10_000)
+    paid, free = cost.estimate(w), cost.estimate(w, free_tier=True)
+    credits = [line for line in free.lines if line.item.startswith("free tier")]
+    assert credits and all(line.monthly <= 0 for line in credits)
+    assert free.total == pytest.approx(paid.total + sum(line.monthly for line in credits))
+    assert free.by_service()["Lambda"] == pytest.approx(0, abs=1e-9)  # 10k jobs fit
+
+
+def test_measured_figures_replace_the_defaults():
+    summary = pd.DataFrame([
+        {"function": "upload", "invocations": 200, "reports": 200, "avg_billed_ms": 300.0,
+         "memory_mb": 512},
+        {"function": "dispatcher", "invocations": 50, "reports": 50, "avg_billed_ms": 40.0,
+         "memory_mb": 256},
+        {"function": "sweeper", "invocations": 60, "reports": 60, "avg_billed_ms": 20.0,
+         "memory_mb": 256},
+        {"function": "status", "invocations": 400, "reports": 0, "avg_billed_ms": None,
+         "memory_mb": 256},
+    ])
+    w = cost.measured(cost.Workload(), summary, jobs_in_window=200)
+    assert w.function("upload").invocations_per_job == 1 and w.function("upload").measured
+    assert w.function("upload").duration_ms == 300
+    assert w.function("dispatcher").invocations_per_job == 0.25
+    sweeper = w.function("sweeper")
+    assert sweeper.fixed_per_month == 43_200 and sweeper.invocations_per_job == 0
+    assert sweeper.duration_ms == 20
+    assert not w.function("status").measured  # no REPORT lines: the default stays
+    assert w.status_polls_per_job == 2
+    assert cost.measured(cost.Workload(), summary, 0) == cost.Workload()
+
+
+class StubPricing:
+    """Price List API answers shaped like AWS's GetProducts (PriceList of JSON strings)."""
+
+    def __init__(self, products):
+        self.products = products
+        self.calls = []
+
+    def get_products(self, **kwargs):
+        self.calls.append(kwargs)
+        return {"PriceList": [json.dumps(p) for p in self.products], "FormatVersion": "aws_v1"}
+
+
+def product(usage: str, price: str, begin: str = "0"):
+    return {"product": {"attributes": {"usagetype": usage, "regionCode": "us-east-1"}},
+            "terms": {"OnDemand": {"T": {"priceDimensions": {"D": {
+                "beginRange": begin, "pricePerUnit": {"USD": price}}}}}}}
+
+
+def test_price_list_refresh_updates_lambda_and_says_so():
+    stub = StubPricing([
+        product("Lambda-GB-Second", "0.0000170000"),
+        product("Lambda-GB-Second", "0.0000150000", begin="6000000000"),
+        product("Lambda-GB-Second-ARM", "0.0000130000"),
+        product("Request", "0.0000002100"),
+        product("Lambda-Edge-Request", "0.0000006000"),
+        product("Lambda-Provisioned-GB-Second", "0.0000041667"),
+    ])
+    table, names = cost.refresh_from_price_list(stub, "us-east-1")
+    assert stub.calls[0]["ServiceCode"] == "AWSLambda"
+    assert table.lambda_gb_second == {"x86_64": 0.000017, "arm64": 0.000013}
+    assert table.lambda_request == pytest.approx(0.00000021)
+    assert "Price List API" in table.source and table.as_of == cost.PRICES.as_of
+    assert names == ["lambda duration arm64", "lambda duration x86_64", "lambda requests x86_64"]
+    unchanged, none = cost.refresh_from_price_list(StubPricing([]), "us-east-1")
+    assert unchanged is cost.PRICES and none == []
+    assert json.dumps(cost.PRICES.as_dict())
+
+
+def test_one_million_jobs_is_importable_from_bench():
+    """bench/ computes the cost of 1M jobs with exactly this call."""
+    from dashboard.data.cost import Workload, estimate
+
+    est = estimate(Workload(jobs_per_month=1_000_000))
+    assert est.as_dict()["jobs_per_month"] == 1_000_000
+    assert 100 < est.total < 10_000  # Rekognition alone is $1,000
