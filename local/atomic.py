@@ -1,10 +1,11 @@
 """Make moto's DynamoDB behave like DynamoDB under concurrent requests.
 
 moto evaluates a ConditionExpression and applies the write as two steps without a
-lock, so two concurrent conditional writes can both pass. DynamoDB applies each
-single-item write atomically. Serializing every DynamoDB (and Streams) request
-through one lock restores that guarantee, so tests and the local cloud check the
-pipeline's logic rather than moto's races.
+lock, and mutates items in place, so two concurrent conditional writes can both
+pass and a read can see half an update. DynamoDB applies each single-item
+operation atomically. Every item operation of moto's DynamoDB backend runs under
+one lock, so tests and the local cloud check the pipeline's logic rather than
+moto's races. Request parsing and response serialization stay outside the lock.
 """
 
 from __future__ import annotations
@@ -14,25 +15,38 @@ import threading
 
 _LOCK = threading.RLock()
 _PATCHED_ATTR = "_moderation_atomic"
+ITEM_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_get_item",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
 
 
-def _serialize(cls) -> None:
-    original = cls.call_action
-    if getattr(original, _PATCHED_ATTR, False):
+def _serialize(cls, name: str) -> None:
+    original = getattr(cls, name, None)
+    if original is None or getattr(original, _PATCHED_ATTR, False):
         return
 
     @functools.wraps(original)
-    def call_action(self, *args, **kwargs):
+    def locked(self, *args, **kwargs):
         with _LOCK:
             return original(self, *args, **kwargs)
 
-    setattr(call_action, _PATCHED_ATTR, True)
-    cls.call_action = call_action
+    setattr(locked, _PATCHED_ATTR, True)
+    setattr(cls, name, locked)
 
 
 def make_dynamodb_atomic() -> None:
-    from moto.dynamodb.responses import DynamoHandler
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    from moto.dynamodb.models import DynamoDBBackend
 
-    _serialize(DynamoHandler)
-    _serialize(DynamoDBStreamsHandler)
+    for name in ITEM_OPERATIONS:
+        _serialize(DynamoDBBackend, name)

@@ -28,7 +28,7 @@ from local.atomic import make_dynamodb_atomic
 from local.cache_server import CacheServer, caching_requested
 from local.cdn import start_cdn
 from local.endpoint import Endpoint
-from local.event_sources import S3Trigger, SqsEventSource, StreamEventSource
+from local.event_sources import DirectQueue, S3Trigger, SqsEventSource, StreamEventSource
 from local.faults import FaultPlan, Faults
 from local.gateway import Gateway
 from local.idp import CLIENT_ID, LocalIdentityProvider
@@ -165,7 +165,7 @@ class LocalCloud:
         self.registry = Registry.load(self.state_dir / "registry.json")
         self.outputs = json.loads((self.state_dir / "outputs.json").read_text())
 
-        self.telemetry = Telemetry(self.client)
+        self.telemetry = Telemetry(self.client, region=self.options.region)
         self.telemetry.start()
         self.lambdas = LambdaService(
             self.registry,
@@ -191,13 +191,12 @@ class LocalCloud:
             if ":sqs:" in mapping.source_arn:
                 url = self.registry.queue_arn_to_url[mapping.source_arn]
                 self.sources.append(
-                    SqsEventSource(mapping, url, self.lambdas, self.client("sqs"), self.faults,
-                                   self.options.region)
+                    SqsEventSource(mapping, url, self.lambdas, DirectQueue(url, self.options.region),
+                                   self.faults, self.options.region)
                 )
             elif "/stream/" in mapping.source_arn:
                 self.sources.append(
-                    StreamEventSource(mapping, self.lambdas, self.client("dynamodbstreams"),
-                                      self.send_to_queue, self.options.region)
+                    StreamEventSource(mapping, self.lambdas, self.send_to_queue, self.options.region)
                 )
         for trigger in self.registry.s3_triggers:
             self.sources.append(S3Trigger(trigger, self.lambdas, self.client("sqs")))
@@ -299,7 +298,14 @@ class LocalCloud:
             self.sampler.sample()
             self.telemetry.flush()
             return {"flushed": True}
+        if action == "endpoint-stats":
+            return {
+                k: {"count": v[0], "mean_ms": round(1000 * v[1] / max(v[0], 1), 2),
+                    "max_ms": round(1000 * v[2], 1)}
+                for k, v in sorted(self.endpoint.app.request_stats.items())
+            }
         if action == "reset-stats":
+            self.endpoint.app.request_stats.clear()
             for pool in self.lambdas.pools.values():
                 pool.reset_stats()
             return {"reset": True}

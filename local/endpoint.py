@@ -12,11 +12,11 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from local import rekognition
@@ -49,6 +49,8 @@ class Router:
         # moto resolves the backend for every request under one global lock; the answer
         # depends only on the signing service and the target prefix, so it is memoized.
         self._apps: dict[tuple[str, str], Any] = {}
+        self._stats_lock = threading.Lock()
+        self.request_stats: dict[str, list] = {}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -78,7 +80,21 @@ class Router:
         app = self._apps.get(key)
         if app is None:
             app = self._apps[key] = self.moto_app.get_application(environ)
-        return app(environ, start_response)
+        started = time.perf_counter()
+        try:
+            return app(environ, start_response)
+        finally:
+            self._time(service, environ, time.perf_counter() - started)
+
+    def _time(self, service: str, environ: dict, seconds: float) -> None:
+        """Server-side time per service and operation (the `/_local/status` figures)."""
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        op = target.rsplit(".", 1)[-1] if target else environ.get("REQUEST_METHOD", "")
+        with self._stats_lock:
+            entry = self.request_stats.setdefault(f"{service}:{op}", [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += seconds
+            entry[2] = max(entry[2], seconds)
 
     def _invoke(self, request: Request, name: str) -> Response:
         kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
@@ -126,25 +142,31 @@ class Router:
 
 
 class Endpoint:
-    """The endpoint's HTTP server on 127.0.0.1, in a thread of the local cloud process."""
+    """The endpoint's HTTP server on 127.0.0.1, in a thread of the local cloud process.
 
-    def __init__(self, hooks: Any, s3_client: Callable[[], Any], port: int = 0) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
+    Served by waitress rather than werkzeug's development server: werkzeug closes
+    every connection after one response, so each AWS call would pay a TCP handshake
+    and a new thread on both sides; waitress keeps HTTP/1.1 connections alive and
+    serves them from a thread pool.
+    """
+
+    def __init__(self, hooks: Any, s3_client: Callable[[], Any], port: int = 0,
+                 threads: int = 48) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from waitress.server import create_server
 
         self.app = Router(DomainDispatcherApplication(create_backend_app), hooks, s3_client)
-        self.server = make_server(
-            "127.0.0.1", port, self.app, threaded=True, request_handler=MotoRequestHandler
+        self.server = create_server(
+            self.app, host="127.0.0.1", port=port, threads=threads,
+            connection_limit=1000, channel_timeout=300, ident="moderation-local",
+            clear_untrusted_proxy_headers=True,
         )
-        self.port = self.server.server_address[1]
+        self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="endpoint")
+        self._thread = threading.Thread(target=self.server.run, daemon=True, name="endpoint")
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.server.close()

@@ -3,7 +3,7 @@
 - SQS: long polling, batch size and batching window, partial batch responses; a
   message the function fails is left for SQS to redeliver after its visibility
   timeout, and moto's redrive moves it to the DLQ at maxReceiveCount.
-- DynamoDB Streams: in-order batches per shard, filter criteria, partial batch
+- DynamoDB Streams (read from moto's in-process shard): in-order batches, filter criteria, partial batch
   responses (checkpoint before the first failure), bisect on error, retry limit,
   and an on-failure destination record once retries are exhausted.
 - S3 notifications: moto delivers ObjectCreated events to an internal queue; they
@@ -47,6 +47,48 @@ def passes_filters(filters: list[str], record: dict) -> bool:
     if not filters:
         return True
     return any(matches(json.loads(f), record) for f in filters)
+
+
+class DirectQueue:
+    """The SQS calls of the event source mapping, made on moto's in-process queue.
+
+    The Lambda service's poller is internal to AWS; here it talks to the queue's state
+    directly, so polling costs neither side an HTTP round trip. Semantics are moto's
+    own: visibility timeout, receive counts and the redrive to the DLQ.
+    """
+
+    def __init__(self, queue_url: str, region: str) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.sqs.models import sqs_backends
+
+        self.name = queue_url.rsplit("/", 1)[1]
+        self.backend = sqs_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def receive_message(self, QueueUrl, MaxNumberOfMessages, WaitTimeSeconds, **_):  # noqa: N803 - boto3's names
+        queue = self.backend.get_queue(self.name)
+        messages = self.backend.receive_message(
+            self.name, MaxNumberOfMessages, WaitTimeSeconds, queue.visibility_timeout, ["All"]
+        )
+        return {"Messages": [
+            {
+                "MessageId": m.id,
+                "ReceiptHandle": m.receipt_handle,
+                "Body": m.body,
+                "MD5OfBody": m.body_md5,
+                "Attributes": {
+                    "ApproximateReceiveCount": str(m.approximate_receive_count),
+                    "SentTimestamp": str(m.sent_timestamp),
+                    "SenderId": m.sender_id,
+                    "ApproximateFirstReceiveTimestamp": str(m.approximate_first_receive_timestamp),
+                },
+                "MessageAttributes": dict(m.message_attributes or {}),
+            }
+            for m in messages
+        ]}
+
+    def delete_message_batch(self, QueueUrl, Entries):  # noqa: N803 - boto3's names
+        for entry in Entries:
+            self.backend.delete_message(self.name, entry["ReceiptHandle"])
 
 
 class SqsEventSource:
@@ -162,46 +204,83 @@ class SqsEventSource:
             )
 
 
+class ShardReader:
+    """Reads a table's stream shard from moto's in-process state, as the Lambda service's
+    poller reads it on AWS, without a GetRecords round trip per poll.
+
+    Records that every reader of the shard has consumed are trimmed beyond the newest
+    `retain` (AWS keeps 24 hours), so a long run does not grow without bound.
+    """
+
+    readers: dict[int, list[ShardReader]] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, stream_arn: str, starting_position: str, region: str,
+                 retain: int = 20000) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        table_name = stream_arn.split(":", 5)[5].split("/")[1]
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table_name)
+        self.shard = table.stream_shard
+        self.retain = retain
+        start = self.shard.starting_sequence_number
+        self.position = start if starting_position == "TRIM_HORIZON" else start + len(self.shard.items)
+        with self._lock:
+            self.readers.setdefault(id(self.shard), []).append(self)
+
+    def read(self, limit: int) -> list[dict]:
+        records = self.shard.get(self.position, limit)
+        self.position += len(records)
+        out = []
+        for rec in records:
+            change = dict(rec["dynamodb"])
+            created = change.get("ApproximateCreationDateTime")
+            if isinstance(created, datetime):
+                change["ApproximateCreationDateTime"] = created.timestamp()
+            out.append({**rec, "dynamodb": change})
+        self._trim()
+        return out
+
+    def _trim(self) -> None:
+        with self._lock:
+            slowest = min(r.position for r in self.readers[id(self.shard)])
+            excess = min(slowest - self.shard.starting_sequence_number,
+                         len(self.shard.items) - self.retain)
+            if excess > 0:
+                # Dropping k records and raising the start by k keeps sequence numbers stable.
+                del self.shard.items[:excess]
+                self.shard.starting_sequence_number += excess
+
+
 class StreamEventSource:
-    def __init__(self, mapping: MappingDef, lambdas, streams, send_to_queue, region: str) -> None:
+    def __init__(self, mapping: MappingDef, lambdas, send_to_queue, region: str) -> None:
         self.mapping = mapping
         self.lambdas = lambdas
-        self.streams = streams
         self.send_to_queue = send_to_queue
         self.region = region
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name=f"stream-{mapping.function}")
         self.buffer: list[dict] = []
-        self.iterators: dict[str, str | None] = {}
+        self.reader: ShardReader | None = None
         self.invocations = 0
         self.lag = 0
 
     def start(self) -> None:
-        shards = self.streams.describe_stream(StreamArn=self.mapping.source_arn)["StreamDescription"]["Shards"]
-        kind = self.mapping.starting_position or "LATEST"
-        for shard in shards:
-            self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                StreamArn=self.mapping.source_arn, ShardId=shard["ShardId"], ShardIteratorType=kind
-            )["ShardIterator"]
+        self.reader = ShardReader(
+            self.mapping.source_arn, self.mapping.starting_position or "LATEST", self.region
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
 
     def _fetch(self) -> None:
-        for shard, iterator in list(self.iterators.items()):
-            if not iterator:
-                continue
-            out = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-            self.iterators[shard] = out.get("NextShardIterator")
-            for rec in out.get("Records", []):
-                change = rec["dynamodb"]
-                created = change.get("ApproximateCreationDateTime")
-                if isinstance(created, datetime):
-                    change["ApproximateCreationDateTime"] = created.timestamp()
-                rec["eventSourceARN"] = self.mapping.source_arn
-                rec.setdefault("awsRegion", self.region)
-                self.buffer.append(rec)
+        assert self.reader is not None
+        for rec in self.reader.read(1000):
+            rec["eventSourceARN"] = self.mapping.source_arn
+            rec.setdefault("awsRegion", self.region)
+            self.buffer.append(rec)
 
     def _loop(self) -> None:
         attempts = 0
@@ -271,7 +350,7 @@ class StreamEventSource:
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {
-                "shardId": next(iter(self.iterators), ""),
+                "shardId": self.reader.shard.id if self.reader else "",
                 "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
                 "batchSize": len(batch),

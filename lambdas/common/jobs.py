@@ -88,17 +88,23 @@ def _values(**kw: Any) -> dict[str, Any]:
     return {f":{k}": _ser.serialize(to_dynamo(v)) for k, v in kw.items()}
 
 
-def _conditional_update(ddb, table: str, job_id: str, **kwargs) -> tuple[bool, dict | None]:
-    """Run an UpdateItem; return (won, item) with the item after (won) or before (lost)."""
+def _conditional_update(
+    ddb, table: str, job_id: str, returns: str = "ALL_NEW", **kwargs
+) -> tuple[bool, dict | None]:
+    """Run an UpdateItem; return (won, item) with the item after (won) or before (lost).
+
+    With `returns="NONE"` a winning write returns no item (callers that only need to
+    know they won save the response); a losing one still returns the item as it was.
+    """
     try:
         out = ddb.update_item(
             TableName=table,
             Key={"job_id": {"S": job_id}},
-            ReturnValues="ALL_NEW",
+            ReturnValues=returns,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
             **kwargs,
         )
-        return True, deserialize(out.get("Attributes"))
+        return True, deserialize(out.get("Attributes")) if returns != "NONE" else {}
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
@@ -245,11 +251,16 @@ def record_result(
 def finalize(
     ddb, table: str, job_id: str, decision: str, reasons: list[str], now: datetime
 ) -> tuple[bool, dict[str, Any]]:
-    """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`."""
+    """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`.
+
+    The winner gets no item back (it already has both results); a loser gets the item
+    as the winner left it.
+    """
     won, item = _conditional_update(
         ddb,
         table,
         job_id,
+        returns="NONE",
         UpdateExpression=(
             "SET #s = :complete, decision = :d, reasons = :r, completed_at = :now, "
             "updated_at = :now REMOVE dispatch_lease"
@@ -276,6 +287,7 @@ def fail_job(
         ddb,
         table,
         job_id,
+        returns="NONE",
         UpdateExpression=(
             "SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now "
             "REMOVE dispatch_lease"
