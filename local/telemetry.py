@@ -165,6 +165,11 @@ class Telemetry:
             log_group.put_log_events(stream, events)
         cloudwatch = cloudwatch_backends[DEFAULT_ACCOUNT_ID][self.region]
         for namespace, data in metrics.items():
+            for datum in data:
+                # moto keeps timestamps as naive UTC (its API layer converts them).
+                stamp = datum["Timestamp"]
+                if stamp.tzinfo is not None:
+                    datum["Timestamp"] = stamp.astimezone(UTC).replace(tzinfo=None)
             cloudwatch.put_metric_data(namespace, data)
 
 

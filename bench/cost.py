@@ -1,0 +1,257 @@
+"""The AWS cost of 1M jobs: this design, measured on the local cloud, next to seed 004's.
+
+This design's figures are measured from a local run: invocations, billed
+duration and memory per function (REPORT lines and the environments' counters),
+every AWS API call each function made (counted in the execution environments),
+and DynamoDB write units computed from the items the run actually wrote.
+
+The seed design is the code of seed 004's "Content moderation pipeline" section
+as written: 128 MB x86 functions, the upload writes S3/DynamoDB/SQS, the
+dispatcher invokes both analyzers and then sets `analyzing`, each analyzer writes
+its result, reads the item back (GetItem, strongly consistent), claims with a
+conditional write and the claimer writes the decision and publishes to SNS. Its
+durations are this run's, except the custom analyzer, whose CPU-bound work runs
+at the 128 MB CPU share (Lambda's CPU follows memory), and it has no notifier,
+sweeper, status index, alarms or KMS key. Both are priced with the dashboard's
+cost model and the same per-job Rekognition, S3, SQS, SNS and status-poll usage.
+
+    python -m bench.cost [--jobs 1000] [--rate 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from bench.localcloud import FAST, fresh_cloud
+from bench.machine import describe
+from dashboard.data.cost import FunctionLoad, Workload, estimate
+from local.load import run_load
+
+MILLION = 1_000_000
+SEED_MEMORY_MB = 128
+
+
+# --- DynamoDB item sizes (AWS's rules: name bytes + value bytes) -----------------------------
+
+
+def attribute_size(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, (int, float, Decimal)):
+        digits = len(str(abs(value)).replace(".", "").lstrip("0")) or 1
+        return 1 + math.ceil(digits / 2)
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, dict):
+        return 3 + sum(len(k.encode()) + attribute_size(v) + 1 for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return 3 + sum(attribute_size(v) + 1 for v in value)
+    return len(str(value).encode())
+
+
+def item_size(item: dict) -> int:
+    return sum(len(k.encode()) + attribute_size(v) for k, v in item.items())
+
+
+def wru(before: dict | None, after: dict) -> int:
+    """Write units of one write: the larger of the item before and after, per KB."""
+    size = max(item_size(before or {}), item_size(after))
+    return max(1, math.ceil(size / 1024))
+
+
+def this_design_write_units(job: dict) -> tuple[int, int]:
+    """(table WRU, status-index WRU) of one completed job, replaying its five writes."""
+    results = ("rekognition_result", "custom_result")
+    final_only = ("decision", "reasons", "completed_at")
+    created = {k: v for k, v in job.items() if k not in (*results, *final_only, "dispatch_lease")}
+    created["status"] = "pending"
+    claimed = {**created, "status": "analyzing", "dispatch_lease": 1764000000}
+    first = {**claimed, "rekognition_result": job["rekognition_result"]}
+    second = {**first, "custom_result": job["custom_result"]}
+    final = {k: v for k, v in job.items() if k != "dispatch_lease"}
+    table = wru(None, created) + wru(created, claimed) + wru(claimed, first) + \
+        wru(first, second) + wru(second, final)
+    # The status index projects user_id, decision, completed_at and updated_at: creation
+    # puts an entry; a status change deletes and puts one; the two result writes change
+    # updated_at and rewrite it.
+    index = 1 + 2 + 1 + 1 + 2
+    return table, index
+
+
+def seed_design_units(job: dict) -> tuple[int, float]:
+    """(WRU, RRU) of the seed's writes and strongly consistent reads for the same job."""
+    base = {k: job[k] for k in ("job_id", "user_id", "created_at")}
+    created = {**base, "status": "pending"}
+    analyzing = {**created, "status": "analyzing"}
+    rek = {**analyzing, "rekognition_result": json.dumps(job["rekognition_result"]["labels"]),
+           "rekognition_at": job["updated_at"]}
+    both = {**rek, "custom_result": json.dumps(job["custom_result"].get("categories", [])),
+            "custom_at": job["updated_at"]}
+    claimed = {**both, "status": "finalizing", "finalized_at": job["completed_at"]}
+    final = {**claimed, "status": "complete", "decision": json.dumps(job.get("decision")),
+             "completed_at": job["completed_at"]}
+    writes = wru(None, created) + wru(created, analyzing) + wru(analyzing, rek) + \
+        wru(rek, both) + wru(both, claimed) + wru(claimed, final)
+    reads = 2 * max(1, math.ceil(item_size(both) / 4096))  # two consistent GetItems
+    return writes, float(reads)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def measure(jobs: int, rate: float) -> dict:
+    with fresh_cloud(FAST) as cloud:
+        run_load(cloud, 20, rate=10, progress=False, timeout=120, seed=1)  # warm environments
+        cloud.control("reset-stats")
+        summary, details = run_load(cloud, jobs, rate=rate, progress=False, timeout=600, seed=5)
+        status = cloud.control("status")
+        from common import jobs as job_store
+
+        ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
+        sample = [job_store.get_job(ddb, table, j, True) for j in details["job_ids"][:100]]
+    done = [j for j in sample if j and j.get("status") == "complete"]
+    return {"summary": summary.as_dict(), "functions": status["functions"], "jobs": done,
+            "accepted": summary.accepted}
+
+
+def per_job_calls(functions: dict, jobs: int) -> dict[str, float]:
+    calls: dict[str, float] = {}
+    for fn in functions.values():
+        for key, n in fn["api_calls"].items():
+            calls[key] = calls.get(key, 0) + n / jobs
+    return {k: round(v, 3) for k, v in sorted(calls.items())}
+
+
+def workloads(m: dict) -> tuple[Workload, Workload, dict]:
+    jobs = m["accepted"]
+    fns = m["functions"]
+    calls = per_job_calls(fns, jobs)
+    units = [this_design_write_units(j) for j in m["jobs"]]
+    table_wru = sum(u[0] for u in units) / len(units)
+    index_wru = sum(u[1] for u in units) / len(units)
+    seed_units = [seed_design_units(j) for j in m["jobs"]]
+    seed_wru = sum(u[0] for u in seed_units) / len(seed_units)
+    seed_rru = sum(u[1] for u in seed_units) / len(seed_units)
+
+    def load(name: str) -> FunctionLoad:
+        f = fns[name]
+        billed = f["billed_ms"] / max(f["invocations"], 1)
+        return FunctionLoad(name, f["invocations"] / jobs, billed, f["memory_mb"], measured=True)
+
+    ours_functions = [load(n) for n in ("upload", "dispatcher", "rekognition_analyzer",
+                                        "custom_analyzer", "notifier")]
+    ours_functions.append(FunctionLoad("status", 1.0, load("upload").duration_ms / 4, 256))
+    ours_functions.append(FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60))
+    s3_gets = calls.get("s3:GetObject", 0) + calls.get("rekognition:DetectModerationLabels", 0)
+    ours = Workload(
+        jobs_per_month=MILLION,
+        architecture="arm64",
+        functions=tuple(ours_functions),
+        status_polls_per_job=1.0,
+        ddb_wru_per_job=table_wru,
+        ddb_gsi_wru_per_job=index_wru,
+        s3_puts_per_job=calls.get("s3:PutObject", 1.0),
+        s3_gets_per_job=s3_gets,
+        sns_publishes_per_job=calls.get("sns:Publish", 1.0),
+        rekognition_images_per_job=calls.get("rekognition:DetectModerationLabels", 1.0),
+    )
+
+    custom = load("custom_analyzer")
+    cpu_share = min(custom.memory_mb, 1769) / SEED_MEMORY_MB
+    seed_functions = (
+        replace(load("upload"), memory_mb=SEED_MEMORY_MB),
+        replace(load("dispatcher"), memory_mb=SEED_MEMORY_MB),
+        replace(load("rekognition_analyzer"), memory_mb=SEED_MEMORY_MB),
+        replace(custom, memory_mb=SEED_MEMORY_MB, duration_ms=custom.duration_ms * cpu_share),
+        FunctionLoad("status", 1.0, load("upload").duration_ms / 4, SEED_MEMORY_MB),
+    )
+    seed = replace(
+        ours,
+        architecture="x86_64",
+        functions=seed_functions,
+        ddb_wru_per_job=seed_wru,
+        ddb_gsi_wru_per_job=0.0,
+        alarms=0,
+        kms_keys=0,
+        custom_metrics=0,
+        xray_traces_per_job=0.0,
+        sqs_fixed_requests=5 * 3 * 60 * 24 * 30,  # the dispatcher's idle long polls only
+        notes=("seed 004 as written",),
+    )
+    extra = {
+        "this_design_calls_per_job": calls,
+        "this_design_dynamodb_calls_per_job": round(
+            sum(v for k, v in calls.items() if k.startswith("dynamodb:")), 2),
+        "seed_design_dynamodb_calls_per_job": 8,
+        "table_wru_per_job": round(table_wru, 2),
+        "index_wru_per_job": round(index_wru, 2),
+        "seed_wru_per_job": round(seed_wru, 2),
+        "seed_strong_rru_per_job": round(seed_rru, 2),
+    }
+    return ours, seed, extra
+
+
+def priced(workload: Workload, extra_read_units: float = 0.0) -> dict:
+    est = estimate(workload)
+    by_service = est.by_service()
+    if extra_read_units:
+        from dashboard.data.cost import PRICES
+
+        by_service["DynamoDB"] += extra_read_units * MILLION * PRICES.ddb_read_unit
+    total = sum(by_service.values())
+    pipeline = total - by_service.get("Rekognition", 0.0)
+    return {
+        "total_usd": round(total, 2),
+        "pipeline_usd": round(pipeline, 2),
+        "by_service_usd": {k: round(v, 2) for k, v in sorted(by_service.items(), key=lambda kv: -kv[1])},
+        "lambda": [
+            {"function": f.name, "invocations_per_job": round(f.invocations_per_job, 3),
+             "billed_ms": round(f.duration_ms, 1), "memory_mb": f.memory_mb}
+            for f in workload.functions
+        ],
+        "prices_as_of": est.prices.as_of,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="300 jobs")
+    args = parser.parse_args(argv)
+    m = measure(300 if args.quick else args.jobs, args.rate)
+    ours, seed, extra = workloads(m)
+    this = priced(ours)
+    this["dynamodb_calls_per_job"] = extra["this_design_dynamodb_calls_per_job"]
+    seed_priced = priced(seed, extra_read_units=extra["seed_strong_rru_per_job"])
+    seed_priced["dynamodb_calls_per_job"] = extra["seed_design_dynamodb_calls_per_job"]
+    report = {
+        "benchmark": "cost",
+        "machine": describe(),
+        "jobs_measured": m["accepted"],
+        "jobs_per_month_priced": MILLION,
+        "this_design": this,
+        "seed_design": seed_priced,
+        "pipeline_saving_percent": round(100 * (1 - this["pipeline_usd"] / seed_priced["pipeline_usd"]), 1),
+        "total_saving_percent": round(100 * (1 - this["total_usd"] / seed_priced["total_usd"]), 1),
+        "targets": {
+            "pipeline_cost_20_percent_below_seed": this["pipeline_usd"] <= 0.8 * seed_priced["pipeline_usd"],
+            "dynamodb_calls_per_job_at_most_5": extra["this_design_dynamodb_calls_per_job"] <= 5,
+        },
+        "measured": extra,
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
