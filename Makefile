@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps test lint demo up down bench lock clean
+.PHONY: setup system-deps test lint audit demo up down bench lock clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ system-deps:
 lint: setup
 	$(PY) -m ruff check .
 
-test: setup system-deps lint
+# Known vulnerabilities in the locked dependencies (pip-audit); fails on any.
+audit: setup
+	$(PY) scripts/audit.py
+
+test: setup system-deps lint audit
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; \
 	exit $$rc

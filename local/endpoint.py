@@ -141,6 +141,26 @@ class Router:
         return _json(200, result)
 
 
+def _channel_class():
+    """waitress's channel, minus one bug: after `Expect: 100-continue` on a request with
+    an empty body (boto3 sends exactly that for an empty S3 PutObject), waitress sends
+    the 100 Continue and then waits forever for a body that has no bytes. Such a
+    request has nothing to continue with, so it is treated as complete."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+
+    class EmptyBodyParser(HTTPRequestParser):
+        def parse_header(self, header_plus):
+            super().parse_header(header_plus)
+            if self.expect_continue and not self.chunked and self.content_length == 0:
+                self.expect_continue = False
+
+    class Channel(HTTPChannel):
+        parser_class = EmptyBodyParser
+
+    return Channel
+
+
 class Endpoint:
     """The endpoint's HTTP server on 127.0.0.1, in a thread of the local cloud process.
 
@@ -161,6 +181,7 @@ class Endpoint:
             connection_limit=1000, channel_timeout=300, ident="moderation-local",
             clear_untrusted_proxy_headers=True,
         )
+        self.server.channel_class = _channel_class()
         self.port = self.server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.run, daemon=True, name="endpoint")
