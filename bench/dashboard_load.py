@@ -216,7 +216,7 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         trace,
     )
     from dashboard.data.target import Target, TargetSpec
-    from tests.stack import build_stack
+    from local.inprocess import build_stack
 
     rng = random.Random(4)
     with mock_aws():

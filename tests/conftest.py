@@ -24,7 +24,7 @@ from moto import mock_aws  # noqa: E402
 @pytest.fixture
 def stack():
     """The whole program materialized in a fresh in-process moto."""
-    from tests.stack import build_stack
+    from local.inprocess import build_stack
 
     with mock_aws():
         yield build_stack()

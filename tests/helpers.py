@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from common import jobs
-from tests.stack import api_event
+from local.inprocess import api_event
 
 
 class RecordingLambda:

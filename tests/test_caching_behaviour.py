@@ -25,10 +25,10 @@ from components.caching import STATUS_ACCESS_STRING
 from local import cache_server, fixtures
 from local.atomic import make_dynamodb_atomic
 from local.cache_server import CacheServer
+from local.inprocess import TEST_CONFIG, InProcessStack, api_event
 from local.mocks import LocalMocks
 from local.registry import Registry
 from tests.helpers import accept
-from tests.stack import TEST_CONFIG, InProcessStack, api_event
 
 USER, PASSWORD = "status-function", "s" * 32
 

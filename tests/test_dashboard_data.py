@@ -39,7 +39,7 @@ NOW = datetime.now(UTC)
 @pytest.fixture(scope="module")
 def aws():
     with mock_aws():
-        from tests.stack import build_stack
+        from local.inprocess import build_stack
 
         yield build_stack()
 

@@ -9,8 +9,8 @@ import pytest
 from common import dispatch, jobs
 from common.timeutil import utcnow
 from local import fixtures
+from local.inprocess import sqs_event
 from tests.helpers import RecordingLambda, accept, job
-from tests.stack import sqs_event
 
 ANALYZERS = {"rekognition": "rek-fn", "custom": "custom-fn"}
 

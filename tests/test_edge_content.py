@@ -25,12 +25,12 @@ from local.atomic import make_dynamodb_atomic
 from local.cdn import LocalCdn, self_signed_certificate
 from local.cloud import free_port
 from local.idp import LocalIdentityProvider
+from local.inprocess import TEST_CONFIG, InProcessStack, api_event, stream_records
 from local.lambdas import FunctionPool, base_environment
 from local.mocks import LocalMocks
 from local.registry import Registry
 from local.telemetry import Telemetry
 from tests.helpers import accept
-from tests.stack import TEST_CONFIG, InProcessStack, api_event, stream_records
 
 RULES = Rules(min_confidence=50, reject_threshold=90, unsafe_categories=("Explicit",))
 EXPLICIT = {"labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]}

@@ -19,7 +19,7 @@ from moto import mock_aws
 from analytics import synthetic
 from common import export, jobs
 from local.event_sources import passes_filters
-from tests.stack import build_stack, stream_records
+from local.inprocess import build_stack, stream_records
 
 T0 = datetime(2026, 5, 1, 23, 59, 50, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from common import analysis, jobs
 from common.decision import Rules
 from common.timeutil import utcnow
+from local.inprocess import notifications, stream_records, subscribe_queue
 from tests.helpers import job, put_job
-from tests.stack import notifications, stream_records, subscribe_queue
 
 RULES = Rules(min_confidence=50, reject_threshold=90, unsafe_categories=("Explicit", "Violence"))
 REK_CLEAN = {"labels": []}

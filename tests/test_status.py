@@ -6,8 +6,8 @@ import json
 import uuid
 
 from local import fixtures
+from local.inprocess import api_event
 from tests.helpers import accept
-from tests.stack import api_event
 
 
 def get(stack, job_id, user="user-1"):

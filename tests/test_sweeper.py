@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
+from local.inprocess import notifications, stream_records, subscribe_queue
 from tests.helpers import ago, job, put_job
-from tests.stack import notifications, stream_records, subscribe_queue
 
 
 def failure_record(job_id: str, function: str = "moderation-test-custom-analyzer") -> str:

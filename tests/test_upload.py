@@ -7,7 +7,7 @@ import json
 import pytest
 
 from local import fixtures
-from tests.stack import api_event
+from local.inprocess import api_event
 
 
 def upload(stack, body, content_type, headers=None, user="user-1"):
