@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
-from components.function import FunctionSpec, LambdaFunction, statement
+from components.function import FunctionSpec, LambdaFunction, statement, terminal_stream_mapping
 from components.pipeline import private_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,31 +181,17 @@ class Analytics(pulumi.ComponentResource):
             s,
             opts=child,
         )
-        self.mapping = aws.lambda_.EventSourceMapping(
+        self.mapping = terminal_stream_mapping(
             "exporter-stream",
-            event_source_arn=args.stream_arn,
-            function_name=self.exporter.function.arn,
-            starting_position="TRIM_HORIZON",
+            args.stream_arn,
+            self.exporter,
             batch_size=a.export_batch_size,
-            maximum_batching_window_in_seconds=a.export_batching_window_seconds,
-            bisect_batch_on_function_error=True,
-            maximum_retry_attempts=EXPORT_RETRY_ATTEMPTS,
+            batching_window=a.export_batching_window_seconds,
             # The stream keeps records 24 h; past that they are gone, so give up (and
             # park the batch's coordinates in the failure queue) before then.
-            maximum_record_age_in_seconds=86400,
-            function_response_types=["ReportBatchItemFailures"],
-            filter_criteria={
-                # Only writes whose new image is terminal reach the function.
-                "filters": [
-                    {
-                        "pattern": json.dumps(
-                            {"dynamodb": {"NewImage": {"status": {"S": ["complete", "failed"]}}}}
-                        )
-                    }
-                ]
-            },
-            destination_config={"on_failure": {"destination_arn": self.failure_queue.arn}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.exporter]),
+            retries=EXPORT_RETRY_ATTEMPTS,
+            failure_queue_arn=self.failure_queue.arn,
+            parent=self,
         )
 
         # --- EMR Serverless ---------------------------------------------------------------------

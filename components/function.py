@@ -170,3 +170,39 @@ class LambdaFunction(pulumi.ComponentResource):
         self.register_outputs(
             {"arn": self.function.arn, "name": self.function.name, "role": self.role.arn}
         )
+
+
+# Only writes that leave a job `complete` or `failed` pass this filter: the stream's
+# consumers (notifier, exporter) act on terminal jobs only, and Lambda does not even
+# invoke them for the other writes.
+TERMINAL_WRITES = json.dumps({"dynamodb": {"NewImage": {"status": {"S": ["complete", "failed"]}}}})
+
+
+def terminal_stream_mapping(
+    name: str,
+    stream_arn: pulumi.Input[str],
+    fn: LambdaFunction,
+    *,
+    batch_size: int,
+    batching_window: int,
+    retries: int,
+    failure_queue_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> aws.lambda_.EventSourceMapping:
+    """A jobs-table stream mapping for terminal writes: partial batch responses, bisect on
+    error, and an on-failure destination before the stream's 24 h retention runs out."""
+    return aws.lambda_.EventSourceMapping(
+        name,
+        event_source_arn=stream_arn,
+        function_name=fn.function.arn,
+        starting_position="TRIM_HORIZON",
+        batch_size=batch_size,
+        maximum_batching_window_in_seconds=batching_window,
+        bisect_batch_on_function_error=True,
+        maximum_retry_attempts=retries,
+        maximum_record_age_in_seconds=86400,
+        function_response_types=["ReportBatchItemFailures"],
+        filter_criteria={"filters": [{"pattern": TERMINAL_WRITES}]},
+        destination_config={"on_failure": {"destination_arn": failure_queue_arn}},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[fn]),
+    )

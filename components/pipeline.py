@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
-from components.function import FunctionSpec, LambdaFunction, statement
+from components.function import FunctionSpec, LambdaFunction, statement, terminal_stream_mapping
 
 STATUS_INDEX = "status-created_at-index"
 ANALYZERS = ("rekognition_analyzer", "custom_analyzer")
@@ -462,29 +462,15 @@ class ModerationPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[dispatcher]),
         )
         notifier = self.functions["notifier"]
-        self.notify_mapping = aws.lambda_.EventSourceMapping(
+        self.notify_mapping = terminal_stream_mapping(
             "notifier-stream",
-            event_source_arn=stream_arn,
-            function_name=notifier.function.arn,
-            starting_position="TRIM_HORIZON",
+            stream_arn,
+            notifier,
             batch_size=100,
-            maximum_batching_window_in_seconds=1,
-            bisect_batch_on_function_error=True,
-            maximum_retry_attempts=10,
-            maximum_record_age_in_seconds=86400,
-            function_response_types=["ReportBatchItemFailures"],
-            filter_criteria={
-                # Only writes that set a terminal status reach the function.
-                "filters": [
-                    {
-                        "pattern": json.dumps(
-                            {"dynamodb": {"NewImage": {"status": {"S": ["complete", "failed"]}}}}
-                        )
-                    }
-                ]
-            },
-            destination_config={"on_failure": {"destination_arn": self.failure_queue.arn}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[notifier]),
+            batching_window=1,
+            retries=10,
+            failure_queue_arn=self.failure_queue.arn,
+            parent=self,
         )
         for analyzer in ANALYZERS:
             fn = self.functions[analyzer]
@@ -812,27 +798,17 @@ class Alarms:
         )
         for logical, fn in pipeline.functions.items():
             short = logical.replace("_", "-")
-            alarm(
-                f"{short}-errors",
-                alarm_description=f"{logical} raised errors.",
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions={"FunctionName": fn.function.name},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-            )
-            alarm(
-                f"{short}-throttles",
-                alarm_description=f"{logical} was throttled.",
-                namespace="AWS/Lambda",
-                metric_name="Throttles",
-                dimensions={"FunctionName": fn.function.name},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-            )
+            for metric, suffix, what in (("Errors", "errors", "raised errors"),
+                                         ("Throttles", "throttles", "was throttled")):
+                alarm(
+                    f"{short}-{suffix}",
+                    alarm_description=f"{logical} {what}.",
+                    namespace="AWS/Lambda",
+                    metric_name=metric,
+                    dimensions={"FunctionName": fn.function.name},
+                    statistic="Sum",
+                    period=300,
+                    evaluation_periods=1,
+                    threshold=0,
+                    comparison_operator="GreaterThanThreshold",
+                )

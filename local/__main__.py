@@ -271,7 +271,7 @@ DEMO_SETTINGS = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    from local.cloud import DEFAULT_STATE_DIR
+    from local.client import DEFAULT_STATE_DIR
 
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.cloud import DEFAULT_STATE_DIR
+# Where `python -m local up` keeps its state unless told otherwise.
+DEFAULT_STATE_DIR = Path(__file__).resolve().parent.parent / ".local-cloud"
 
 
 class NotRunning(RuntimeError):
@@ -27,7 +28,7 @@ class LocalCloudClient:
         self.state = json.loads(state_file.read_text())
         if not self.state.get("ready"):
             raise NotRunning(f"the local cloud did not start: {self.state.get('error')}")
-        if not _alive(self.state["pid"]):
+        if not process_alive(self.state["pid"]):
             raise NotRunning(f"the local cloud (pid {self.state['pid']}) is not running")
         self.outputs: dict[str, Any] = json.loads((self.state_dir / "outputs.json").read_text())
         self._clients: dict[str, Any] = {}
@@ -69,7 +70,8 @@ class LocalCloudClient:
         return self.control("token", {"user": user, "token_use": token_use})["token"]
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -27,6 +27,7 @@ from local import edge_twins
 from local.atomic import make_dynamodb_atomic
 from local.cache_server import CacheServer, caching_requested
 from local.cdn import start_cdn
+from local.client import DEFAULT_STATE_DIR
 from local.endpoint import Endpoint
 from local.event_sources import DirectQueue, S3Trigger, SqsEventSource, StreamEventSource
 from local.faults import FaultPlan, Faults
@@ -38,7 +39,6 @@ from local.registry import Registry
 from local.telemetry import Telemetry
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_STATE_DIR = ROOT / ".local-cloud"
 log = logging.getLogger("local.cloud")
 
 STAND_INS = {

@@ -176,20 +176,22 @@ def test_invalid_json_presign_request(stack):
     assert (status, body["error"]) == (400, "invalid_json")
 
 
+def broken_queue(module):
+    """Patch an upload handler so that SQS refuses every message."""
+    import common.clients
+
+    real = common.clients.client
+
+    class FailingSqs:
+        def send_message(self, **kw):
+            raise RuntimeError("SQS unavailable")
+
+    module.client = lambda svc: FailingSqs() if svc == "sqs" else real(svc)
+
+
 def test_retry_after_a_failure_mid_upload_reaches_the_same_job(stack):
     """A crash between creating the job and queueing it must not leave an orphan."""
     data = fixtures.png(seed=21)
-
-    def broken_queue(module):
-        import common.clients
-
-        real = common.clients.client
-
-        class FailingSqs:
-            def send_message(self, **kw):
-                raise RuntimeError("SQS unavailable")
-
-        module.client = lambda svc: FailingSqs() if svc == "sqs" else real(svc)
 
     headers = {"content-type": "image/png", "Idempotency-Key": "crash-1"}
     first = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
@@ -222,17 +224,6 @@ def test_key_reused_with_other_bytes_never_overwrites_the_stored_image(stack):
 
 
 def test_unkeyed_upload_that_cannot_be_queued_is_undone(stack):
-    def broken_queue(module):
-        import common.clients
-
-        real = common.clients.client
-
-        class FailingSqs:
-            def send_message(self, **kw):
-                raise RuntimeError("SQS unavailable")
-
-        module.client = lambda svc: FailingSqs() if svc == "sqs" else real(svc)
-
     resp = stack.invoke(
         "upload",
         api_event("POST", "/jobs", body=fixtures.png(seed=24), headers={"content-type": "image/png"}),

@@ -25,9 +25,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local.client import DEFAULT_STATE_DIR, process_alive
+
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STATE_DIR = ROOT / ".local-cloud"
 KINDS = ("local", "outputs", "stack")
 KIND_LABELS = {
     "local": "Local cloud",
@@ -185,16 +186,6 @@ def load_lambda_config(target: Target) -> list[str]:
 # --- resolving a spec ---------------------------------------------------------------------
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def local_target(spec: TargetSpec) -> Target:
     state_dir = Path(spec.location or DEFAULT_STATE_DIR)
     state_file = state_dir / "state.json"
@@ -211,7 +202,7 @@ def local_target(spec: TargetSpec) -> Target:
             "See its cloud.log, then `python -m local down` and `python -m local up`.",
         )
     pid = state.get("pid")
-    if pid and not _alive(int(pid)):
+    if pid and not process_alive(int(pid)):
         raise TargetUnavailable(
             f"The local cloud recorded in {state_dir} (pid {pid}) is not running.",
             "Start it again with `python -m local down && python -m local up`.",
