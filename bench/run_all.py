@@ -31,7 +31,7 @@ BENCHMARKS = {
     "cache": ("bench.cache", ["--quick"]),
     "edge_coldstart": ("bench.edge_coldstart", []),
     "dashboard_load": ("bench.dashboard_load", ["--quick"]),
-    "spark_report": ("bench.spark_report", ["--quick"]),
+    "spark_report": ("bench.spark_report", ["--rows", "200000"]),
 }
 
 
@@ -102,9 +102,30 @@ def summary_rows(results: dict[str, dict]) -> list[tuple[str, str]]:
                          f"{fns['(empty handler)']['init_ms']['p50']} ms"))
     ca = results.get("cache")
     if ca:
-        rows.append(("Status cache: DynamoDB reads per request off / on",
-                     f"{_get(ca, 'cache_off', 'dynamodb_reads_per_request')} / "
-                     f"{_get(ca, 'cache_on', 'dynamodb_reads_per_request')}"))
+        rows.append(("Status cache: DynamoDB reads per status request off / on (reduction)",
+                     f"{_get(ca, 'cache_off', 'reads_per_request')} / "
+                     f"{_get(ca, 'cache_on', 'reads_per_request')} "
+                     f"({_get(ca, 'ratios', 'dynamodb_reads_per_request_off_over_on')}x)"))
+    ed = results.get("edge_coldstart")
+    if ed and "error" not in ed:
+        rows.append(("Edge function package (zipped, limit 1 MB) / cold import / verify",
+                     f"{_get(ed, 'package', 'zipped_bytes')} bytes / "
+                     f"{_get(ed, 'cold_import', 'p50_ms')} ms / "
+                     f"{_get(ed, 'requests', 'valid_token', 'p50_ms')} ms per token"))
+    sp = results.get("spark_report")
+    if sp and "error" not in sp:
+        rows.append(("Spark report, local mode (EMR Serverless estimate per run)",
+                     f"{_get(sp, 'input', 'rows')} rows in {_get(sp, 'report', 'wall_seconds')} s "
+                     f"({_get(sp, 'report', 'rows_per_second')} rows/s; "
+                     f"${_get(sp, 'emr_serverless_estimate', 'cost_usd_arm64')} on arm64)"))
+    dl = results.get("dashboard_load")
+    if dl and "error" not in dl:
+        pages = _get(dl, "pages", default={})
+        if isinstance(pages, dict) and pages:
+            slow = max(pages, key=lambda k: pages[k].get("seconds", 0))
+            rows.append((f"Dashboard data load at {_get(dl, 'jobs')} jobs, slowest page",
+                         f"{slow} {pages[slow].get('seconds')} s (all under 2 s: "
+                         f"{_get(dl, 'all_under_budget')})"))
     return rows
 
 
