@@ -75,9 +75,14 @@ def summary_rows(results: dict[str, dict]) -> list[tuple[str, str]]:
     c = results.get("cost")
     if c:
         rows += [
-            ("Cost per 1M jobs, pipeline without Rekognition (this design / seed design)",
+            ("Cost of 1M jobs/month without Rekognition, month 1 (this design / seed design)",
              f"${_get(c, 'this_design', 'pipeline_usd')} / ${_get(c, 'seed_design', 'pipeline_usd')} "
-             f"({_get(c, 'pipeline_saving_percent')}% less)"),
+             f"({_get(c, 'pipeline_saving_percent')}% less; like for like, without the sweeper "
+             f"index, alarms, metrics, key and tracing: {_get(c, 'like_for_like_saving_percent')}% less)"),
+            ("Same, month 12 (the seed design expires no image or job)",
+             f"${_get(c, 'month_12', 'this_design_pipeline_usd')} / "
+             f"${_get(c, 'month_12', 'seed_design_pipeline_usd')} "
+             f"({_get(c, 'month_12', 'saving_percent')}% less)"),
             ("Cost per 1M jobs including Rekognition",
              f"${_get(c, 'this_design', 'total_usd')} / ${_get(c, 'seed_design', 'total_usd')}"),
             ("DynamoDB calls per job (this design / seed design)",

@@ -177,8 +177,10 @@ class ModerationPipeline(pulumi.ComponentResource):
                     "name": STATUS_INDEX,
                     "hash_key": "status",
                     "range_key": "created_at",
+                    # Only attributes that change with the status: projecting updated_at
+                    # would rewrite the index entry on each analyzer's result write.
                     "projection_type": "INCLUDE",
-                    "non_key_attributes": ["user_id", "decision", "completed_at", "updated_at"],
+                    "non_key_attributes": ["user_id", "decision", "completed_at"],
                 }
             ],
             ttl={"attribute_name": "expires_at", "enabled": True},

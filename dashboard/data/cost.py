@@ -205,10 +205,11 @@ class Workload:
     architecture: str = "arm64"
     functions: tuple[FunctionLoad, ...] = DEFAULT_FUNCTIONS
     status_polls_per_job: float = 1.0
-    # DynamoDB: 5 writes of a 0.5-2.5 KB item (1 WRU per KB of the larger of old and new)
-    # plus the status GSI's copies (a status change is a delete and a put there).
-    ddb_wru_per_job: float = 9.0
-    ddb_gsi_wru_per_job: float = 7.0
+    # DynamoDB: 5 writes of a job item under 1 KB (1 WRU per KB of the larger of old and
+    # new), plus the status GSI's copies: a put at creation and a delete and a put at each
+    # of the two status changes (`python -m bench.cost` measures both on a local run).
+    ddb_wru_per_job: float = 5.0
+    ddb_gsi_wru_per_job: float = 5.0
     ddb_item_kb: float = 2.0
     job_retention_days: float = 90
     pitr: bool = True

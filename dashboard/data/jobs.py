@@ -1,7 +1,7 @@
 """Jobs from the jobs table, read through the status GSI (never a table scan).
 
 The GSI `status-created_at-index` (hash `status`, range `created_at`, INCLUDE user_id,
-decision, completed_at, updated_at) answers every overview question with one Query per
+decision, completed_at) answers every overview question with one Query per
 status:
 - `pending` / `analyzing`: oldest first, so jobs past the deadline ("stuck") are never
   cut off by the read limit;
@@ -28,8 +28,7 @@ STATUSES = ("pending", "analyzing", "complete", "failed")
 ACTIVE = ("pending", "analyzing")
 TERMINAL = ("complete", "failed")
 DECISIONS = ("approve", "warn", "reject", "review")
-INDEX_FIELDS = ("job_id", "status", "created_at", "updated_at", "completed_at", "decision",
-                "user_id")
+INDEX_FIELDS = ("job_id", "status", "created_at", "completed_at", "decision", "user_id")
 JOB_COLUMNS = [*INDEX_FIELDS, "latency_s"]
 
 _de = TypeDeserializer()
@@ -111,7 +110,7 @@ def query_status(
 def frame(items: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Jobs as a DataFrame with parsed UTC timestamps and `latency_s` (completed - created)."""
     df = pd.DataFrame(list(items), columns=list(INDEX_FIELDS))
-    for col in ("created_at", "updated_at", "completed_at"):
+    for col in ("created_at", "completed_at"):
         df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601", errors="coerce")
     df["latency_s"] = (df["completed_at"] - df["created_at"]).dt.total_seconds()
     return df

@@ -152,7 +152,7 @@ if overview is not None:
         st.warning(f"{len(stuck)} job(s) pending/analyzing past the {deadline} s deadline. "
                    "The sweeper fails them on its next run; if the count stays, check the "
                    "sweeper's errors on the Lambdas page.")
-        st.dataframe(stuck[["job_id", "status", "created_at", "updated_at", "age_s", "user_id"]],
+        st.dataframe(stuck[["job_id", "status", "created_at", "age_s", "user_id"]],
                      hide_index=True)
 
 # --- status cache --------------------------------------------------------------------------
