@@ -59,6 +59,15 @@ def _log_stream() -> str:
     return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
 
 
+class InitFailed(RuntimeError):
+    """The environment died or failed while importing the handler (Lambda's Init phase)."""
+
+    def __init__(self, error: dict, init_ms: float) -> None:
+        super().__init__(f"{error['errorType']}: {error['errorMessage']}")
+        self.error = error
+        self.init_ms = init_ms
+
+
 class ExecutionEnvironment:
     """One worker process hosting one function."""
 
@@ -99,10 +108,20 @@ class ExecutionEnvironment:
         ready = self._wait("ready", INIT_TIMEOUT)
         self.init_ms = (time.perf_counter() - started) * 1000
         if ready is None or ready.get("t") != "ready":
-            err = ready or {"errorType": "Runtime.InitTimeout", "errorMessage": "init timed out"}
             self.kill()
+            if ready is None:
+                err = {"errorType": "Runtime.InitTimeout",
+                       "errorMessage": f"init did not finish in {INIT_TIMEOUT:.0f} s"}
+            elif ready.get("t") == "init_error":
+                err = {"errorType": ready.get("errorType") or "Runtime.InitError",
+                       "errorMessage": ready.get("errorMessage") or "",
+                       "stackTrace": ready.get("stackTrace", [])}
+            else:
+                err = {"errorType": "Runtime.ExitError",
+                       "errorMessage": f"Runtime exited during init: exit status {self.proc.returncode}"}
             self._log(f"INIT_REPORT Init Duration: {self.init_ms:.2f} ms\tPhase: init\tStatus: error")
-            raise RuntimeError(f"{err.get('errorType')}: {err.get('errorMessage')}")
+            self._log(f"[ERROR] {err['errorType']}: {err['errorMessage']}")
+            raise InitFailed(err, self.init_ms)
         self.last_used = time.monotonic()
         self.invoking = False
         self.oom = False
@@ -324,8 +343,21 @@ class FunctionPool:
             self._cv.notify()
 
     def invoke(self, event: Any, wait: bool = True, fault: dict | None = None) -> Invocation:
-        """Run one invocation. Over reserved concurrency it is throttled, not queued."""
-        env = self._acquire(wait=wait and self.reserved is None)
+        """Run one invocation. Over reserved concurrency it is throttled, not queued.
+
+        An environment that fails to start fails the invocation the way Lambda reports
+        it (an Init error), so the caller's retry rules apply: nothing is dropped.
+        """
+        dims = {"FunctionName": self.fn.name}
+        try:
+            env = self._acquire(wait=wait and self.reserved is None)
+        except InitFailed as exc:
+            self.telemetry.metric("AWS/Lambda", "Invocations", 1, "Count", dims)
+            self.telemetry.metric("AWS/Lambda", "Errors", 1, "Count", dims)
+            with self._cv:
+                self.stats["invocations"] += 1
+                self.stats["errors"] += 1
+            return Invocation(request_id=str(uuid.uuid4()), error=exc.error, init_ms=exc.init_ms)
         if env is None:
             self.stats["throttles"] += 1
             self.telemetry.metric("AWS/Lambda", "Throttles", 1, "Count", {"FunctionName": self.fn.name})
@@ -334,7 +366,6 @@ class FunctionPool:
                 "errorMessage": "Rate Exceeded.",
                 "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
             })
-        dims = {"FunctionName": self.fn.name}
         self.telemetry.metric("AWS/Lambda", "ConcurrentExecutions", self._busy, "Count", dims)
         self.active.add(env)
         try:
@@ -493,8 +524,11 @@ class LambdaService:
                     return
             try:
                 self._run_async(event)
-            except Exception:  # noqa: BLE001 - a broken event must not kill the queue; logged
+            except Exception as exc:  # noqa: BLE001 - the event is retried, never dropped; logged
                 log.exception("async event for %s failed to run", event.function)
+                failure = Invocation(request_id=event.request_id, error={
+                    "errorType": "Runtime.Unknown", "errorMessage": str(exc)})
+                self._after_attempt(event, failure)
             finally:
                 with self._cv:
                     self.async_in_flight -= 1
@@ -513,6 +547,11 @@ class LambdaService:
             event.ready_at = time.monotonic() + min(5.0, self.async_backoff)
             self._push(event)
             return
+        self._after_attempt(event, inv)
+
+    def _after_attempt(self, event: _AsyncEvent, inv: Invocation) -> None:
+        """Count the attempt; on failure retry with backoff, then the on-failure destination."""
+        config = self.registry.async_configs.get(event.function) or AsyncConfigDef(event.function)
         event.attempts += 1
         if inv.ok:
             return
