@@ -1,11 +1,13 @@
 """Make moto's DynamoDB behave like DynamoDB under concurrent requests.
 
 moto evaluates a ConditionExpression and applies the write as two steps without a
-lock, and mutates items in place, so two concurrent conditional writes can both
-pass and a read can see half an update. DynamoDB applies each single-item
-operation atomically. Every item operation of moto's DynamoDB backend runs under
-one lock, so tests and the local cloud check the pipeline's logic rather than
-moto's races. Request parsing and response serialization stay outside the lock.
+lock, mutates items in place, and its request handlers read the item before and
+after the write (for ReturnValues) outside any lock, so two concurrent conditional
+writes can both pass and a response can describe another request's write. DynamoDB
+applies each single-item operation atomically. Every item operation, from its
+handler's first read to its last, runs under one lock, so tests and the local cloud
+check the pipeline's logic rather than moto's races. Response serialization (the
+costly part) stays outside the lock: it works on copies.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def _serialize(cls, name: str) -> None:
 
 def make_dynamodb_atomic() -> None:
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     for name in ITEM_OPERATIONS:
         _serialize(DynamoDBBackend, name)
+        _serialize(DynamoHandler, name)
+    _serialize(DynamoHandler, "batch_write_item")

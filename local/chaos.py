@@ -139,13 +139,13 @@ def run_chaos(
         headers = {"Authorization": f"Bearer {tokens[user]}", "Content-Type": fx.content_type,
                    "Idempotency-Key": f"chaos-{seed}-{i}"}
         t0 = time.monotonic()
-        for attempt in range(8):
+        for attempt in range(12):
             try:
                 resp = session.post(f"{cloud.api_url}/jobs", data=fx.data, headers=headers, timeout=30)
             except requests.RequestException as exc:
                 with lock:
                     upload_failures[type(exc).__name__] += 1
-                time.sleep(0.5 * (attempt + 1))
+                time.sleep(min(5.0, 0.5 * (attempt + 1)))
                 continue
             if resp.status_code == 202:
                 with lock:
@@ -155,7 +155,7 @@ def run_chaos(
                 upload_failures[str(resp.status_code)] += 1
             if resp.status_code < 500 and resp.status_code not in (409, 429):
                 return
-            time.sleep(0.5 * (attempt + 1))
+            time.sleep(min(5.0, 0.5 * (attempt + 1)))
 
     burst_at = max(1.0, count / rate / 2)
 

@@ -43,9 +43,34 @@ def test_redelivered_message_does_not_invoke_again(stack):
     job_id = accept(stack, fixtures.png(seed=2))
     lam = RecordingLambda()
     run_dispatch(stack, job_id, lam)
+    # While the claim is held, a duplicate is handed back to SQS (not acknowledged).
     for _ in range(3):
-        assert run_dispatch(stack, job_id, lam).startswith("skipped")
+        with pytest.raises(dispatch.ClaimHeld):
+            run_dispatch(stack, job_id, lam)
     assert len(lam.calls) == 2
+    # Once the analyzers reported, a redelivery is an acknowledged no-op.
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    jobs.record_result(ddb, table, job_id, "rekognition", {"labels": []}, utcnow())
+    jobs.record_result(ddb, table, job_id, "custom", {"flags": []}, utcnow())
+    assert run_dispatch(stack, job_id, lam).startswith("skipped")
+    assert len(lam.calls) == 2
+
+
+def test_a_duplicate_delivery_cannot_strand_a_job_whose_claimer_died(stack):
+    """Two deliveries of one message: the claimer dies after one invoke; the duplicate,
+    arriving within the lease, must not be acknowledged, so SQS offers it again."""
+    from datetime import timedelta
+
+    job_id = accept(stack, fixtures.png(seed=5))
+    lam = RecordingLambda(fail_on={"custom-fn"})
+    with pytest.raises(RuntimeError):
+        run_dispatch(stack, job_id, lam)  # claimed, rekognition invoked, then died
+    with pytest.raises(dispatch.ClaimHeld):
+        run_dispatch(stack, job_id, RecordingLambda())  # the duplicate: not acknowledged
+    retry = RecordingLambda()
+    later = utcnow() + timedelta(seconds=60)  # SQS redelivers after the visibility timeout
+    assert run_dispatch(stack, job_id, retry, now=later).startswith("dispatched")
+    assert {c[0] for c in retry.calls} == {"rek-fn", "custom-fn"}
 
 
 def test_redelivery_after_the_lease_restarts_missing_analyzers_only(stack):
@@ -59,8 +84,9 @@ def test_redelivery_after_the_lease_restarts_missing_analyzers_only(stack):
     jobs.record_result(ddb, table, job_id, "rekognition", {"labels": []}, utcnow())
 
     retry = RecordingLambda()
-    # Inside the lease: a concurrent duplicate, not a retry.
-    assert run_dispatch(stack, job_id, retry).startswith("skipped")
+    # Inside the lease: a concurrent duplicate, handed back to SQS.
+    with pytest.raises(dispatch.ClaimHeld):
+        run_dispatch(stack, job_id, retry)
     from datetime import timedelta
 
     later = utcnow() + timedelta(seconds=31)

@@ -12,6 +12,16 @@ class PoisonMessage(ValueError):
     """The message can never succeed; it is reported failed until SQS moves it to the DLQ."""
 
 
+class ClaimHeld(RuntimeError):
+    """Another delivery of this message holds the job's dispatch lease right now.
+
+    Acknowledging would be wrong if that delivery's dispatcher then dies before
+    invoking both analyzers: the message is reported failed instead, so SQS offers
+    it again after the visibility timeout (past the lease), when it is either a
+    no-op (the job moved on) or a retry of what the dead dispatcher left undone.
+    """
+
+
 def parse_message(body: str) -> str:
     try:
         message = json.loads(body)
@@ -34,15 +44,22 @@ def dispatch(
 ) -> str:
     """Claim the job, then invoke the analyzers whose results are missing.
 
-    A redelivered message for a job already claimed (or finished) returns without
-    invoking anything.
+    A redelivered message for a job already dispatched or finished invokes nothing;
+    one that arrives while another delivery's claim is still held raises ClaimHeld.
     """
     try:
         claim = jobs.claim_for_analysis(ddb, table, job_id, now, lease_seconds)
     except jobs.UnknownJob as exc:
         raise PoisonMessage(f"job {job_id} does not exist") from exc
     if not claim.claimed:
-        return f"skipped: job is {claim.job.get('status')} and already dispatched"
+        job = claim.job
+        if (
+            job.get("status") == jobs.ANALYZING
+            and claim.missing_branches()
+            and int(job.get("dispatch_lease", 0)) >= int(now.timestamp())
+        ):
+            raise ClaimHeld(f"job {job_id} is being dispatched by another delivery")
+        return f"skipped: job is {job.get('status')} and already dispatched"
     payload = json.dumps({"job_id": job_id, "image_key": claim.job["image_key"]}).encode()
     started = []
     for branch in claim.missing_branches():

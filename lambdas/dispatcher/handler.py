@@ -31,15 +31,20 @@ def record_handler(record: SQSRecord) -> str:
     job_id = dispatch.parse_message(record.body)
     logger.append_keys(job_id=job_id)
     try:
-        outcome = dispatch.dispatch(
-            client("dynamodb"),
-            client("lambda"),
-            env.require("JOBS_TABLE"),
-            job_id,
-            _analyzers(),
-            utcnow(),
-            env.integer("DISPATCH_LEASE_SECONDS", 30),
-        )
+        try:
+            outcome = dispatch.dispatch(
+                client("dynamodb"),
+                client("lambda"),
+                env.require("JOBS_TABLE"),
+                job_id,
+                _analyzers(),
+                utcnow(),
+                env.integer("DISPATCH_LEASE_SECONDS", 30),
+            )
+        except dispatch.ClaimHeld:
+            logger.info("dispatch deferred: another delivery holds the claim; SQS retries it")
+            metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
+            raise
         logger.info(
             "dispatch",
             extra={"outcome": outcome, "receive_count": record.attributes.approximate_receive_count},
