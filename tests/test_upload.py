@@ -234,3 +234,52 @@ def test_unkeyed_upload_that_cannot_be_queued_is_undone(stack):
     assert (objects, queued) == (0, 0)
     item = stack.client("dynamodb").scan(TableName=stack.exports["jobs_table"])["Items"][0]
     assert item["status"]["S"] == "failed"
+
+
+def test_retry_after_a_failure_between_storing_the_image_and_creating_the_job(stack):
+    """The image is stored, the job is not: a keyed retry must still reach one job."""
+    data = fixtures.png(seed=25)
+
+    def failing_table(module):
+        import common.clients
+
+        real = common.clients.client
+
+        class FailingDynamo:
+            def __getattr__(self, name):
+                return getattr(real("dynamodb"), name)
+
+            def put_item(self, **kw):
+                if kw["TableName"] == stack.exports["jobs_table"]:
+                    raise RuntimeError("DynamoDB unavailable")
+                return real("dynamodb").put_item(**kw)
+
+        module.client = lambda svc: FailingDynamo() if svc == "dynamodb" else real(svc)
+
+    def title_cased_metadata(module):
+        """S3 over HTTP may hand metadata names back in any case (moto: Title-Case)."""
+        import common.clients
+
+        real = common.clients.client
+
+        class TitleCasedS3:
+            def __getattr__(self, name):
+                return getattr(real("s3"), name)
+
+            def head_object(self, **kw):
+                head = real("s3").head_object(**kw)
+                head["Metadata"] = {k.title(): v for k, v in head.get("Metadata", {}).items()}
+                return head
+
+        module.client = lambda svc: TitleCasedS3() if svc == "s3" else real(svc)
+
+    headers = {"content-type": "image/png", "Idempotency-Key": "crash-2"}
+    first = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
+                         patch=failing_table)
+    assert first["statusCode"] == 503
+    assert stored(stack) == (1, 0, 0)
+    retry = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
+                         patch=title_cased_metadata)
+    status, body = retry["statusCode"], json.loads(retry["body"])
+    assert status == 202, body
+    assert stored(stack) == (1, 1, 1)

@@ -111,7 +111,9 @@ def accept_inline(
             raise
         wrote_object = False  # a retry: the first attempt stored it
         head = deps.s3.head_object(Bucket=deps.bucket, Key=key)
-        if head.get("Metadata", {}).get("request-digest") != digest:
+        # Metadata names are HTTP headers: compare them case-insensitively.
+        metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+        if metadata.get("request-digest") != digest:
             raise _reused() from exc
     job = jobs.new_job(
         job_id=job_id, user_id=user_id, image_key=key, content_type=info.content_type,
