@@ -57,18 +57,29 @@ class DirectQueue:
     own: visibility timeout, receive counts and the redrive to the DLQ.
     """
 
+    # moto's receive is not safe against itself: two concurrent receives can both move
+    # the same message to the DLQ. The pollers of one queue take turns.
+    _locks: dict[str, threading.Lock] = {}
+
     def __init__(self, queue_url: str, region: str) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.sqs.models import sqs_backends
 
         self.name = queue_url.rsplit("/", 1)[1]
         self.backend = sqs_backends[DEFAULT_ACCOUNT_ID][region]
+        self.lock = self._locks.setdefault(queue_url, threading.Lock())
 
     def receive_message(self, QueueUrl, MaxNumberOfMessages, WaitTimeSeconds, **_):  # noqa: N803 - boto3's names
         queue = self.backend.get_queue(self.name)
-        messages = self.backend.receive_message(
-            self.name, MaxNumberOfMessages, WaitTimeSeconds, queue.visibility_timeout, ["All"]
-        )
+        deadline = time.monotonic() + WaitTimeSeconds
+        while True:
+            with self.lock:
+                messages = self.backend.receive_message(
+                    self.name, MaxNumberOfMessages, 0, queue.visibility_timeout, ["All"]
+                )
+            if messages or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)  # long polling, without holding the lock while waiting
         return {"Messages": [
             {
                 "MessageId": m.id,
@@ -87,8 +98,9 @@ class DirectQueue:
         ]}
 
     def delete_message_batch(self, QueueUrl, Entries):  # noqa: N803 - boto3's names
-        for entry in Entries:
-            self.backend.delete_message(self.name, entry["ReceiptHandle"])
+        with self.lock:
+            for entry in Entries:
+                self.backend.delete_message(self.name, entry["ReceiptHandle"])
 
 
 class SqsEventSource:
