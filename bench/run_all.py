@@ -57,6 +57,13 @@ def _get(doc: dict, *path, default="–"):
     return doc
 
 
+def _saving(percent) -> str:
+    """A signed saving in words: -33.1 is 33.1% more, not "-33.1% less"."""
+    if not isinstance(percent, int | float):
+        return f"{percent}"
+    return f"{abs(percent)}% {'less' if percent >= 0 else 'more'}"
+
+
 def summary_rows(results: dict[str, dict]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     t = results.get("throughput")
@@ -77,12 +84,13 @@ def summary_rows(results: dict[str, dict]) -> list[tuple[str, str]]:
         rows += [
             ("Cost of 1M jobs/month without Rekognition, month 1 (this design / seed design)",
              f"${_get(c, 'this_design', 'pipeline_usd')} / ${_get(c, 'seed_design', 'pipeline_usd')} "
-             f"({_get(c, 'pipeline_saving_percent')}% less; like for like, without the sweeper "
-             f"index, alarms, metrics, key and tracing: {_get(c, 'like_for_like_saving_percent')}% less)"),
+             f"({_saving(_get(c, 'pipeline_saving_percent'))}; like for like, without the sweeper "
+             f"index, alarms, metrics, key and tracing: "
+             f"{_saving(_get(c, 'like_for_like_saving_percent'))})"),
             ("Same, month 12 (the seed design expires no image or job)",
              f"${_get(c, 'month_12', 'this_design_pipeline_usd')} / "
              f"${_get(c, 'month_12', 'seed_design_pipeline_usd')} "
-             f"({_get(c, 'month_12', 'saving_percent')}% less)"),
+             f"({_saving(_get(c, 'month_12', 'saving_percent'))})"),
             ("Cost per 1M jobs including Rekognition",
              f"${_get(c, 'this_design', 'total_usd')} / ${_get(c, 'seed_design', 'total_usd')}"),
             ("DynamoDB calls per job (this design / seed design)",
