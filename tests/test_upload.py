@@ -176,17 +176,34 @@ def test_invalid_json_presign_request(stack):
     assert (status, body["error"]) == (400, "invalid_json")
 
 
-def broken_queue(module):
-    """Patch an upload handler so that SQS refuses every message."""
-    import common.clients
+def override(service, **methods):
+    """A patch for a handler module: `service`'s client with some methods replaced.
 
-    real = common.clients.client
+    Each replacement gets the real client as its first argument.
+    """
 
-    class FailingSqs:
-        def send_message(self, **kw):
-            raise RuntimeError("SQS unavailable")
+    def patch(module):
+        import common.clients
 
-    module.client = lambda svc: FailingSqs() if svc == "sqs" else real(svc)
+        real = common.clients.client
+
+        class Overridden:
+            def __getattr__(self, name):
+                if name in methods:
+                    return lambda **kw: methods[name](real(service), **kw)
+                return getattr(real(service), name)
+
+        module.client = lambda svc: Overridden() if svc == service else real(svc)
+
+    return patch
+
+
+def _refuse(real, **kw):
+    raise RuntimeError("SQS unavailable")
+
+
+# An upload handler whose SQS refuses every message.
+broken_queue = override("sqs", send_message=_refuse)
 
 
 def test_retry_after_a_failure_mid_upload_reaches_the_same_job(stack):
@@ -240,38 +257,19 @@ def test_retry_after_a_failure_between_storing_the_image_and_creating_the_job(st
     """The image is stored, the job is not: a keyed retry must still reach one job."""
     data = fixtures.png(seed=25)
 
-    def failing_table(module):
-        import common.clients
+    def put_item(real, **kw):
+        if kw["TableName"] == stack.exports["jobs_table"]:
+            raise RuntimeError("DynamoDB unavailable")
+        return real.put_item(**kw)
 
-        real = common.clients.client
-
-        class FailingDynamo:
-            def __getattr__(self, name):
-                return getattr(real("dynamodb"), name)
-
-            def put_item(self, **kw):
-                if kw["TableName"] == stack.exports["jobs_table"]:
-                    raise RuntimeError("DynamoDB unavailable")
-                return real("dynamodb").put_item(**kw)
-
-        module.client = lambda svc: FailingDynamo() if svc == "dynamodb" else real(svc)
-
-    def title_cased_metadata(module):
+    def head_object(real, **kw):
         """S3 over HTTP may hand metadata names back in any case (moto: Title-Case)."""
-        import common.clients
+        head = real.head_object(**kw)
+        head["Metadata"] = {k.title(): v for k, v in head.get("Metadata", {}).items()}
+        return head
 
-        real = common.clients.client
-
-        class TitleCasedS3:
-            def __getattr__(self, name):
-                return getattr(real("s3"), name)
-
-            def head_object(self, **kw):
-                head = real("s3").head_object(**kw)
-                head["Metadata"] = {k.title(): v for k, v in head.get("Metadata", {}).items()}
-                return head
-
-        module.client = lambda svc: TitleCasedS3() if svc == "s3" else real(svc)
+    failing_table = override("dynamodb", put_item=put_item)
+    title_cased_metadata = override("s3", head_object=head_object)
 
     headers = {"content-type": "image/png", "Idempotency-Key": "crash-2"}
     first = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
