@@ -185,6 +185,7 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
         custom_metrics=0,
         xray_traces_per_job=0.0,
         pitr=False,
+        sns_fifo=False,  # a standard topic
         sqs_fixed_requests=5 * 3 * 60 * 24 * 30,  # the dispatcher's idle long polls only
         notes=("seed 004 as written",),
     )

@@ -177,6 +177,9 @@ class StackSettings:
     cors_origins: tuple[str, ...] = ()
     # Alarms
     alarm_email: str | None = None
+    # A FIFO notification topic deduplicates (per job) what a retried notifier publishes
+    # again; FIFO topics deliver to SQS, not to email, SMS or HTTP(S) endpoints.
+    notification_fifo: bool = True
     alarm_https_endpoint: str | None = None
     oldest_message_alarm_seconds: int = 300
     # Optional components
@@ -295,6 +298,7 @@ for _k, _a, _p in (
     ("jwtAudience", "jwt_audience", _as_str_tuple),
     ("corsOrigins", "cors_origins", _as_str_tuple),
     ("alarmEmail", "alarm_email", _as_opt_str),
+    ("notificationFifo", "notification_fifo", _as_bool),
     ("alarmHttpsEndpoint", "alarm_https_endpoint", _as_opt_str),
     ("oldestMessageAlarmSeconds", "oldest_message_alarm_seconds", _as_int),
     ("cachingEnabled", "caching_enabled", _as_bool),

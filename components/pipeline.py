@@ -242,10 +242,18 @@ class ModerationPipeline(pulumi.ComponentResource):
             receive_wait_time_seconds=20,
             opts=child,
         )
+        # The notifier publishes at least once (a crash after a publish replays its batch).
+        # A FIFO topic drops a second publish with the same deduplication id (job id and
+        # status) within five minutes, so subscribers get one message per job. Dedup scope
+        # is the message group (the job), which lifts the per-topic throughput limit.
+        fifo = s.notification_fifo
         self.topic = aws.sns.Topic(
             "notifications",
-            name=f"{prefix}-notifications",
+            name=f"{prefix}-notifications.fifo" if fifo else f"{prefix}-notifications",
             kms_master_key_id="alias/aws/sns",
+            fifo_topic=True if fifo else None,
+            content_based_deduplication=False if fifo else None,
+            fifo_throughput_scope="MessageGroup" if fifo else None,
             opts=child,
         )
 

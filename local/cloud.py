@@ -36,6 +36,7 @@ from local.idp import CLIENT_ID, LocalIdentityProvider
 from local.lambdas import LambdaService, base_environment
 from local.monitors import Sampler, Scheduler
 from local.registry import Registry
+from local.sns_fifo import make_sns_fifo_dedup
 from local.telemetry import Telemetry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +134,7 @@ class LocalCloud:
         os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         make_dynamodb_atomic()
+        make_sns_fifo_dedup()
         self.endpoint = Endpoint(self, lambda: self.client("s3"))
         self.endpoint.start()
         gateway_port = free_port()

@@ -22,8 +22,10 @@ import boto3
 from local import program
 from local.atomic import make_dynamodb_atomic
 from local.context import LambdaContext
+from local.load import subscribe_notification_queue
 from local.mocks import LocalMocks
 from local.registry import FunctionDef, Registry
+from local.sns_fifo import make_sns_fifo_dedup
 
 TEST_CONFIG = {
     "jwtIssuer": "https://issuer.example.com/",
@@ -120,6 +122,7 @@ def build_stack(config: dict | None = None) -> InProcessStack:
     if LAMBDAS not in sys.path:
         sys.path.insert(0, LAMBDAS)  # handler packages import as in their Lambda code dir
     make_dynamodb_atomic()
+    make_sns_fifo_dedup()
     registry = Registry()
     stack = InProcessStack(registry=registry, exports={})
     mocks = LocalMocks(stack.client, registry)
@@ -219,12 +222,8 @@ def drain(sqs, url: str) -> list[dict]:
 
 def subscribe_queue(stack: InProcessStack, name: str = "notifications-test") -> str:
     """An SQS queue subscribed to the notification topic (raw delivery), for counting."""
-    sqs, sns = stack.client("sqs"), stack.client("sns")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(
-        TopicArn=stack.exports["notification_topic_arn"], Protocol="sqs", Endpoint=arn,
-        Attributes={"RawMessageDelivery": "true"},
+    url, _ = subscribe_notification_queue(
+        stack.client("sqs"), stack.client("sns"), stack.exports["notification_topic_arn"], name
     )
     return url
 

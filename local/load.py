@@ -63,20 +63,34 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
+def subscribe_notification_queue(sqs, sns, topic_arn: str, name: str) -> tuple[str, str]:
+    """A queue subscribed (raw delivery) to the notification topic: (queue URL, subscription).
+
+    A FIFO topic gets a FIFO queue, the subscriber SNS documents for FIFO topics.
+    """
+    attributes = {}
+    if topic_arn.endswith(".fifo"):
+        name, attributes = f"{name}.fifo", {"FifoQueue": "true"}
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )["SubscriptionArn"]
+    return url, subscription
+
+
 class NotificationListener:
     """An SQS queue subscribed (raw delivery) to the notification topic, drained in a thread."""
 
     def __init__(self, cloud: LocalCloudClient) -> None:
         self.sqs = cloud.client("sqs")
         sns = cloud.client("sns")
-        name = f"load-listener-{uuid.uuid4().hex[:8]}"
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
-        self.subscription = sns.subscribe(
-            TopicArn=cloud.outputs["notification_topic_arn"], Protocol="sqs", Endpoint=arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )["SubscriptionArn"]
+        self.url, self.subscription = subscribe_notification_queue(
+            self.sqs, sns, cloud.outputs["notification_topic_arn"],
+            f"load-listener-{uuid.uuid4().hex[:8]}",
+        )
         self.sns = sns
         self.received: dict[str, list[tuple[float, dict]]] = {}
         self._lock = threading.Lock()

@@ -402,6 +402,14 @@ class LocalMocks(pulumi.runtime.Mocks):
         attributes = {}
         if inputs.get("kmsMasterKeyId"):
             attributes["KmsMasterKeyId"] = inputs["kmsMasterKeyId"]
+        if inputs.get("fifoTopic"):
+            # moto keeps attribute values as given, so only true flags are passed: a
+            # "false" string would read as true.
+            attributes["FifoTopic"] = "true"
+            if inputs.get("contentBasedDeduplication"):
+                attributes["ContentBasedDeduplication"] = "true"
+            if inputs.get("fifoThroughputScope"):
+                attributes["FifoThroughputScope"] = inputs["fifoThroughputScope"]
         arn = self.client("sns").create_topic(Name=topic, Attributes=attributes)["TopicArn"]
         return arn, {**inputs, "name": topic, "arn": arn}
 

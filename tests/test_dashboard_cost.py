@@ -186,3 +186,17 @@ def test_one_million_jobs_is_importable_from_bench():
     est = estimate(Workload(jobs_per_month=1_000_000))
     assert est.as_dict()["jobs_per_month"] == 1_000_000
     assert 100 < est.total < 10_000  # Rekognition alone is $1,000
+
+
+def test_notification_topic_fifo_vs_standard():
+    def sns(workload, free_tier=False):
+        return sum(line.monthly for line in cost.estimate(workload, free_tier=free_tier).lines
+                   if line.service == "SNS")
+
+    fifo = cost.Workload(jobs_per_month=1_000_000, sns_fifo=True, sns_message_kb=1024 / 1000)
+    # 1M publishes at $0.30/M, 1M deliveries to one SQS queue at $0.01/M, ~1 GB each way.
+    assert sns(fifo) == pytest.approx(0.30 + 0.01 + 0.017 * 1000 / 1024 + 0.001 * 1000 / 1024)
+    assert sns(fifo, free_tier=True) == sns(fifo)  # no free tier assumed for FIFO
+    standard = replace(fifo, sns_fifo=False)
+    assert sns(standard) == pytest.approx(0.50)
+    assert sns(standard, free_tier=True) == pytest.approx(0.0)

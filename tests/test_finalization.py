@@ -125,3 +125,34 @@ def test_notifier_reports_only_the_record_that_failed(stack):
     }}
     result = stack.invoke("notifier", {"Records": [terminal, broken]})
     assert result == {"batchItemFailures": [{"itemIdentifier": "999"}]}
+
+
+def test_a_replayed_stream_batch_notifies_each_job_once(stack):
+    """A notifier that crashed after publishing gets its whole batch again."""
+    topic_queue = subscribe_queue(stack)
+    job_ids = [analyzing_job(stack) for _ in range(5)]
+    for j in job_ids:
+        report(stack, j, "custom", CUSTOM_CLEAN)
+        report(stack, j, "rekognition", REK_CLEAN)
+    assert run_notifier(stack) == {"batchItemFailures": []}
+    assert run_notifier(stack) == {"batchItemFailures": []}  # the replay
+    sent = notifications(stack, topic_queue)
+    assert sorted(m["job_id"] for m in sent) == sorted(job_ids)
+
+
+def test_a_standard_topic_is_at_least_once_under_a_replay():
+    """What `notificationFifo: false` trades away, shown rather than claimed."""
+    from moto import mock_aws
+
+    from local.inprocess import build_stack
+
+    with mock_aws():
+        stack = build_stack({"notificationFifo": False})
+        assert not stack.exports["notification_topic_arn"].endswith(".fifo")
+        topic_queue = subscribe_queue(stack)
+        job_id = analyzing_job(stack)
+        report(stack, job_id, "custom", CUSTOM_CLEAN)
+        report(stack, job_id, "rekognition", REK_CLEAN)
+        run_notifier(stack)
+        run_notifier(stack)
+        assert [m["job_id"] for m in notifications(stack, topic_queue)] == [job_id, job_id]

@@ -228,3 +228,19 @@ def test_role_policies_are_readable(run):
     for logical in ("upload", "status", "dispatcher"):
         doc = policy_of(run, logical)
         assert doc["Version"] == "2012-10-17"
+
+
+def test_notification_topic_is_fifo_and_deduplicates_per_job_by_default(run):
+    topic = run.one("aws:sns/topic:Topic", "notifications")
+    assert topic.inputs["name"] == "moderation-test-notifications.fifo"
+    assert topic.inputs["fifoTopic"] is True
+    assert topic.inputs["contentBasedDeduplication"] is False  # the notifier sets the id
+    assert topic.inputs["fifoThroughputScope"] == "MessageGroup"
+    assert run.exports["notification_topic_arn"].endswith(".fifo")
+
+
+def test_a_standard_notification_topic_when_asked_for():
+    run = run_program({"notificationFifo": False})
+    topic = run.one("aws:sns/topic:Topic", "notifications").inputs
+    assert topic["name"] == "moderation-test-notifications"
+    assert not topic.get("fifoTopic") and not topic.get("fifoThroughputScope")

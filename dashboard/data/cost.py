@@ -44,9 +44,15 @@ class PriceTable:
     # SQS (standard queue; one request per 64 KB chunk)
     sqs_request: float = 0.40 / 1e6
     sqs_free_requests: float = 1_000_000
-    # SNS (publish; deliveries to SQS and Lambda are free)
+    # SNS standard topic (publish; deliveries to SQS and Lambda are free)
     sns_publish: float = 0.50 / 1e6
     sns_free_publishes: float = 1_000_000
+    # SNS FIFO topic: publishes and their payload, and each delivery to an SQS queue
+    # (no free tier is assumed for FIFO topics)
+    sns_fifo_publish: float = 0.30 / 1e6
+    sns_fifo_publish_gb: float = 0.017
+    sns_fifo_sqs_delivery: float = 0.01 / 1e6
+    sns_fifo_sqs_delivery_gb: float = 0.001
     # DynamoDB on-demand (prices of 2024-11-01)
     ddb_write_unit: float = 0.625 / 1e6
     ddb_read_unit: float = 0.125 / 1e6
@@ -222,6 +228,9 @@ class Workload:
     # and the sweeper reads the failure queue every minute.
     sqs_fixed_requests: float = 5 * 3 * 60 * 24 * 30 + 60 * 24 * 30
     sns_publishes_per_job: float = 1.0
+    sns_fifo: bool = True  # the notification topic (moderation:notificationFifo)
+    sns_message_kb: float = 0.3
+    sns_subscriptions: float = 1.0
     rekognition_images_per_job: float = 1.0
     log_kb_per_job: float = 5.0
     log_retention_days: float = 30
@@ -368,8 +377,18 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
 
     # SNS
     publishes = jobs * w.sns_publishes_per_job
-    add("SNS", "publishes (one per terminal job)", publishes, "requests", p.sns_publish)
-    free("SNS", "publishes", publishes, p.sns_free_publishes, "requests", p.sns_publish)
+    if w.sns_fifo:
+        gb = publishes * w.sns_message_kb / 1024 / 1024
+        add("SNS", "FIFO publishes (one per terminal job)", publishes, "requests", p.sns_fifo_publish)
+        add("SNS", "FIFO publish payload", gb, "GB", p.sns_fifo_publish_gb)
+        deliveries = publishes * w.sns_subscriptions
+        add("SNS", "FIFO deliveries to SQS subscribers", deliveries, "messages",
+            p.sns_fifo_sqs_delivery)
+        add("SNS", "FIFO delivery payload", gb * w.sns_subscriptions, "GB",
+            p.sns_fifo_sqs_delivery_gb)
+    else:
+        add("SNS", "publishes (one per terminal job)", publishes, "requests", p.sns_publish)
+        free("SNS", "publishes", publishes, p.sns_free_publishes, "requests", p.sns_publish)
 
     # DynamoDB
     add("DynamoDB", "write request units (jobs table)", jobs * w.ddb_wru_per_job, "WRU",

@@ -3,7 +3,8 @@
 The stream carries exactly one record for the write that made a job terminal
 (status only moves forward and every transition is conditional), so publishing
 from it cannot double-notify through a race, and a crash between the decision
-write and the publish cannot lose the notification: the record is retried.
+write and the publish cannot lose the notification: the record is retried. A crash
+after a publish replays it; a FIFO topic (the default) deduplicates the replay.
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ def message_for(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def publish(sns, topic_arn: str, job: dict[str, Any]) -> str:
+    """Publish the job's notification; on a FIFO topic, once per job whatever the retries.
+
+    A stream batch is retried whole after a crash, so a record may be published again.
+    On a FIFO topic the deduplication id (job id and terminal status) makes SNS accept
+    and drop the repeat for five minutes; each job is its own message group, so jobs
+    never wait behind each other.
+    """
+    kwargs: dict[str, Any] = {}
+    if topic_arn.endswith(".fifo"):
+        kwargs = {
+            "MessageGroupId": job["job_id"],
+            "MessageDeduplicationId": f"{job['job_id']}.{job['status']}",
+        }
     out = sns.publish(
         TopicArn=topic_arn,
         Message=json.dumps(message_for(job), separators=(",", ":")),
@@ -47,6 +61,7 @@ def publish(sns, topic_arn: str, job: dict[str, Any]) -> str:
             "job_id": {"DataType": "String", "StringValue": job["job_id"]},
             "status": {"DataType": "String", "StringValue": job["status"]},
         },
+        **kwargs,
     )
     return out["MessageId"]
 
