@@ -77,7 +77,9 @@ if accepted:
     monthly_rate = accepted * (30 * 86400) / window.total_seconds()
     st.caption(f"At the rate of the last {ui.window_label()} ({int(accepted):,} jobs accepted) "
                f"this stack would see about {monthly_rate:,.0f} jobs a month.")
-workload = cost.Workload(jobs_per_month=float(jobs), architecture=arch)
+topic_arn = str(tgt.outputs.get("notification_topic_arn") or "")
+workload = cost.Workload(jobs_per_month=float(jobs), architecture=arch,
+                         sns_fifo=topic_arn.endswith(".fifo") if topic_arn else True)
 memory_output = tgt.outputs.get("function_memory") or {}
 workload = replace(workload, functions=tuple(
     replace(f, memory_mb=float(memory_output.get(f.name, f.memory_mb))) for f in workload.functions))
