@@ -264,11 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     seed_priced["dynamodb_calls_per_job"] = extra["seed_design_dynamodb_calls_per_job"]
     # Like for like: this design without what the seed design has no counterpart for
     # (the status index the sweeper queries, the sweeper, alarms, custom metrics, the
-    # alarm topic's key, tracing), so both pay for the same functionality.
+    # alarm topic's key, tracing, point-in-time recovery), so both pay for the same
+    # functionality.
     core = replace(
         ours,
         functions=tuple(f for f in ours.functions if f.name != "sweeper"),
-        ddb_gsi_wru_per_job=0.0, alarms=0, custom_metrics=0, kms_keys=0,
+        ddb_gsi_wru_per_job=0.0, alarms=0, custom_metrics=0, kms_keys=0, pitr=False,
         xray_traces_per_job=0.0, sqs_fixed_requests=seed.sqs_fixed_requests,
     )
     like_for_like = priced(core)

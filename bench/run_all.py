@@ -85,7 +85,7 @@ def summary_rows(results: dict[str, dict]) -> list[tuple[str, str]]:
             ("Cost of 1M jobs/month without Rekognition, month 1 (this design / seed design)",
              f"${_get(c, 'this_design', 'pipeline_usd')} / ${_get(c, 'seed_design', 'pipeline_usd')} "
              f"({_saving(_get(c, 'pipeline_saving_percent'))}; like for like, without the sweeper "
-             f"index, alarms, metrics, key and tracing: "
+             f"index, alarms, metrics, key, tracing and backups: "
              f"{_saving(_get(c, 'like_for_like_saving_percent'))})"),
             ("Same, month 12 (the seed design expires no image or job)",
              f"${_get(c, 'month_12', 'this_design_pipeline_usd')} / "
