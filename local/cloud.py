@@ -33,6 +33,7 @@ from local.event_sources import DirectQueue, S3Trigger, SqsEventSource, StreamEv
 from local.faults import FaultPlan, Faults
 from local.gateway import Gateway
 from local.idp import CLIENT_ID, LocalIdentityProvider
+from local.index_queries import make_index_queries_fast
 from local.lambdas import LambdaService, base_environment
 from local.monitors import Sampler, Scheduler
 from local.registry import Registry
@@ -135,6 +136,7 @@ class LocalCloud:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         make_dynamodb_atomic()
         make_sns_fifo_dedup()
+        make_index_queries_fast()
         self.endpoint = Endpoint(self, lambda: self.client("s3"))
         self.endpoint.start()
         gateway_port = free_port()

@@ -22,6 +22,7 @@ import boto3
 from local import program
 from local.atomic import make_dynamodb_atomic
 from local.context import LambdaContext
+from local.index_queries import make_index_queries_fast
 from local.load import subscribe_notification_queue
 from local.mocks import LocalMocks
 from local.registry import FunctionDef, Registry
@@ -123,6 +124,7 @@ def build_stack(config: dict | None = None) -> InProcessStack:
         sys.path.insert(0, LAMBDAS)  # handler packages import as in their Lambda code dir
     make_dynamodb_atomic()
     make_sns_fifo_dedup()
+    make_index_queries_fast()
     registry = Registry()
     stack = InProcessStack(registry=registry, exports={})
     mocks = LocalMocks(stack.client, registry)
