@@ -58,6 +58,8 @@ def _partitions(table, index_name: str, hash_attr: str, range_attr: str | None) 
     now = time.monotonic()
     if cached and cached[0] == _WRITES[0] and now - cached[1] < BUCKET_SECONDS:
         return cached[2]
+    for stale in [k for k, v in _BUCKETS.items() if v[0] != _WRITES[0]]:
+        del _BUCKETS[stale]  # written since: never served again, so not kept alive
     parts: dict = {}
     for entry in table.items.values():
         for item in entry.values() if table.range_key_attr else (entry,):
