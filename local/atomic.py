@@ -12,8 +12,9 @@ costly part) stays outside the lock: it works on copies.
 
 from __future__ import annotations
 
-import functools
 import threading
+
+from local.patching import patch_once
 
 _LOCK = threading.RLock()
 _PATCHED_ATTR = "_moderation_atomic"
@@ -33,18 +34,12 @@ ITEM_OPERATIONS = (
 )
 
 
-def _serialize(cls, name: str) -> None:
-    original = getattr(cls, name, None)
-    if original is None or getattr(original, _PATCHED_ATTR, False):
-        return
-
-    @functools.wraps(original)
+def _locked(original):
     def locked(self, *args, **kwargs):
         with _LOCK:
             return original(self, *args, **kwargs)
 
-    setattr(locked, _PATCHED_ATTR, True)
-    setattr(cls, name, locked)
+    return locked
 
 
 def make_dynamodb_atomic() -> None:
@@ -52,6 +47,6 @@ def make_dynamodb_atomic() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     for name in ITEM_OPERATIONS:
-        _serialize(DynamoDBBackend, name)
-        _serialize(DynamoHandler, name)
-    _serialize(DynamoHandler, "batch_write_item")
+        patch_once(DynamoDBBackend, name, _PATCHED_ATTR, _locked)
+        patch_once(DynamoHandler, name, _PATCHED_ATTR, _locked)
+    patch_once(DynamoHandler, "batch_write_item", _PATCHED_ATTR, _locked)

@@ -12,12 +12,12 @@ of the work. Queries this does not recognise (multi-attribute keys) are left to 
 
 from __future__ import annotations
 
-import functools
 import heapq
 import inspect
 import time
 
 from local.atomic import _LOCK
+from local.patching import patch_once
 
 _PATCHED_ATTR = "_moderation_index_query"
 
@@ -27,7 +27,11 @@ def _cast(value):
     return value.value if value.type == "S" else value.cast_value
 
 
-def _key_attrs(index) -> tuple[str, str | None] | None:
+def index_keys(table, index_name: str) -> tuple[str, str | None] | None:
+    """(partition key, sort key or None) of a one-attribute-key index, else None."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index is None:
+        return None
     hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
     ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
     if len(hashes) != 1 or len(ranges) > 1:
@@ -74,15 +78,11 @@ def _partitions(table, index_name: str, hash_attr: str, range_attr: str | None) 
     return parts
 
 
-def candidates(table, index_name: str, hash_attr_asked: str | None, hash_value,
-               range_comparison, range_objs):
+def candidates(table, index_name: str, keys: tuple[str, str | None],
+               hash_attr_asked: str | None, hash_value, range_comparison, range_objs):
     """The items the index query can return, or None when the fast path does not apply."""
     from moto.dynamodb.comparisons import get_comparison_func
 
-    index = next((i for i in table.all_indexes() if i.name == index_name), None)
-    keys = _key_attrs(index) if index is not None and hash_value is not None else None
-    if keys is None:
-        return None
     hash_attr, range_attr = keys
     if hash_attr_asked not in (None, hash_attr):
         return None  # not the index's partition key: moto's own validation answers
@@ -100,34 +100,25 @@ def candidates(table, index_name: str, hash_attr_asked: str | None, hash_value,
     return [item for item in partition if compare(_cast(item.attrs[range_attr]), *bounds)]
 
 
-def _count_writes(cls, name: str) -> None:
-    original = getattr(cls, name, None)
-    if original is None or getattr(original, _PATCHED_ATTR, False):
-        return
-
-    @functools.wraps(original)
+def _counting_writes(original):
     def write(self, *args, **kwargs):
         try:
             return original(self, *args, **kwargs)
         finally:
             _WRITES[0] += 1
 
-    setattr(write, _PATCHED_ATTR, True)
-    setattr(cls, name, write)
+    return write
 
 
-def first_page_only(table, index_name: str, subset: list, limit, start_key, forward) -> list:
+def first_page_only(table, range_attr: str | None, subset: list, limit, start_key,
+                    forward) -> list:
     """The `limit` + 1 first items in index order, when that is all a first page reads.
 
     Index order is the index's sort key, then the table's keys (moto's own order, which
     is total), so the cut keeps exactly the items moto's page would walk through; the
     one extra item tells moto there is a next page.
     """
-    if not limit or start_key or len(subset) <= limit + 1:
-        return subset
-    index = next(i for i in table.all_indexes() if i.name == index_name)
-    _, range_attr = _key_attrs(index)
-    if range_attr is None:
+    if range_attr is None or not limit or start_key or len(subset) <= limit + 1:
         return subset
     names = [range_attr, table.hash_key_attr, table.range_key_attr]
     names = [n for n in names if n]
@@ -140,35 +131,26 @@ def first_page_only(table, index_name: str, subset: list, limit, start_key, forw
     return pick(limit + 1, subset, key=key)
 
 
-def make_index_queries_fast() -> None:
-    """Patch moto's Table.query (and count its backend's writes) once per process."""
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
-    for name in WRITE_OPERATIONS:
-        _count_writes(DynamoDBBackend, name)
-
-    original = Table.query
-    if getattr(original, _PATCHED_ATTR, False):
-        return
+def _fast(original):
     signature = inspect.signature(original)
 
-    @functools.wraps(original)
     def query(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        a = bound.arguments
+        a = signature.bind(self, *args, **kwargs).arguments
         index_name = a.get("index_name")
         conditions = a.get("hash_key_conditions") or []
         range_conditions = a.get("range_key_conditions") or []
-        if not index_name or len(conditions) > 1 or len(range_conditions) > 1:
-            return original(self, *args, **kwargs)
         hash_attr, hash_value = conditions[0] if conditions else (None, a.get("hash_key"))
+        keys = (index_keys(self, index_name)
+                if index_name and hash_value is not None and len(conditions) <= 1
+                and len(range_conditions) <= 1 else None)
+        if keys is None:
+            return original(self, *args, **kwargs)
         with _LOCK:
-            subset = candidates(self, index_name, hash_attr, hash_value,
+            subset = candidates(self, index_name, keys, hash_attr, hash_value,
                                 a.get("range_comparison"), a.get("range_objs"))
             if subset is None:
                 return original(self, *args, **kwargs)
-            subset = first_page_only(self, index_name, subset, a.get("limit"),
+            subset = first_page_only(self, keys[1], subset, a.get("limit"),
                                      a.get("exclusive_start_key"), a.get("scan_index_forward"))
             self.all_items = lambda: subset  # moto's query starts from all_items()
             try:
@@ -176,5 +158,14 @@ def make_index_queries_fast() -> None:
             finally:
                 del self.all_items
 
-    setattr(query, _PATCHED_ATTR, True)
-    Table.query = query
+    return query
+
+
+def make_index_queries_fast() -> None:
+    """Patch moto's Table.query (and count its backend's writes) once per process."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    for name in WRITE_OPERATIONS:
+        patch_once(DynamoDBBackend, name, _PATCHED_ATTR, _counting_writes)
+    patch_once(Table, "query", _PATCHED_ATTR, _fast)

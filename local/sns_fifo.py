@@ -10,10 +10,11 @@ local cloud receives is what it would receive on AWS.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 import time
+
+from local.patching import patch_once
 
 DEDUPLICATION_SECONDS = 300
 _PATCHED_ATTR = "_moderation_fifo_dedup"
@@ -42,15 +43,7 @@ def clock() -> float:
     return time.monotonic()
 
 
-def make_sns_fifo_dedup() -> None:
-    """Patch moto's Topic.publish once per process."""
-    from moto.sns.models import Topic
-
-    original = Topic.publish
-    if getattr(original, _PATCHED_ATTR, False):
-        return
-
-    @functools.wraps(original)
+def _deduplicating(original):
     def publish(self, message, *args, group_id=None, deduplication_id=None, **kwargs):
         key = dedup_key(self, message, group_id, deduplication_id)
         if key is None:
@@ -69,5 +62,11 @@ def make_sns_fifo_dedup() -> None:
             seen[key] = (now, message_id)
             return message_id
 
-    setattr(publish, _PATCHED_ATTR, True)
-    Topic.publish = publish
+    return publish
+
+
+def make_sns_fifo_dedup() -> None:
+    """Patch moto's Topic.publish once per process."""
+    from moto.sns.models import Topic
+
+    patch_once(Topic, "publish", _PATCHED_ATTR, _deduplicating)

@@ -148,7 +148,6 @@ class Telemetry:
                     Namespace=namespace, MetricData=data[i : i + 500]
                 )
 
-
     def _flush_direct(self, logs: dict, metrics: dict) -> None:
         from moto.cloudwatch.models import cloudwatch_backends
         from moto.core import DEFAULT_ACCOUNT_ID
