@@ -15,7 +15,9 @@ from components.pipeline import ModerationPipeline, ModerationPipelineArgs
 settings = load_settings()
 
 # Edge auth first: its user pool is the API's JWT issuer and its bucket receives approved images.
-edge = EdgeAuth("edge-auth", EdgeAuthArgs(settings=settings)) if settings.edge_auth_enabled else None
+edge = (
+    EdgeAuth("edge-auth", EdgeAuthArgs(settings=settings)) if settings.edge_auth_enabled else None
+)
 edge_inputs = edge.pipeline_inputs() if edge else {}
 
 # Declared before the pipeline: the status function joins the cache's VPC and reads through it.

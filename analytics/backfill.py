@@ -32,7 +32,12 @@ from common import export  # noqa: E402
 
 
 def backfill(
-    ddb, s3, table: str, bucket: str, since: str | None = None, page_size: int = 500,
+    ddb,
+    s3,
+    table: str,
+    bucket: str,
+    since: str | None = None,
+    page_size: int = 500,
 ) -> dict[str, Any]:
     """Export every terminal job (completed on or after `since`, if given); return counts."""
     kwargs: dict[str, Any] = {
@@ -50,8 +55,11 @@ def backfill(
         items = page.get("Items", [])
         scanned += page.get("ScannedCount", 0)
         records = [
-            {"eventName": "INSERT", "eventID": f"backfill:{item.get('job_id', {}).get('S', '')}",
-             "dynamodb": {"NewImage": item}}
+            {
+                "eventName": "INSERT",
+                "eventID": f"backfill:{item.get('job_id', {}).get('S', '')}",
+                "dynamodb": {"NewImage": item},
+            }
             for item in items
         ]
         rows = []
@@ -79,8 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--endpoint-url", default=None, help="e.g. the local cloud's endpoint")
     args = p.parse_args(argv)
     kw = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
-    result = backfill(boto3.client("dynamodb", **kw), boto3.client("s3", **kw), args.table,
-                      args.bucket, args.since)
+    result = backfill(
+        boto3.client("dynamodb", **kw),
+        boto3.client("s3", **kw),
+        args.table,
+        args.bucket,
+        args.since,
+    )
     print(json.dumps(result))
     return 0
 

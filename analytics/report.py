@@ -57,43 +57,62 @@ DEFAULT_TOP = 20
 MAX_FAILURE_REASONS = 50
 STAGES = ("queued", "analysis", "decision")
 
-LABEL = StructType([
-    StructField("name", StringType()),
-    StructField("confidence", DoubleType()),
-    StructField("parent", StringType()),
-    StructField("top_level", StringType()),
-])
+LABEL = StructType(
+    [
+        StructField("name", StringType()),
+        StructField("confidence", DoubleType()),
+        StructField("parent", StringType()),
+        StructField("top_level", StringType()),
+    ]
+)
 # The exporter's row (lambdas/common/export.py). Explicit, so Spark never scans to infer it.
-JOB_SCHEMA = StructType([
-    StructField("job_id", StringType()),
-    StructField("user_id", StringType()),
-    StructField("status", StringType()),
-    StructField("decision", StringType()),
-    StructField("reasons", ArrayType(StringType())),
-    StructField("created_at", StringType()),
-    StructField("updated_at", StringType()),
-    StructField("completed_at", StringType()),
-    StructField("content_type", StringType()),
-    StructField("size_bytes", LongType()),
-    StructField("attempts", LongType()),
-    StructField("rekognition_result", StructType([
-        StructField("labels", ArrayType(LABEL)),
-        StructField("model_version", StringType()),
-        StructField("source", StringType()),
-    ])),
-    StructField("custom_result", StructType([
-        StructField("flags", ArrayType(StringType())),
-        StructField("details", MapType(StringType(), StringType())),
-        StructField("scores", MapType(StringType(), DoubleType())),
-    ])),
-    StructField("claimed_at", StringType()),
-    StructField("analyzed_at", StringType()),
-    StructField("stream", StructType([
-        StructField("event_id", StringType()),
-        StructField("sequence_number", StringType()),
-    ])),
-    StructField("schema_version", LongType()),
-])
+JOB_SCHEMA = StructType(
+    [
+        StructField("job_id", StringType()),
+        StructField("user_id", StringType()),
+        StructField("status", StringType()),
+        StructField("decision", StringType()),
+        StructField("reasons", ArrayType(StringType())),
+        StructField("created_at", StringType()),
+        StructField("updated_at", StringType()),
+        StructField("completed_at", StringType()),
+        StructField("content_type", StringType()),
+        StructField("size_bytes", LongType()),
+        StructField("attempts", LongType()),
+        StructField(
+            "rekognition_result",
+            StructType(
+                [
+                    StructField("labels", ArrayType(LABEL)),
+                    StructField("model_version", StringType()),
+                    StructField("source", StringType()),
+                ]
+            ),
+        ),
+        StructField(
+            "custom_result",
+            StructType(
+                [
+                    StructField("flags", ArrayType(StringType())),
+                    StructField("details", MapType(StringType(), StringType())),
+                    StructField("scores", MapType(StringType(), DoubleType())),
+                ]
+            ),
+        ),
+        StructField("claimed_at", StringType()),
+        StructField("analyzed_at", StringType()),
+        StructField(
+            "stream",
+            StructType(
+                [
+                    StructField("event_id", StringType()),
+                    StructField("sequence_number", StringType()),
+                ]
+            ),
+        ),
+        StructField("schema_version", LongType()),
+    ]
+)
 
 
 # --- arguments and dates ----------------------------------------------------------------
@@ -103,10 +122,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Daily moderation report")
     p.add_argument("--input", required=True, help="the exports root, e.g. s3://bucket/jobs")
     p.add_argument("--output", required=True, help="the reports root, e.g. s3://bucket/reports")
-    p.add_argument("--run-date", default=None,
-                   help="YYYY-MM-DD or an ISO timestamp (the schedule's time); default today (UTC)")
-    p.add_argument("--end-date", default=None,
-                   help="last day reported, YYYY-MM-DD; default the day before the run date")
+    p.add_argument(
+        "--run-date",
+        default=None,
+        help="YYYY-MM-DD or an ISO timestamp (the schedule's time); default today (UTC)",
+    )
+    p.add_argument(
+        "--end-date",
+        default=None,
+        help="last day reported, YYYY-MM-DD; default the day before the run date",
+    )
     p.add_argument("--days", type=int, default=1, help="days reported, ending at --end-date")
     p.add_argument("--top-labels", type=int, default=DEFAULT_TOP)
     p.add_argument("--top-users", type=int, default=DEFAULT_TOP)
@@ -220,7 +245,8 @@ def prepare(rows: DataFrame, start: str, end: str) -> DataFrame:
         F.col("seq").desc_nulls_last(),
     )
     deduped = (
-        parsed.withColumn("_rank", F.row_number().over(latest)).where(F.col("_rank") == 1)
+        parsed.withColumn("_rank", F.row_number().over(latest))
+        .where(F.col("_rank") == 1)
         .drop("_rank", "seq")
     )
     dated = deduped.withColumn("date", F.to_date("completed_ts")).where(
@@ -235,9 +261,7 @@ def prepare(rows: DataFrame, start: str, end: str) -> DataFrame:
         )
 
     return (
-        dated.withColumn(
-            "end_to_end_s", F.when(complete, _seconds("completed_ts", "created_ts"))
-        )
+        dated.withColumn("end_to_end_s", F.when(complete, _seconds("completed_ts", "created_ts")))
         .withColumn("queued_s", stage("claimed_ts", "created_ts"))
         .withColumn("analysis_s", stage("analyzed_ts", "claimed_ts"))
         .withColumn("decision_s", stage("completed_ts", "analyzed_ts"))
@@ -262,10 +286,10 @@ def build_tables(jobs: DataFrame) -> dict[str, DataFrame]:
         .agg(F.count(F.lit(1)).alias("jobs"))
         .orderBy("date", "status", F.col("decision").asc_nulls_first())
     )
-    labels = jobs.select(
-        F.explode_outer(F.col("rekognition_result.labels")).alias("l")
-    ).where(F.col("l.name").isNotNull()).select(
-        F.col("l.name").alias("label"), F.col("l.confidence").alias("confidence")
+    labels = (
+        jobs.select(F.explode_outer(F.col("rekognition_result.labels")).alias("l"))
+        .where(F.col("l.name").isNotNull())
+        .select(F.col("l.name").alias("label"), F.col("l.confidence").alias("confidence"))
     )
     top_labels = (
         labels.groupBy("label")
@@ -275,8 +299,11 @@ def build_tables(jobs: DataFrame) -> dict[str, DataFrame]:
             _pcts("confidence", (0.5, 0.9)).alias("_p"),
         )
         .select(
-            "label", "count", "mean_confidence",
-            F.col("_p")[0].alias("p50_confidence"), F.col("_p")[1].alias("p90_confidence"),
+            "label",
+            "count",
+            "mean_confidence",
+            F.col("_p")[0].alias("p50_confidence"),
+            F.col("_p")[1].alias("p90_confidence"),
         )
         .orderBy(F.col("count").desc(), "label")
     )
@@ -296,8 +323,12 @@ def build_tables(jobs: DataFrame) -> dict[str, DataFrame]:
         )
         .withColumn("reject_rate", F.col("rejected") / F.col("jobs"))
         .withColumn("review_rate", F.col("reviewed") / F.col("jobs"))
-        .orderBy(F.col("rejected").desc(), F.col("reviewed").desc(), F.col("jobs").desc(),
-                 F.col("user_id").asc_nulls_last())
+        .orderBy(
+            F.col("rejected").desc(),
+            F.col("reviewed").desc(),
+            F.col("jobs").desc(),
+            F.col("user_id").asc_nulls_last(),
+        )
     )
     measures = [("end_to_end", "end_to_end_s")] + [(s, f"{s}_s") for s in STAGES]
     latency_row = jobs.agg(
@@ -349,8 +380,12 @@ def _num(value, digits: int):
 
 
 def summarize(
-    tables: dict[str, DataFrame], rows: int, start: str, end: str,
-    top_labels: int = DEFAULT_TOP, top_users: int = DEFAULT_TOP,
+    tables: dict[str, DataFrame],
+    rows: int,
+    start: str,
+    end: str,
+    top_labels: int = DEFAULT_TOP,
+    top_users: int = DEFAULT_TOP,
 ) -> dict:
     """The dashboard's `summary.json` (the contract in this module's docstring)."""
     latency = {r["measure"]: r for r in tables["latency"].collect()}
@@ -365,7 +400,12 @@ def summarize(
         "end_date": end,
         "rows": int(rows),
         "daily": [
-            {"date": r["date"], "status": r["status"], "decision": r["decision"], "jobs": int(r["jobs"])}
+            {
+                "date": r["date"],
+                "status": r["status"],
+                "decision": r["decision"],
+                "jobs": int(r["jobs"]),
+            }
             for r in tables["daily"].collect()
         ],
         "top_labels": [
@@ -401,8 +441,13 @@ def summarize(
 
 
 def run(
-    spark: SparkSession, input_root: str, output_root: str, run_date: date,
-    end_date: date | None = None, days: int = 1, top_labels: int = DEFAULT_TOP,
+    spark: SparkSession,
+    input_root: str,
+    output_root: str,
+    run_date: date,
+    end_date: date | None = None,
+    days: int = 1,
+    top_labels: int = DEFAULT_TOP,
     top_users: int = DEFAULT_TOP,
 ) -> dict:
     """Read, aggregate, write the tables and `summary.json`; return the summary."""
@@ -435,8 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     end_date = to_date(args.end_date) if args.end_date else None
     spark = session(args.master, args.shuffle_partitions)
     summary = run(
-        spark, args.input, args.output, run_date, end_date, args.days,
-        args.top_labels, args.top_users,
+        spark,
+        args.input,
+        args.output,
+        run_date,
+        end_date,
+        args.days,
+        args.top_labels,
+        args.top_users,
     )
     print(json.dumps({k: summary[k] for k in ("start_date", "end_date", "rows")}))
     return 0

@@ -54,7 +54,10 @@ def image(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def stream_record(
-    new: dict[str, Any] | None, old: dict[str, Any] | None, seq: int, event_name: str = "MODIFY",
+    new: dict[str, Any] | None,
+    old: dict[str, Any] | None,
+    seq: int,
+    event_name: str = "MODIFY",
     stream_arn: str = "arn:aws:dynamodb:us-east-1:123456789012:table/jobs/stream/2026-01-01T00:00:00.000",
 ) -> dict[str, Any]:
     keys_from = new or old or {}
@@ -105,15 +108,28 @@ def finished_job(
     parents = dict(LABELS)
     rek = {
         "labels": [
-            {"name": n, "confidence": float(c), "parent": "", "top_level": parents.get(n, n), "level": 1}
+            {
+                "name": n,
+                "confidence": float(c),
+                "parent": "",
+                "top_level": parents.get(n, n),
+                "level": 1,
+            }
             for n, c in labels
         ],
         "model_version": "7.0",
         "min_confidence": 50.0,
         "source": "s3",
     }
-    custom = {"flags": list(flags), "details": {f: f for f in flags}, "scores": {"contrast": 0.4},
-              "categories": [], "dhash": "0f0f0f0f0f0f0f0f", "width": 640, "height": 480}
+    custom = {
+        "flags": list(flags),
+        "details": {f: f for f in flags},
+        "scores": {"contrast": 0.4},
+        "categories": [],
+        "dhash": "0f0f0f0f0f0f0f0f",
+        "width": 640,
+        "height": 480,
+    }
     base = {
         "job_id": job_id,
         "user_id": user_id,
@@ -133,9 +149,16 @@ def finished_job(
         "dispatch_lease": int(claimed.timestamp()) + lease_seconds,
     }
     if failure is not None:
-        new = {**base, "status": "failed", "reasons": [failure], "completed_at": iso(completed),
-               "updated_at": iso(completed)}
-        return new, {k: v for k, v in old.items() if k not in ("rekognition_result", "custom_result")}
+        new = {
+            **base,
+            "status": "failed",
+            "reasons": [failure],
+            "completed_at": iso(completed),
+            "updated_at": iso(completed),
+        }
+        return new, {
+            k: v for k, v in old.items() if k not in ("rekognition_result", "custom_result")
+        }
     new = {
         **{k: v for k, v in old.items() if k != "dispatch_lease"},
         "status": "complete",
@@ -148,8 +171,13 @@ def finished_job(
 
 
 def random_records(
-    count: int, days: list[str], seed: int = 7, users: int = 500, failure_rate: float = 0.02,
-    lease_seconds: int = 30, first_seq: int = 1,
+    count: int,
+    days: list[str],
+    seed: int = 7,
+    users: int = 500,
+    failure_rate: float = 0.02,
+    lease_seconds: int = 30,
+    first_seq: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """`count` terminal-job stream records spread over `days`, with plausible mixes."""
     rng = random.Random(seed)
@@ -166,14 +194,24 @@ def random_records(
             if rng.random() < 0.3:
                 labels.append((rng.choice(LABELS)[0], round(rng.uniform(50, 99.9), 3)))
         top = max((c for _, c in labels), default=0)
-        decision = "reject" if top >= 90 else "review" if top >= 50 else (
-            "warn" if rng.random() < 0.05 else "approve")
+        decision = (
+            "reject"
+            if top >= 90
+            else "review"
+            if top >= 50
+            else ("warn" if rng.random() < 0.05 else "approve")
+        )
         failure = rng.choice(FAILURES) if rng.random() < failure_rate else None
         new, old = finished_job(
-            f"job-{seed}-{i:08d}", f"user-{rng.randrange(users):05d}", created,
+            f"job-{seed}-{i:08d}",
+            f"user-{rng.randrange(users):05d}",
+            created,
             queued_s=rng.choice((0, 1, 1, 2, 3)),
             analysis_s=round(rng.lognormvariate(0.3, 0.5), 3),
             decision_s=round(rng.uniform(0.005, 0.05), 3),
-            decision=decision, labels=labels, failure=failure, lease_seconds=lease_seconds,
+            decision=decision,
+            labels=labels,
+            failure=failure,
+            lease_seconds=lease_seconds,
         )
         yield stream_record(new, old, first_seq + i)

@@ -138,7 +138,9 @@ def create_table(ddb) -> None:
     )
 
 
-def plan(w: Workload, rng: random.Random) -> tuple[dict[str, list[str]], list[tuple[float, str, str]]]:
+def plan(
+    w: Workload, rng: random.Random
+) -> tuple[dict[str, list[str]], list[tuple[float, str, str]]]:
     """Each client's batch and the timeline of status changes (relative seconds)."""
     per_client = w.jobs // w.clients
     batches: dict[str, list[str]] = {}
@@ -154,15 +156,27 @@ def plan(w: Workload, rng: random.Random) -> tuple[dict[str, list[str]], list[tu
             analyzing = created + rng.uniform(*w.pending_seconds)
             done = analyzing + rng.uniform(*w.analyzing_seconds)
             final = jobs.FAILED if rng.random() < w.failed_fraction else jobs.COMPLETE
-            timeline += [(created, job_id, jobs.PENDING), (analyzing, job_id, jobs.ANALYZING),
-                         (done, job_id, final)]
+            timeline += [
+                (created, job_id, jobs.PENDING),
+                (analyzing, job_id, jobs.ANALYZING),
+                (done, job_id, final),
+            ]
         batches[user] = batch
     timeline.sort()
     return batches, timeline
 
 
-def drive(ddb, timeline, users, truth: dict[str, JobTruth], t0: float, stop: threading.Event,
-          created: Callable[[str], None], lags: list[float], reads_open: threading.Event) -> None:
+def drive(
+    ddb,
+    timeline,
+    users,
+    truth: dict[str, JobTruth],
+    t0: float,
+    stop: threading.Event,
+    created: Callable[[str], None],
+    lags: list[float],
+    reads_open: threading.Event,
+) -> None:
     """Apply each status change at its time with the pipeline's conditional writes.
 
     In one Python process the pollers would starve the writer of the GIL and moto's
@@ -190,10 +204,19 @@ def drive(ddb, timeline, users, truth: dict[str, JobTruth], t0: float, stop: thr
 
 def _write(ddb, job_id: str, new: str, users: dict[str, str], truth: dict[str, JobTruth]) -> None:
     if new == jobs.PENDING:
-        item = {"job_id": job_id, "user_id": users[job_id], "status": jobs.PENDING,
-                "created_at": iso(utcnow()), "updated_at": iso(utcnow()), "attempts": 0}
-        ddb.put_item(TableName=TABLE, Item=jobs.serialize(item),
-                     ConditionExpression="attribute_not_exists(job_id)")
+        item = {
+            "job_id": job_id,
+            "user_id": users[job_id],
+            "status": jobs.PENDING,
+            "created_at": iso(utcnow()),
+            "updated_at": iso(utcnow()),
+            "attempts": 0,
+        }
+        ddb.put_item(
+            TableName=TABLE,
+            Item=jobs.serialize(item),
+            ConditionExpression="attribute_not_exists(job_id)",
+        )
     else:
         expected = jobs.PENDING if new == jobs.ANALYZING else jobs.ANALYZING
         names = {"#s": "status"}
@@ -206,9 +229,14 @@ def _write(ddb, job_id: str, new: str, users: dict[str, str], truth: dict[str, J
                 update += ", decision = :d"
                 values[":d"] = {"S": decision}
             truth[job_id].decision = decision
-        ddb.update_item(TableName=TABLE, Key={"job_id": {"S": job_id}},
-                        UpdateExpression=update, ConditionExpression="#s = :expected",
-                        ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        ddb.update_item(
+            TableName=TABLE,
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression=update,
+            ConditionExpression="#s = :expected",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
 
 @dataclass
@@ -228,10 +256,7 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
         raw = boto3.client("dynamodb")
         create_table(raw)
         ddb = CountingDynamoDB(raw)
-        truth = {
-            j: JobTruth(user=users[j], final=s)
-            for _, j, s in timeline if s in jobs.TERMINAL
-        }
+        truth = {j: JobTruth(user=users[j], final=s) for _, j, s in timeline if s in jobs.TERMINAL}
         metrics = Counts()
 
         def loader(job_id: str, consistent: bool = cache_url is not None):
@@ -242,9 +267,12 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
             if cache_url is None:
                 return loader
             return StatusCache(
-                loader, local=LocalLru(w.local_lru_size),
+                loader,
+                local=LocalLru(w.local_lru_size),
                 remote=RemoteCache(redis_connector(cache_url, credentials)),
-                terminal_ttl=w.terminal_ttl, active_ttl=w.active_ttl, metrics=metrics,
+                terminal_ttl=w.terminal_ttl,
+                active_ttl=w.active_ttl,
+                metrics=metrics,
                 breaker=CircuitBreaker(),
             ).get
 
@@ -272,8 +300,9 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
                 t = time.perf_counter()
                 view = status.job_for_caller(load, job_id, user)
                 elapsed = time.perf_counter() - t
-                answer = Answer(job_id, started, view and view.get("status"),
-                                view and view.get("decision"))
+                answer = Answer(
+                    job_id, started, view and view.get("status"), view and view.get("decision")
+                )
                 with lock:
                     latencies.append(elapsed)
                     answers.append(answer)
@@ -342,9 +371,14 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
         "cache_metrics": dict(metrics.counts),
         # How late the driver applied status changes (CPU contention), and so how long
         # jobs really stayed non-terminal: polls per job follow from these.
-        "driver_lag_s": {"p50": round(percentile(lags, 50), 3), "p95": round(percentile(lags, 95), 3)},
-        "job_lifecycle_s": {"p50": round(percentile(lifecycles, 50), 2),
-                            "p95": round(percentile(lifecycles, 95), 2)},
+        "driver_lag_s": {
+            "p50": round(percentile(lags, 50), 3),
+            "p95": round(percentile(lags, 95), 3),
+        },
+        "job_lifecycle_s": {
+            "p50": round(percentile(lifecycles, 50), 2),
+            "p95": round(percentile(lifecycles, 95), 2),
+        },
         "staleness": staleness(answers, truth, w.active_ttl),
         "wall_seconds": round(wall, 1),
         "errors": errors[:5],

@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = {**FAST, "jobDeadlineSeconds": 7200}
     options = ["--async-backoff", "0.5", "--schedule-scale", "0.2", "--sample-interval", "5"]
     with fresh_cloud(settings, options) as cloud:
-        report = run_chaos(cloud, jobs, rate=args.rate, seed=args.seed,
-                           timeout=max(600.0, jobs / 5))
+        report = run_chaos(
+            cloud, jobs, rate=args.rate, seed=args.seed, timeout=max(600.0, jobs / 5)
+        )
     report = {"benchmark": "chaos", "machine": describe(), **report}
     print(json.dumps(report, indent=2))
     return 0 if report["passed"] else 1

@@ -69,10 +69,18 @@ def layer_size(names: list[str]) -> int:
 
 def measure(logical: str, code_dir: Path, handler: str, memory: int, runs: int) -> dict:
     fn = FunctionDef(
-        logical=logical, name=f"bench-{logical}", arn=f"arn:aws:lambda:us-east-1:123456789012:function:bench-{logical}",
-        handler=handler, runtime=packaging.RUNTIME, code_dir=str(code_dir), memory=memory, timeout=30,
-        reserved_concurrency=None, environment={"POWERTOOLS_SERVICE_NAME": logical},
-        architecture="arm64", log_group=f"/aws/lambda/bench-{logical}",
+        logical=logical,
+        name=f"bench-{logical}",
+        arn=f"arn:aws:lambda:us-east-1:123456789012:function:bench-{logical}",
+        handler=handler,
+        runtime=packaging.RUNTIME,
+        code_dir=str(code_dir),
+        memory=memory,
+        timeout=30,
+        reserved_concurrency=None,
+        environment={"POWERTOOLS_SERVICE_NAME": logical},
+        architecture="arm64",
+        log_group=f"/aws/lambda/bench-{logical}",
     )
     telemetry = CollectingTelemetry()
     env_vars = base_environment("http://127.0.0.1:9", "us-east-1")
@@ -84,8 +92,11 @@ def measure(logical: str, code_dir: Path, handler: str, memory: int, runs: int) 
         rss.append(env.rss_mb())
         env.kill()
     return {
-        "init_ms": {"p50": round(statistics.median(inits), 1), "min": round(min(inits), 1),
-                    "max": round(max(inits), 1)},
+        "init_ms": {
+            "p50": round(statistics.median(inits), 1),
+            "min": round(min(inits), 1),
+            "max": round(max(inits), 1),
+        },
         "rss_after_init_mb": round(statistics.median(rss), 1),
     }
 
@@ -97,14 +108,22 @@ def run(runs: int) -> dict:
         empty.mkdir()
         (empty / "__init__.py").write_text("")
         (empty / "handler.py").write_text("def handler(event, context):\n    return None\n")
-        results["(empty handler)"] = {**measure("empty", Path(tmp), "empty.handler.handler", 128, runs),
-                                      "code_zip_bytes": code_size(empty), "layer_zip_bytes": 0}
+        results["(empty handler)"] = {
+            **measure("empty", Path(tmp), "empty.handler.handler", 128, runs),
+            "code_zip_bytes": code_size(empty),
+            "layer_zip_bytes": 0,
+        }
         for logical in PIPELINE_FUNCTIONS:
             code = packaging.stage_function(logical)
             deps = packaging.requirements(logical)
             results[logical] = {
-                **measure(logical, code, f"{logical}.handler.handler",
-                          DEFAULT_FUNCTIONS[logical]["memory"], runs),
+                **measure(
+                    logical,
+                    code,
+                    f"{logical}.handler.handler",
+                    DEFAULT_FUNCTIONS[logical]["memory"],
+                    runs,
+                ),
                 "code_zip_bytes": code_size(code),
                 "layer_zip_bytes": layer_size(deps),
                 "layer_packages": deps,
@@ -112,9 +131,14 @@ def run(runs: int) -> dict:
     floor = results["(empty handler)"]["init_ms"]["p50"]
     for r in results.values():
         r["init_over_floor_ms"] = round(r["init_ms"]["p50"] - floor, 1)
-    return {"benchmark": "coldstart", "machine": describe(), "runs": runs, "functions": results,
-            "note": "Init Duration measured as the local cloud reports it: process start to "
-                    "handler imported. Lambda adds its own sandbox start on top."}
+    return {
+        "benchmark": "coldstart",
+        "machine": describe(),
+        "runs": runs,
+        "functions": results,
+        "note": "Init Duration measured as the local cloud reports it: process start to "
+        "handler imported. Lambda adds its own sandbox start on top.",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -78,8 +78,13 @@ def this_design_write_units(job: dict) -> tuple[int, int]:
     first = {**claimed, "rekognition_result": job["rekognition_result"]}
     second = {**first, "custom_result": job["custom_result"]}
     final = {k: v for k, v in job.items() if k != "dispatch_lease"}
-    table = wru(None, created) + wru(created, claimed) + wru(claimed, first) + \
-        wru(first, second) + wru(second, final)
+    table = (
+        wru(None, created)
+        + wru(created, claimed)
+        + wru(claimed, first)
+        + wru(first, second)
+        + wru(second, final)
+    )
     # The status index projects user_id, decision and completed_at: creation puts an
     # entry; each status change (claim, finalize) deletes one and puts one; the result
     # writes change nothing it holds.
@@ -92,15 +97,31 @@ def seed_design_units(job: dict) -> tuple[int, float]:
     base = {k: job[k] for k in ("job_id", "user_id", "created_at")}
     created = {**base, "status": "pending"}
     analyzing = {**created, "status": "analyzing"}
-    rek = {**analyzing, "rekognition_result": json.dumps(job["rekognition_result"]["labels"]),
-           "rekognition_at": job["updated_at"]}
-    both = {**rek, "custom_result": json.dumps(job["custom_result"].get("categories", [])),
-            "custom_at": job["updated_at"]}
+    rek = {
+        **analyzing,
+        "rekognition_result": json.dumps(job["rekognition_result"]["labels"]),
+        "rekognition_at": job["updated_at"],
+    }
+    both = {
+        **rek,
+        "custom_result": json.dumps(job["custom_result"].get("categories", [])),
+        "custom_at": job["updated_at"],
+    }
     claimed = {**both, "status": "finalizing", "finalized_at": job["completed_at"]}
-    final = {**claimed, "status": "complete", "decision": json.dumps(job.get("decision")),
-             "completed_at": job["completed_at"]}
-    writes = wru(None, created) + wru(created, analyzing) + wru(analyzing, rek) + \
-        wru(rek, both) + wru(both, claimed) + wru(claimed, final)
+    final = {
+        **claimed,
+        "status": "complete",
+        "decision": json.dumps(job.get("decision")),
+        "completed_at": job["completed_at"],
+    }
+    writes = (
+        wru(None, created)
+        + wru(created, analyzing)
+        + wru(analyzing, rek)
+        + wru(rek, both)
+        + wru(both, claimed)
+        + wru(claimed, final)
+    )
     reads = 2 * max(1, math.ceil(item_size(both) / 4096))  # two consistent GetItems
     return writes, float(reads)
 
@@ -119,8 +140,12 @@ def measure(jobs: int, rate: float) -> dict:
         ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
         sample = [job_store.get_job(ddb, table, j, True) for j in details["job_ids"][:100]]
     done = [j for j in sample if j and j.get("status") == "complete"]
-    return {"summary": summary.as_dict(), "functions": status["functions"], "jobs": done,
-            "accepted": summary.accepted}
+    return {
+        "summary": summary.as_dict(),
+        "functions": status["functions"],
+        "jobs": done,
+        "accepted": summary.accepted,
+    }
 
 
 def per_job_calls(functions: dict, jobs: int) -> dict[str, float]:
@@ -147,8 +172,10 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
         billed = f["billed_ms"] / max(f["invocations"], 1)
         return FunctionLoad(name, f["invocations"] / jobs, billed, f["memory_mb"], measured=True)
 
-    ours_functions = [load(n) for n in ("upload", "dispatcher", "rekognition_analyzer",
-                                        "custom_analyzer", "notifier")]
+    ours_functions = [
+        load(n)
+        for n in ("upload", "dispatcher", "rekognition_analyzer", "custom_analyzer", "notifier")
+    ]
     ours_functions.append(FunctionLoad("status", 1.0, load("upload").duration_ms / 4, 256))
     ours_functions.append(FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60))
     s3_gets = calls.get("s3:GetObject", 0) + calls.get("rekognition:DetectModerationLabels", 0)
@@ -192,7 +219,8 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
     extra = {
         "this_design_calls_per_job": calls,
         "this_design_dynamodb_calls_per_job": round(
-            sum(v for k, v in calls.items() if k.startswith("dynamodb:")), 2),
+            sum(v for k, v in calls.items() if k.startswith("dynamodb:")), 2
+        ),
         "seed_design_dynamodb_calls_per_job": 8,
         "table_wru_per_job": round(table_wru, 2),
         "index_wru_per_job": round(index_wru, 2),
@@ -202,12 +230,16 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
     return ours, seed, extra
 
 
-STORAGE_LINES = ("storage (originals until expiry)", "storage (jobs kept for their TTL)",
-                 "point-in-time recovery")
+STORAGE_LINES = (
+    "storage (originals until expiry)",
+    "storage (jobs kept for their TTL)",
+    "point-in-time recovery",
+)
 
 
-def month_n_storage(workload: Workload, months: int, image_days: float | None,
-                    job_days: float | None) -> dict[str, float]:
+def month_n_storage(
+    workload: Workload, months: int, image_days: float | None, job_days: float | None
+) -> dict[str, float]:
     """S3 and DynamoDB storage in month `months` of steady traffic.
 
     A design that expires nothing (`None`) keeps every image and job it ever stored;
@@ -220,10 +252,15 @@ def month_n_storage(workload: Workload, months: int, image_days: float | None,
 
     images_gb = workload.jobs_per_month * kept(image_days) * workload.image_mb / 1024
     items_gb = workload.jobs_per_month * kept(job_days) * workload.ddb_item_kb / 1024 / 1024
-    ddb = items_gb * PRICES.ddb_storage_gb_month + (items_gb * PRICES.ddb_pitr_gb_month
-                                                    if workload.pitr else 0.0)
-    return {"S3": images_gb * PRICES.s3_storage_gb_month, "DynamoDB": ddb,
-            "images_gb": round(images_gb), "items_gb": round(items_gb, 1)}
+    ddb = items_gb * PRICES.ddb_storage_gb_month + (
+        items_gb * PRICES.ddb_pitr_gb_month if workload.pitr else 0.0
+    )
+    return {
+        "S3": images_gb * PRICES.s3_storage_gb_month,
+        "DynamoDB": ddb,
+        "images_gb": round(images_gb),
+        "items_gb": round(items_gb, 1),
+    }
 
 
 def priced(workload: Workload, extra_read_units: float = 0.0) -> dict:
@@ -240,10 +277,16 @@ def priced(workload: Workload, extra_read_units: float = 0.0) -> dict:
         "total_usd": round(total, 2),
         "pipeline_usd": round(pipeline, 2),
         "pipeline_without_storage_usd": round(pipeline - storage, 2),
-        "by_service_usd": {k: round(v, 2) for k, v in sorted(by_service.items(), key=lambda kv: -kv[1])},
+        "by_service_usd": {
+            k: round(v, 2) for k, v in sorted(by_service.items(), key=lambda kv: -kv[1])
+        },
         "lambda": [
-            {"function": f.name, "invocations_per_job": round(f.invocations_per_job, 3),
-             "billed_ms": round(f.duration_ms, 1), "memory_mb": f.memory_mb}
+            {
+                "function": f.name,
+                "invocations_per_job": round(f.invocations_per_job, 3),
+                "billed_ms": round(f.duration_ms, 1),
+                "memory_mb": f.memory_mb,
+            }
             for f in workload.functions
         ],
         "prices_as_of": est.prices.as_of,
@@ -269,8 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     core = replace(
         ours,
         functions=tuple(f for f in ours.functions if f.name != "sweeper"),
-        ddb_gsi_wru_per_job=0.0, alarms=0, custom_metrics=0, kms_keys=0, pitr=False,
-        xray_traces_per_job=0.0, sqs_fixed_requests=seed.sqs_fixed_requests,
+        ddb_gsi_wru_per_job=0.0,
+        alarms=0,
+        custom_metrics=0,
+        kms_keys=0,
+        pitr=False,
+        xray_traces_per_job=0.0,
+        sqs_fixed_requests=seed.sqs_fixed_requests,
     )
     like_for_like = priced(core)
     # Month 12: the seed design expires nothing; this one deletes originals after
@@ -278,15 +326,21 @@ def main(argv: list[str] | None = None) -> int:
     ours_storage = month_n_storage(ours, 12, image_days=30, job_days=90)
     seed_storage = month_n_storage(seed, 12, image_days=None, job_days=None)
     month12 = {
-        "this_design_pipeline_usd": round(this["pipeline_without_storage_usd"]
-                                          + ours_storage["S3"] + ours_storage["DynamoDB"], 2),
-        "seed_design_pipeline_usd": round(seed_priced["pipeline_without_storage_usd"]
-                                          + seed_storage["S3"] + seed_storage["DynamoDB"], 2),
+        "this_design_pipeline_usd": round(
+            this["pipeline_without_storage_usd"] + ours_storage["S3"] + ours_storage["DynamoDB"], 2
+        ),
+        "seed_design_pipeline_usd": round(
+            seed_priced["pipeline_without_storage_usd"]
+            + seed_storage["S3"]
+            + seed_storage["DynamoDB"],
+            2,
+        ),
         "this_design_storage": ours_storage,
         "seed_design_storage": seed_storage,
     }
     month12["saving_percent"] = round(
-        100 * (1 - month12["this_design_pipeline_usd"] / month12["seed_design_pipeline_usd"]), 1)
+        100 * (1 - month12["this_design_pipeline_usd"] / month12["seed_design_pipeline_usd"]), 1
+    )
     report = {
         "benchmark": "cost",
         "machine": describe(),
@@ -294,19 +348,26 @@ def main(argv: list[str] | None = None) -> int:
         "jobs_per_month_priced": MILLION,
         "this_design": this,
         "seed_design": seed_priced,
-        "pipeline_saving_percent": round(100 * (1 - this["pipeline_usd"] / seed_priced["pipeline_usd"]), 1),
+        "pipeline_saving_percent": round(
+            100 * (1 - this["pipeline_usd"] / seed_priced["pipeline_usd"]), 1
+        ),
         "this_design_like_for_like": like_for_like,
         "like_for_like_saving_percent": round(
-            100 * (1 - like_for_like["pipeline_usd"] / seed_priced["pipeline_usd"]), 1),
+            100 * (1 - like_for_like["pipeline_usd"] / seed_priced["pipeline_usd"]), 1
+        ),
         "what_the_difference_buys": {
-            k: round(this["by_service_usd"].get(k, 0) - like_for_like["by_service_usd"].get(k, 0), 2)
+            k: round(
+                this["by_service_usd"].get(k, 0) - like_for_like["by_service_usd"].get(k, 0), 2
+            )
             for k in this["by_service_usd"]
-            if abs(this["by_service_usd"].get(k, 0) - like_for_like["by_service_usd"].get(k, 0)) >= 0.01
+            if abs(this["by_service_usd"].get(k, 0) - like_for_like["by_service_usd"].get(k, 0))
+            >= 0.01
         },
         "total_saving_percent": round(100 * (1 - this["total_usd"] / seed_priced["total_usd"]), 1),
         "month_12": month12,
         "targets": {
-            "pipeline_cost_20_percent_below_seed_month_1": this["pipeline_usd"] <= 0.8 * seed_priced["pipeline_usd"],
+            "pipeline_cost_20_percent_below_seed_month_1": this["pipeline_usd"]
+            <= 0.8 * seed_priced["pipeline_usd"],
             "pipeline_cost_20_percent_below_seed_month_12": month12["saving_percent"] >= 20,
             "dynamodb_calls_per_job_at_most_5": extra["this_design_dynamodb_calls_per_job"] <= 5,
         },

@@ -29,9 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "lambdas"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
-for key, value in {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "AWS_DEFAULT_REGION": "us-east-1",
-                   "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                   "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+for key, value in {
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}.items():
     os.environ.setdefault(key, value)
 
 from moto import mock_aws  # noqa: E402
@@ -70,8 +74,10 @@ class ApiTimer:
     def take(self) -> tuple[dict[str, dict[str, float]], float]:
         """Per operation (calls, summed seconds) and the wall time with any call in flight
         (calls run concurrently, so summed seconds can exceed the wall time)."""
-        out = {k: {"calls": self.calls[k], "seconds": round(v, 3)}
-               for k, v in sorted(self.seconds.items(), key=lambda kv: -kv[1])}
+        out = {
+            k: {"calls": self.calls[k], "seconds": round(v, 3)}
+            for k, v in sorted(self.seconds.items(), key=lambda kv: -kv[1])
+        }
         wall, last_end = 0.0, float("-inf")
         for begin, finish in sorted(self.intervals):
             if finish > last_end:
@@ -99,13 +105,22 @@ def seed_jobs(ddb, table: str, n: int, now: datetime, rng: random.Random) -> lis
     for i in range(n):
         created = now - timedelta(seconds=rng.random() * 86400)
         status = pick(rng, STATUS_MIX)
-        job = {"job_id": str(uuid.UUID(int=rng.getrandbits(128))), "status": status,
-               "created": created}
-        item = {"job_id": {"S": job["job_id"]}, "status": {"S": status},
-                "created_at": {"S": iso(created)}, "updated_at": {"S": iso(created)},
-                "user_id": {"S": f"user-{i % 200}"}, "image_key": {"S": f"uploads/{i}/original"},
-                "content_type": {"S": "image/png"}, "size_bytes": {"N": str(200_000)},
-                "attempts": {"N": "1"}}
+        job = {
+            "job_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            "status": status,
+            "created": created,
+        }
+        item = {
+            "job_id": {"S": job["job_id"]},
+            "status": {"S": status},
+            "created_at": {"S": iso(created)},
+            "updated_at": {"S": iso(created)},
+            "user_id": {"S": f"user-{i % 200}"},
+            "image_key": {"S": f"uploads/{i}/original"},
+            "content_type": {"S": "image/png"},
+            "size_bytes": {"N": str(200_000)},
+            "attempts": {"N": "1"},
+        }
         if status in ("complete", "failed"):
             done = created + timedelta(seconds=2 + rng.expovariate(1 / 3))
             item["completed_at"] = {"S": iso(done)}
@@ -125,11 +140,13 @@ def seed_jobs(ddb, table: str, n: int, now: datetime, rng: random.Random) -> lis
     return jobs
 
 
-def seed_logs(logs, groups: dict[str, str], jobs: list[dict], lines: int, now: datetime,
-              rng: random.Random) -> str:
+def seed_logs(
+    logs, groups: dict[str, str], jobs: list[dict], lines: int, now: datetime, rng: random.Random
+) -> str:
     """`lines` log lines (5 per invocation) for recent jobs; returns a job id to trace."""
-    recent = sorted((j for j in jobs if j["status"] == "complete"),
-                    key=lambda j: j["created"])[-max(1, lines // (5 * len(FUNCTIONS))):]
+    recent = sorted((j for j in jobs if j["status"] == "complete"), key=lambda j: j["created"])[
+        -max(1, lines // (5 * len(FUNCTIONS))) :
+    ]
     per_group: dict[str, list[dict]] = defaultdict(list)
     count = 0
     for job in recent:
@@ -142,12 +159,19 @@ def seed_logs(logs, groups: dict[str, str], jobs: list[dict], lines: int, now: d
             cold = rng.random() < 0.02
             start = int(t.timestamp() * 1000)
             end = start + int(duration)
-            report = (f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: "
-                      f"{int(duration) + 1} ms\tMemory Size: 256 MB\tMax Memory Used: "
-                      f"{rng.randint(90, 180)} MB\t" +
-                      (f"Init Duration: {rng.uniform(300, 900):.2f} ms\t" if cold else ""))
-            doc = {"level": "INFO", "message": f"{fn} step", "service": fn,
-                   "function_request_id": rid, "job_id": job["job_id"]}
+            report = (
+                f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: "
+                f"{int(duration) + 1} ms\tMemory Size: 256 MB\tMax Memory Used: "
+                f"{rng.randint(90, 180)} MB\t"
+                + (f"Init Duration: {rng.uniform(300, 900):.2f} ms\t" if cold else "")
+            )
+            doc = {
+                "level": "INFO",
+                "message": f"{fn} step",
+                "service": fn,
+                "function_request_id": rid,
+                "job_id": job["job_id"],
+            }
             per_group[groups[fn]] += [
                 {"timestamp": start, "message": f"START RequestId: {rid} Version: $LATEST"},
                 {"timestamp": start + 1, "message": json.dumps(doc)},
@@ -161,8 +185,9 @@ def seed_logs(logs, groups: dict[str, str], jobs: list[dict], lines: int, now: d
         logs.create_log_stream(logGroupName=group, logStreamName="bench")
         events.sort(key=lambda e: e["timestamp"])
         for i in range(0, len(events), 5000):
-            logs.put_log_events(logGroupName=group, logStreamName="bench",
-                                logEvents=events[i: i + 5000])
+            logs.put_log_events(
+                logGroupName=group, logStreamName="bench", logEvents=events[i : i + 5000]
+            )
     return recent[-1]["job_id"]
 
 
@@ -174,8 +199,15 @@ def seed_metrics(cw, outputs: dict, now: datetime, rng: random.Random) -> int:
         ts = now - timedelta(minutes=60 - minute)
 
         def put(ns, name, value, unit="Count", ts=ts, **dims):
-            data[ns].append({"MetricName": name, "Value": value, "Unit": unit, "Timestamp": ts,
-                             "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]})
+            data[ns].append(
+                {
+                    "MetricName": name,
+                    "Value": value,
+                    "Unit": unit,
+                    "Timestamp": ts,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                }
+            )
 
         for fn in outputs["functions"].values():
             put("AWS/Lambda", "Invocations", rng.randint(50, 90), FunctionName=fn)
@@ -183,21 +215,31 @@ def seed_metrics(cw, outputs: dict, now: datetime, rng: random.Random) -> int:
             put("AWS/Lambda", "Throttles", 0, FunctionName=fn)
             put("AWS/Lambda", "Duration", rng.uniform(50, 400), "Milliseconds", FunctionName=fn)
             put("AWS/Lambda", "ConcurrentExecutions", rng.randint(1, 5), FunctionName=fn)
-        for url in (outputs["processing_queue_url"], outputs["dlq_url"],
-                    outputs["failure_queue_url"]):
-            for metric in ("ApproximateNumberOfMessagesVisible",
-                           "ApproximateNumberOfMessagesNotVisible",
-                           "ApproximateNumberOfMessagesDelayed"):
+        for url in (
+            outputs["processing_queue_url"],
+            outputs["dlq_url"],
+            outputs["failure_queue_url"],
+        ):
+            for metric in (
+                "ApproximateNumberOfMessagesVisible",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ):
                 put("AWS/SQS", metric, rng.randint(0, 20), QueueName=queue_name(url))
-            put("AWS/SQS", "ApproximateAgeOfOldestMessage", rng.uniform(0, 30), "Seconds",
-                QueueName=queue_name(url))
+            put(
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                rng.uniform(0, 30),
+                "Seconds",
+                QueueName=queue_name(url),
+            )
         put("Moderation", "JobsAccepted", rng.randint(60, 80), service="upload")
         put("Moderation", "JobsComplete", rng.randint(55, 75), service="notifier")
         put("Moderation", "JobsFailed", rng.randint(0, 3), service="notifier")
     total = 0
     for ns, items in data.items():
         for i in range(0, len(items), 1000):
-            cw.put_metric_data(Namespace=ns, MetricData=items[i: i + 1000])
+            cw.put_metric_data(Namespace=ns, MetricData=items[i : i + 1000])
         total += len(items)
     return total
 
@@ -231,20 +273,33 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         seeded = seed_jobs(tgt.client("dynamodb"), outputs["jobs_table"], jobs_count, now, rng)
         jobs_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        trace_job = seed_logs(tgt.client("logs"), outputs["log_groups"], seeded, log_lines, now,
-                              rng)
+        trace_job = seed_logs(
+            tgt.client("logs"), outputs["log_groups"], seeded, log_lines, now, rng
+        )
         datapoints = seed_metrics(tgt.client("cloudwatch"), outputs, now, rng)
         sqs = tgt.client("sqs")
         for job in seeded[:50]:
-            sqs.send_message(QueueUrl=outputs["dlq_url"],
-                             MessageBody=json.dumps({"job_id": job["job_id"]}))
+            sqs.send_message(
+                QueueUrl=outputs["dlq_url"], MessageBody=json.dumps({"job_id": job["job_id"]})
+            )
         s3 = tgt.client("s3")
         outputs["results_bucket"] = "bench-results"
         s3.create_bucket(Bucket="bench-results")
-        s3.put_object(Bucket="bench-results", Key=f"reports/dt={now.date()}/summary.json",
-                      Body=json.dumps({"generated_at": now.isoformat(), "rows": jobs_count,
-                                       "daily": [], "top_labels": [], "users": [],
-                                       "latency_seconds": {}, "failure_reasons": []}))
+        s3.put_object(
+            Bucket="bench-results",
+            Key=f"reports/dt={now.date()}/summary.json",
+            Body=json.dumps(
+                {
+                    "generated_at": now.isoformat(),
+                    "rows": jobs_count,
+                    "daily": [],
+                    "top_labels": [],
+                    "users": [],
+                    "latency_seconds": {},
+                    "failure_reasons": [],
+                }
+            ),
+        )
         other_s = time.perf_counter() - t0
 
         timer = ApiTimer()
@@ -258,39 +313,77 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         deadline = 900
 
         def cost_page():
-            stats = functions.function_stats(tgt.client("cloudwatch"), tgt.client("logs"), fns,
-                                             groups, settings, start, end, period)
-            accepted = throughput.totals(throughput.job_metrics(
-                tgt.client("cloudwatch"), start, end, period))["JobsAccepted"]
+            stats = functions.function_stats(
+                tgt.client("cloudwatch"),
+                tgt.client("logs"),
+                fns,
+                groups,
+                settings,
+                start,
+                end,
+                period,
+            )
+            accepted = throughput.totals(
+                throughput.job_metrics(tgt.client("cloudwatch"), start, end, period)
+            )["JobsAccepted"]
             return cost.estimate(cost.measured(cost.Workload(), stats.summary, accepted))
 
         pages = {
             "overview": lambda: (
-                jobs.jobs_overview(tgt.client("dynamodb"), outputs["jobs_table"], now, window,
-                                   deadline, parallel=parallel),
+                jobs.jobs_overview(
+                    tgt.client("dynamodb"),
+                    outputs["jobs_table"],
+                    now,
+                    window,
+                    deadline,
+                    parallel=parallel,
+                ),
                 throughput.job_metrics(tgt.client("cloudwatch"), start, end, period),
                 functions.metric_series(tgt.client("cloudwatch"), fns, start, end, period),
                 queues.snapshot(sqs, tgt.client("cloudwatch"), tgt.queues(), now),
-                alarms.alarms(tgt.client("cloudwatch"), list(outputs["alarm_names"]))),
+                alarms.alarms(tgt.client("cloudwatch"), list(outputs["alarm_names"])),
+            ),
             "queues": lambda: (
                 queues.snapshot(sqs, tgt.client("cloudwatch"), tgt.queues(), now),
-                queues.history(tgt.client("cloudwatch"), tgt.queues(), start, end, period)),
+                queues.history(tgt.client("cloudwatch"), tgt.queues(), start, end, period),
+            ),
             "dead_letters": lambda: (
                 queues.attributes(sqs, outputs["dlq_url"]),
-                dlq.with_jobs(dlq.peek(sqs, outputs["dlq_url"], 50, 20, wait_seconds=0).messages,
-                              tgt.client("dynamodb"), outputs["jobs_table"])),
+                dlq.with_jobs(
+                    dlq.peek(sqs, outputs["dlq_url"], 50, 20, wait_seconds=0).messages,
+                    tgt.client("dynamodb"),
+                    outputs["jobs_table"],
+                ),
+            ),
             "lambdas": lambda: functions.function_stats(
-                tgt.client("cloudwatch"), tgt.client("logs"), fns, groups, settings, start, end,
-                period),
+                tgt.client("cloudwatch"),
+                tgt.client("logs"),
+                fns,
+                groups,
+                settings,
+                start,
+                end,
+                period,
+            ),
             # a job id typed in: the trace alone
             "job_trace": lambda: (
                 None,
-                trace.job_trace(tgt.client("logs"), tgt.client("dynamodb"), outputs["jobs_table"],
-                                groups, trace_job, datetime.now(UTC))),
+                trace.job_trace(
+                    tgt.client("logs"),
+                    tgt.client("dynamodb"),
+                    outputs["jobs_table"],
+                    groups,
+                    trace_job,
+                    datetime.now(UTC),
+                ),
+            ),
             # no id yet: the page offers the newest jobs of each status to pick from
             "job_trace_picker": lambda: jobs.recent(
-                tgt.client("dynamodb"), outputs["jobs_table"],
-                ("failed", "complete", "analyzing", "pending"), 20),
+                tgt.client("dynamodb"),
+                outputs["jobs_table"],
+                ("failed", "complete", "analyzing", "pending"),
+                20,
+            ),
             "cost": cost_page,
             "analytics": lambda: analytics.latest_report(s3, outputs),
         }
@@ -331,8 +424,11 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
             "budget_seconds": BUDGET_SECONDS,
             "parallel_queries": parallel,
             "moto_gsi_query_floor_seconds": round(floor, 3),
-            "seed_seconds": {"build_stack": round(build_s, 1), "jobs": round(jobs_s, 1),
-                             "logs_metrics_messages": round(other_s, 1)},
+            "seed_seconds": {
+                "build_stack": round(build_s, 1),
+                "jobs": round(jobs_s, 1),
+                "logs_metrics_messages": round(other_s, 1),
+            },
             "pages": results,
             "all_under_budget": all(r["under_budget"] for r in results.values()),
         }
@@ -344,13 +440,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-lines", type=int, default=10_000)
     parser.add_argument("--window-hours", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="10,000 jobs instead of 100,000")
-    parser.add_argument("--sequential", action="store_true",
-                        help="one status Query at a time (the local cloud serializes DynamoDB)")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="one status Query at a time (the local cloud serializes DynamoDB)",
+    )
     args = parser.parse_args(argv)
     if args.quick and args.jobs == 100_000:
         args.jobs = 10_000
-    result = run(args.jobs, args.log_lines, timedelta(hours=args.window_hours),
-                 parallel=not args.sequential)
+    result = run(
+        args.jobs, args.log_lines, timedelta(hours=args.window_hours), parallel=not args.sequential
+    )
     print(json.dumps(result, indent=2))
     return 0
 

@@ -70,7 +70,11 @@ print(json.dumps(out))
 def isolated(code: str, package: Path, stdin: str = "") -> dict:
     proc = subprocess.run(
         [sys.executable, "-I", "-S", "-B", "-c", code, str(package)],
-        input=stdin, capture_output=True, text=True, check=True, cwd=package.parent,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=package.parent,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
     )
     return json.loads(proc.stdout)
@@ -80,11 +84,26 @@ def event(authorization: str | None) -> dict:
     headers = {"host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}]}
     if authorization is not None:
         headers["authorization"] = [{"key": "Authorization", "value": authorization}]
-    return {"Records": [{"cf": {
-        "config": {"distributionId": "EBENCH", "requestId": "r", "eventType": "viewer-request"},
-        "request": {"clientIp": "203.0.113.1", "headers": headers, "method": "GET",
-                    "querystring": "", "uri": "/content/x"},
-    }}]}
+    return {
+        "Records": [
+            {
+                "cf": {
+                    "config": {
+                        "distributionId": "EBENCH",
+                        "requestId": "r",
+                        "eventType": "viewer-request",
+                    },
+                    "request": {
+                        "clientIp": "203.0.113.1",
+                        "headers": headers,
+                        "method": "GET",
+                        "querystring": "",
+                        "uri": "/content/x",
+                    },
+                }
+            }
+        ]
+    }
 
 
 def summary(times: list[float]) -> dict:
@@ -107,14 +126,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         idp = LocalIdentityProvider(Path(tmp) / "key.pem", ISSUER, CLIENT_ID)
         config = {
-            "issuer": ISSUER, "client_id": CLIENT_ID, "token_use": "id", "jwks": idp.jwks(),
-            "leeway_seconds": 30, "max_token_bytes": 8192, "max_header_bytes": 1024,
+            "issuer": ISSUER,
+            "client_id": CLIENT_ID,
+            "token_use": "id",
+            "jwks": idp.jwks(),
+            "leeway_seconds": 30,
+            "max_token_bytes": 8192,
+            "max_header_bytes": 1024,
             "cookie_name": "id_token",
         }
         package = packaging.build_edge_function("edge_auth", config)
         imports = [isolated(IMPORT_PROBE, package.directory) for _ in range(args.imports)]
         tokens = [idp.token(f"user-{i}") for i in range(args.requests)]
-        forged = [t[:-8] + ("AAAAAAAA" if not t.endswith("AAAAAAAA") else "BBBBBBBB") for t in tokens]
+        forged = [
+            t[:-8] + ("AAAAAAAA" if not t.endswith("AAAAAAAA") else "BBBBBBBB") for t in tokens
+        ]
         batches = {
             "valid_token": [event(f"Bearer {t}") for t in tokens],
             "forged_signature": [event(f"Bearer {t}") for t in forged],
@@ -127,7 +153,9 @@ def main() -> int:
         "package": {
             "zipped_bytes": package.zipped_bytes,
             "limit_bytes": packaging.EDGE_VIEWER_ZIP_LIMIT,
-            "headroom_pct": round(100 * (1 - package.zipped_bytes / packaging.EDGE_VIEWER_ZIP_LIMIT), 1),
+            "headroom_pct": round(
+                100 * (1 - package.zipped_bytes / packaging.EDGE_VIEWER_ZIP_LIMIT), 1
+            ),
             "vendored": package.versions,
         },
         "cold_import": {
@@ -136,11 +164,10 @@ def main() -> int:
             "python": sys.version.split()[0],
         },
         "requests": {
-            name: {**summary(r["times_ms"]), "outcomes": r["statuses"]}
-            for name, r in runs.items()
+            name: {**summary(r["times_ms"]), "outcomes": r["statuses"]} for name, r in runs.items()
         },
         "notes": "first request of each kind includes one-time work (key objects are built at "
-                 "import); the function is configured with 128 MB and a 5 s timeout",
+        "import); the function is configured with 128 MB and a 5 s timeout",
     }
     print(json.dumps(report, indent=2))
     return 0

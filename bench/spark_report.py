@@ -48,8 +48,12 @@ EMR_PRICES = {
     "arm64": {"vcpu_hour": 0.042094, "gb_hour": 0.004628},
     "x86_64": {"vcpu_hour": 0.052624, "gb_hour": 0.0057785},
 }
-S3_PRICES = {"as_of": "2024 (list price as published)", "put_per_1000": 0.005, "get_per_1000": 0.0004,
-             "source": "https://aws.amazon.com/s3/pricing/ (S3 Standard, us-east-1)"}
+S3_PRICES = {
+    "as_of": "2024 (list price as published)",
+    "put_per_1000": 0.005,
+    "get_per_1000": 0.0004,
+    "source": "https://aws.amazon.com/s3/pricing/ (S3 Standard, us-east-1)",
+}
 WORKER_VCPU, WORKER_GB = 2, 4  # components/analytics.py: the report's driver and executors
 EMR_MIN_BILLED_SECONDS = 60
 EMR_STARTUP_SECONDS = 30  # driver and executors coming up; an assumption, stated in the output
@@ -116,8 +120,9 @@ def generate(out: Path, rows: int, batch: int, days: list[str], workers: int, se
 def emr_estimate(local_seconds: float, local_cores: int, executors: int) -> dict:
     core_seconds = local_seconds * local_cores
     workers = 1 + executors
-    run_seconds = max(EMR_MIN_BILLED_SECONDS,
-                      core_seconds / (executors * WORKER_VCPU) + EMR_STARTUP_SECONDS)
+    run_seconds = max(
+        EMR_MIN_BILLED_SECONDS, core_seconds / (executors * WORKER_VCPU) + EMR_STARTUP_SECONDS
+    )
     vcpu_hours = workers * WORKER_VCPU * run_seconds / 3600
     gb_hours = workers * WORKER_GB * run_seconds / 3600
 
@@ -149,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=100, help="stream batch size (exportBatchSize)")
     p.add_argument("--cores", type=int, default=2, help="local[N] for Spark")
     p.add_argument("--driver-memory", default="3g")
-    p.add_argument("--emr-executors", type=int, default=7,
-                   help="executors assumed on EMR (the default stack allows 7)")
+    p.add_argument(
+        "--emr-executors",
+        type=int,
+        default=7,
+        help="executors assumed on EMR (the default stack allows 7)",
+    )
     p.add_argument("--data-dir", default=None, help="keep (and reuse) the generated exports here")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
@@ -167,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             generation["reused"] = True
         else:
             shutil.rmtree(exports, ignore_errors=True)
-            generation = generate(exports, args.rows, args.batch, days, max(1, args.cores), args.seed)
+            generation = generate(
+                exports, args.rows, args.batch, days, max(1, args.cores), args.seed
+            )
             marker.write_text(json.dumps(generation))
 
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -190,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         session_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         summary = report.run(
-            spark, str(exports), str(base / "reports"), run_date=end + timedelta(days=1),
+            spark,
+            str(exports),
+            str(base / "reports"),
+            run_date=end + timedelta(days=1),
             days=args.days,
         )
         report_s = time.perf_counter() - t1
@@ -203,12 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     per_job_puts = generation["rows"]
     result = {
         "benchmark": "spark_report",
-        "machine": {"cpus": os.cpu_count(), "spark_cores": args.cores, "python": platform.python_version(),
-                    "pyspark": __import__("pyspark").__version__,
-                    "load_average_1m_before": round(load_before, 2),
-                    "load_average_1m_after": round(os.getloadavg()[0], 2)},
-        "input": {**generation, "note": "synthetic rows repeat a few shapes and compress "
-                  "better than real ones; bytes_per_row is a lower bound"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "spark_cores": args.cores,
+            "python": platform.python_version(),
+            "pyspark": __import__("pyspark").__version__,
+            "load_average_1m_before": round(load_before, 2),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
+        },
+        "input": {
+            **generation,
+            "note": "synthetic rows repeat a few shapes and compress "
+            "better than real ones; bytes_per_row is a lower bound",
+        },
         "report": {
             "rows_in_window": summary["rows"],
             "window": [summary["start_date"], summary["end_date"]],
@@ -220,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         "export_requests": {
             "batch_objects": objects,
             "batch_put_cost_usd": round(objects / 1000 * S3_PRICES["put_per_1000"], 4),
-            "one_object_per_job_put_cost_usd": round(per_job_puts / 1000 * S3_PRICES["put_per_1000"], 2),
+            "one_object_per_job_put_cost_usd": round(
+                per_job_puts / 1000 * S3_PRICES["put_per_1000"], 2
+            ),
             "report_get_cost_usd": round(objects / 1000 * S3_PRICES["get_per_1000"], 4),
             "prices": S3_PRICES,
         },

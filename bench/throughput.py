@@ -63,7 +63,11 @@ def stage_split(cloud, job_ids: list[str], sample: int = 40) -> dict[str, dict[s
                 if stage:
                     marks.setdefault(stage, []).append(event["timestamp"])
         stamps[job_id] = marks
-    spans: dict[str, list[float]] = {"queue + dispatch": [], "analysis": [], "decision → notification": []}
+    spans: dict[str, list[float]] = {
+        "queue + dispatch": [],
+        "analysis": [],
+        "decision → notification": [],
+    }
     for marks in stamps.values():
         if not all(k in marks for k in ("accepted", "dispatched", "reported", "notified")):
             continue
@@ -132,8 +136,10 @@ def _direct_cpu_per_job(jobs: int) -> float:
         start = proc.cpu_times()
         ids = []
         for fx in work:
-            resp = stack.invoke("upload", api_event("POST", "/jobs", body=fx.data,
-                                                    headers={"content-type": fx.content_type}))
+            resp = stack.invoke(
+                "upload",
+                api_event("POST", "/jobs", body=fx.data, headers={"content-type": fx.content_type}),
+            )
             ids.append(json.loads(resp["body"])["job_id"])
         sqs = stack.client("sqs")
         queue = stack.exports["processing_queue_url"]
@@ -153,8 +159,10 @@ def _direct_cpu_per_job(jobs: int) -> float:
                 try:
                     return rekognition.detect_moderation_labels(stack.client("s3"), request)
                 except rekognition.RekognitionError as exc:
-                    raise ClientError({"Error": {"Code": exc.code, "Message": exc.message}},
-                                      "DetectModerationLabels") from exc
+                    raise ClientError(
+                        {"Error": {"Code": exc.code, "Message": exc.message}},
+                        "DetectModerationLabels",
+                    ) from exc
 
         def patch(module):
             import common.clients
@@ -167,12 +175,26 @@ def _direct_cpu_per_job(jobs: int) -> float:
             msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
             if not msgs:
                 break
-            event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                                  "body": m["Body"], "attributes": {"ApproximateReceiveCount": "1"},
-                                  "messageAttributes": {}, "eventSource": "aws:sqs"} for m in msgs]}
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": {"ApproximateReceiveCount": "1"},
+                        "messageAttributes": {},
+                        "eventSource": "aws:sqs",
+                    }
+                    for m in msgs
+                ]
+            }
             stack.invoke("dispatcher", event, patch=patch)
-            sqs.delete_message_batch(QueueUrl=queue, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+            sqs.delete_message_batch(
+                QueueUrl=queue,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)
+                ],
+            )
         names = {v: k for k, v in stack.exports["functions"].items()}
         for fn, payload in calls:
             stack.invoke(names[fn], payload, patch=patch)
@@ -192,8 +214,15 @@ def run(rates: list[float], seconds: float, jobs: int | None) -> dict:
             count = jobs or int(rate * seconds)
             cloud.control("reset-stats")
             cpu0 = cloud_cpu_seconds(cloud)
-            summary, details = run_load(cloud, count, rate=rate, concurrency=max(8, int(rate)),
-                                        progress=False, timeout=max(120.0, count / 2), seed=int(rate))
+            summary, details = run_load(
+                cloud,
+                count,
+                rate=rate,
+                concurrency=max(8, int(rate)),
+                progress=False,
+                timeout=max(120.0, count / 2),
+                seed=int(rate),
+            )
             cpu = cloud_cpu_seconds(cloud) - cpu0
             mem = memory_mb(cloud)
             step = {
@@ -227,7 +256,9 @@ def run(rates: list[float], seconds: float, jobs: int | None) -> dict:
         "steps": steps,
         "saturation_offered_jobs_per_s": saturation,
         "max_throughput_jobs_per_s": best["throughput_jobs_per_s"],
-        "max_sustained_offered_jobs_per_s": max((s["offered_jobs_per_s"] for s in sustained), default=0),
+        "max_sustained_offered_jobs_per_s": max(
+            (s["offered_jobs_per_s"] for s in sustained), default=0
+        ),
         "p95_ms_at_half_saturation": half["latency_ms"].get("p95") if half else None,
         "function_duration_ms": durations,
         "direct_cpu_seconds_per_job": direct,
@@ -239,7 +270,11 @@ def run(rates: list[float], seconds: float, jobs: int | None) -> dict:
                 s["offered_jobs_per_s"] >= 20 and s in sustained for s in steps
             ),
             "p95_under_2s_at_20": next(
-                (s["latency_ms"].get("p95", 1e9) < 2000 for s in steps if s["offered_jobs_per_s"] == 20),
+                (
+                    s["latency_ms"].get("p95", 1e9) < 2000
+                    for s in steps
+                    if s["offered_jobs_per_s"] == 20
+                ),
                 False,
             ),
             "memory_under_1gib": max(s["memory"]["pss_mb"] for s in steps) < 1024,
@@ -252,9 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rates", default=None)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--jobs", type=int, default=None, help="jobs per step (default rate x seconds)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="jobs per step (default rate x seconds)"
+    )
     args = parser.parse_args(argv)
-    rates = [float(r) for r in (args.rates or ("5,10,20" if args.quick else "5,10,20,40")).split(",")]
+    rates = [
+        float(r) for r in (args.rates or ("5,10,20" if args.quick else "5,10,20,40")).split(",")
+    ]
     seconds = args.seconds or (15 if args.quick else 50)
     print(json.dumps(run(rates, seconds, args.jobs), indent=2))
     return 0

@@ -56,8 +56,13 @@ class AnalyticsArgs:
 
 def max_executors(max_vcpu: int, max_memory_gb: int) -> int:
     """Executors that fit beside the driver within the application's maximum capacity."""
-    return max(1, min((max_vcpu - WORKER_VCPU) // WORKER_VCPU,
-                      (max_memory_gb - WORKER_MEMORY_GB) // WORKER_MEMORY_GB))
+    return max(
+        1,
+        min(
+            (max_vcpu - WORKER_VCPU) // WORKER_VCPU,
+            (max_memory_gb - WORKER_MEMORY_GB) // WORKER_MEMORY_GB,
+        ),
+    )
 
 
 def spark_submit_parameters(max_vcpu: int, max_memory_gb: int) -> str:
@@ -72,7 +77,11 @@ def spark_submit_parameters(max_vcpu: int, max_memory_gb: int) -> str:
 
 
 def start_job_run_input(
-    application_id: str, role_arn: str, bucket: str, report_days: int, max_vcpu: int,
+    application_id: str,
+    role_arn: str,
+    bucket: str,
+    report_days: int,
+    max_vcpu: int,
     max_memory_gb: int,
 ) -> str:
     """The StartJobRun request the schedule sends (the SDK's parameter names).
@@ -92,10 +101,14 @@ def start_job_run_input(
                 "SparkSubmit": {
                     "EntryPoint": f"s3://{bucket}/{SCRIPT_KEY}",
                     "EntryPointArguments": [
-                        "--input", f"s3://{bucket}/{EXPORT_PREFIX.rstrip('/')}",
-                        "--output", f"s3://{bucket}/{REPORT_PREFIX.rstrip('/')}",
-                        "--run-date", "<aws.scheduler.scheduled-time>",
-                        "--days", str(report_days),
+                        "--input",
+                        f"s3://{bucket}/{EXPORT_PREFIX.rstrip('/')}",
+                        "--output",
+                        f"s3://{bucket}/{REPORT_PREFIX.rstrip('/')}",
+                        "--run-date",
+                        "<aws.scheduler.scheduled-time>",
+                        "--days",
+                        str(report_days),
                     ],
                     "SparkSubmitParameters": spark_submit_parameters(max_vcpu, max_memory_gb),
                 }
@@ -107,7 +120,9 @@ def start_job_run_input(
 
 def _doc(statements: list[dict]) -> pulumi.Output[str]:
     return pulumi.Output.from_input(statements).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
+        lambda resolved: json.dumps(
+            {"Version": "2012-10-17", "Statement": resolved}, sort_keys=True
+        )
     )
 
 
@@ -128,7 +143,10 @@ class Analytics(pulumi.ComponentResource):
             f"{prefix}-results",
             s,
             self,
-            expire_prefixes={EXPORT_PREFIX: a.results_expiry_days, REPORT_PREFIX: a.results_expiry_days},
+            expire_prefixes={
+                EXPORT_PREFIX: a.results_expiry_days,
+                REPORT_PREFIX: a.results_expiry_days,
+            },
         )
         bucket_arn = self.bucket.arn
 
@@ -175,7 +193,9 @@ class Analytics(pulumi.ComponentResource):
                         [args.stream_arn],
                     ),
                     statement("WriteExports", ["s3:PutObject"], [objects(f"{EXPORT_PREFIX}*")]),
-                    statement("OnFailureDestination", ["sqs:SendMessage"], [self.failure_queue.arn]),
+                    statement(
+                        "OnFailureDestination", ["sqs:SendMessage"], [self.failure_queue.arn]
+                    ),
                 ],
             ),
             s,
@@ -203,7 +223,10 @@ class Analytics(pulumi.ComponentResource):
             architecture="ARM64",
             maximum_capacity={"cpu": f"{a.max_vcpu} vCPU", "memory": f"{a.max_memory_gb} GB"},
             auto_start_configuration={"enabled": True},
-            auto_stop_configuration={"enabled": True, "idle_timeout_minutes": a.idle_timeout_minutes},
+            auto_stop_configuration={
+                "enabled": True,
+                "idle_timeout_minutes": a.idle_timeout_minutes,
+            },
             opts=child,
         )
         job_trust = pulumi.Output.all(account, self.application.arn).apply(
@@ -244,7 +267,12 @@ class Analytics(pulumi.ComponentResource):
                     # under the output path; all of it stays inside reports/.
                     statement(
                         "WriteReports",
-                        ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                        [
+                            "s3:AbortMultipartUpload",
+                            "s3:DeleteObject",
+                            "s3:GetObject",
+                            "s3:PutObject",
+                        ],
                         [objects(f"{REPORT_PREFIX}*")],
                     ),
                     # Listing is limited to the two prefixes. "IfExists": a GET/HEAD of a
@@ -259,8 +287,10 @@ class Analytics(pulumi.ComponentResource):
                         "Condition": {
                             "StringLikeIfExists": {
                                 "s3:prefix": [
-                                    EXPORT_PREFIX.rstrip("/"), f"{EXPORT_PREFIX}*",
-                                    REPORT_PREFIX.rstrip("/"), f"{REPORT_PREFIX}*",
+                                    EXPORT_PREFIX.rstrip("/"),
+                                    f"{EXPORT_PREFIX}*",
+                                    REPORT_PREFIX.rstrip("/"),
+                                    f"{REPORT_PREFIX}*",
                                 ]
                             }
                         },
@@ -306,13 +336,17 @@ class Analytics(pulumi.ComponentResource):
             role=self.scheduler_role.id,
             policy=_doc(
                 [
-                    statement("StartReportRuns", ["emr-serverless:StartJobRun"], [self.application.arn]),
+                    statement(
+                        "StartReportRuns", ["emr-serverless:StartJobRun"], [self.application.arn]
+                    ),
                     {
                         "Sid": "PassJobRole",
                         "Effect": "Allow",
                         "Action": ["iam:PassRole"],
                         "Resource": [self.job_role.arn],
-                        "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+                        "Condition": {
+                            "StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}
+                        },
                     },
                 ]
             ),
@@ -379,22 +413,37 @@ class Analytics(pulumi.ComponentResource):
         alarm(
             "exporter-errors",
             alarm_description="The exporter failed batches; Lambda retries and bisects them.",
-            namespace="AWS/Lambda", metric_name="Errors", dimensions={"FunctionName": fn_name},
-            statistic="Sum", period=300, evaluation_periods=1, threshold=0,
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": fn_name},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
             comparison_operator="GreaterThanThreshold",
         )
         alarm(
             "exporter-throttles",
             alarm_description="The exporter was throttled.",
-            namespace="AWS/Lambda", metric_name="Throttles", dimensions={"FunctionName": fn_name},
-            statistic="Sum", period=300, evaluation_periods=1, threshold=0,
+            namespace="AWS/Lambda",
+            metric_name="Throttles",
+            dimensions={"FunctionName": fn_name},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
             comparison_operator="GreaterThanThreshold",
         )
         alarm(
             "exporter-iterator-age",
             alarm_description="The exporter is over an hour behind the jobs stream (records expire at 24 h).",
-            namespace="AWS/Lambda", metric_name="IteratorAge", dimensions={"FunctionName": fn_name},
-            statistic="Maximum", period=300, evaluation_periods=2, threshold=3_600_000,
+            namespace="AWS/Lambda",
+            metric_name="IteratorAge",
+            dimensions={"FunctionName": fn_name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=2,
+            threshold=3_600_000,
             comparison_operator="GreaterThanThreshold",
         )
         alarm(
@@ -403,24 +452,36 @@ class Analytics(pulumi.ComponentResource):
                 "Stream batches the exporter gave up on: their jobs are missing from the "
                 "results bucket until re-exported."
             ),
-            namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": self.failure_queue.name},
-            statistic="Maximum", period=300, evaluation_periods=1, threshold=0,
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
             comparison_operator="GreaterThanThreshold",
         )
         alarm(
             "report-runs-failed",
             alarm_description="A report run on EMR Serverless failed.",
-            namespace="AWS/EMRServerless", metric_name="FailedJobs",
+            namespace="AWS/EMRServerless",
+            metric_name="FailedJobs",
             dimensions={"ApplicationId": self.application.id},
-            statistic="Sum", period=300, evaluation_periods=1, threshold=0,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
             comparison_operator="GreaterThanThreshold",
         )
         alarm(
             "report-schedule-dropped",
             alarm_description="The report schedule could not start a run after its retries.",
-            namespace="AWS/Scheduler", metric_name="InvocationDroppedCount",
+            namespace="AWS/Scheduler",
+            metric_name="InvocationDroppedCount",
             dimensions={"ScheduleGroup": self.schedule_group.name},
-            statistic="Sum", period=300, evaluation_periods=1, threshold=0,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
             comparison_operator="GreaterThanThreshold",
         )

@@ -71,8 +71,13 @@ def _endpoint_policy(sid: str, action: str, resource: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
-                {"Sid": sid, "Effect": "Allow", "Principal": "*", "Action": [action],
-                 "Resource": resource}
+                {
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": [action],
+                    "Resource": resource,
+                }
             ],
         }
     )
@@ -105,8 +110,10 @@ class StatusCache(pulumi.ComponentResource):
             self.subnet_ids = [pulumi.Output.from_input(sid) for sid in c.subnet_ids]
             # Subnets may share a route table; the endpoint takes each once.
             route_table_ids = pulumi.Output.all(
-                *[aws.ec2.get_route_table_output(subnet_id=sid).route_table_id
-                  for sid in c.subnet_ids]
+                *[
+                    aws.ec2.get_route_table_output(subnet_id=sid).route_table_id
+                    for sid in c.subnet_ids
+                ]
             ).apply(lambda ids: sorted({i for i in ids if i}))
 
         self.function_sg = aws.ec2.SecurityGroup(
@@ -218,7 +225,9 @@ class StatusCache(pulumi.ComponentResource):
                         "type": "password",
                         "passwords": [
                             random.RandomPassword(
-                                "status-cache-default-password", length=48, special=False,
+                                "status-cache-default-password",
+                                length=48,
+                                special=False,
                                 opts=child,
                             ).result
                         ],
@@ -338,7 +347,9 @@ class StatusCache(pulumi.ComponentResource):
             # stack with the cache ships it in the function's dependency layer.
             "status_extra_requirements": ("redis",),
             "status_statements": [
-                statement("ReadCacheCredentials", ["secretsmanager:GetSecretValue"], [self.secret.arn])
+                statement(
+                    "ReadCacheCredentials", ["secretsmanager:GetSecretValue"], [self.secret.arn]
+                )
             ],
         }
 
@@ -398,7 +409,8 @@ class StatusCache(pulumi.ComponentResource):
         if own_vpc:
             ddb_policy = pulumi.Output.all(region, account).apply(
                 lambda a: _endpoint_policy(
-                    "ReadThisStacksTables", "dynamodb:GetItem",
+                    "ReadThisStacksTables",
+                    "dynamodb:GetItem",
                     f"arn:aws:dynamodb:{a[0]}:{a[1]}:table/{prefix}-*",
                 )
             )

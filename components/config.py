@@ -46,8 +46,28 @@ DEFAULT_FUNCTIONS: dict[str, dict[str, Any]] = {
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-    2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 # Rekognition's top-level moderation categories that reject at high confidence.
@@ -312,43 +332,55 @@ _OBJECT_KEYS = ("functions", "throttling", "caching", "edgeAuth", "analytics")
 KNOWN_KEYS = tuple(sorted(set(_SCALARS) | set(_OBJECT_KEYS)))
 
 _SUB_FIELDS = {
-    "caching": ("caching", CachingSettings, {
-        "nodeType": ("node_type", _as_str),
-        "engine": ("engine", _as_str),
-        "maxStorageGb": ("max_storage_gb", _as_int),
-        "maxEcpuPerSecond": ("max_ecpu_per_second", _as_int),
-        "terminalTtlSeconds": ("terminal_ttl_seconds", _as_int),
-        "activeTtlSeconds": ("active_ttl_seconds", _as_float),
-        "localLruSize": ("local_lru_size", _as_int),
-        "vpcId": ("vpc_id", _as_opt_str),
-        "subnetIds": ("subnet_ids", _as_str_tuple),
-        "vpcCidr": ("vpc_cidr", _as_str),
-        "createVpcEndpoints": ("create_vpc_endpoints", _as_bool),
-    }),
-    "edgeAuth": ("edge_auth", EdgeAuthSettings, {
-        "priceClass": ("price_class", _as_str),
-        "mfa": ("mfa", lambda v: str(v).upper()),
-        "advancedSecurity": ("advanced_security", _as_bool),
-        "domainPrefix": ("domain_prefix", _as_opt_str),
-        "callbackUrls": ("callback_urls", _as_str_tuple),
-        "loggingBucket": ("logging_bucket", _as_opt_str),
-        "jwksFile": ("jwks_file", _as_opt_str),
-        "contentTtlSeconds": ("content_ttl_seconds", _as_int),
-        "tokenUse": ("token_use", lambda v: str(v).strip().lower()),
-        "aliases": ("aliases", _as_str_tuple),
-        "certificateArn": ("certificate_arn", _as_opt_str),
-    }),
-    "analytics": ("analytics", AnalyticsSettings, {
-        "releaseLabel": ("release_label", _as_str),
-        "maxVcpu": ("max_vcpu", _as_int),
-        "maxMemoryGb": ("max_memory_gb", _as_int),
-        "idleTimeoutMinutes": ("idle_timeout_minutes", _as_int),
-        "reportSchedule": ("report_schedule", _as_str),
-        "reportDays": ("report_days", _as_int),
-        "resultsExpiryDays": ("results_expiry_days", _as_int),
-        "exportBatchSize": ("export_batch_size", _as_int),
-        "exportBatchingWindowSeconds": ("export_batching_window_seconds", _as_int),
-    }),
+    "caching": (
+        "caching",
+        CachingSettings,
+        {
+            "nodeType": ("node_type", _as_str),
+            "engine": ("engine", _as_str),
+            "maxStorageGb": ("max_storage_gb", _as_int),
+            "maxEcpuPerSecond": ("max_ecpu_per_second", _as_int),
+            "terminalTtlSeconds": ("terminal_ttl_seconds", _as_int),
+            "activeTtlSeconds": ("active_ttl_seconds", _as_float),
+            "localLruSize": ("local_lru_size", _as_int),
+            "vpcId": ("vpc_id", _as_opt_str),
+            "subnetIds": ("subnet_ids", _as_str_tuple),
+            "vpcCidr": ("vpc_cidr", _as_str),
+            "createVpcEndpoints": ("create_vpc_endpoints", _as_bool),
+        },
+    ),
+    "edgeAuth": (
+        "edge_auth",
+        EdgeAuthSettings,
+        {
+            "priceClass": ("price_class", _as_str),
+            "mfa": ("mfa", lambda v: str(v).upper()),
+            "advancedSecurity": ("advanced_security", _as_bool),
+            "domainPrefix": ("domain_prefix", _as_opt_str),
+            "callbackUrls": ("callback_urls", _as_str_tuple),
+            "loggingBucket": ("logging_bucket", _as_opt_str),
+            "jwksFile": ("jwks_file", _as_opt_str),
+            "contentTtlSeconds": ("content_ttl_seconds", _as_int),
+            "tokenUse": ("token_use", lambda v: str(v).strip().lower()),
+            "aliases": ("aliases", _as_str_tuple),
+            "certificateArn": ("certificate_arn", _as_opt_str),
+        },
+    ),
+    "analytics": (
+        "analytics",
+        AnalyticsSettings,
+        {
+            "releaseLabel": ("release_label", _as_str),
+            "maxVcpu": ("max_vcpu", _as_int),
+            "maxMemoryGb": ("max_memory_gb", _as_int),
+            "idleTimeoutMinutes": ("idle_timeout_minutes", _as_int),
+            "reportSchedule": ("report_schedule", _as_str),
+            "reportDays": ("report_days", _as_int),
+            "resultsExpiryDays": ("results_expiry_days", _as_int),
+            "exportBatchSize": ("export_batch_size", _as_int),
+            "exportBatchingWindowSeconds": ("export_batching_window_seconds", _as_int),
+        },
+    ),
 }
 
 
@@ -808,7 +840,8 @@ def validate(s: StackSettings) -> list[str]:
             f"{_set_cmd('analytics.maxMemoryGb', 64)}.",
         )
         need(
-            a.report_schedule.startswith(("cron(", "rate(", "at(")) and a.report_schedule.endswith(")"),
+            a.report_schedule.startswith(("cron(", "rate(", "at("))
+            and a.report_schedule.endswith(")"),
             f"{NAMESPACE}:analytics.reportSchedule = {a.report_schedule!r} is not an EventBridge "
             "Scheduler expression (cron(...), rate(...) or at(...), in UTC). "
             f"Set {_set_cmd('analytics.reportSchedule', repr('cron(15 2 * * ? *)'))}.",

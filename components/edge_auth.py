@@ -155,7 +155,9 @@ class EdgeAuth(pulumi.ComponentResource):
             # Advanced security (threat protection) is priced per MAU and needs the Plus
             # plan; without it the Lite plan has everything this stack uses.
             user_pool_tier="PLUS" if e.advanced_security else "LITE",
-            user_pool_add_ons={"advanced_security_mode": "ENFORCED"} if e.advanced_security else None,
+            user_pool_add_ons={"advanced_security_mode": "ENFORCED"}
+            if e.advanced_security
+            else None,
             account_recovery_setting={
                 "recovery_mechanisms": [{"name": "verified_email", "priority": 1}]
             },
@@ -270,7 +272,9 @@ class EdgeAuth(pulumi.ComponentResource):
             # a replacement) therefore leaves the function behind instead of failing; the
             # README's "Edge auth" section has the command that deletes it later.
             opts=pulumi.ResourceOptions(
-                parent=self, provider=self.edge_provider, retain_on_delete=True,
+                parent=self,
+                provider=self.edge_provider,
+                retain_on_delete=True,
                 depends_on=[self.role],
             ),
         )
@@ -286,7 +290,10 @@ class EdgeAuth(pulumi.ComponentResource):
         log_arns = pulumi.Output.all(account, edge_log_group).apply(
             # "*" is the region: CloudFront runs the function in whichever region is nearest
             # the viewer, and each writes its own log group of this one name.
-            lambda a: [f"arn:aws:logs:*:{a[0]}:log-group:{a[1]}", f"arn:aws:logs:*:{a[0]}:log-group:{a[1]}:*"]
+            lambda a: [
+                f"arn:aws:logs:*:{a[0]}:log-group:{a[1]}",
+                f"arn:aws:logs:*:{a[0]}:log-group:{a[1]}:*",
+            ]
         )
         self.policy = aws.iam.RolePolicy(
             "edge_auth-policy",

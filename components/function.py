@@ -33,7 +33,9 @@ def statement(sid: str, actions: list[str], resources: list[Any]) -> dict:
 def policy_json(statements: list[dict]) -> pulumi.Output[str]:
     """A policy document whose resources may be Outputs."""
     return pulumi.Output.from_input(statements).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
+        lambda resolved: json.dumps(
+            {"Version": "2012-10-17", "Statement": resolved}, sort_keys=True
+        )
     )
 
 

@@ -96,9 +96,19 @@ def build_dependencies(names: list[str], architecture: str, target_subdir: str =
         return out
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-        "--only-binary=:all:", "--implementation", "cp", "--python-version", RUNTIME_VERSION,
-        "--target", str(out / target_subdir),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        RUNTIME_VERSION,
+        "--target",
+        str(out / target_subdir),
     ]
     for platform in _platforms(architecture):
         cmd += ["--platform", platform]
@@ -205,7 +215,9 @@ def zip_directory(src: Path, dest: Path) -> int:
     tmp = dest.with_name(dest.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in src.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(path.relative_to(src).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(
+                path.relative_to(src).as_posix(), date_time=(1980, 1, 1, 0, 0, 0)
+            )
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
@@ -223,9 +235,7 @@ class EdgePackage:
         self.versions = versions
 
 
-def build_edge_function(
-    name: str, config: dict, limit: int = EDGE_VIEWER_ZIP_LIMIT
-) -> EdgePackage:
+def build_edge_function(name: str, config: dict, limit: int = EDGE_VIEWER_ZIP_LIMIT) -> EdgePackage:
     """Build `lambdas/<name>` with `config` baked in as `<name>/config.json`.
 
     Raises PackageTooLarge, naming the size and the limit, when the zip is not under

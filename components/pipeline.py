@@ -80,9 +80,7 @@ def private_bucket(
     with `bucket_policy_document` so it keeps the TLS-only deny.
     """
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(
-        name, force_destroy=settings.force_destroy, opts=child
-    )
+    bucket = aws.s3.Bucket(name, force_destroy=settings.force_destroy, opts=child)
     bpa = aws.s3.BucketPublicAccessBlock(
         f"{name}-public-access-block",
         bucket=bucket.id,
@@ -289,7 +287,9 @@ class ModerationPipeline(pulumi.ComponentResource):
                 environment=rules_env,
                 statements=[
                     # DetectModerationLabels has no resource-level permissions: AWS requires "*".
-                    statement("DetectModerationLabels", ["rekognition:DetectModerationLabels"], ["*"]),
+                    statement(
+                        "DetectModerationLabels", ["rekognition:DetectModerationLabels"], ["*"]
+                    ),
                     *branch_statements,
                 ],
             )
@@ -333,7 +333,9 @@ class ModerationPipeline(pulumi.ComponentResource):
                     ),
                     statement("ReadIncoming", ["s3:GetObject"], [incoming_objects]),
                     statement(
-                        "CreateAndFailJobs", ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table_arn]
+                        "CreateAndFailJobs",
+                        ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                        [table_arn],
                     ),
                     statement(
                         "Idempotency",
@@ -423,7 +425,11 @@ class ModerationPipeline(pulumi.ComponentResource):
                 statement(
                     "PublishContent",
                     ["s3:PutObject"],
-                    [pulumi.Output.from_input(args.content_bucket_arn).apply(lambda a: f"{a}/content/*")],
+                    [
+                        pulumi.Output.from_input(args.content_bucket_arn).apply(
+                            lambda a: f"{a}/content/*"
+                        )
+                    ],
                 ),
             ]
         add(
@@ -468,7 +474,9 @@ class ModerationPipeline(pulumi.ComponentResource):
             batch_size=s.batch_size,
             maximum_batching_window_in_seconds=s.batching_window_seconds or None,
             function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": s.max_concurrency} if s.max_concurrency else None,
+            scaling_config={"maximum_concurrency": s.max_concurrency}
+            if s.max_concurrency
+            else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[dispatcher]),
         )
         notifier = self.functions["notifier"]
@@ -604,7 +612,9 @@ class ModerationPipeline(pulumi.ComponentResource):
                 function=fn.function.name,
                 principal="apigateway.amazonaws.com",
                 source_arn=self.api.execution_arn.apply(
-                    lambda arn, rk=route_key: f"{arn}/*/{rk.split()[0]}{rk.split()[1].split('{')[0]}*"
+                    lambda arn, rk=route_key: (
+                        f"{arn}/*/{rk.split()[0]}{rk.split()[1].split('{')[0]}*"
+                    )
                 ),
                 opts=child,
             )
@@ -733,13 +743,19 @@ class Alarms:
         )
         if s.alarm_email:
             aws.sns.TopicSubscription(
-                "alarm-email", topic=self.topic.arn, protocol="email",
-                endpoint=s.alarm_email, opts=child,
+                "alarm-email",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=s.alarm_email,
+                opts=child,
             )
         if s.alarm_https_endpoint:
             aws.sns.TopicSubscription(
-                "alarm-https", topic=self.topic.arn, protocol="https",
-                endpoint=s.alarm_https_endpoint, opts=child,
+                "alarm-https",
+                topic=self.topic.arn,
+                protocol="https",
+                endpoint=s.alarm_https_endpoint,
+                opts=child,
             )
 
         actions = [self.topic.arn]
@@ -808,8 +824,10 @@ class Alarms:
         )
         for logical, fn in pipeline.functions.items():
             short = logical.replace("_", "-")
-            for metric, suffix, what in (("Errors", "errors", "raised errors"),
-                                         ("Throttles", "throttles", "was throttled")):
+            for metric, suffix, what in (
+                ("Errors", "errors", "raised errors"),
+                ("Throttles", "throttles", "was throttled"),
+            ):
                 alarm(
                     f"{short}-{suffix}",
                     alarm_description=f"{logical} {what}.",

@@ -32,18 +32,38 @@ pages = {
     "Pipeline": [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(PAGES / "queues.py", title="Queues", icon=":material/inbox:", url_path="queues"),
-        st.Page(PAGES / "dead_letters.py", title="Dead letters", icon=":material/report:",
-                url_path="dead-letters"),
+        st.Page(
+            PAGES / "dead_letters.py",
+            title="Dead letters",
+            icon=":material/report:",
+            url_path="dead-letters",
+        ),
         st.Page(PAGES / "lambdas.py", title="Lambdas", icon=":material/bolt:", url_path="lambdas"),
-        st.Page(PAGES / "job_trace.py", title="Job trace", icon=":material/timeline:", url_path="job-trace"),
+        st.Page(
+            PAGES / "job_trace.py",
+            title="Job trace",
+            icon=":material/timeline:",
+            url_path="job-trace",
+        ),
     ],
     "Planning": [
         st.Page(PAGES / "cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
-        st.Page(PAGES / "analytics.py", title="Analytics", icon=":material/analytics:", url_path="analytics"),
+        st.Page(
+            PAGES / "analytics.py",
+            title="Analytics",
+            icon=":material/analytics:",
+            url_path="analytics",
+        ),
     ],
 }
 if target is None or target.is_local:
     pages["Planning"].append(
-        st.Page(PAGES / "local_cloud.py", title="Local cloud", icon=":material/computer:", url_path="local-cloud"))
+        st.Page(
+            PAGES / "local_cloud.py",
+            title="Local cloud",
+            icon=":material/computer:",
+            url_path="local-cloud",
+        )
+    )
 
 st.navigation(pages).run()

@@ -39,9 +39,15 @@ def _now() -> datetime:
 @st.cache_data(**HEAVY, show_spinner="Reading jobs…")
 def jobs_overview(key: str, window_s: float, deadline_s: int, limit: int, _target: Target):
     t = _target
-    value = jobs.jobs_overview(t.client("dynamodb"), t.outputs["jobs_table"], _now(),
-                               timedelta(seconds=window_s), deadline_s, limit,
-                               index=t.outputs.get("status_index") or jobs.STATUS_INDEX)
+    value = jobs.jobs_overview(
+        t.client("dynamodb"),
+        t.outputs["jobs_table"],
+        _now(),
+        timedelta(seconds=window_s),
+        deadline_s,
+        limit,
+        index=t.outputs.get("status_index") or jobs.STATUS_INDEX,
+    )
     return value, _now()
 
 
@@ -50,8 +56,9 @@ def job_metrics(key: str, window_s: float, _target: Target):
     now = _now()
     window = timedelta(seconds=window_s)
     period = metrics.choose_period(window)
-    return throughput.job_metrics(_target.client("cloudwatch"), now - window,
-                                  now + timedelta(minutes=1), period), _now()
+    return throughput.job_metrics(
+        _target.client("cloudwatch"), now - window, now + timedelta(minutes=1), period
+    ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading Lambda metrics…")
@@ -59,23 +66,34 @@ def lambda_series(key: str, window_s: float, _target: Target):
     now = _now()
     window = timedelta(seconds=window_s)
     fns = _target.outputs.get("functions") or {}
-    series = functions.metric_series(_target.client("cloudwatch"), fns, now - window,
-                                     now + timedelta(minutes=1), metrics.choose_period(window))
+    series = functions.metric_series(
+        _target.client("cloudwatch"),
+        fns,
+        now - window,
+        now + timedelta(minutes=1),
+        metrics.choose_period(window),
+    )
     return series, _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queues…")
 def queue_snapshot(key: str, _target: Target):
-    return queues.snapshot(_target.client("sqs"), _target.client("cloudwatch"),
-                           _target.queues(), _now()), _now()
+    return queues.snapshot(
+        _target.client("sqs"), _target.client("cloudwatch"), _target.queues(), _now()
+    ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue history…")
 def queue_history(key: str, window_s: float, _target: Target):
     now = _now()
     window = timedelta(seconds=window_s)
-    return queues.history(_target.client("cloudwatch"), _target.queues(), now - window,
-                          now + timedelta(minutes=1), metrics.choose_period(window)), _now()
+    return queues.history(
+        _target.client("cloudwatch"),
+        _target.queues(),
+        now - window,
+        now + timedelta(minutes=1),
+        metrics.choose_period(window),
+    ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading alarms…")
@@ -91,9 +109,16 @@ def function_stats(key: str, window_s: float, report_limit: int, _target: Target
     now = _now()
     window = timedelta(seconds=window_s)
     stats = functions.function_stats(
-        t.client("cloudwatch"), t.client("logs"), t.outputs.get("functions") or {},
-        t.outputs.get("log_groups") or {}, t.function_settings(), now - window,
-        now + timedelta(minutes=1), metrics.choose_period(window), report_limit)
+        t.client("cloudwatch"),
+        t.client("logs"),
+        t.outputs.get("functions") or {},
+        t.outputs.get("log_groups") or {},
+        t.function_settings(),
+        now - window,
+        now + timedelta(minutes=1),
+        metrics.choose_period(window),
+        report_limit,
+    )
     return (stats, missing), _now()
 
 
@@ -101,9 +126,12 @@ def function_stats(key: str, window_s: float, report_limit: int, _target: Target
 def cache_figures(key: str, window_s: float, _target: Target):
     now = _now()
     window = timedelta(seconds=window_s)
-    return status_cache.cache_figures(_target.client("cloudwatch"), now - window,
-                                      now + timedelta(minutes=1),
-                                      metrics.choose_period(window)), _now()
+    return status_cache.cache_figures(
+        _target.client("cloudwatch"),
+        now - window,
+        now + timedelta(minutes=1),
+        metrics.choose_period(window),
+    ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue attributes…")
@@ -114,17 +142,28 @@ def queue_attributes(key: str, url: str, _target: Target):
 @st.cache_data(**HEAVY, show_spinner="Reading recent jobs…")
 def recent_jobs(key: str, statuses: tuple[str, ...], limit: int, _target: Target):
     t = _target
-    return jobs.recent(t.client("dynamodb"), t.outputs["jobs_table"], statuses, limit,
-                       index=t.outputs.get("status_index") or jobs.STATUS_INDEX), _now()
+    return jobs.recent(
+        t.client("dynamodb"),
+        t.outputs["jobs_table"],
+        statuses,
+        limit,
+        index=t.outputs.get("status_index") or jobs.STATUS_INDEX,
+    ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Tracing the job across log groups…")
 def job_trace(key: str, job_id: str, _target: Target):
     t = _target
     extra = [t.outputs["api_log_group"]] if t.outputs.get("api_log_group") else []
-    return trace.job_trace(t.client("logs"), t.client("dynamodb"), t.outputs["jobs_table"],
-                           t.outputs.get("log_groups") or {}, job_id, _now(),
-                           extra_groups=extra), _now()
+    return trace.job_trace(
+        t.client("logs"),
+        t.client("dynamodb"),
+        t.outputs["jobs_table"],
+        t.outputs.get("log_groups") or {},
+        job_id,
+        _now(),
+        extra_groups=extra,
+    ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the analytics report…")
@@ -146,6 +185,7 @@ def local_runtime(key: str, endpoint: str):
 def peek_messages(target: Target, url: str, max_messages: int, visibility: int):
     """Not cached: every look at a queue is a deliberate receive."""
     result = dlq.peek(target.client("sqs"), url, max_messages, visibility)
-    messages = dlq.with_jobs(result.messages, target.client("dynamodb"),
-                             target.outputs["jobs_table"])
+    messages = dlq.with_jobs(
+        result.messages, target.client("dynamodb"), target.outputs["jobs_table"]
+    )
     return result, messages

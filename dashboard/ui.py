@@ -39,12 +39,23 @@ WINDOWS = {
     "7 days": timedelta(days=7),
 }
 REFRESH_INTERVALS = (15, 30, 60, 300)
-HEALTH_COLORS = {"ok": "#2e7d32", "idle": "#78909c", "degraded": "#ef6c00",
-                 "attention": "#ef6c00", "failing": "#c62828"}
+HEALTH_COLORS = {
+    "ok": "#2e7d32",
+    "idle": "#78909c",
+    "degraded": "#ef6c00",
+    "attention": "#ef6c00",
+    "failing": "#c62828",
+}
 CACHE_TTL = 10  # seconds; shorter than the shortest auto-refresh interval
 STATUS_COLORS = {
-    "complete": "#2e7d32", "failed": "#c62828", "analyzing": "#f9a825", "pending": "#90a4ae",
-    "approve": "#2e7d32", "warn": "#f9a825", "reject": "#c62828", "review": "#6a1b9a",
+    "complete": "#2e7d32",
+    "failed": "#c62828",
+    "analyzing": "#f9a825",
+    "pending": "#90a4ae",
+    "approve": "#2e7d32",
+    "warn": "#f9a825",
+    "reject": "#c62828",
+    "review": "#6a1b9a",
 }
 
 
@@ -111,7 +122,9 @@ def open_target() -> Target | None:
         st.session_state["target_problem"] = exc
         return None
     except Exception as exc:  # noqa: BLE001 - shown to the operator instead of a stack trace; logged
-        st.session_state["target_problem"] = TargetUnavailable(str(problem(exc, "opening the stack")))
+        st.session_state["target_problem"] = TargetUnavailable(
+            str(problem(exc, "opening the stack"))
+        )
         return None
     st.session_state.pop("target_problem", None)
     return target
@@ -121,16 +134,29 @@ def _sidebar_target() -> None:
     _init_state()
     side = st.sidebar
     side.subheader("Stack")
-    kind = side.selectbox("Look at", KINDS, format_func=lambda k: KIND_LABELS[k],
-                          **_persistent("target_kind", "local"))
-    label = {"local": "State directory", "outputs": "Outputs JSON file",
-             "stack": "Pulumi stack name"}[kind]
-    side.text_input(label, placeholder="default: .local-cloud" if kind == "local" else "",
-                    **_persistent(f"target_location_{kind}", ""))
+    kind = side.selectbox(
+        "Look at",
+        KINDS,
+        format_func=lambda k: KIND_LABELS[k],
+        **_persistent("target_kind", "local"),
+    )
+    label = {
+        "local": "State directory",
+        "outputs": "Outputs JSON file",
+        "stack": "Pulumi stack name",
+    }[kind]
+    side.text_input(
+        label,
+        placeholder="default: .local-cloud" if kind == "local" else "",
+        **_persistent(f"target_location_{kind}", ""),
+    )
     if kind != "local":
-        side.text_input("AWS profile", placeholder="default credentials",
-                        **_persistent("target_profile", ""))
-        side.text_input("Region", placeholder="from the outputs", **_persistent("target_region", ""))
+        side.text_input(
+            "AWS profile", placeholder="default credentials", **_persistent("target_profile", "")
+        )
+        side.text_input(
+            "Region", placeholder="from the outputs", **_persistent("target_region", "")
+        )
 
 
 def page(title: str, subtitle: str = "") -> Target:
@@ -140,8 +166,10 @@ def page(title: str, subtitle: str = "") -> Target:
     tgt = open_target()
     why = st.session_state.get("target_problem")
     if tgt is not None:
-        st.sidebar.caption(f"**{tgt.name}** in {tgt.region}"
-                           + (f" · endpoint {tgt.endpoint_url}" if tgt.endpoint_url else ""))
+        st.sidebar.caption(
+            f"**{tgt.name}** in {tgt.region}"
+            + (f" · endpoint {tgt.endpoint_url}" if tgt.endpoint_url else "")
+        )
     elif why is not None:
         st.sidebar.error(why.message)
     sidebar_refresh()
@@ -174,19 +202,24 @@ def sidebar_refresh() -> None:
     side.subheader("Data")
     side.selectbox("Time window", list(WINDOWS), **_persistent("window_label", "1 hour"))
     cols = side.columns([1, 1])
-    if cols[0].button("Refresh", icon=":material/refresh:", key="refresh_button",
-                      help="Read everything again now"):
+    if cols[0].button(
+        "Refresh", icon=":material/refresh:", key="refresh_button", help="Read everything again now"
+    ):
         st.cache_data.clear()
         _resolve.clear()
-    auto = cols[1].toggle("Auto", help="Re-read the page periodically",
-                          **_persistent("auto_refresh", False))
+    auto = cols[1].toggle(
+        "Auto", help="Re-read the page periodically", **_persistent("auto_refresh", False)
+    )
     if auto:
-        seconds = side.select_slider("Every (seconds)", REFRESH_INTERVALS,
-                                     **_persistent("auto_refresh_seconds", 30))
+        seconds = side.select_slider(
+            "Every (seconds)", REFRESH_INTERVALS, **_persistent("auto_refresh_seconds", 30)
+        )
         _ticker(seconds)
-    side.caption(f"Reads are cached for {CACHE_TTL} s (jobs and REPORT lines for "
-                 f"{3 * CACHE_TTL} s, refreshed in the background). Page drawn at "
-                 f"{datetime.now(UTC):%H:%M:%S} UTC.")
+    side.caption(
+        f"Reads are cached for {CACHE_TTL} s (jobs and REPORT lines for "
+        f"{3 * CACHE_TTL} s, refreshed in the background). Page drawn at "
+        f"{datetime.now(UTC):%H:%M:%S} UTC."
+    )
 
 
 def _ticker(seconds: int) -> None:
@@ -212,8 +245,9 @@ def window_label() -> str:
 # --- loading -------------------------------------------------------------------------------
 
 
-def load(loader: Callable[..., tuple[T, datetime]], *args: Any, what: str = "the data",
-         **kwargs: Any) -> T | None:
+def load(
+    loader: Callable[..., tuple[T, datetime]], *args: Any, what: str = "the data", **kwargs: Any
+) -> T | None:
     """Run a cached loader; on failure explain it (no stack trace) and return None."""
     try:
         value, at = loader(*args, **kwargs)
@@ -233,9 +267,13 @@ def problem(exc: BaseException, what: str) -> Problem:
 
 
 def show_problem(found: Problem) -> None:
-    icon = {"no_permission": ":material/lock:", "not_found": ":material/search_off:",
-            "no_credentials": ":material/key_off:", "unreachable": ":material/cloud_off:",
-            "throttled": ":material/hourglass_top:"}.get(found.kind, ":material/warning:")
+    icon = {
+        "no_permission": ":material/lock:",
+        "not_found": ":material/search_off:",
+        "no_credentials": ":material/key_off:",
+        "unreachable": ":material/cloud_off:",
+        "throttled": ":material/hourglass_top:",
+    }.get(found.kind, ":material/warning:")
     st.warning(f"{found.message} {found.hint}".strip(), icon=icon)
 
 
@@ -277,6 +315,8 @@ def fmt_usd(value: float) -> str:
 
 def empty_jobs_hint(tgt: Target) -> str:
     if tgt.is_local:
-        return ("No jobs in this window yet. Put some load on the local cloud: "
-                "`python -m local load 50 --poison 3`.")
+        return (
+            "No jobs in this window yet. Put some load on the local cloud: "
+            "`python -m local load 50 --poison 3`."
+        )
     return f"No jobs in this window yet. Uploads go to `POST {tgt.outputs.get('api_url')}/jobs`."

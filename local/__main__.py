@@ -1,15 +1,15 @@
 """`python -m local COMMAND`: run the moderation stack on this machine.
 
-  up       start the local cloud in the background (writes .local-cloud/outputs.json)
-  status   what is running: functions, queues, faults, what is not emulated
-  load     send N uploads through the API and report what happened
-  chaos    the same with injected faults
-  token    print a bearer token for a local user
-  invoke   invoke a function by its logical name
-  hash     print the dHash of an image (for moderation:blocklistHashes)
-  report   run the Spark report over the exported jobs (needs analyticsEnabled)
-  demo     up + a short load + the dashboard
-  down     stop the local cloud and remove its state
+up       start the local cloud in the background (writes .local-cloud/outputs.json)
+status   what is running: functions, queues, faults, what is not emulated
+load     send N uploads through the API and report what happened
+chaos    the same with injected faults
+token    print a bearer token for a local user
+invoke   invoke a function by its logical name
+hash     print the dHash of an image (for moderation:blocklistHashes)
+report   run the Spark report over the exported jobs (needs analyticsEnabled)
+demo     up + a short load + the dashboard
+down     stop the local cloud and remove its state
 """
 
 from __future__ import annotations
@@ -54,11 +54,20 @@ def cmd_up(args) -> int:
     state_dir.mkdir(parents=True)
     log = open(state_dir / "cloud.log", "ab")
     cmd = [
-        sys.executable, "-m", "local", "--state-dir", str(state_dir), "daemon",
-        "--max-environments", str(args.max_environments),
-        "--async-backoff", str(args.async_backoff),
-        "--schedule-scale", str(args.schedule_scale),
-        "--sample-interval", str(args.sample_interval),
+        sys.executable,
+        "-m",
+        "local",
+        "--state-dir",
+        str(state_dir),
+        "daemon",
+        "--max-environments",
+        str(args.max_environments),
+        "--async-backoff",
+        str(args.async_backoff),
+        "--schedule-scale",
+        str(args.schedule_scale),
+        "--sample-interval",
+        str(args.sample_interval),
     ]
     for item in args.set or []:
         cmd += ["--set", item]
@@ -78,8 +87,10 @@ def cmd_up(args) -> int:
             print((state_dir / "cloud.log").read_text()[-4000:], file=sys.stderr)
             return 1
         time.sleep(0.2)
-    print(f"the local cloud did not become ready in {args.wait} s; see {state_dir / 'cloud.log'}",
-          file=sys.stderr)
+    print(
+        f"the local cloud did not become ready in {args.wait} s; see {state_dir / 'cloud.log'}",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -169,8 +180,9 @@ def cmd_invoke(args) -> int:
     from local.client import LocalCloudClient
 
     cloud = LocalCloudClient(Path(args.state_dir))
-    result = cloud.control("invoke", {"function": args.function, "event": json.loads(args.event)},
-                           timeout=960)
+    result = cloud.control(
+        "invoke", {"function": args.function, "event": json.loads(args.event)}, timeout=960
+    )
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 
@@ -189,8 +201,14 @@ def cmd_load(args) -> int:
 
     cloud = LocalCloudClient(Path(args.state_dir))
     summary, details = run_load(
-        cloud, args.count, rate=args.rate, concurrency=args.concurrency, poison=args.poison,
-        users=args.users, seed=args.seed, timeout=args.timeout,
+        cloud,
+        args.count,
+        rate=args.rate,
+        concurrency=args.concurrency,
+        poison=args.poison,
+        users=args.users,
+        seed=args.seed,
+        timeout=args.timeout,
         poll_interval=getattr(args, "poll", None),
     )
     if details["status_polls"]:
@@ -242,16 +260,30 @@ def cmd_demo(args) -> int:
         if cmd_report(args) != 0:
             print("the report did not run; the Analytics page will say so", file=sys.stderr)
     else:
-        print("no Java runtime: skipping the Spark report (`make system-deps` installs one)",
-              file=sys.stderr)
+        print(
+            "no Java runtime: skipping the Spark report (`make system-deps` installs one)",
+            file=sys.stderr,
+        )
     app = ROOT / "dashboard" / "app.py"
     if args.no_dashboard:
         print(f"outputs: {Path(args.state_dir) / 'outputs.json'}; stop with `make down`")
         return 0
     print("dashboard: http://localhost:8501  (Ctrl-C quits it; `make down` stops the cloud)")
     return subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--", "--local", str(args.state_dir)],
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--",
+            "--local",
+            str(args.state_dir),
+        ],
         cwd=ROOT,
     )
 
@@ -273,20 +305,39 @@ DEMO_SETTINGS = (
 def main(argv: list[str] | None = None) -> int:
     from local.client import DEFAULT_STATE_DIR
 
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
     sub = parser.add_subparsers(dest="command", required=True)
 
     def cloud_options(p) -> None:
-        p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="a moderation: stack setting for the local stack (JSON value)")
-        p.add_argument("--max-environments", type=int, default=3,
-                       help="execution environments per function (default 3)")
-        p.add_argument("--async-backoff", type=float, default=1.0,
-                       help="seconds before async retry n is n x this (AWS: about 60)")
-        p.add_argument("--schedule-scale", type=float, default=1.0,
-                       help="multiply schedule periods (0.1 runs the sweeper every 6 s)")
+        p.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="a moderation: stack setting for the local stack (JSON value)",
+        )
+        p.add_argument(
+            "--max-environments",
+            type=int,
+            default=3,
+            help="execution environments per function (default 3)",
+        )
+        p.add_argument(
+            "--async-backoff",
+            type=float,
+            default=1.0,
+            help="seconds before async retry n is n x this (AWS: about 60)",
+        )
+        p.add_argument(
+            "--schedule-scale",
+            type=float,
+            default=1.0,
+            help="multiply schedule periods (0.1 runs the sweeper every 6 s)",
+        )
         p.add_argument("--sample-interval", type=float, default=10.0)
         p.add_argument("--wait", type=float, default=180.0)
 
@@ -317,8 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=5)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--timeout", type=float, default=300.0)
-    p.add_argument("--poll", type=float, default=None, metavar="SECONDS",
-                   help="also poll GET /jobs/{id} for unfinished jobs every SECONDS")
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="also poll GET /jobs/{id} for unfinished jobs every SECONDS",
+    )
     p.set_defaults(fn=cmd_load)
     p = sub.add_parser("chaos")
     p.add_argument("count", type=int)

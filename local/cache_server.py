@@ -55,7 +55,9 @@ class CacheServer:
     the server with, and it never reaches a function.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, binary: str = "redis-server") -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, binary: str = "redis-server"
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.binary = binary
@@ -114,7 +116,9 @@ class CacheServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise CacheServerError(f"redis-server exited ({self.proc.returncode}): {err.strip()}")
+                raise CacheServerError(
+                    f"redis-server exited ({self.proc.returncode}): {err.strip()}"
+                )
             try:
                 if self.admin().ping():
                     return self
@@ -206,7 +210,9 @@ def mock_handlers(
             SecretId=inputs["secretId"], SecretString=value
         )
         return f"{out['ARN']}|{out['VersionId']}", {
-            **inputs, "arn": out["ARN"], "versionId": out["VersionId"]
+            **inputs,
+            "arn": out["ARN"],
+            "versionId": out["VersionId"],
         }
 
     def user(name: str, inputs: dict) -> tuple[str, dict]:
@@ -218,20 +224,24 @@ def mock_handlers(
         if mode.get("type") == "no-password-required" or plain.get("noPasswordRequired"):
             rules.append("nopass")
         admin.execute_command("ACL", "SETUSER", plain["userName"], *rules)
-        return plain["userId"], {
-            **inputs, "arn": arn("elasticache", f"user:{plain['userId']}")
-        }
+        return plain["userId"], {**inputs, "arn": arn("elasticache", f"user:{plain['userId']}")}
 
     def user_group(name: str, inputs: dict) -> tuple[str, dict]:
-        note("aws:elasticache/userGroup:UserGroup", name,
-             "one local server: its users are the ACL users of that server")
+        note(
+            "aws:elasticache/userGroup:UserGroup",
+            name,
+            "one local server: its users are the ACL users of that server",
+        )
         gid = inputs["userGroupId"]
         return gid, {**inputs, "arn": arn("elasticache", f"usergroup:{gid}")}
 
     def serverless_cache(name: str, inputs: dict) -> tuple[str, dict]:
-        note("aws:elasticache/serverlessCache:ServerlessCache", name,
-             f"a local redis-server on {address}:{port}; usage limits, TLS and snapshots "
-             "are not emulated")
+        note(
+            "aws:elasticache/serverlessCache:ServerlessCache",
+            name,
+            f"a local redis-server on {address}:{port}; usage limits, TLS and snapshots "
+            "are not emulated",
+        )
         cache = inputs.get("name") or name
         endpoint = [{"address": address, "port": port}]
         return cache, {
@@ -247,9 +257,12 @@ def mock_handlers(
         rules = ["reset", "on", "~*", "&*", "+@all"]
         rules += [f">{token}"] if token else ["nopass"]
         admin.execute_command("ACL", "SETUSER", "default", *rules)
-        note("aws:elasticache/replicationGroup:ReplicationGroup", name,
-             f"a single local redis-server on {address}:{port}; replicas, failover and TLS "
-             "are not emulated")
+        note(
+            "aws:elasticache/replicationGroup:ReplicationGroup",
+            name,
+            f"a single local redis-server on {address}:{port}; replicas, failover and TLS "
+            "are not emulated",
+        )
         gid = inputs.get("replicationGroupId") or name
         return gid, {
             **inputs,

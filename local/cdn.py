@@ -65,9 +65,8 @@ def viewer_request_event(
                         "distributionDomainName": domain,
                         "distributionId": distribution_id,
                         "eventType": "viewer-request",
-                        "requestId": request_id or base64.urlsafe_b64encode(
-                            secrets.token_bytes(42)
-                        ).decode(),
+                        "requestId": request_id
+                        or base64.urlsafe_b64encode(secrets.token_bytes(42)).decode(),
                     },
                     "request": {
                         "clientIp": client_ip,
@@ -230,9 +229,13 @@ class LocalCdn:
                 return self._send(h, 301, b"", {"Location": f"{self.url}{h.path}"})
             return self._send(h, 403, b"", {})
         if h.command not in self.spec.get("allowed_methods", ["GET", "HEAD"]):
-            return self._send(h, 403, b"This distribution is not configured to allow the HTTP "
-                              b"request method that was used for this request.",
-                              {"Content-Type": "text/plain"})
+            return self._send(
+                h,
+                403,
+                b"This distribution is not configured to allow the HTTP "
+                b"request method that was used for this request.",
+                {"Content-Type": "text/plain"},
+            )
         result = self._viewer_request(h, split.path, split.query)
         if result is None:
             return None
@@ -243,8 +246,13 @@ class LocalCdn:
         if self.invoke is None:
             return {"method": h.command, "uri": path, "querystring": query}
         event = viewer_request_event(
-            h.command, path, query, list(h.headers.items()), h.client_address[0],
-            self.spec["distribution_id"], self.spec["domain"],
+            h.command,
+            path,
+            query,
+            list(h.headers.items()),
+            h.client_address[0],
+            self.spec["distribution_id"],
+            self.spec["domain"],
         )
         inv = self.invoke(event)
         if getattr(inv, "throttled", False):
@@ -260,10 +268,15 @@ class LocalCdn:
                 log.warning("viewer-request function response rejected: %s", problem)
                 self._send(h, 502, b"LambdaValidationError", {"Content-Type": "text/plain"})
                 return None
-            headers = {v.get("key", k): v["value"] for k, vals in (payload.get("headers") or {}).items()
-                       for v in vals}
+            headers = {
+                v.get("key", k): v["value"]
+                for k, vals in (payload.get("headers") or {}).items()
+                for v in vals
+            }
             body = payload.get("body", "")
-            raw = base64.b64decode(body) if payload.get("bodyEncoding") == "base64" else body.encode()
+            raw = (
+                base64.b64decode(body) if payload.get("bodyEncoding") == "base64" else body.encode()
+            )
             self._send(h, int(payload["status"]), raw, headers)
             return None
         if not isinstance(payload, dict) or not isinstance(payload.get("uri"), str):

@@ -45,11 +45,14 @@ def _scan_jobs(cloud: LocalCloudClient) -> dict[str, dict]:
     """Every job a chaos client created (other traffic on the same cloud is ignored)."""
     ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
     items: dict[str, dict] = {}
-    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True,
-                              "ProjectionExpression": "job_id, #s, reasons, user_id",
-                              "ExpressionAttributeNames": {"#s": "status"},
-                              "FilterExpression": "begins_with(user_id, :p)",
-                              "ExpressionAttributeValues": {":p": {"S": USER_PREFIX}}}
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "ConsistentRead": True,
+        "ProjectionExpression": "job_id, #s, reasons, user_id",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "FilterExpression": "begins_with(user_id, :p)",
+        "ExpressionAttributeValues": {":p": {"S": USER_PREFIX}},
+    }
     while True:
         page = ddb.scan(**kwargs)
         for it in page["Items"]:
@@ -67,7 +70,9 @@ def _queue_messages(cloud: LocalCloudClient, url: str) -> tuple[int, int]:
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def redrive_dlq(cloud: LocalCloudClient) -> dict[str, int]:
@@ -77,8 +82,13 @@ def redrive_dlq(cloud: LocalCloudClient) -> dict[str, int]:
     moved = failed = 0
     seen: set[str] = set()
     while True:
-        out = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                  VisibilityTimeout=60, MessageAttributeNames=["All"])
+        out = sqs.receive_message(
+            QueueUrl=dlq,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+        )
         batch = [m for m in out.get("Messages", []) if m["MessageId"] not in seen]
         if not batch:
             return {"moved": moved, "failed": failed}
@@ -136,12 +146,17 @@ def run_chaos(
         if delay > 0:
             time.sleep(delay)
         fx, user = work[i], users[i % len(users)]
-        headers = {"Authorization": f"Bearer {tokens[user]}", "Content-Type": fx.content_type,
-                   "Idempotency-Key": f"chaos-{seed}-{i}"}
+        headers = {
+            "Authorization": f"Bearer {tokens[user]}",
+            "Content-Type": fx.content_type,
+            "Idempotency-Key": f"chaos-{seed}-{i}",
+        }
         t0 = time.monotonic()
         for attempt in range(12):
             try:
-                resp = session.post(f"{cloud.api_url}/jobs", data=fx.data, headers=headers, timeout=30)
+                resp = session.post(
+                    f"{cloud.api_url}/jobs", data=fx.data, headers=headers, timeout=30
+                )
             except requests.RequestException as exc:
                 with lock:
                     upload_failures[type(exc).__name__] += 1
@@ -161,8 +176,14 @@ def run_chaos(
 
     def throttle_burst() -> None:
         time.sleep(burst_at)
-        cloud.control("faults", {**plan, "dynamodb_throttle_rate": 0.5,
-                                 "dynamodb_throttle_seconds": throttle_burst_seconds})
+        cloud.control(
+            "faults",
+            {
+                **plan,
+                "dynamodb_throttle_rate": 0.5,
+                "dynamodb_throttle_seconds": throttle_burst_seconds,
+            },
+        )
 
     threading.Thread(target=throttle_burst, daemon=True).start()
     poison_bodies = []
@@ -215,11 +236,13 @@ def run_chaos(
     poison_in_dlq = sum(1 for b in poison_bodies if b in dlq_bodies)
     latencies = [
         (listener.received[j][0][0] - accepted[j]) * 1000
-        for j in accepted if listener.received.get(j)
+        for j in accepted
+        if listener.received.get(j)
     ]
     reasons = Counter(
         (v["reasons"][0].split(":")[0] if v["reasons"] else "?")
-        for v in terminal.values() if v["status"] == "failed"
+        for v in terminal.values()
+        if v["status"] == "failed"
     )
     report = {
         "jobs_requested": count,
@@ -255,14 +278,17 @@ def _dlq_bodies(cloud: LocalCloudClient) -> set[str]:
     sqs, url = cloud.client("sqs"), cloud.outputs["dlq_url"]
     seen: dict[str, dict] = {}
     while True:
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
-                                  WaitTimeSeconds=0)
+        out = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0
+        )
         msgs = [m for m in out.get("Messages", []) if m["MessageId"] not in seen]
         if not msgs:
             break
         seen.update({m["MessageId"]: m for m in msgs})
-    entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-               for i, m in enumerate(seen.values())]
+    entries = [
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+        for i, m in enumerate(seen.values())
+    ]
     for i in range(0, len(entries), 10):
-        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries[i:i + 10])
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries[i : i + 10])
     return {m["Body"] for m in seen.values()}

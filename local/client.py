@@ -24,7 +24,9 @@ class LocalCloudClient:
         self.state_dir = Path(state_dir)
         state_file = self.state_dir / "state.json"
         if not state_file.exists():
-            raise NotRunning(f"no local cloud state in {self.state_dir}; start one with `python -m local up`")
+            raise NotRunning(
+                f"no local cloud state in {self.state_dir}; start one with `python -m local up`"
+            )
         self.state = json.loads(state_file.read_text())
         if not self.state.get("ready"):
             raise NotRunning(f"the local cloud did not start: {self.state.get('error')}")
@@ -49,10 +51,14 @@ class LocalCloudClient:
         if service not in self._clients:
             os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
             self._clients[service] = boto3.client(
-                service, endpoint_url=self.endpoint, region_name=self.region,
-                aws_access_key_id="local", aws_secret_access_key="local",
-                config=Config(retries={"mode": "standard", "max_attempts": 5},
-                              max_pool_connections=64),
+                service,
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+                config=Config(
+                    retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64
+                ),
             )
         return self._clients[service]
 
@@ -109,5 +115,7 @@ def stop_cloud(state_dir: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     subprocess.run(
         [sys.executable, "-m", "local", "--state-dir", str(state_dir), "down"],
-        cwd=root, capture_output=True, timeout=120,
+        cwd=root,
+        capture_output=True,
+        timeout=120,
     )

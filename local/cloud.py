@@ -155,13 +155,27 @@ class LocalCloud:
             materialize_env["LOCAL_CACHE_URL"] = self.cache.admin_url
         result = subprocess.run(
             [
-                sys.executable, "-m", "local.materialize",
-                "--endpoint", self.endpoint.url, "--gateway", gateway_url,
-                "--region", self.options.region, "--stack", self.options.stack,
-                "--config", json.dumps(config), "--out", str(self.state_dir),
-                "--cdn", f"127.0.0.1:{cdn_port}",
+                sys.executable,
+                "-m",
+                "local.materialize",
+                "--endpoint",
+                self.endpoint.url,
+                "--gateway",
+                gateway_url,
+                "--region",
+                self.options.region,
+                "--stack",
+                self.options.stack,
+                "--config",
+                json.dumps(config),
+                "--out",
+                str(self.state_dir),
+                "--cdn",
+                f"127.0.0.1:{cdn_port}",
             ],
-            cwd=ROOT, capture_output=True, text=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             env=materialize_env,
         )
         if result.returncode != 0:
@@ -185,8 +199,9 @@ class LocalCloud:
 
         # Edge auth (only if declared): the local IdP plays the stack's user pool, and the
         # local CDN runs the viewer-request function in front of the content bucket.
-        self.cdn = start_cdn(self.registry, self.lambdas, self.client("s3"), self.state_dir,
-                             cdn_port)
+        self.cdn = start_cdn(
+            self.registry, self.lambdas, self.client("s3"), self.state_dir, cdn_port
+        )
         if self.cdn is not None:
             self.idp.act_as(self.outputs["user_pool_issuer"])
 
@@ -195,12 +210,20 @@ class LocalCloud:
             if ":sqs:" in mapping.source_arn:
                 url = self.registry.queue_arn_to_url[mapping.source_arn]
                 self.sources.append(
-                    SqsEventSource(mapping, url, self.lambdas, DirectQueue(url, self.options.region),
-                                   self.faults, self.options.region)
+                    SqsEventSource(
+                        mapping,
+                        url,
+                        self.lambdas,
+                        DirectQueue(url, self.options.region),
+                        self.faults,
+                        self.options.region,
+                    )
                 )
             elif "/stream/" in mapping.source_arn:
                 self.sources.append(
-                    StreamEventSource(mapping, self.lambdas, self.send_to_queue, self.options.region)
+                    StreamEventSource(
+                        mapping, self.lambdas, self.send_to_queue, self.options.region
+                    )
                 )
         for trigger in self.registry.s3_triggers:
             self.sources.append(S3Trigger(trigger, self.lambdas, self.client("sqs")))
@@ -209,8 +232,13 @@ class LocalCloud:
 
         stage = self.registry.stage_settings
         self.gateway = Gateway(
-            self.registry.routes, self.lambdas, self.idp, self.telemetry,
-            stage.get("access_log_group"), stage.get("access_log_format"), gateway_port,
+            self.registry.routes,
+            self.lambdas,
+            self.idp,
+            self.telemetry,
+            stage.get("access_log_group"),
+            stage.get("access_log_format"),
+            gateway_port,
         )
         self.gateway.start()
         self.scheduler = Scheduler(
@@ -219,8 +247,13 @@ class LocalCloud:
         self.scheduler.start()
         queue_names = [url.rsplit("/", 1)[1] for url in self.registry.queue_arn_to_url.values()]
         self.sampler = Sampler(
-            self.telemetry, queue_names, self.client("cloudwatch"), self.client("sns"),
-            self.options.region, self.lambdas, interval=self.options.sample_interval,
+            self.telemetry,
+            queue_names,
+            self.client("cloudwatch"),
+            self.client("sns"),
+            self.options.region,
+            self.lambdas,
+            interval=self.options.sample_interval,
         )
         self.sampler.start()
         self.components = [*self.sources, self.scheduler, self.sampler, self.gateway]
@@ -276,8 +309,13 @@ class LocalCloud:
         if action == "status":
             return self.status()
         if action == "token":
-            return {"token": self.idp.token(body.get("user", "demo-user"), body.get("token_use", "id"),
-                                            int(body.get("ttl", 3600)))}
+            return {
+                "token": self.idp.token(
+                    body.get("user", "demo-user"),
+                    body.get("token_use", "id"),
+                    int(body.get("ttl", 3600)),
+                )
+            }
         if action == "faults":
             if body:
                 self.faults.set_plan(FaultPlan(**body))
@@ -288,8 +326,13 @@ class LocalCloud:
         if action == "invoke":
             fn = self.outputs["functions"].get(body["function"], body["function"])
             inv = self.lambdas.invoke(fn, body.get("event", {}), wait=True)
-            return {"ok": inv.ok, "payload": inv.payload, "error": inv.error,
-                    "duration_ms": inv.duration_ms, "throttled": inv.throttled}
+            return {
+                "ok": inv.ok,
+                "payload": inv.payload,
+                "error": inv.error,
+                "duration_ms": inv.duration_ms,
+                "throttled": inv.throttled,
+            }
         if action == "run-schedules":
             for sched, _ in self.scheduler.entries:
                 self.scheduler.fire(sched)
@@ -304,8 +347,11 @@ class LocalCloud:
             return {"flushed": True}
         if action == "endpoint-stats":
             return {
-                k: {"count": v[0], "mean_ms": round(1000 * v[1] / max(v[0], 1), 2),
-                    "max_ms": round(1000 * v[2], 1)}
+                k: {
+                    "count": v[0],
+                    "mean_ms": round(1000 * v[1] / max(v[0], 1), 2),
+                    "max_ms": round(1000 * v[2], 1),
+                }
                 for k, v in sorted(self.endpoint.app.request_stats.items())
             }
         if action == "reset-stats":
@@ -361,7 +407,9 @@ def run_daemon(options: CloudOptions) -> int:
         state = cloud.start()
     except Exception as exc:  # noqa: BLE001 - reported through state.json to the CLI that waits
         log.exception("local cloud failed to start")
-        (options.state_dir / "state.json").write_text(json.dumps({"ready": False, "error": str(exc)}))
+        (options.state_dir / "state.json").write_text(
+            json.dumps({"ready": False, "error": str(exc)})
+        )
         try:
             cloud.stop()
         except Exception:  # noqa: BLE001 - best effort after a failed start; logged

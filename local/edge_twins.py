@@ -90,7 +90,11 @@ def handlers(
         arn = f"arn:aws:cloudfront::{ACCOUNT}:distribution/{dist_id}"
         domain = cdn_host or f"{dist_id.lower()}.cloudfront.invalid"
         registry.not_emulated.append(
-            {"type": "aws:cloudfront/distribution:Distribution", "name": name, "why": DISTRIBUTION_WHY}
+            {
+                "type": "aws:cloudfront/distribution:Distribution",
+                "name": name,
+                "why": DISTRIBUTION_WHY,
+            }
         )
         registry.extras["cdn"] = cdn_spec(registry, inputs, dist_id, arn, domain)
         return dist_id, {
@@ -117,10 +121,13 @@ def cdn_spec(registry: Registry, inputs: dict, dist_id: str, arn: str, domain: s
     origin = origins.get(behaviour.get("targetOriginId")) or {}
     origin_domain = origin.get("domainName") or ""
     viewer_request = [
-        a for a in behaviour.get("lambdaFunctionAssociations") or []
+        a
+        for a in behaviour.get("lambdaFunctionAssociations") or []
         if a.get("eventType") == "viewer-request"
     ]
-    function = registry.function_by_ref(viewer_request[0]["lambdaArn"]).name if viewer_request else None
+    function = (
+        registry.function_by_ref(viewer_request[0]["lambdaArn"]).name if viewer_request else None
+    )
     return {
         "distribution_id": dist_id,
         "distribution_arn": arn,

@@ -37,8 +37,11 @@ def service_of(environ: dict) -> str:
 
 
 def _json(status: int, body: Any, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, default=str), status=status,
-                    headers={"Content-Type": "application/json", **(headers or {})})
+    return Response(
+        json.dumps(body, default=str),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 class Router:
@@ -67,13 +70,18 @@ class Router:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.endswith(".DetectModerationLabels"):
                 return self._rekognition(Request(environ))(environ, start_response)
-            return _json(400, {"__type": "UnsupportedOperation",
-                               "message": f"{target} is not emulated locally"})(environ, start_response)
+            return _json(
+                400,
+                {"__type": "UnsupportedOperation", "message": f"{target} is not emulated locally"},
+            )(environ, start_response)
         if service == "dynamodb" and self.hooks.faults.throttle_dynamodb():
-            return _json(400, {
-                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "message": "Throughput exceeds the current capacity (injected by local chaos)",
-            })(environ, start_response)
+            return _json(
+                400,
+                {
+                    "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                    "message": "Throughput exceeds the current capacity (injected by local chaos)",
+                },
+            )(environ, start_response)
         if not service or path.startswith("/moto-api"):
             return self.moto_app(environ, start_response)
         key = (service, environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0])
@@ -109,12 +117,21 @@ class Router:
                 return Response(b"", status=204)
             inv = self.hooks.lambdas.invoke(name, payload, wait=True)
         except KeyError:
-            return _json(404, {"Type": "User", "message": f"Function not found: {name}"},
-                         {"x-amzn-ErrorType": "ResourceNotFoundException"})
+            return _json(
+                404,
+                {"Type": "User", "message": f"Function not found: {name}"},
+                {"x-amzn-ErrorType": "ResourceNotFoundException"},
+            )
         if inv.throttled:
-            return _json(429, {"Type": "User", "message": "Rate Exceeded.",
-                               "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"},
-                         {"x-amzn-ErrorType": "TooManyRequestsException"})
+            return _json(
+                429,
+                {
+                    "Type": "User",
+                    "message": "Rate Exceeded.",
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                },
+                {"x-amzn-ErrorType": "TooManyRequestsException"},
+            )
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if not inv.ok:
             headers["X-Amz-Function-Error"] = "Unhandled"
@@ -123,11 +140,16 @@ class Router:
 
     def _rekognition(self, request: Request) -> Response:
         try:
-            body = rekognition.detect_moderation_labels(self.s3(), json.loads(request.get_data() or b"{}"))
+            body = rekognition.detect_moderation_labels(
+                self.s3(), json.loads(request.get_data() or b"{}")
+            )
             return _json(200, body)
         except rekognition.RekognitionError as exc:
-            return _json(exc.status, {"__type": exc.code, "Message": exc.message},
-                         {"x-amzn-ErrorType": exc.code})
+            return _json(
+                exc.status,
+                {"__type": exc.code, "Message": exc.message},
+                {"x-amzn-ErrorType": exc.code},
+            )
 
     def _control(self, request: Request) -> Response:
         action = request.path.removeprefix("/_local/").strip("/")
@@ -170,15 +192,21 @@ class Endpoint:
     serves them from a thread pool.
     """
 
-    def __init__(self, hooks: Any, s3_client: Callable[[], Any], port: int = 0,
-                 threads: int = 48) -> None:
+    def __init__(
+        self, hooks: Any, s3_client: Callable[[], Any], port: int = 0, threads: int = 48
+    ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from waitress.server import create_server
 
         self.app = Router(DomainDispatcherApplication(create_backend_app), hooks, s3_client)
         self.server = create_server(
-            self.app, host="127.0.0.1", port=port, threads=threads,
-            connection_limit=1000, channel_timeout=300, ident="moderation-local",
+            self.app,
+            host="127.0.0.1",
+            port=port,
+            threads=threads,
+            connection_limit=1000,
+            channel_timeout=300,
+            ident="moderation-local",
             clear_untrusted_proxy_headers=True,
         )
         self.server.channel_class = _channel_class()

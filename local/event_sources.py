@@ -35,7 +35,11 @@ def matches(pattern: Any, value: Any) -> bool:
             if isinstance(option, dict):
                 if "exists" in option and (value is not None) == bool(option["exists"]):
                     return True
-                if "prefix" in option and isinstance(value, str) and value.startswith(option["prefix"]):
+                if (
+                    "prefix" in option
+                    and isinstance(value, str)
+                    and value.startswith(option["prefix"])
+                ):
                     return True
             elif value == option:
                 return True
@@ -80,22 +84,26 @@ class DirectQueue:
             if messages or time.monotonic() >= deadline:
                 break
             time.sleep(0.05)  # long polling, without holding the lock while waiting
-        return {"Messages": [
-            {
-                "MessageId": m.id,
-                "ReceiptHandle": m.receipt_handle,
-                "Body": m.body,
-                "MD5OfBody": m.body_md5,
-                "Attributes": {
-                    "ApproximateReceiveCount": str(m.approximate_receive_count),
-                    "SentTimestamp": str(m.sent_timestamp),
-                    "SenderId": m.sender_id,
-                    "ApproximateFirstReceiveTimestamp": str(m.approximate_first_receive_timestamp),
-                },
-                "MessageAttributes": dict(m.message_attributes or {}),
-            }
-            for m in messages
-        ]}
+        return {
+            "Messages": [
+                {
+                    "MessageId": m.id,
+                    "ReceiptHandle": m.receipt_handle,
+                    "Body": m.body,
+                    "MD5OfBody": m.body_md5,
+                    "Attributes": {
+                        "ApproximateReceiveCount": str(m.approximate_receive_count),
+                        "SentTimestamp": str(m.sent_timestamp),
+                        "SenderId": m.sender_id,
+                        "ApproximateFirstReceiveTimestamp": str(
+                            m.approximate_first_receive_timestamp
+                        ),
+                    },
+                    "MessageAttributes": dict(m.message_attributes or {}),
+                }
+                for m in messages
+            ]
+        }
 
     def delete_message_batch(self, QueueUrl, Entries):  # noqa: N803 - boto3's names
         with self.lock:
@@ -104,7 +112,9 @@ class DirectQueue:
 
 
 class SqsEventSource:
-    def __init__(self, mapping: MappingDef, queue_url: str, lambdas, sqs, faults, region: str) -> None:
+    def __init__(
+        self, mapping: MappingDef, queue_url: str, lambdas, sqs, faults, region: str
+    ) -> None:
         self.mapping = mapping
         self.queue_url = queue_url
         self.lambdas = lambdas
@@ -160,7 +170,9 @@ class SqsEventSource:
                 "ApproximateReceiveCount": attrs.get("ApproximateReceiveCount", "1"),
                 "SentTimestamp": attrs.get("SentTimestamp", "0"),
                 "SenderId": attrs.get("SenderId", "local"),
-                "ApproximateFirstReceiveTimestamp": attrs.get("ApproximateFirstReceiveTimestamp", "0"),
+                "ApproximateFirstReceiveTimestamp": attrs.get(
+                    "ApproximateFirstReceiveTimestamp", "0"
+                ),
             },
             "messageAttributes": {
                 k: {
@@ -211,8 +223,10 @@ class SqsEventSource:
         for i in range(0, len(done), 10):
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
-                         for n, m in enumerate(done[i : i + 10])],
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                    for n, m in enumerate(done[i : i + 10])
+                ],
             )
 
 
@@ -227,8 +241,9 @@ class ShardReader:
     readers: dict[int, list[ShardReader]] = {}
     _lock = threading.Lock()
 
-    def __init__(self, stream_arn: str, starting_position: str, region: str,
-                 retain: int = 20000) -> None:
+    def __init__(
+        self, stream_arn: str, starting_position: str, region: str, retain: int = 20000
+    ) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
@@ -237,7 +252,9 @@ class ShardReader:
         self.shard = table.stream_shard
         self.retain = retain
         start = self.shard.starting_sequence_number
-        self.position = start if starting_position == "TRIM_HORIZON" else start + len(self.shard.items)
+        self.position = (
+            start if starting_position == "TRIM_HORIZON" else start + len(self.shard.items)
+        )
         with self._lock:
             self.readers.setdefault(id(self.shard), []).append(self)
 
@@ -257,8 +274,9 @@ class ShardReader:
     def _trim(self) -> None:
         with self._lock:
             slowest = min(r.position for r in self.readers[id(self.shard)])
-            excess = min(slowest - self.shard.starting_sequence_number,
-                         len(self.shard.items) - self.retain)
+            excess = min(
+                slowest - self.shard.starting_sequence_number, len(self.shard.items) - self.retain
+            )
             if excess > 0:
                 # Dropping k records and raising the start by k keeps sequence numbers stable.
                 del self.shard.items[:excess]
@@ -272,7 +290,9 @@ class StreamEventSource:
         self.send_to_queue = send_to_queue
         self.region = region
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"stream-{mapping.function}")
+        self._thread = threading.Thread(
+            target=self._loop, daemon=True, name=f"stream-{mapping.function}"
+        )
         self.buffer: list[dict] = []
         self.reader: ShardReader | None = None
         self.invocations = 0
@@ -302,8 +322,11 @@ class StreamEventSource:
             try:
                 if len(self.buffer) < self.mapping.batch_size:
                     self._fetch()
-                self.buffer = [r for r in self.buffer if passes_filters(self.mapping.filters, r)] \
-                    if self.mapping.filters else self.buffer
+                self.buffer = (
+                    [r for r in self.buffer if passes_filters(self.mapping.filters, r)]
+                    if self.mapping.filters
+                    else self.buffer
+                )
                 self.lag = len(self.buffer)
                 if not self.buffer:
                     window_started = None
@@ -321,7 +344,7 @@ class StreamEventSource:
                 if inv.ok:
                     failed_at = self._first_failure(batch, inv.payload)
                     if failed_at is None:
-                        self.buffer = self.buffer[len(batch):]
+                        self.buffer = self.buffer[len(batch) :]
                         attempts, size = 0, self.mapping.batch_size
                         continue
                     self.buffer = self.buffer[failed_at:]  # checkpoint before the failure
@@ -358,7 +381,11 @@ class StreamEventSource:
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": (self.mapping.max_retries or 0) + 1,
             },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {
@@ -369,7 +396,7 @@ class StreamEventSource:
                 "streamArn": self.mapping.source_arn,
             },
         }
-        self.buffer = self.buffer[len(batch):]
+        self.buffer = self.buffer[len(batch) :]
         if self.mapping.on_failure_arn:
             self.send_to_queue(self.mapping.on_failure_arn, json.dumps(record))
         else:
@@ -399,7 +426,9 @@ class S3Trigger:
                 for msg in out.get("Messages", []):
                     body = json.loads(msg["Body"])
                     if body.get("Records"):
-                        self.lambdas.invoke_async(self.trigger.function, {"Records": body["Records"]})
+                        self.lambdas.invoke_async(
+                            self.trigger.function, {"Records": body["Records"]}
+                        )
                     self.sqs.delete_message(
                         QueueUrl=self.trigger.queue_url, ReceiptHandle=msg["ReceiptHandle"]
                     )

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 @dataclass
 class FaultPlan:
     # Per-invocation probabilities, for the functions named (empty = every function).
-    error_rate: float = 0.0          # the handler raises a transient error before running
-    crash_before_rate: float = 0.0   # the environment dies before the handler runs
-    crash_after_rate: float = 0.0    # the environment dies after the handler's side effects
-    hang_rate: float = 0.0           # the invocation runs past its timeout
+    error_rate: float = 0.0  # the handler raises a transient error before running
+    crash_before_rate: float = 0.0  # the environment dies before the handler runs
+    crash_after_rate: float = 0.0  # the environment dies after the handler's side effects
+    hang_rate: float = 0.0  # the invocation runs past its timeout
     functions: list[str] = field(default_factory=list)
     # Delivery duplication.
     duplicate_sqs_rate: float = 0.0
@@ -44,7 +44,9 @@ class Faults:
             self.plan = plan
             self._rng = random.Random(plan.seed)
             self._throttle_until = (
-                time.monotonic() + plan.dynamodb_throttle_seconds if plan.dynamodb_throttle_rate else 0.0
+                time.monotonic() + plan.dynamodb_throttle_seconds
+                if plan.dynamodb_throttle_rate
+                else 0.0
             )
 
     def clear(self) -> None:

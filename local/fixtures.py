@@ -113,8 +113,13 @@ def make(kind: str, seed: int) -> Fixture:
 
 # Mix used by load runs: mostly clean traffic with every decision represented.
 MIX = (
-    ["clean"] * 10 + ["swimwear"] * 2 + ["explicit"] * 2 + ["moderate"] * 2
-    + ["blank"] + ["tiny"] + ["blocklisted"]
+    ["clean"] * 10
+    + ["swimwear"] * 2
+    + ["explicit"] * 2
+    + ["moderate"] * 2
+    + ["blank"]
+    + ["tiny"]
+    + ["blocklisted"]
 )
 
 

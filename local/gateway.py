@@ -97,7 +97,9 @@ class Gateway:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="gateway")
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name="gateway"
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -117,7 +119,12 @@ class Gateway:
             h.wfile.write(body)
 
     def _json(self, h, status: int, body: Any, headers: dict | None = None) -> None:
-        self._send(h, status, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})})
+        self._send(
+            h,
+            status,
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", **(headers or {})},
+        )
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()
@@ -126,10 +133,17 @@ class Gateway:
         path = split.path
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        context: dict[str, Any] = {"requestId": request_id, "routeKey": "-", "status": 0, "sub": "-"}
+        context: dict[str, Any] = {
+            "requestId": request_id,
+            "routeKey": "-",
+            "status": 0,
+            "sub": "-",
+        }
 
         if path.startswith("/idp/"):
-            doc = self.idp.jwks() if path.endswith("/jwks.json") else self.idp.openid_configuration()
+            doc = (
+                self.idp.jwks() if path.endswith("/jwks.json") else self.idp.openid_configuration()
+            )
             return self._json(h, 200, doc)
 
         match = None
@@ -157,8 +171,12 @@ class Gateway:
                 claims = self.idp.verify(token, route.route.audiences)
             except jwt.InvalidTokenError as exc:
                 context.update(status=401, authorizerError=str(exc))
-                self._json(h, 401, {"message": "Unauthorized"},
-                           {"www-authenticate": 'Bearer error="invalid_token"'})
+                self._json(
+                    h,
+                    401,
+                    {"message": "Unauthorized"},
+                    {"www-authenticate": 'Bearer error="invalid_token"'},
+                )
                 return self._access_log(context, started)
             context["sub"] = claims.get("sub", "-")
 
@@ -186,8 +204,11 @@ class Gateway:
                 "domainName": headers.get("host", "127.0.0.1"),
                 "domainPrefix": self.api_id,
                 "http": {
-                    "method": h.command, "path": path, "protocol": "HTTP/1.1",
-                    "sourceIp": h.client_address[0], "userAgent": headers.get("user-agent", ""),
+                    "method": h.command,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": h.client_address[0],
+                    "userAgent": headers.get("user-agent", ""),
                 },
                 "requestId": request_id,
                 "routeKey": route.route.route_key,
@@ -206,7 +227,11 @@ class Gateway:
         if params:
             event["pathParameters"] = params
         if body:
-            event["body"] = base64.b64encode(body).decode() if event["isBase64Encoded"] else body.decode("utf-8", "replace")
+            event["body"] = (
+                base64.b64encode(body).decode()
+                if event["isBase64Encoded"]
+                else body.decode("utf-8", "replace")
+            )
 
         inv = self.lambdas.invoke(route.route.function, event, wait=True)
         if inv.throttled:

@@ -44,8 +44,12 @@ class LocalIdentityProvider:
         numbers = self.key.public_key().public_numbers()
         self.kid = hashlib.sha256(f"{numbers.n}:{numbers.e}".encode()).hexdigest()[:20]
         self._jwk = {
-            "kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256",
-            "n": _b64(numbers.n), "e": _b64(numbers.e),
+            "kty": "RSA",
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "RS256",
+            "n": _b64(numbers.n),
+            "e": _b64(numbers.e),
         }
 
     def act_as(self, issuer: str) -> None:
@@ -99,8 +103,12 @@ class LocalIdentityProvider:
         if header.get("kid") != self.kid or header.get("alg") != "RS256":
             raise jwt.InvalidTokenError("unknown key or algorithm")
         claims = jwt.decode(
-            token, self.key.public_key(), algorithms=["RS256"], issuer=self.issuer,
-            options={"verify_aud": False, "require": ["exp", "iss", "sub"]}, leeway=5,
+            token,
+            self.key.public_key(),
+            algorithms=["RS256"],
+            issuer=self.issuer,
+            options={"verify_aud": False, "require": ["exp", "iss", "sub"]},
+            leeway=5,
         )
         aud = claims.get("aud")
         auds = aud if isinstance(aud, list) else [aud] if aud else []

@@ -44,9 +44,18 @@ def index_keys(table, index_name: str) -> tuple[str, str | None] | None:
 # so (GSI reads are eventually consistent on DynamoDB too).
 BUCKET_SECONDS = 0.5
 WRITE_OPERATIONS = (
-    "put_item", "update_item", "delete_item", "transact_write_items", "execute_statement",
-    "execute_transaction", "batch_execute_statement", "create_table", "delete_table",
-    "update_table", "restore_table_from_backup", "restore_table_to_point_in_time",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+    "create_table",
+    "delete_table",
+    "update_table",
+    "restore_table_from_backup",
+    "restore_table_to_point_in_time",
     "import_table",
 )
 _WRITES = [0]
@@ -78,8 +87,15 @@ def _partitions(table, index_name: str, hash_attr: str, range_attr: str | None) 
     return parts
 
 
-def candidates(table, index_name: str, keys: tuple[str, str | None],
-               hash_attr_asked: str | None, hash_value, range_comparison, range_objs):
+def candidates(
+    table,
+    index_name: str,
+    keys: tuple[str, str | None],
+    hash_attr_asked: str | None,
+    hash_value,
+    range_comparison,
+    range_objs,
+):
     """The items the index query can return, or None when the fast path does not apply."""
     from moto.dynamodb.comparisons import get_comparison_func
 
@@ -90,7 +106,8 @@ def candidates(table, index_name: str, keys: tuple[str, str | None],
         return None  # moto raises its own error for this
     try:
         partition = _partitions(table, index_name, hash_attr, range_attr).get(
-            (hash_value.type, _cast(hash_value)), [])
+            (hash_value.type, _cast(hash_value)), []
+        )
     except TypeError:
         return None  # an unhashable key value (not a valid key type): moto answers
     if not range_comparison:
@@ -110,8 +127,7 @@ def _counting_writes(original):
     return write
 
 
-def first_page_only(table, range_attr: str | None, subset: list, limit, start_key,
-                    forward) -> list:
+def first_page_only(table, range_attr: str | None, subset: list, limit, start_key, forward) -> list:
     """The `limit` + 1 first items in index order, when that is all a first page reads.
 
     Index order is the index's sort key, then the table's keys (moto's own order, which
@@ -140,18 +156,36 @@ def _fast(original):
         conditions = a.get("hash_key_conditions") or []
         range_conditions = a.get("range_key_conditions") or []
         hash_attr, hash_value = conditions[0] if conditions else (None, a.get("hash_key"))
-        keys = (index_keys(self, index_name)
-                if index_name and hash_value is not None and len(conditions) <= 1
-                and len(range_conditions) <= 1 else None)
+        keys = (
+            index_keys(self, index_name)
+            if index_name
+            and hash_value is not None
+            and len(conditions) <= 1
+            and len(range_conditions) <= 1
+            else None
+        )
         if keys is None:
             return original(self, *args, **kwargs)
         with _LOCK:
-            subset = candidates(self, index_name, keys, hash_attr, hash_value,
-                                a.get("range_comparison"), a.get("range_objs"))
+            subset = candidates(
+                self,
+                index_name,
+                keys,
+                hash_attr,
+                hash_value,
+                a.get("range_comparison"),
+                a.get("range_objs"),
+            )
             if subset is None:
                 return original(self, *args, **kwargs)
-            subset = first_page_only(self, keys[1], subset, a.get("limit"),
-                                     a.get("exclusive_start_key"), a.get("scan_index_forward"))
+            subset = first_page_only(
+                self,
+                keys[1],
+                subset,
+                a.get("limit"),
+                a.get("exclusive_start_key"),
+                a.get("scan_index_forward"),
+            )
             self.all_items = lambda: subset  # moto's query starts from all_items()
             try:
                 return original(self, *args, **kwargs)

@@ -97,8 +97,15 @@ def reset_caches() -> None:
 
 
 HANDLER_PACKAGES = {
-    "upload", "status", "dispatcher", "rekognition_analyzer", "custom_analyzer",
-    "notifier", "sweeper", "exporter", "edge_auth",
+    "upload",
+    "status",
+    "dispatcher",
+    "rekognition_analyzer",
+    "custom_analyzer",
+    "notifier",
+    "sweeper",
+    "exporter",
+    "edge_auth",
 }
 
 

@@ -110,16 +110,24 @@ class ExecutionEnvironment:
         if ready is None or ready.get("t") != "ready":
             self.kill()
             if ready is None:
-                err = {"errorType": "Runtime.InitTimeout",
-                       "errorMessage": f"init did not finish in {INIT_TIMEOUT:.0f} s"}
+                err = {
+                    "errorType": "Runtime.InitTimeout",
+                    "errorMessage": f"init did not finish in {INIT_TIMEOUT:.0f} s",
+                }
             elif ready.get("t") == "init_error":
-                err = {"errorType": ready.get("errorType") or "Runtime.InitError",
-                       "errorMessage": ready.get("errorMessage") or "",
-                       "stackTrace": ready.get("stackTrace", [])}
+                err = {
+                    "errorType": ready.get("errorType") or "Runtime.InitError",
+                    "errorMessage": ready.get("errorMessage") or "",
+                    "stackTrace": ready.get("stackTrace", []),
+                }
             else:
-                err = {"errorType": "Runtime.ExitError",
-                       "errorMessage": f"Runtime exited during init: exit status {self.proc.returncode}"}
-            self._log(f"INIT_REPORT Init Duration: {self.init_ms:.2f} ms\tPhase: init\tStatus: error")
+                err = {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"Runtime exited during init: exit status {self.proc.returncode}",
+                }
+            self._log(
+                f"INIT_REPORT Init Duration: {self.init_ms:.2f} ms\tPhase: init\tStatus: error"
+            )
             self._log(f"[ERROR] {err['errorType']}: {err['errorMessage']}")
             raise InitFailed(err, self.init_ms)
         self.last_used = time.monotonic()
@@ -213,8 +221,14 @@ class ExecutionEnvironment:
         self.cold = False
         inv.init_ms = init
         self._log(f"START RequestId: {rid} Version: $LATEST")
-        frame = {"t": "invoke", "rid": rid, "event": event, "timeout": self.fn.timeout,
-                 "arn": self.fn.arn, "fault": fault or {}}
+        frame = {
+            "t": "invoke",
+            "rid": rid,
+            "event": event,
+            "timeout": self.fn.timeout,
+            "arn": self.fn.arn,
+            "fault": fault or {},
+        }
         started = time.perf_counter()
         self.oom = False
         self.invoking = True
@@ -237,16 +251,25 @@ class ExecutionEnvironment:
             inv.duration_ms = self.fn.timeout * 1000.0
             message = f"Task timed out after {self.fn.timeout:.2f} seconds"
             self._log(f"{_stamp()} {rid} {message}")
-            inv.error = {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {rid} Error: {message}"}
+            inv.error = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {rid} Error: {message}",
+            }
         elif result.get("t") == "exit":
             self.kill()
             inv.duration_ms = elapsed
             if self.oom:
                 detail = "Runtime exited with error: signal: killed (Runtime.OutOfMemory)"
-                inv.error = {"errorType": "Runtime.OutOfMemory", "errorMessage": f"RequestId: {rid} Error: {detail}"}
+                inv.error = {
+                    "errorType": "Runtime.OutOfMemory",
+                    "errorMessage": f"RequestId: {rid} Error: {detail}",
+                }
             else:
                 detail = f"Runtime exited with error: exit status {self.proc.returncode}"
-                inv.error = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {rid} Error: {detail}"}
+                inv.error = {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {rid} Error: {detail}",
+                }
             self._log(f"{_stamp()} {rid} {detail}")
         elif result.get("t") == "error":
             inv.duration_ms = result["duration_ms"]
@@ -300,8 +323,13 @@ class FunctionPool:
         self.reset_stats()
 
     def reset_stats(self) -> None:
-        self.stats: dict[str, Any] = {"invocations": 0, "errors": 0, "throttles": 0,
-                                      "billed_ms": 0, "api_calls": {}}
+        self.stats: dict[str, Any] = {
+            "invocations": 0,
+            "errors": 0,
+            "throttles": 0,
+            "billed_ms": 0,
+            "api_calls": {},
+        }
 
     @property
     def busy(self) -> int:
@@ -360,12 +388,18 @@ class FunctionPool:
             return Invocation(request_id=str(uuid.uuid4()), error=exc.error, init_ms=exc.init_ms)
         if env is None:
             self.stats["throttles"] += 1
-            self.telemetry.metric("AWS/Lambda", "Throttles", 1, "Count", {"FunctionName": self.fn.name})
-            return Invocation(request_id=str(uuid.uuid4()), throttled=True, error={
-                "errorType": "TooManyRequestsException",
-                "errorMessage": "Rate Exceeded.",
-                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
-            })
+            self.telemetry.metric(
+                "AWS/Lambda", "Throttles", 1, "Count", {"FunctionName": self.fn.name}
+            )
+            return Invocation(
+                request_id=str(uuid.uuid4()),
+                throttled=True,
+                error={
+                    "errorType": "TooManyRequestsException",
+                    "errorMessage": "Rate Exceeded.",
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                },
+            )
         self.telemetry.metric("AWS/Lambda", "ConcurrentExecutions", self._busy, "Count", dims)
         self.active.add(env)
         try:
@@ -526,8 +560,10 @@ class LambdaService:
                 self._run_async(event)
             except Exception as exc:  # noqa: BLE001 - the event is retried, never dropped; logged
                 log.exception("async event for %s failed to run", event.function)
-                failure = Invocation(request_id=event.request_id, error={
-                    "errorType": "Runtime.Unknown", "errorMessage": str(exc)})
+                failure = Invocation(
+                    request_id=event.request_id,
+                    error={"errorType": "Runtime.Unknown", "errorMessage": str(exc)},
+                )
                 self._after_attempt(event, failure)
             finally:
                 with self._cv:

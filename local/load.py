@@ -58,8 +58,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
         return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
 
     return {
-        "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
-        "max": round(ordered[-1], 1), "mean": round(statistics.fmean(ordered), 1),
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": round(ordered[-1], 1),
+        "mean": round(statistics.fmean(ordered), 1),
     }
 
 
@@ -72,10 +75,13 @@ def subscribe_notification_queue(sqs, sns, topic_arn: str, name: str) -> tuple[s
     if topic_arn.endswith(".fifo"):
         name, attributes = f"{name}.fifo", {"FifoQueue": "true"}
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     subscription = sns.subscribe(
-        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
         Attributes={"RawMessageDelivery": "true"},
     )["SubscriptionArn"]
     return url, subscription
@@ -88,7 +94,9 @@ class NotificationListener:
         self.sqs = cloud.client("sqs")
         sns = cloud.client("sns")
         self.url, self.subscription = subscribe_notification_queue(
-            self.sqs, sns, cloud.outputs["notification_topic_arn"],
+            self.sqs,
+            sns,
+            cloud.outputs["notification_topic_arn"],
             f"load-listener-{uuid.uuid4().hex[:8]}",
         )
         self.sns = sns
@@ -101,7 +109,9 @@ class NotificationListener:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            out = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            out = self.sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            )
             msgs = out.get("Messages", [])
             now = time.monotonic()
             for m in msgs:
@@ -109,9 +119,13 @@ class NotificationListener:
                 with self._lock:
                     self.received.setdefault(body["job_id"], []).append((now, body))
             if msgs:
-                self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)
-                ])
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(msgs)
+                    ],
+                )
 
     def count(self, job_ids: set[str]) -> int:
         with self._lock:
@@ -203,7 +217,7 @@ def run_load(
     if poison:
         sqs = cloud.client("sqs")
         for i in range(poison):
-            body = ("{not json" if i % 2 == 0 else json.dumps({"job_id": str(uuid.uuid4())}))
+            body = "{not json" if i % 2 == 0 else json.dumps({"job_id": str(uuid.uuid4())})
             sqs.send_message(QueueUrl=cloud.outputs["processing_queue_url"], MessageBody=body)
         summary.poison_sent = poison
 
@@ -256,8 +270,11 @@ def run_load(
     summary.wall_seconds = round(last - started, 2)
     finished = summary.completed + summary.failed
     summary.throughput_jobs_per_s = round(finished / max(last - started, 1e-9), 2)
-    return summary, {"job_ids": sorted(ids), "notifications": listener.received,
-                     "status_polls": dict(polls)}
+    return summary, {
+        "job_ids": sorted(ids),
+        "notifications": listener.received,
+        "status_polls": dict(polls),
+    }
 
 
 def _poll_status(api_url, submitted, owners, listener, interval, stop, polls) -> None:
@@ -267,6 +284,9 @@ def _poll_status(api_url, submitted, owners, listener, interval, stop, polls) ->
         for job_id in list(submitted):
             if job_id in listener.received or stop.is_set():
                 continue
-            resp = session.get(f"{api_url}/jobs/{job_id}",
-                               headers={"Authorization": f"Bearer {owners[job_id]}"}, timeout=10)
+            resp = session.get(
+                f"{api_url}/jobs/{job_id}",
+                headers={"Authorization": f"Bearer {owners[job_id]}"},
+                timeout=10,
+            )
             polls[resp.status_code] += 1

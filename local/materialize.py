@@ -27,8 +27,12 @@ def clients_for(endpoint: str, region: str):
     def client(service: str):
         if service not in cache:
             cache[service] = boto3.client(
-                service, endpoint_url=endpoint, region_name=region,
-                aws_access_key_id="local", aws_secret_access_key="local", config=config,
+                service,
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+                config=config,
             )
         return cache[service]
 
@@ -45,9 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--cdn", default=None, help="host:port of the local CDN (edge auth)")
     parser.add_argument(
-        "--cache-url", default=os.environ.get("LOCAL_CACHE_URL"),
+        "--cache-url",
+        default=os.environ.get("LOCAL_CACHE_URL"),
         help="admin URL of the local redis-server behind the status cache (default: "
-             "$LOCAL_CACHE_URL, which keeps its password off the command line)",
+        "$LOCAL_CACHE_URL, which keeps its password off the command line)",
     )
     args = parser.parse_args(argv)
 

@@ -520,8 +520,10 @@ class LocalMocks(pulumi.runtime.Mocks):
         if code_dir is None:
             raise ValueError(f"function {fn_name}: the local cloud runs FileArchive code only")
         arn = self._arn("lambda", f"function:{fn_name}")
-        logical = (inputs.get("environment") or {}).get("variables", {}).get(
-            "POWERTOOLS_SERVICE_NAME", name.removesuffix("-function")
+        logical = (
+            (inputs.get("environment") or {})
+            .get("variables", {})
+            .get("POWERTOOLS_SERVICE_NAME", name.removesuffix("-function"))
         )
         logging_config = inputs.get("loggingConfig") or {}
         self.registry.functions[fn_name] = FunctionDef(
@@ -582,7 +584,11 @@ class LocalMocks(pulumi.runtime.Mocks):
                 max_concurrency=(inputs.get("scalingConfig") or {}).get("maximumConcurrency"),
             )
         )
-        return mapping_id, {**inputs, "uuid": mapping_id, "arn": self._arn("lambda", f"event-source-mapping:{mapping_id}")}
+        return mapping_id, {
+            **inputs,
+            "uuid": mapping_id,
+            "arn": self._arn("lambda", f"event-source-mapping:{mapping_id}"),
+        }
 
     def _async_config(self, name: str, inputs: dict) -> tuple[str, dict]:
         fn = self.registry.function_by_ref(inputs["functionName"])
@@ -600,7 +606,11 @@ class LocalMocks(pulumi.runtime.Mocks):
 
     def _api(self, name: str, inputs: dict) -> tuple[str, dict]:
         api_id = _suffix(name)
-        self.registry.extras["api"] = {"id": api_id, "name": inputs.get("name"), "url": self.gateway_url}
+        self.registry.extras["api"] = {
+            "id": api_id,
+            "name": inputs.get("name"),
+            "url": self.gateway_url,
+        }
         return api_id, {
             **inputs,
             "apiEndpoint": self.gateway_url,
@@ -645,12 +655,16 @@ class LocalMocks(pulumi.runtime.Mocks):
         by_route = {r["routeKey"]: r for r in inputs.get("routeSettings") or []}
         for route in self.registry.routes:
             settings = by_route.get(route.route_key, default)
-            route.throttle_rate = settings.get("throttlingRateLimit", default.get("throttlingRateLimit"))
-            route.throttle_burst = settings.get("throttlingBurstLimit", default.get("throttlingBurstLimit"))
+            route.throttle_rate = settings.get(
+                "throttlingRateLimit", default.get("throttlingRateLimit")
+            )
+            route.throttle_burst = settings.get(
+                "throttlingBurstLimit", default.get("throttlingBurstLimit")
+            )
         self.registry.stage_settings = {
-            "access_log_group": ((inputs.get("accessLogSettings") or {}).get("destinationArn") or "")
-            .split("log-group:")[-1],
+            "access_log_group": (
+                (inputs.get("accessLogSettings") or {}).get("destinationArn") or ""
+            ).split("log-group:")[-1],
             "access_log_format": (inputs.get("accessLogSettings") or {}).get("format"),
         }
         return inputs.get("name", "$default"), {**inputs, "invokeUrl": self.gateway_url}
-

@@ -28,7 +28,9 @@ def rate_seconds(expression: str) -> float | None:
 class Scheduler:
     """EventBridge rules with rate() schedules invoke their Lambda targets asynchronously."""
 
-    def __init__(self, schedules: list[ScheduleDef], lambdas, region: str, time_scale: float = 1.0) -> None:
+    def __init__(
+        self, schedules: list[ScheduleDef], lambdas, region: str, time_scale: float = 1.0
+    ) -> None:
         self.entries = []
         self.unsupported: list[str] = []
         for sched in schedules:
@@ -140,7 +142,10 @@ class Sampler:
         if self.lambdas is not None:
             for pool in self.lambdas.pools.values():
                 self.telemetry.metric(
-                    "AWS/Lambda", "ConcurrentExecutions", pool.busy, "Count",
+                    "AWS/Lambda",
+                    "ConcurrentExecutions",
+                    pool.busy,
+                    "Count",
                     {"FunctionName": pool.fn.name},
                 )
 
@@ -157,13 +162,22 @@ class Sampler:
             self.cloudwatch.set_alarm_state(
                 AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason
             )
-            actions = alarm.get("AlarmActions", []) if state == "ALARM" else alarm.get("OKActions", [])
+            actions = (
+                alarm.get("AlarmActions", []) if state == "ALARM" else alarm.get("OKActions", [])
+            )
             for arn in actions:
                 if ":sns:" in arn:
-                    self.sns.publish(TopicArn=arn, Message=json.dumps({
-                        "AlarmName": alarm["AlarmName"], "NewStateValue": state,
-                        "NewStateReason": reason, "StateChangeTime": now.isoformat(),
-                    }))
+                    self.sns.publish(
+                        TopicArn=arn,
+                        Message=json.dumps(
+                            {
+                                "AlarmName": alarm["AlarmName"],
+                                "NewStateValue": state,
+                                "NewStateReason": reason,
+                                "StateChangeTime": now.isoformat(),
+                            }
+                        ),
+                    )
 
     def _loop(self) -> None:
         last_alarm = 0.0

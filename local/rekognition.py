@@ -29,7 +29,9 @@ def labels_from_image(data: bytes) -> list[dict]:
     try:
         img = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError) as exc:
-        raise RekognitionError("InvalidImageFormatException", "Request has invalid image format") from exc
+        raise RekognitionError(
+            "InvalidImageFormatException", "Request has invalid image format"
+        ) from exc
     if img.format not in ("JPEG", "PNG"):
         # Rekognition's moderation API reads JPEG and PNG only.
         raise RekognitionError("InvalidImageFormatException", "Request has invalid image format")

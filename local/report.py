@@ -41,7 +41,7 @@ def _download_day(s3, bucket: str, day: str, target: Path) -> int:
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=f"{EXPORT_PREFIX}dt={day}/"):
         for obj in page.get("Contents", []):
-            path = target / obj["Key"][len(EXPORT_PREFIX):]
+            path = target / obj["Key"][len(EXPORT_PREFIX) :]
             path.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, obj["Key"], str(path))
             count += 1
@@ -98,14 +98,33 @@ def run_report(
         work = Path(tmp)
         objects = sum(_download_day(s3, bucket, day, work / "jobs") for day in window)
         cmd = [
-            sys.executable, str(SCRIPT),
-            "--input", str(work / "jobs"), "--output", str(work / "reports"),
-            "--run-date", run_date.isoformat(), "--end-date", end.isoformat(),
-            "--days", str(days), "--top-labels", str(top), "--top-users", str(top),
-            "--master", "local[2]",
+            sys.executable,
+            str(SCRIPT),
+            "--input",
+            str(work / "jobs"),
+            "--output",
+            str(work / "reports"),
+            "--run-date",
+            run_date.isoformat(),
+            "--end-date",
+            end.isoformat(),
+            "--days",
+            str(days),
+            "--top-labels",
+            str(top),
+            "--top-users",
+            str(top),
+            "--master",
+            "local[2]",
         ]
-        env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-        result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        env = {
+            **os.environ,
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+        }
+        result = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
         if result.returncode != 0:
             raise RuntimeError(f"the Spark report failed:\n{result.stderr[-4000:]}")
         out = work / "reports" / f"dt={run_date.isoformat()}"

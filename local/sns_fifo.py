@@ -47,8 +47,9 @@ def _deduplicating(original):
     def publish(self, message, *args, group_id=None, deduplication_id=None, **kwargs):
         key = dedup_key(self, message, group_id, deduplication_id)
         if key is None:
-            return original(self, message, *args, group_id=group_id,
-                            deduplication_id=deduplication_id, **kwargs)
+            return original(
+                self, message, *args, group_id=group_id, deduplication_id=deduplication_id, **kwargs
+            )
         with _LOCK:
             # Kept on the topic object: a new moto backend (a new test) starts clean.
             seen = self.__dict__.setdefault("_moderation_dedup_seen", {})
@@ -57,8 +58,9 @@ def _deduplicating(original):
                 del seen[stale]
             if key in seen:
                 return seen[key][1]  # accepted, not delivered again
-            message_id = original(self, message, *args, group_id=group_id,
-                                  deduplication_id=deduplication_id, **kwargs)
+            message_id = original(
+                self, message, *args, group_id=group_id, deduplication_id=deduplication_id, **kwargs
+            )
             seen[key] = (now, message_id)
             return message_id
 

@@ -102,8 +102,12 @@ class Telemetry:
                     for value in values:
                         if isinstance(value, (int, float)):
                             self.metric(
-                                namespace, metric["Name"], value, metric.get("Unit", "None"),
-                                dimensions, stamp,
+                                namespace,
+                                metric["Name"],
+                                value,
+                                metric.get("Unit", "None"),
+                                dimensions,
+                                stamp,
                             )
         return True
 

@@ -48,7 +48,9 @@ class _Capture(io.TextIOBase):
 
     def flush(self) -> None:
         if self.buffer_text:
-            _send(self.channel, {"t": "log", "rid": self.state.get("rid"), "line": self.buffer_text})
+            _send(
+                self.channel, {"t": "log", "rid": self.state.get("rid"), "line": self.buffer_text}
+            )
             self.buffer_text = ""
 
 
@@ -149,12 +151,15 @@ def main() -> None:
     try:
         handler = getattr(importlib.import_module(module_name), attr)
     except Exception as exc:  # noqa: BLE001 - an init failure is reported like Lambda does
-        _send(channel, {
-            "t": "init_error",
-            "errorType": type(exc).__name__,
-            "errorMessage": str(exc),
-            "stackTrace": traceback.format_exc().splitlines(),
-        })
+        _send(
+            channel,
+            {
+                "t": "init_error",
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exc().splitlines(),
+            },
+        )
         sys.exit(1)
     _send(channel, {"t": "ready", "max_rss_mb": _max_rss_mb()})
 
@@ -171,21 +176,33 @@ def main() -> None:
             _apply_fault(fault, "after")
             sys.stdout.flush()
             sys.stderr.flush()
-            _send(channel, {
-                "t": "result", "rid": frame["rid"], "payload": result,
-                "duration_ms": (time.perf_counter() - started) * 1000, "max_rss_mb": _max_rss_mb(),
-                "calls": _drain(calls),
-            })
+            _send(
+                channel,
+                {
+                    "t": "result",
+                    "rid": frame["rid"],
+                    "payload": result,
+                    "duration_ms": (time.perf_counter() - started) * 1000,
+                    "max_rss_mb": _max_rss_mb(),
+                    "calls": _drain(calls),
+                },
+            )
         except Exception as exc:  # noqa: BLE001 - the runtime reports handler errors, it does not die
             sys.stdout.flush()
             sys.stderr.flush()
-            _send(channel, {
-                "t": "error", "rid": frame["rid"],
-                "errorType": type(exc).__name__, "errorMessage": str(exc),
-                "stackTrace": traceback.format_exc().splitlines(),
-                "duration_ms": (time.perf_counter() - started) * 1000, "max_rss_mb": _max_rss_mb(),
-                "calls": _drain(calls),
-            })
+            _send(
+                channel,
+                {
+                    "t": "error",
+                    "rid": frame["rid"],
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exc().splitlines(),
+                    "duration_ms": (time.perf_counter() - started) * 1000,
+                    "max_rss_mb": _max_rss_mb(),
+                    "calls": _drain(calls),
+                },
+            )
         finally:
             state["rid"] = None
 

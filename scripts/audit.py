@@ -45,19 +45,35 @@ def evaluate(report: dict, accepted: dict[str, str] = ACCEPTED) -> tuple[list[st
             out.append(f"VULNERABLE {name} (fixed in {fixes})")
             failing.add(dep["name"])
     audited = len(deps) - len(skipped)
-    out.append(f"pip-audit: {audited} of {len(deps)} locked packages audited, "
-               f"{len(failing)} with known vulnerabilities not accepted")
+    out.append(
+        f"pip-audit: {audited} of {len(deps)} locked packages audited, "
+        f"{len(failing)} with known vulnerabilities not accepted"
+    )
     if skipped and not audited:
-        err.append("pip-audit could not reach a vulnerability service from this machine (the "
-                   "package mirror does not serve PyPI's JSON API): nothing was audited.")
+        err.append(
+            "pip-audit could not reach a vulnerability service from this machine (the "
+            "package mirror does not serve PyPI's JSON API): nothing was audited."
+        )
     return out, err, 1 if failing else 0
 
 
 def main() -> int:
     proc = subprocess.run(
-        [sys.executable, "-m", "pip_audit", "-r", str(ROOT / "requirements.txt"), "--no-deps",
-         "--disable-pip", "--progress-spinner", "off", "--format", "json"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip_audit",
+            "-r",
+            str(ROOT / "requirements.txt"),
+            "--no-deps",
+            "--disable-pip",
+            "--progress-spinner",
+            "off",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
     )
     try:
         report = json.loads(proc.stdout)

@@ -86,18 +86,28 @@ class SigningKey:
         def enc(n: int) -> str:
             return b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
-        return {"kty": "RSA", "kid": self.kid, "alg": "RS256", "use": "sig",
-                "n": enc(numbers.n), "e": enc(numbers.e)}
+        return {
+            "kty": "RSA",
+            "kid": self.kid,
+            "alg": "RS256",
+            "use": "sig",
+            "n": enc(numbers.n),
+            "e": enc(numbers.e),
+        }
 
     def public_pem(self) -> bytes:
         return self.key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def sign(self, header: dict, claims: Any, digest: Any = None, raw_payload: str | None = None) -> str:
+    def sign(
+        self, header: dict, claims: Any, digest: Any = None, raw_payload: str | None = None
+    ) -> str:
         """A JWS with `header` and `claims`, PKCS#1 v1.5 over `digest` (SHA-256 by default)."""
         signing_input = f"{b64url_json(header)}.{raw_payload or b64url_json(claims)}"
-        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), digest or hashes.SHA256())
+        signature = self.key.sign(
+            signing_input.encode(), padding.PKCS1v15(), digest or hashes.SHA256()
+        )
         return f"{signing_input}.{b64url(signature)}"
 
     def sign_rs512(self, header: dict, claims: dict) -> str:
@@ -190,8 +200,12 @@ def run_isolated(package_dir: Path, events: list[dict], timeout: float = 120) ->
     """Run the built handler on `events` in `python -I -S -B` with only the package on sys.path."""
     proc = subprocess.run(
         [sys.executable, "-I", "-S", "-B", "-c", RUNNER, str(package_dir)],
-        input=json.dumps(events), capture_output=True, text=True, timeout=timeout,
-        cwd=package_dir.parent, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=package_dir.parent,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
     )
     if proc.returncode != 0:
         raise RuntimeError(f"isolated handler run failed:\n{proc.stderr}")

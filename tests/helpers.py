@@ -39,8 +39,13 @@ def job(stack, job_id: str) -> dict:
 
 def put_job(stack, job_id: str, status: str, created: datetime, **extra) -> None:
     item = jobs.new_job(
-        job_id=job_id, user_id="u", image_key=f"uploads/{job_id}/original",
-        content_type="image/png", size_bytes=10, now=created, retention_days=1,
+        job_id=job_id,
+        user_id="u",
+        image_key=f"uploads/{job_id}/original",
+        content_type="image/png",
+        size_bytes=10,
+        now=created,
+        retention_days=1,
     )
     item.update(status=status, **extra)
     jobs.create_job(stack.client("dynamodb"), stack.exports["jobs_table"], item)

@@ -52,16 +52,27 @@ def strand_a_job(cloud) -> str:
     """A pending job past the deadline, as if its queue message was lost: the sweeper fails it."""
     job_id = "stranded-analytics-job"
     old = datetime.now(UTC) - timedelta(minutes=5)
-    jobs.create_job(cloud.client("dynamodb"), cloud.outputs["jobs_table"], jobs.new_job(
-        job_id=job_id, user_id="stranded-user", image_key=f"uploads/{job_id}",
-        content_type="image/png", size_bytes=1, now=old, retention_days=1))
+    jobs.create_job(
+        cloud.client("dynamodb"),
+        cloud.outputs["jobs_table"],
+        jobs.new_job(
+            job_id=job_id,
+            user_id="stranded-user",
+            image_key=f"uploads/{job_id}",
+            content_type="image/png",
+            size_bytes=1,
+            now=old,
+            retention_days=1,
+        ),
+    )
     return job_id
 
 
 def test_jobs_flow_to_the_exports_and_the_report_counts_them(cloud):
     stranded = strand_a_job(cloud)
-    summary, details = run_load(cloud, 24, rate=12, concurrency=4, users=3, timeout=240,
-                                progress=False)
+    summary, details = run_load(
+        cloud, 24, rate=12, concurrency=4, users=3, timeout=240, progress=False
+    )
     assert summary.unfinished == 0 and summary.accepted == 24
     notes = details["notifications"]
     expected = {job_id: notes[job_id][0][1] for job_id in details["job_ids"]}
@@ -83,9 +94,7 @@ def test_jobs_flow_to_the_exports_and_the_report_counts_them(cloud):
     assert report["rows"] == len(expected) + 1
     assert result["objects_read"] >= 1
 
-    want = Counter(
-        (b["status"], b.get("decision")) for b in expected.values()
-    )
+    want = Counter((b["status"], b.get("decision")) for b in expected.values())
     want[("failed", None)] += 1
     got = Counter()
     for entry in report["daily"]:
@@ -96,7 +105,9 @@ def test_jobs_flow_to_the_exports_and_the_report_counts_them(cloud):
     per_user = Counter(b["user_id"] for b in expected.values())
     for user, n in per_user.items():
         assert users[user]["jobs"] == n
-    assert {"reason": "deadline exceeded: still pending after 60 s", "count": 1} in report["failure_reasons"]
+    assert {"reason": "deadline exceeded: still pending after 60 s", "count": 1} in report[
+        "failure_reasons"
+    ]
 
     # the summary is in the local bucket where the dashboard reads it
     s3, bucket = cloud.client("s3"), cloud.outputs["results_bucket"]

@@ -54,21 +54,34 @@ def test_exports_name_the_bucket_application_and_exporter(run):
     assert ex["log_groups"]["exporter"] == "/aws/lambda/moderation-test-exporter"
     assert ex["function_memory"]["exporter"] == 256
     assert ex["exporter_failure_queue_url"].endswith("/moderation-test-exporter-failures")
-    for name in ("exporter-errors", "exporter-iterator-age", "exporter-failures-has-records",
-                 "report-runs-failed", "report-schedule-dropped"):
+    for name in (
+        "exporter-errors",
+        "exporter-iterator-age",
+        "exporter-failures-has-records",
+        "report-runs-failed",
+        "report-schedule-dropped",
+    ):
         assert f"moderation-test-{name}" in ex["alarm_names"]
 
 
 def test_results_bucket_is_private_and_expires_exports_and_reports():
     run = run_program({"analyticsEnabled": True, "analytics": {"resultsExpiryDays": 400}})
     bucket = results_bucket(run).outputs["bucket"]
-    lifecycle = [r for r in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-                 if r.inputs["bucket"] == bucket]
+    lifecycle = [
+        r
+        for r in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if r.inputs["bucket"] == bucket
+    ]
     (rules,) = [r.inputs["rules"] for r in lifecycle]
-    expiring = {r["filter"]["prefix"]: r["expiration"]["days"] for r in rules if r.get("expiration")}
+    expiring = {
+        r["filter"]["prefix"]: r["expiration"]["days"] for r in rules if r.get("expiration")
+    }
     assert expiring == {"jobs/": 400, "reports/": 400}  # the script never expires
-    pab = [r for r in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-           if r.inputs["bucket"] == bucket]
+    pab = [
+        r
+        for r in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        if r.inputs["bucket"] == bucket
+    ]
     assert len(pab) == 1 and pab[0].inputs["restrictPublicBuckets"] is True
 
 
@@ -82,11 +95,17 @@ def test_the_spark_script_is_uploaded_from_analytics(run):
 
 
 def test_emr_application_release_capacity_and_auto_start_stop():
-    run = run_program({
-        "analyticsEnabled": True,
-        "analytics": {"releaseLabel": "emr-7.2.0", "maxVcpu": 32, "maxMemoryGb": 128,
-                      "idleTimeoutMinutes": 5},
-    })
+    run = run_program(
+        {
+            "analyticsEnabled": True,
+            "analytics": {
+                "releaseLabel": "emr-7.2.0",
+                "maxVcpu": 32,
+                "maxMemoryGb": 128,
+                "idleTimeoutMinutes": 5,
+            },
+        }
+    )
     app = run.one("aws:emrserverless/application:Application").inputs
     assert app["releaseLabel"] == "emr-7.2.0"
     assert app["type"] == "spark"
@@ -122,11 +141,16 @@ def test_job_role_reads_exports_and_script_writes_reports_and_nothing_else(run):
     assert by_sid["ReadScript"]["Resource"] == [f"{bucket}/scripts/report.py"]
     assert by_sid["WriteReports"]["Resource"] == [f"{bucket}/reports/*"]
     assert set(by_sid["WriteReports"]["Action"]) == {
-        "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+    }
     listing = by_sid["ListOwnPrefixes"]
     assert listing["Action"] == ["s3:ListBucket"] and listing["Resource"] == [bucket]
     assert listing["Condition"] == {
-        "StringLikeIfExists": {"s3:prefix": ["jobs", "jobs/*", "reports", "reports/*"]}}
+        "StringLikeIfExists": {"s3:prefix": ["jobs", "jobs/*", "reports", "reports/*"]}
+    }
     assert set(by_sid) == {"ReadExports", "ReadScript", "WriteReports", "ListOwnPrefixes"}
     for stmt in by_sid.values():
         assert stmt["Effect"] == "Allow"
@@ -160,14 +184,19 @@ def test_schedule_starts_the_report_on_this_application(run):
     # the script parses exactly these arguments
     from analytics import report
 
-    parsed = report.parse_args([a.replace("<aws.scheduler.scheduled-time>", "2026-05-03T02:15:00Z")
-                                for a in args])
+    parsed = report.parse_args(
+        [a.replace("<aws.scheduler.scheduled-time>", "2026-05-03T02:15:00Z") for a in args]
+    )
     assert (parsed.days, report.to_date(parsed.run_date).isoformat()) == (1, "2026-05-03")
 
 
 def test_schedule_follows_report_settings():
-    run = run_program({"analyticsEnabled": True,
-                       "analytics": {"reportSchedule": "cron(0 6 * * ? *)", "reportDays": 7}})
+    run = run_program(
+        {
+            "analyticsEnabled": True,
+            "analytics": {"reportSchedule": "cron(0 6 * * ? *)", "reportDays": 7},
+        }
+    )
     target = run.one("aws:scheduler/schedule:Schedule").inputs
     assert target["scheduleExpression"] == "cron(0 6 * * ? *)"
     args = json.loads(target["target"]["input"])["JobDriver"]["SparkSubmit"]["EntryPointArguments"]
@@ -180,22 +209,38 @@ def test_scheduler_role_may_only_start_runs_and_pass_the_job_role(run):
     group = run.one("aws:scheduler/scheduleGroup:ScheduleGroup").outputs["arn"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {
-        "aws:SourceAccount": "123456789012", "aws:SourceArn": group}
-    by_sid = statements(run.one("aws:iam/rolePolicy:RolePolicy", "report-schedule-policy").inputs["policy"])
+        "aws:SourceAccount": "123456789012",
+        "aws:SourceArn": group,
+    }
+    by_sid = statements(
+        run.one("aws:iam/rolePolicy:RolePolicy", "report-schedule-policy").inputs["policy"]
+    )
     app_arn = run.one("aws:emrserverless/application:Application").outputs["arn"]
     job_role = run.one("aws:iam/role:Role", "report-job-role").outputs["arn"]
     assert by_sid == {
-        "StartReportRuns": {"Sid": "StartReportRuns", "Effect": "Allow",
-                            "Action": ["emr-serverless:StartJobRun"], "Resource": [app_arn]},
-        "PassJobRole": {"Sid": "PassJobRole", "Effect": "Allow", "Action": ["iam:PassRole"],
-                        "Resource": [job_role],
-                        "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}},
+        "StartReportRuns": {
+            "Sid": "StartReportRuns",
+            "Effect": "Allow",
+            "Action": ["emr-serverless:StartJobRun"],
+            "Resource": [app_arn],
+        },
+        "PassJobRole": {
+            "Sid": "PassJobRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [job_role],
+            "Condition": {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+        },
     }
 
 
 def test_exporter_mapping_on_the_jobs_stream():
-    run = run_program({"analyticsEnabled": True,
-                       "analytics": {"exportBatchSize": 500, "exportBatchingWindowSeconds": 60}})
+    run = run_program(
+        {
+            "analyticsEnabled": True,
+            "analytics": {"exportBatchSize": 500, "exportBatchingWindowSeconds": 60},
+        }
+    )
     mapping = run.one("aws:lambda/eventSourceMapping:EventSourceMapping", "exporter-stream").inputs
     table = run.one("aws:dynamodb/table:Table", "jobs").outputs
     fn = run.one("aws:lambda/function:Function", "exporter-function")
@@ -221,7 +266,9 @@ def test_exporter_mapping_on_the_jobs_stream():
     env = fn.inputs["environment"]["variables"]
     assert env["RESULTS_BUCKET"] == run.exports["results_bucket"]
     assert env["DISPATCH_LEASE_SECONDS"] == "30"
-    assert fn.inputs["architectures"] == ["arm64"] and fn.inputs["tracingConfig"] == {"mode": "Active"}
+    assert fn.inputs["architectures"] == ["arm64"] and fn.inputs["tracingConfig"] == {
+        "mode": "Active"
+    }
 
 
 def test_exporter_requirements_list_only_its_imports():

@@ -27,11 +27,10 @@ DAY1 = datetime(2026, 5, 1, tzinfo=UTC)
 COMPLETE = 1000
 FAILED = 50
 REPEATED = 100
-REASONS = (
-    ["deadline exceeded: still pending after 900 s"] * 30
-    + [f"rekognition_analyzer failed after 3 attempt(s): ThrottlingException: Rate exceeded ({i})"
-       for i in range(20)]
-)
+REASONS = ["deadline exceeded: still pending after 900 s"] * 30 + [
+    f"rekognition_analyzer failed after 3 attempt(s): ThrottlingException: Rate exceeded ({i})"
+    for i in range(20)
+]
 
 
 def decision_of(i: int) -> str:
@@ -48,28 +47,40 @@ def complete_job(i: int):
     created = DAY1 + timedelta(days=i % 2, hours=1, seconds=i)
     e2e = 3 + i % 100
     return synthetic.finished_job(
-        f"job-{i:05d}", f"user-{i % 7}", created, queued_s=1, analysis_s=e2e - 1.5,
-        decision_s=0.5, decision=decision_of(i), labels=labels,
+        f"job-{i:05d}",
+        f"user-{i % 7}",
+        created,
+        queued_s=1,
+        analysis_s=e2e - 1.5,
+        decision_s=0.5,
+        decision=decision_of(i),
+        labels=labels,
     )
 
 
 def failed_job(k: int):
     created = DAY1 + timedelta(hours=5, seconds=k)
     return synthetic.finished_job(
-        f"failed-{k:03d}", f"user-{k % 7}", created, queued_s=0, analysis_s=900, decision_s=0,
+        f"failed-{k:03d}",
+        f"user-{k % 7}",
+        created,
+        queued_s=0,
+        analysis_s=900,
+        decision_s=0,
         failure=REASONS[k],
     )
 
 
 def outside_job(k: int):
     created = DAY1 - timedelta(hours=12, seconds=k)  # completes on 2026-04-30
-    return synthetic.finished_job(f"old-{k}", "user-0", created, queued_s=1, analysis_s=1,
-                                  decision_s=1, decision="reject")
+    return synthetic.finished_job(
+        f"old-{k}", "user-0", created, queued_s=1, analysis_s=1, decision_s=1, decision="reject"
+    )
 
 
 def write_batches(root: str, records: list[dict], size: int) -> None:
     for start in range(0, len(records), size):
-        batch = records[start:start + size]
+        batch = records[start : start + size]
         rows = [r for r in (export.export_row(x, 30) for x in batch) if r]
         digest = export.batch_digest(batch)
         for dt, group in export.group_rows(rows).items():
@@ -94,8 +105,10 @@ def dataset(tmp_path_factory):
     records = [synthetic.stream_record(new, old, seq) for seq, (new, old) in enumerate(images, 1)]
     write_batches(str(root / "jobs"), records, 100)
     # a re-cut batch: 100 of the jobs again, under another digest (other stream records)
-    again = [synthetic.stream_record(new, old, 10_000 + seq)
-             for seq, (new, old) in enumerate(images[:REPEATED])]
+    again = [
+        synthetic.stream_record(new, old, 10_000 + seq)
+        for seq, (new, old) in enumerate(images[:REPEATED])
+    ]
     write_batches(str(root / "jobs"), again, 37)
     return root
 
@@ -103,8 +116,13 @@ def dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def summary(spark, dataset):
     return report.run(
-        spark, str(dataset / "jobs"), str(dataset / "reports"), run_date=date(2026, 5, 3),
-        days=2, top_labels=5, top_users=3,
+        spark,
+        str(dataset / "jobs"),
+        str(dataset / "reports"),
+        run_date=date(2026, 5, 3),
+        days=2,
+        top_labels=5,
+        top_users=3,
     )
 
 
@@ -142,7 +160,11 @@ def test_top_labels_with_confidence_distribution(summary):
     assert s["p90_confidence"] == pytest.approx(exact_percentile(suggestive, 0.9), abs=1.0)
     e = labels["Explicit Nudity"]
     assert (e["count"], e["mean_confidence"], e["p50_confidence"], e["p90_confidence"]) == (
-        100, 95.0, 95.0, 95.0)
+        100,
+        95.0,
+        95.0,
+        95.0,
+    )
 
 
 def test_users_ranked_by_rejections_with_rates(summary):
@@ -154,17 +176,22 @@ def test_users_ranked_by_rejections_with_rates(summary):
         stats[(u, "reviewed")] += decision_of(i) == "review"
     for k in range(FAILED):
         stats[(f"user-{k % 7}", "jobs")] += 1
-    users = sorted({u for u, _ in stats},
-                   key=lambda u: (-stats[(u, "rejected")], -stats[(u, "reviewed")],
-                                  -stats[(u, "jobs")], u))
+    users = sorted(
+        {u for u, _ in stats},
+        key=lambda u: (-stats[(u, "rejected")], -stats[(u, "reviewed")], -stats[(u, "jobs")], u),
+    )
     assert [u["user_id"] for u in summary["users"]] == users[:3]
     for entry in summary["users"]:
         u = entry["user_id"]
         assert entry["jobs"] == stats[(u, "jobs")]
         assert entry["rejected"] == stats[(u, "rejected")]
         assert entry["reviewed"] == stats[(u, "reviewed")]
-        assert entry["reject_rate"] == pytest.approx(stats[(u, "rejected")] / stats[(u, "jobs")], abs=1e-4)
-        assert entry["review_rate"] == pytest.approx(stats[(u, "reviewed")] / stats[(u, "jobs")], abs=1e-4)
+        assert entry["reject_rate"] == pytest.approx(
+            stats[(u, "rejected")] / stats[(u, "jobs")], abs=1e-4
+        )
+        assert entry["review_rate"] == pytest.approx(
+            stats[(u, "reviewed")] / stats[(u, "jobs")], abs=1e-4
+        )
 
 
 def test_latency_percentiles_end_to_end_and_per_stage(summary):
@@ -175,13 +202,18 @@ def test_latency_percentiles_end_to_end_and_per_stage(summary):
     assert lat["stages"]["queued"] == {"p50": 1.0, "p95": 1.0, "p99": 1.0}
     assert lat["stages"]["decision"] == {"p50": 0.5, "p95": 0.5, "p99": 0.5}
     analysis = [x - 1.5 for x in e2e]
-    assert lat["stages"]["analysis"]["p95"] == pytest.approx(exact_percentile(analysis, 0.95), abs=1.0)
+    assert lat["stages"]["analysis"]["p95"] == pytest.approx(
+        exact_percentile(analysis, 0.95), abs=1.0
+    )
 
 
 def test_failure_reasons_lose_their_per_job_detail(summary):
     assert summary["failure_reasons"] == [
         {"reason": "deadline exceeded: still pending after 900 s", "count": 30},
-        {"reason": "rekognition_analyzer failed after 3 attempt(s): ThrottlingException", "count": 20},
+        {
+            "reason": "rekognition_analyzer failed after 3 attempt(s): ThrottlingException",
+            "count": 20,
+        },
     ]
 
 
@@ -189,8 +221,17 @@ def test_outputs_are_the_summary_file_and_parquet_tables(spark, summary, dataset
     out = dataset / "reports" / "dt=2026-05-03"
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk == summary
-    assert set(on_disk) == {"generated_at", "start_date", "end_date", "rows", "daily",
-                            "top_labels", "users", "latency_seconds", "failure_reasons"}
+    assert set(on_disk) == {
+        "generated_at",
+        "start_date",
+        "end_date",
+        "rows",
+        "daily",
+        "top_labels",
+        "users",
+        "latency_seconds",
+        "failure_reasons",
+    }
     users = spark.read.parquet(str(out / "users"))
     assert users.count() == 7  # every user in the table, the summary has the top 3
     latency = {r["measure"]: r for r in spark.read.parquet(str(out / "latency")).collect()}
@@ -209,8 +250,9 @@ def test_a_window_with_no_exports_gives_an_empty_report(spark, dataset, tmp_path
 
 
 def test_cli_dates_from_the_schedule_time():
-    args = report.parse_args(["--input", "i", "--output", "o", "--run-date",
-                              "2026-05-03T02:15:00Z", "--days", "7"])
+    args = report.parse_args(
+        ["--input", "i", "--output", "o", "--run-date", "2026-05-03T02:15:00Z", "--days", "7"]
+    )
     start, end = report.report_window(report.to_date(args.run_date), None, args.days)
     assert (start, end) == (date(2026, 4, 26), date(2026, 5, 2))
     assert report.report_window(date(2026, 5, 3), date(2026, 5, 3), 1) == (date(2026, 5, 3),) * 2

@@ -18,9 +18,14 @@ def dep(name, vulns=(), skip=None):
 
 
 def test_an_unaccepted_vulnerability_fails_with_its_fix():
-    out, _, code = audit.evaluate({"dependencies": [
-        dep("ok"), dep("bad", [{"id": "GHSA-x", "fix_versions": ["1.1"], "aliases": []}]),
-    ]})
+    out, _, code = audit.evaluate(
+        {
+            "dependencies": [
+                dep("ok"),
+                dep("bad", [{"id": "GHSA-x", "fix_versions": ["1.1"], "aliases": []}]),
+            ]
+        }
+    )
     assert code == 1
     assert "VULNERABLE bad 1.0: GHSA-x (fixed in 1.1)" in out
 

@@ -2,7 +2,13 @@
 
 from bench.run_all import markdown, summary_rows
 
-MACHINE = {"date": "2026-01-01 00:00 UTC", "cpus": 2, "cpu": "test", "memory_gib": 1, "python": "3.11"}
+MACHINE = {
+    "date": "2026-01-01 00:00 UTC",
+    "cpus": 2,
+    "cpu": "test",
+    "memory_gib": 1,
+    "python": "3.11",
+}
 
 
 def cost(saving: float, like_for_like: float, month_12: float) -> dict:
@@ -11,8 +17,11 @@ def cost(saving: float, like_for_like: float, month_12: float) -> dict:
         "seed_design": {"pipeline_usd": 31.0, "total_usd": 1145.4, "dynamodb_calls_per_job": 8},
         "pipeline_saving_percent": saving,
         "like_for_like_saving_percent": like_for_like,
-        "month_12": {"this_design_pipeline_usd": 45.0, "seed_design_pipeline_usd": 180.0,
-                     "saving_percent": month_12},
+        "month_12": {
+            "this_design_pipeline_usd": 45.0,
+            "seed_design_pipeline_usd": 180.0,
+            "saving_percent": month_12,
+        },
         "_exit_code": 0,
     }
 

@@ -84,14 +84,26 @@ def remote_for(url: str, user: str = USER, password: str = PASSWORD) -> RemoteCa
 
 
 def environment(
-    table: Table, remote: RemoteCache | None, *, active: float = 1.0, terminal: float = 3600,
-    lru: int = 128, breaker: CircuitBreaker | None = None, clock=time.time,
+    table: Table,
+    remote: RemoteCache | None,
+    *,
+    active: float = 1.0,
+    terminal: float = 3600,
+    lru: int = 128,
+    breaker: CircuitBreaker | None = None,
+    clock=time.time,
 ) -> tuple[StatusCache, Metrics]:
     """One warm execution environment: its own LRU and metrics, a shared remote tier."""
     metrics = Metrics()
     cache = StatusCache(
-        table.load, local=LocalLru(lru), remote=remote, terminal_ttl=terminal, active_ttl=active,
-        metrics=metrics, breaker=breaker, clock=clock,
+        table.load,
+        local=LocalLru(lru),
+        remote=remote,
+        terminal_ttl=terminal,
+        active_ttl=active,
+        metrics=metrics,
+        breaker=breaker,
+        clock=clock,
     )
     return cache, metrics
 
@@ -211,8 +223,12 @@ def test_expiry_counts_from_when_the_read_started(server):
         return table.load(jid)
 
     cache = StatusCache(
-        slow_load, local=LocalLru(8), remote=remote_for(server.url), terminal_ttl=60,
-        active_ttl=0.5, metrics=Metrics(),
+        slow_load,
+        local=LocalLru(8),
+        remote=remote_for(server.url),
+        terminal_ttl=60,
+        active_ttl=0.5,
+        metrics=Metrics(),
     )
     cache.get(job_id)
     entry = cache.local.get(job_id, time.time())
@@ -250,8 +266,12 @@ def test_a_cached_job_is_still_checked_against_the_caller(server):
 def test_the_status_user_cannot_touch_anything_but_status_keys(server):
     client = redis_connector(server.url, lambda: (USER, PASSWORD))()
     client.set("status:job:x", "1", px=1000)
-    for command in (lambda: client.get("idempotency:x"), lambda: client.keys("*"),
-                    lambda: client.flushall(), lambda: client.config_get("*")):
+    for command in (
+        lambda: client.get("idempotency:x"),
+        lambda: client.keys("*"),
+        lambda: client.flushall(),
+        lambda: client.config_get("*"),
+    ):
         with pytest.raises(Exception, match="permission|no permissions"):
             command()
 
@@ -269,7 +289,9 @@ def test_unreachable_cache_degrades_to_the_table_with_a_cache_error():
     table = Table()
     job_id = table.put("analyzing")
     cache, metrics = environment(
-        table, remote_for(f"redis://127.0.0.1:{closed_port()}"), lru=0,
+        table,
+        remote_for(f"redis://127.0.0.1:{closed_port()}"),
+        lru=0,
         breaker=CircuitBreaker(threshold=3, cooldown=60),
     )
     for _ in range(10):
@@ -296,7 +318,9 @@ def test_a_silent_cache_costs_one_short_timeout_then_the_breaker_skips_it():
         table = Table()
         job_id = table.put("pending")
         cache, metrics = environment(
-            table, remote_for(f"redis://127.0.0.1:{listener.getsockname()[1]}"), lru=0,
+            table,
+            remote_for(f"redis://127.0.0.1:{listener.getsockname()[1]}"),
+            lru=0,
             breaker=CircuitBreaker(threshold=3, cooldown=60),
         )
         durations = []
@@ -318,7 +342,9 @@ def test_cache_that_dies_and_comes_back_is_used_again(tmp_path):
     srv = CacheServer(tmp_path / "a").start()
     port = srv.port
     remote = RemoteCache(redis_connector(srv.url))
-    cache, metrics = environment(table, remote, lru=0, breaker=CircuitBreaker(threshold=1, cooldown=0.2))
+    cache, metrics = environment(
+        table, remote, lru=0, breaker=CircuitBreaker(threshold=1, cooldown=0.2)
+    )
     try:
         cache.get(job_id)
         cache.get(job_id)
@@ -439,7 +465,10 @@ def test_status_function_reads_through_the_cache_with_its_own_restricted_user(
     # Each in-process invoke is a fresh environment (empty LRU): miss, then remote hits.
     assert get(cached_stack, job_id, "alice")[0] == 200
     assert get(cached_stack, job_id, "alice")[1]["status"] == "pending"
-    assert get(cached_stack, job_id, "mallory") == (404, {"error": "not_found", "message": "no such job"})
+    assert get(cached_stack, job_id, "mallory") == (
+        404,
+        {"error": "not_found", "message": "no such job"},
+    )
     counts = emf_metrics(capsys.readouterr().out)
     assert counts == {"CacheMiss": 1, "CacheHitRemote": 2}
     # The entry was written by the declared user (the program switched `default` off), which

@@ -43,8 +43,12 @@ def test_status_polls_go_through_the_cache_and_stay_per_user(cached_cloud):
     assert any("TLS to the cache not emulated" in item["why"] for item in state["recorded_only"])
 
     alice = {"Authorization": f"Bearer {cloud.token('alice')}"}
-    resp = requests.post(f"{cloud.api_url}/jobs", data=fixtures.png(seed=41),
-                         headers={**alice, "content-type": "image/png"}, timeout=30)
+    resp = requests.post(
+        f"{cloud.api_url}/jobs",
+        data=fixtures.png(seed=41),
+        headers={**alice, "content-type": "image/png"},
+        timeout=30,
+    )
     assert resp.status_code == 202, resp.text
     job_id = resp.json()["job_id"]
     statuses = []
@@ -58,7 +62,10 @@ def test_status_polls_go_through_the_cache_and_stay_per_user(cached_cloud):
         time.sleep(0.1)
     assert statuses[-1] == "complete"
     mallory = {"Authorization": f"Bearer {cloud.token('mallory')}"}
-    assert requests.get(f"{cloud.api_url}/jobs/{job_id}", headers=mallory, timeout=30).status_code == 404
+    assert (
+        requests.get(f"{cloud.api_url}/jobs/{job_id}", headers=mallory, timeout=30).status_code
+        == 404
+    )
 
     cloud.control("flush")
     cw = cloud.client("cloudwatch")

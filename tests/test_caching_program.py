@@ -28,7 +28,9 @@ class CacheOutputMocks(RecordingMocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = "p" * int(args.inputs["length"])
         elif args.typ == "aws:elasticache/serverlessCache:ServerlessCache":
-            outputs["endpoints"] = [{"address": "status.serverless.use1.cache.amazonaws.com", "port": 6379}]
+            outputs["endpoints"] = [
+                {"address": "status.serverless.use1.cache.amazonaws.com", "port": 6379}
+            ]
         elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             outputs["primaryEndpointAddress"] = "master.status.use1.cache.amazonaws.com"
             outputs["port"] = 6379
@@ -76,7 +78,10 @@ def test_serverless_valkey_cache_behind_rbac(cached):
     assert users["default"]["accessString"].split()[0] == "off"
     assert users["status-function"]["authenticationMode"]["type"] == "password"
     # Serverless caches have no switch for encryption: TLS-only and encrypted at rest always.
-    assert cached.exports["cache_endpoint"] == "rediss://status.serverless.use1.cache.amazonaws.com:6379"
+    assert (
+        cached.exports["cache_endpoint"]
+        == "rediss://status.serverless.use1.cache.amazonaws.com:6379"
+    )
 
 
 def test_node_based_cache_is_encrypted_in_transit_and_at_rest_with_an_auth_token():
@@ -92,7 +97,9 @@ def test_node_based_cache_is_encrypted_in_transit_and_at_rest_with_an_auth_token
     assert SECRET_MARKER in group.inputs["authToken"]
     assert unsecret(group.inputs["authToken"]) == password.outputs["result"]
     assert group.inputs["nodeType"] == "cache.t4g.micro" and group.inputs["engine"] == "redis"
-    assert group.inputs["automaticFailoverEnabled"] is True and group.inputs["numCacheClusters"] == 2
+    assert (
+        group.inputs["automaticFailoverEnabled"] is True and group.inputs["numCacheClusters"] == 2
+    )
     subnet_group = run.one("aws:elasticache/subnetGroup:SubnetGroup")
     assert group.inputs["subnetGroupName"] == subnet_group.inputs["name"]
     assert group.inputs["securityGroupIds"] == [sg_id(run, "status-cache-sg")]
@@ -135,10 +142,18 @@ def test_status_function_reaches_only_the_cache_and_its_two_endpoints(cached):
         r.name: r.inputs for r in cached.of_type(EGRESS) if r.inputs["securityGroupId"] == fn_sg
     }
     assert set(egress) == {
-        "status-function-to-cache", "status-function-to-dynamodb", "status-function-to-secretsmanager"
+        "status-function-to-cache",
+        "status-function-to-dynamodb",
+        "status-function-to-secretsmanager",
     }
-    assert egress["status-function-to-cache"]["referencedSecurityGroupId"] == sg_id(cached, "status-cache-sg")
-    assert egress["status-function-to-cache"]["fromPort"] == egress["status-function-to-cache"]["toPort"] == 6379
+    assert egress["status-function-to-cache"]["referencedSecurityGroupId"] == sg_id(
+        cached, "status-cache-sg"
+    )
+    assert (
+        egress["status-function-to-cache"]["fromPort"]
+        == egress["status-function-to-cache"]["toPort"]
+        == 6379
+    )
     ddb = egress["status-function-to-dynamodb"]
     assert ddb["prefixListId"] == "pl-02cd2c6b" and ddb["fromPort"] == ddb["toPort"] == 443
     sm = egress["status-function-to-secretsmanager"]
@@ -183,7 +198,9 @@ def test_vpc_has_two_private_subnets_from_the_configured_cidr(cached):
 def test_only_the_status_function_joins_the_vpc_and_gets_the_cache(cached):
     fn = status_function(cached)
     assert fn.inputs["vpcConfig"]["securityGroupIds"] == [sg_id(cached, "status-function-sg")]
-    assert set(fn.inputs["vpcConfig"]["subnetIds"]) == {s.id for s in cached.of_type("aws:ec2/subnet:Subnet")}
+    assert set(fn.inputs["vpcConfig"]["subnetIds"]) == {
+        s.id for s in cached.of_type("aws:ec2/subnet:Subnet")
+    }
     env = fn.inputs["environment"]["variables"]
     secret = cached.one("aws:secretsmanager/secret:Secret")
     assert env["CACHE_ENDPOINT"] == cached.exports["cache_endpoint"]
@@ -194,7 +211,9 @@ def test_only_the_status_function_joins_the_vpc_and_gets_the_cache(cached):
     password = cached.one("random:index/randomPassword:RandomPassword", "status-cache-password")
     assert password.outputs["result"] not in json.dumps(fn.inputs, default=str)
     version = json.loads(
-        unsecret(cached.one("aws:secretsmanager/secretVersion:SecretVersion").inputs["secretString"])
+        unsecret(
+            cached.one("aws:secretsmanager/secretVersion:SecretVersion").inputs["secretString"]
+        )
     )
     assert version == {"username": "status-function", "password": password.outputs["result"]}
     for other in cached.of_type("aws:lambda/function:Function"):
@@ -214,14 +233,20 @@ def test_disabled_declares_none_of_it_and_leaves_status_outside_any_vpc():
 
 def test_existing_vpc_is_used_and_its_own_endpoints_can_be_kept():
     run = run_cached(
-        {"caching": {"vpcId": "vpc-0abc", "subnetIds": ["subnet-a", "subnet-b"],
-                     "createVpcEndpoints": False}}
+        {
+            "caching": {
+                "vpcId": "vpc-0abc",
+                "subnetIds": ["subnet-a", "subnet-b"],
+                "createVpcEndpoints": False,
+            }
+        }
     )
     assert not run.of_type("aws:ec2/vpc:Vpc") and not run.of_type("aws:ec2/subnet:Subnet")
     assert not run.of_type(ENDPOINT)
     assert {g.inputs["vpcId"] for g in run.of_type(SG)} == {"vpc-0abc"}
     assert run.one("aws:elasticache/serverlessCache:ServerlessCache").inputs["subnetIds"] == [
-        "subnet-a", "subnet-b"
+        "subnet-a",
+        "subnet-b",
     ]
     assert status_function(run).inputs["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"]
 

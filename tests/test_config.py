@@ -86,7 +86,10 @@ def test_all_problems_are_reported_at_once():
         ({"functions": {"upload": {"reservedConcurrency": 0}}}, "reservedConcurrency = 0"),
         ({"maxInlineUploadBytes": 6 * 1024 * 1024}, "moderation:maxInlineUploadBytes"),
         ({"maxUploadBytes": 50 * 1024 * 1024}, "Rekognition reads at most"),
-        ({"rekognitionMinConfidence": 95, "rejectThreshold": 90}, "no label could ever be reviewed"),
+        (
+            {"rekognitionMinConfidence": 95, "rejectThreshold": 90},
+            "no label could ever be reviewed",
+        ),
         ({"blocklistHashes": ["xyz"]}, "not a 64-bit dHash"),
         ({"jobDeadlineSeconds": 30}, "moderation:jobDeadlineSeconds = 30"),
         ({"asyncRetries": 5}, "moderation:asyncRetries = 5"),

@@ -56,7 +56,11 @@ def test_clean_texture_has_no_flags():
 
 def test_plugin_results_are_merged():
     def plugin(img: Image.Image, data: bytes) -> dict:
-        return {"flags": ["off_topic"], "details": {"off_topic": "model: cat"}, "scores": {"cat": 0.9}}
+        return {
+            "flags": ["off_topic"],
+            "details": {"off_topic": "model: cat"},
+            "scores": {"cat": 0.9},
+        }
 
     result = analyze(fixtures.jpeg(seed=5), CustomRules(), plugin)
     assert result["flags"] == ["off_topic"]

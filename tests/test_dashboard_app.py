@@ -21,8 +21,16 @@ from dashboard.data import jobs as job_data
 from dashboard.data.queues import attributes
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-PAGES = ["overview", "queues", "dead_letters", "lambdas", "job_trace", "cost", "analytics",
-         "local_cloud"]
+PAGES = [
+    "overview",
+    "queues",
+    "dead_letters",
+    "lambdas",
+    "job_trace",
+    "cost",
+    "analytics",
+    "local_cloud",
+]
 _seeded: dict[str, dict] = {}
 
 pytestmark = pytest.mark.local_cloud
@@ -34,8 +42,9 @@ def seed_traffic(cloud) -> dict:
     if key not in _seeded:
         from local.load import run_load
 
-        summary, detail = run_load(cloud, 12, rate=20, concurrency=4, users=3, seed=3,
-                                   timeout=180, progress=False)
+        summary, detail = run_load(
+            cloud, 12, rate=20, concurrency=4, users=3, seed=3, timeout=180, progress=False
+        )
         assert summary.completed + summary.failed == summary.accepted == 12, summary
         cloud.control("flush")
         _seeded[key] = {"job_ids": detail["job_ids"], "summary": summary}
@@ -69,8 +78,17 @@ def no_errors(at: AppTest) -> None:
 
 def texts(at: AppTest) -> str:
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
-                 "error", "success"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+    ):
         parts.extend(str(e.value) for e in getattr(at, kind))
     return "\n".join(parts)
 
@@ -105,7 +123,8 @@ def test_every_page_renders(app, seeded, page):
         assert int(metric(at, "Invocations").replace(",", "")) >= 12
         traffic, durations = at.dataframe[0].value, at.dataframe[1].value
         assert {"upload", "dispatcher", "custom_analyzer", "rekognition_analyzer"} <= set(
-            traffic["function"])
+            traffic["function"]
+        )
         assert traffic.set_index("function").loc["upload", "invocations"] >= 12
         upload = durations.set_index("function").loc["upload"]
         assert upload["reports"] >= 12 and upload["p50_ms"] > 0 and upload["memory_mb"] == 512
@@ -131,7 +150,8 @@ def test_job_trace_of_a_real_job(app, seeded):
     assert metric(at, "Status") in ("complete", "failed")
     invocations = at.dataframe[0].value
     assert {"upload", "dispatcher", "rekognition_analyzer", "custom_analyzer", "notifier"} <= set(
-        invocations["function"])
+        invocations["function"]
+    )
     assert invocations["duration_ms"].notna().all()
     lines = at.dataframe[1].value
     assert (lines["kind"] == "log").sum() >= 5 and "REPORT" in set(lines["kind"])
@@ -175,8 +195,9 @@ def test_dead_letters_inspect_redrive_and_delete(app, seeded, local_cloud):
         "unknown": json.dumps({"job_id": str(uuid.uuid4())}),
         "poison": "{not json " + uuid.uuid4().hex,
     }
-    ids = {k: sqs.send_message(QueueUrl=dlq_url, MessageBody=b)["MessageId"]
-           for k, b in bodies.items()}
+    ids = {
+        k: sqs.send_message(QueueUrl=dlq_url, MessageBody=b)["MessageId"] for k, b in bodies.items()
+    }
     before = int(attributes(sqs, dlq_url)["ApproximateNumberOfMessages"])
 
     at = render(app, "dead_letters")
@@ -287,33 +308,70 @@ def featured_cloud(local_cloud, tmp_path):
     for name in ("state.json", "registry.json"):
         shutil.copy(Path(local_cloud.state_dir) / name, state_dir / name)
     bucket = f"results-{uuid.uuid4().hex[:8]}"
-    outputs = {**local_cloud.outputs, "results_bucket": bucket,
-               "features": {"caching": True, "analytics": True, "edge_auth": False}}
+    outputs = {
+        **local_cloud.outputs,
+        "results_bucket": bucket,
+        "features": {"caching": True, "analytics": True, "edge_auth": False},
+    }
     (state_dir / "outputs.json").write_text(json.dumps(outputs))
     s3 = local_cloud.client("s3")
     s3.create_bucket(Bucket=bucket)
     today = datetime.now(UTC).date().isoformat()
     report = {
-        "generated_at": datetime.now(UTC).isoformat(), "start_date": today, "end_date": today,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "start_date": today,
+        "end_date": today,
         "rows": 12,
-        "daily": [{"date": today, "status": "complete", "decision": "approve", "jobs": 10},
-                  {"date": today, "status": "failed", "decision": None, "jobs": 2}],
-        "top_labels": [{"label": "Violence", "count": 3, "mean_confidence": 91.5,
-                        "p50_confidence": 92.0, "p90_confidence": 97.0}],
-        "users": [{"user_id": "u1", "jobs": 12, "rejected": 1, "reviewed": 2,
-                   "reject_rate": 0.083, "review_rate": 0.167}],
-        "latency_seconds": {"end_to_end": {"p50": 2.5, "p95": 6.0, "p99": 8.0},
-                            "stages": {"analysis": {"p50": 1.0, "p95": 3.0, "p99": 4.0}}},
+        "daily": [
+            {"date": today, "status": "complete", "decision": "approve", "jobs": 10},
+            {"date": today, "status": "failed", "decision": None, "jobs": 2},
+        ],
+        "top_labels": [
+            {
+                "label": "Violence",
+                "count": 3,
+                "mean_confidence": 91.5,
+                "p50_confidence": 92.0,
+                "p90_confidence": 97.0,
+            }
+        ],
+        "users": [
+            {
+                "user_id": "u1",
+                "jobs": 12,
+                "rejected": 1,
+                "reviewed": 2,
+                "reject_rate": 0.083,
+                "review_rate": 0.167,
+            }
+        ],
+        "latency_seconds": {
+            "end_to_end": {"p50": 2.5, "p95": 6.0, "p99": 8.0},
+            "stages": {"analysis": {"p50": 1.0, "p95": 3.0, "p99": 4.0}},
+        },
         "failure_reasons": [{"reason": "deadline exceeded", "count": 2}],
     }
     s3.put_object(Bucket=bucket, Key=f"reports/dt={today}/summary.json", Body=json.dumps(report))
     cw = local_cloud.client("cloudwatch")
     now = datetime.now(UTC)
-    cw.put_metric_data(Namespace="Moderation", MetricData=[
-        {"MetricName": name, "Value": value, "Unit": "Count", "Timestamp": now,
-         "Dimensions": [{"Name": "service", "Value": "status"}]}
-        for name, value in (("CacheHitLocal", 30), ("CacheHitRemote", 10), ("CacheMiss", 10),
-                            ("CacheError", 1))])
+    cw.put_metric_data(
+        Namespace="Moderation",
+        MetricData=[
+            {
+                "MetricName": name,
+                "Value": value,
+                "Unit": "Count",
+                "Timestamp": now,
+                "Dimensions": [{"Name": "service", "Value": "status"}],
+            }
+            for name, value in (
+                ("CacheHitLocal", 30),
+                ("CacheHitRemote", 10),
+                ("CacheMiss", 10),
+                ("CacheError", 1),
+            )
+        ],
+    )
     return state_dir
 
 
@@ -347,7 +405,11 @@ def test_the_data_layer_matches_what_the_page_counts(app, seeded, local_cloud):
     now = datetime.now(UTC)
     from datetime import timedelta
 
-    items, _ = job_data.query_status(local_cloud.client("dynamodb"),
-                                     local_cloud.outputs["jobs_table"], "complete",
-                                     since=now - timedelta(hours=1), before=now)
+    items, _ = job_data.query_status(
+        local_cloud.client("dynamodb"),
+        local_cloud.outputs["jobs_table"],
+        "complete",
+        since=now - timedelta(hours=1),
+        before=now,
+    )
     assert shown == len(items)

@@ -24,15 +24,27 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "dashboard" / "app.py"
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # (url path, title, texts that must be on the page, a chart is expected)
 PAGES = [
     ("", "Overview", ["Complete", "Stage health", "Alarms", "Jobs over time"], True),
     ("queues", "Queues", ["Visible", "In flight", "History"], True),
     ("dead-letters", "Dead letters", ["Look at messages", "Retention"], False),
-    ("lambdas", "Lambdas", ["Traffic, errors, cold starts", "Duration and memory",
-                            "Right-sizing"], True),
+    (
+        "lambdas",
+        "Lambdas",
+        ["Traffic, errors, cold starts", "Duration and memory", "Right-sizing"],
+        True,
+    ),
     ("job-trace", "Job trace", ["Job id"], False),
     ("cost", "Cost", ["Projection at", "Per 1,000 jobs", "bundled table dated"], True),
     ("analytics", "Analytics", ["Analytics is disabled"], False),
@@ -58,11 +70,31 @@ def dashboard(local_cloud, tmp_path_factory):
     env = {**os.environ, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--", "--local", str(local_cloud.state_dir)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--",
+                "--local",
+                str(local_cloud.state_dir),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,7 +136,9 @@ def settle(page) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " || getComputedStyle(document.querySelector('[data-testid=\"stStatusWidget\"]'))"
-        ".visibility === 'hidden'", timeout=60_000)
+        ".visibility === 'hidden'",
+        timeout=60_000,
+    )
     page.wait_for_timeout(500)
 
 

@@ -37,7 +37,8 @@ def test_tiered_prices():
     assert cost.tiered(500_000, tiers) == pytest.approx(500)
     assert cost.tiered(2_000_000, tiers) == pytest.approx(1000 + 800)
     assert cost.tiered(40_000_000, tiers) == pytest.approx(
-        1000 + 4e6 * 0.0008 + 30e6 * 0.0006 + 5e6 * 0.00025)
+        1000 + 4e6 * 0.0008 + 30e6 * 0.0006 + 5e6 * 0.00025
+    )
     assert cost.tiered(0, tiers) == 0
 
 
@@ -51,8 +52,16 @@ def test_estimate_adds_up_and_scales():
     assert (big.total - big.fixed) == pytest.approx(10 * (small.total - small.fixed), rel=1e-9)
     assert big.per_1000_jobs == pytest.approx(big.total / 1000)
     services = set(big.by_service())
-    assert {"Lambda", "SQS", "SNS", "DynamoDB", "S3", "API Gateway", "Rekognition",
-            "CloudWatch"} <= services
+    assert {
+        "Lambda",
+        "SQS",
+        "SNS",
+        "DynamoDB",
+        "S3",
+        "API Gateway",
+        "Rekognition",
+        "CloudWatch",
+    } <= services
     assert "ElastiCache" not in services and "EMR Serverless" not in services
     frame = big.frame()
     assert frame["per_1000_jobs"].sum() == pytest.approx(big.per_1000_jobs)
@@ -78,21 +87,34 @@ def test_memory_what_if():
     w = cost.Workload()
     same_time = w.with_memory("custom_analyzer", 512)
     assert same_time.function("custom_analyzer").memory_mb == 512
-    assert same_time.function("custom_analyzer").duration_ms == w.function(
-        "custom_analyzer").duration_ms
+    assert (
+        same_time.function("custom_analyzer").duration_ms
+        == w.function("custom_analyzer").duration_ms
+    )
     scaled = w.with_memory("custom_analyzer", 512, scale_duration=True)
     assert scaled.function("custom_analyzer").duration_ms == pytest.approx(
-        w.function("custom_analyzer").duration_ms * 1024 / 512)
+        w.function("custom_analyzer").duration_ms * 1024 / 512
+    )
+
     # CPU-bound: half the memory, twice the time, the same GB-seconds
-    gbs = lambda wl: sum(line.quantity for line in cost.estimate(wl).lines  # noqa: E731
-                         if line.item.startswith("custom_analyzer duration"))
+    def gbs(wl):
+        return sum(
+            line.quantity
+            for line in cost.estimate(wl).lines
+            if line.item.startswith("custom_analyzer duration")
+        )
+
     assert gbs(scaled) == pytest.approx(gbs(w))
     assert gbs(same_time) == pytest.approx(gbs(w) / 2)
 
 
 def test_optional_components_add_their_lines():
-    w = cost.Workload(jobs_per_month=1_000_000, caching=cost.CacheLoad(),
-                      edge=cost.EdgeLoad(), analytics=cost.AnalyticsLoad())
+    w = cost.Workload(
+        jobs_per_month=1_000_000,
+        caching=cost.CacheLoad(),
+        edge=cost.EdgeLoad(),
+        analytics=cost.AnalyticsLoad(),
+    )
     est = cost.estimate(w)
     services = est.by_service()
     stored = next(line for line in est.lines if "data stored" in line.item)
@@ -103,8 +125,9 @@ def test_optional_components_add_their_lines():
     assert exporter[0].quantity == pytest.approx(1_000_000 / 100)  # one invocation per batch
     reads = next(line for line in est.lines if line.item == "read request units")
     assert reads.monthly == 0  # the cache answers status reads
-    node = cost.estimate(replace(w, caching=cost.CacheLoad(node_type="cache.t4g.micro",
-                                                           engine="valkey")))
+    node = cost.estimate(
+        replace(w, caching=cost.CacheLoad(node_type="cache.t4g.micro", engine="valkey"))
+    )
     line = next(line for line in node.lines if line.service == "ElastiCache")
     assert line.monthly == pytest.approx(730 * 0.016 * 0.8)
 
@@ -119,16 +142,38 @@ def test_free_tier_credits_are_separate_lines():
 
 
 def test_measured_figures_replace_the_defaults():
-    summary = pd.DataFrame([
-        {"function": "upload", "invocations": 200, "reports": 200, "avg_billed_ms": 300.0,
-         "memory_mb": 512},
-        {"function": "dispatcher", "invocations": 50, "reports": 50, "avg_billed_ms": 40.0,
-         "memory_mb": 256},
-        {"function": "sweeper", "invocations": 60, "reports": 60, "avg_billed_ms": 20.0,
-         "memory_mb": 256},
-        {"function": "status", "invocations": 400, "reports": 0, "avg_billed_ms": None,
-         "memory_mb": 256},
-    ])
+    summary = pd.DataFrame(
+        [
+            {
+                "function": "upload",
+                "invocations": 200,
+                "reports": 200,
+                "avg_billed_ms": 300.0,
+                "memory_mb": 512,
+            },
+            {
+                "function": "dispatcher",
+                "invocations": 50,
+                "reports": 50,
+                "avg_billed_ms": 40.0,
+                "memory_mb": 256,
+            },
+            {
+                "function": "sweeper",
+                "invocations": 60,
+                "reports": 60,
+                "avg_billed_ms": 20.0,
+                "memory_mb": 256,
+            },
+            {
+                "function": "status",
+                "invocations": 400,
+                "reports": 0,
+                "avg_billed_ms": None,
+                "memory_mb": 256,
+            },
+        ]
+    )
     w = cost.measured(cost.Workload(), summary, jobs_in_window=200)
     assert w.function("upload").invocations_per_job == 1 and w.function("upload").measured
     assert w.function("upload").duration_ms == 300
@@ -154,20 +199,29 @@ class StubPricing:
 
 
 def product(usage: str, price: str, begin: str = "0"):
-    return {"product": {"attributes": {"usagetype": usage, "regionCode": "us-east-1"}},
-            "terms": {"OnDemand": {"T": {"priceDimensions": {"D": {
-                "beginRange": begin, "pricePerUnit": {"USD": price}}}}}}}
+    return {
+        "product": {"attributes": {"usagetype": usage, "regionCode": "us-east-1"}},
+        "terms": {
+            "OnDemand": {
+                "T": {
+                    "priceDimensions": {"D": {"beginRange": begin, "pricePerUnit": {"USD": price}}}
+                }
+            }
+        },
+    }
 
 
 def test_price_list_refresh_updates_lambda_and_says_so():
-    stub = StubPricing([
-        product("Lambda-GB-Second", "0.0000170000"),
-        product("Lambda-GB-Second", "0.0000150000", begin="6000000000"),
-        product("Lambda-GB-Second-ARM", "0.0000130000"),
-        product("Request", "0.0000002100"),
-        product("Lambda-Edge-Request", "0.0000006000"),
-        product("Lambda-Provisioned-GB-Second", "0.0000041667"),
-    ])
+    stub = StubPricing(
+        [
+            product("Lambda-GB-Second", "0.0000170000"),
+            product("Lambda-GB-Second", "0.0000150000", begin="6000000000"),
+            product("Lambda-GB-Second-ARM", "0.0000130000"),
+            product("Request", "0.0000002100"),
+            product("Lambda-Edge-Request", "0.0000006000"),
+            product("Lambda-Provisioned-GB-Second", "0.0000041667"),
+        ]
+    )
     table, names = cost.refresh_from_price_list(stub, "us-east-1")
     assert stub.calls[0]["ServiceCode"] == "AWSLambda"
     assert table.lambda_gb_second == {"x86_64": 0.000017, "arm64": 0.000013}
@@ -190,8 +244,11 @@ def test_one_million_jobs_is_importable_from_bench():
 
 def test_notification_topic_fifo_vs_standard():
     def sns(workload, free_tier=False):
-        return sum(line.monthly for line in cost.estimate(workload, free_tier=free_tier).lines
-                   if line.service == "SNS")
+        return sum(
+            line.monthly
+            for line in cost.estimate(workload, free_tier=free_tier).lines
+            if line.service == "SNS"
+        )
 
     fifo = cost.Workload(jobs_per_month=1_000_000, sns_fifo=True, sns_message_kb=1024 / 1000)
     # 1M publishes at $0.30/M, 1M deliveries to one SQS queue at $0.01/M, ~1 GB each way.

@@ -29,11 +29,15 @@ def sqs():
 @pytest.fixture
 def queues(sqs):
     dlq_url = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    source = sqs.create_queue(QueueName=f"src-{uuid.uuid4().hex[:6]}", Attributes={
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})})[
-        "QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    source = sqs.create_queue(
+        QueueName=f"src-{uuid.uuid4().hex[:6]}",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+        },
+    )["QueueUrl"]
     return dlq_url, source
 
 
@@ -42,8 +46,11 @@ def fill(sqs, url: str, n: int) -> dict[str, str]:
     sent = {}
     for i in range(n):
         body = json.dumps({"job_id": f"job-{i}"})
-        out = sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={
-            "origin": {"DataType": "String", "StringValue": f"test-{i}"}})
+        out = sqs.send_message(
+            QueueUrl=url,
+            MessageBody=body,
+            MessageAttributes={"origin": {"DataType": "String", "StringValue": f"test-{i}"}},
+        )
         sent[out["MessageId"]] = body
     return sent
 
@@ -54,8 +61,13 @@ def drain(sqs, url: str) -> list[dict]:
     found: dict[str, dict] = {}
     deadline = time.monotonic() + 10
     while True:
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                  VisibilityTimeout=30, MessageAttributeNames=["All"])
+        out = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=30,
+            MessageAttributeNames=["All"],
+        )
         batch = out.get("Messages", [])
         for m in batch:
             found[m["MessageId"]] = m
@@ -177,10 +189,15 @@ class FailingSends:
     def send_message_batch(self, QueueUrl, Entries):  # noqa: N803 - boto3's names
         ok = [e for e in Entries if json.loads(e["MessageBody"])["job_id"] not in self.refuse]
         bad = [e for e in Entries if e not in ok]
-        out = self.inner.send_message_batch(QueueUrl=QueueUrl, Entries=ok) if ok else {
-            "Successful": []}
-        out["Failed"] = [{"Id": e["Id"], "Code": "InternalError", "Message": "injected",
-                          "SenderFault": False} for e in bad]
+        out = (
+            self.inner.send_message_batch(QueueUrl=QueueUrl, Entries=ok)
+            if ok
+            else {"Successful": []}
+        )
+        out["Failed"] = [
+            {"Id": e["Id"], "Code": "InternalError", "Message": "injected", "SenderFault": False}
+            for e in bad
+        ]
         return out
 
     def __getattr__(self, name):
@@ -257,9 +274,18 @@ def test_a_failed_delete_is_reported_as_in_both(sqs, queues):
 
     class DeleteRefused:
         def delete_message_batch(self, QueueUrl, Entries):  # noqa: N803 - boto3's names
-            return {"Successful": [], "Failed": [{"Id": e["Id"], "Code": "InternalError",
-                                                  "Message": "injected", "SenderFault": False}
-                                                 for e in Entries]}
+            return {
+                "Successful": [],
+                "Failed": [
+                    {
+                        "Id": e["Id"],
+                        "Code": "InternalError",
+                        "Message": "injected",
+                        "SenderFault": False,
+                    }
+                    for e in Entries
+                ],
+            }
 
         def __getattr__(self, name):
             return getattr(sqs, name)

@@ -14,7 +14,12 @@ RULES = Rules(
 
 
 def lab(name, conf, parent="", top=None):
-    return {"name": name, "confidence": conf, "parent": parent, "top_level": top or (parent or name)}
+    return {
+        "name": name,
+        "confidence": conf,
+        "parent": parent,
+        "top_level": top or (parent or name),
+    }
 
 
 CLEAN = {"flags": []}

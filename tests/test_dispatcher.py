@@ -17,8 +17,13 @@ ANALYZERS = {"rekognition": "rek-fn", "custom": "custom-fn"}
 
 def run_dispatch(stack, job_id, lam, now=None, lease=30):
     return dispatch.dispatch(
-        stack.client("dynamodb"), lam, stack.exports["jobs_table"], job_id, ANALYZERS,
-        now or utcnow(), lease,
+        stack.client("dynamodb"),
+        lam,
+        stack.exports["jobs_table"],
+        job_id,
+        ANALYZERS,
+        now or utcnow(),
+        lease,
     )
 
 
@@ -125,9 +130,13 @@ def test_batch_reports_only_the_failed_messages(stack):
         module.client = lambda svc: lam if svc == "lambda" else real(svc)
 
     result = stack.invoke("dispatcher", sqs_event(bodies), patch=patch)
-    assert result == {"batchItemFailures": [
-        {"itemIdentifier": "m-1"}, {"itemIdentifier": "m-3"}, {"itemIdentifier": "m-4"},
-    ]}
+    assert result == {
+        "batchItemFailures": [
+            {"itemIdentifier": "m-1"},
+            {"itemIdentifier": "m-3"},
+            {"itemIdentifier": "m-4"},
+        ]
+    }
     assert len(lam.calls) == 6
     assert all(job(stack, j)["status"] == "analyzing" for j in good)
 

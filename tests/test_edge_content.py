@@ -33,7 +33,9 @@ from local.telemetry import Telemetry
 from tests.helpers import accept
 
 RULES = Rules(min_confidence=50, reject_threshold=90, unsafe_categories=("Explicit",))
-EXPLICIT = {"labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]}
+EXPLICIT = {
+    "labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]
+}
 
 
 class EdgeStack:
@@ -49,8 +51,11 @@ class EdgeStack:
         registry = Registry()
         self.stack = InProcessStack(registry=registry, exports={})
         mocks = LocalMocks(
-            self.stack.client, registry,
-            extra_handlers=edge_twins.handlers(registry, "us-east-1", cdn_host=f"127.0.0.1:{self.port}"),
+            self.stack.client,
+            registry,
+            extra_handlers=edge_twins.handlers(
+                registry, "us-east-1", cdn_host=f"127.0.0.1:{self.port}"
+            ),
         )
         self.stack.exports = program.run(mocks, config, "test")
         self.idp.act_as(self.stack.exports["user_pool_issuer"])
@@ -64,8 +69,14 @@ class EdgeStack:
             edge_fn, base_environment("http://127.0.0.1:9", "us-east-1"), self.telemetry, 1, 300
         )
         cert, key = self_signed_certificate(tmp_path)
-        self.cdn = LocalCdn(self.spec, lambda ev: self.pool.invoke(ev), self.stack.client("s3"),
-                            self.port, cert, key)
+        self.cdn = LocalCdn(
+            self.spec,
+            lambda ev: self.pool.invoke(ev),
+            self.stack.client("s3"),
+            self.port,
+            cert,
+            key,
+        )
         self.context = ssl.create_default_context(cafile=str(cert))
         self.cdn.start()
 
@@ -182,7 +193,9 @@ def test_a_rejected_image_is_never_published(edge):
     view = edge.status(job_id)
     assert view["decision"] == "reject" and "content_url" not in view
     token = edge.idp.token("alice")
-    status, _, body = edge.get(f"{edge.cdn.url}/content/{job_id}", {"Authorization": f"Bearer {token}"})
+    status, _, body = edge.get(
+        f"{edge.cdn.url}/content/{job_id}", {"Authorization": f"Bearer {token}"}
+    )
     assert status == 403 and b"AccessDenied" in body
     # The original is still private in the uploads bucket, which the CDN cannot reach.
     assert edge.stack.client("s3").head_object(

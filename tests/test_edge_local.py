@@ -38,7 +38,9 @@ def fetch(cloud, url: str, headers: dict | None = None, timeout: float = 15):
     """GET through the local CDN; an approved image may trail its decision by a moment."""
     deadline = time.monotonic() + timeout
     while True:
-        resp = requests.get(url, headers=headers or {}, verify=cloud.state["cdn_ca_file"], timeout=10)
+        resp = requests.get(
+            url, headers=headers or {}, verify=cloud.state["cdn_ca_file"], timeout=10
+        )
         if resp.status_code != 403 or time.monotonic() > deadline:
             return resp
         time.sleep(0.3)
@@ -46,8 +48,12 @@ def fetch(cloud, url: str, headers: dict | None = None, timeout: float = 15):
 
 def upload(cloud, kind: str, seed: int, headers: dict) -> str:
     f = fixtures.make(kind, seed)
-    resp = requests.post(f"{cloud.api_url}/jobs", data=f.data, timeout=30,
-                         headers={**headers, "content-type": f.content_type})
+    resp = requests.post(
+        f"{cloud.api_url}/jobs",
+        data=f.data,
+        timeout=30,
+        headers={**headers, "content-type": f.content_type},
+    )
     assert resp.status_code == 202, resp.text
     return resp.json()["job_id"]
 
@@ -55,7 +61,10 @@ def upload(cloud, kind: str, seed: int, headers: dict) -> str:
 def test_the_stack_is_wired_to_one_user_pool(cloud):
     out = cloud.outputs
     assert out["user_pool_id"].startswith("us-east-1_local")
-    assert out["user_pool_issuer"] == f"https://cognito-idp.us-east-1.amazonaws.com/{out['user_pool_id']}"
+    assert (
+        out["user_pool_issuer"]
+        == f"https://cognito-idp.us-east-1.amazonaws.com/{out['user_pool_id']}"
+    )
     assert cloud.state["issuer"] == out["user_pool_issuer"]
     assert out["cdn_url"] == cloud.state["cdn_url"]
     not_emulated = {item["type"] for item in cloud.state["not_emulated"]}
@@ -88,19 +97,25 @@ def test_one_sign_in_uploads_checks_status_and_downloads(cloud):
     assert never.status_code == 403
     keys = [
         o["Key"]
-        for o in cloud.client("s3").list_objects_v2(Bucket=cloud.outputs["content_bucket"]).get("Contents", [])
+        for o in cloud.client("s3")
+        .list_objects_v2(Bucket=cloud.outputs["content_bucket"])
+        .get("Contents", [])
     ]
     assert f"content/{approved}" in keys and f"content/{rejected}" not in keys
 
 
 def test_plain_http_is_redirected_to_https(cloud):
-    resp = requests.get(f"{cloud.state['cdn_http_url']}/content/x", allow_redirects=False, timeout=10)
+    resp = requests.get(
+        f"{cloud.state['cdn_http_url']}/content/x", allow_redirects=False, timeout=10
+    )
     assert resp.status_code == 301
     assert resp.headers["Location"] == f"{cloud.state['cdn_url']}/content/x"
 
 
 def test_edge_invocations_are_logged_where_lambda_at_edge_logs(cloud):
-    requests.get(f"{cloud.state['cdn_url']}/content/x", verify=cloud.state["cdn_ca_file"], timeout=10)
+    requests.get(
+        f"{cloud.state['cdn_url']}/content/x", verify=cloud.state["cdn_ca_file"], timeout=10
+    )
     cloud.control("flush")
     name = cloud.outputs["edge_function_arn"].split(":function:")[1].split(":")[0]
     group = f"/aws/lambda/us-east-1.{name}"

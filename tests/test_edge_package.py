@@ -31,7 +31,9 @@ def test_zipped_package_is_under_the_viewer_request_limit(package):
 
 def test_an_oversized_package_fails_the_build_naming_size_and_limit():
     with pytest.raises(packaging.PackageTooLarge) as info:
-        packaging.build_edge_function("edge_auth", es.edge_config({"keys": [KEY.jwk()]}), limit=50_000)
+        packaging.build_edge_function(
+            "edge_auth", es.edge_config({"keys": [KEY.jwk()]}), limit=50_000
+        )
     message = str(info.value)
     assert "bytes zipped" in message and "under 50000 bytes" in message
 
@@ -80,7 +82,10 @@ def test_jose_cannot_pick_the_cryptography_backend_even_where_cryptography_is_in
     )
     out = subprocess.run(
         [sys.executable, "-B", "-c", code, str(package.directory)],
-        capture_output=True, text=True, check=True, cwd=package.directory.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=package.directory.parent,
     ).stdout.split()
     assert out == ["jose.backends.rsa_backend", "jose.backends.rsa_backend"]
 

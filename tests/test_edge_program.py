@@ -13,7 +13,9 @@ from tests import edge_support as es
 from tests.program import BASE_CONFIG, ProgramRun, RecordingMocks, run_program
 
 EDGE_TYPES = (
-    "aws:cognito/", "aws:cloudfront/", "pulumi:providers:aws",
+    "aws:cognito/",
+    "aws:cloudfront/",
+    "pulumi:providers:aws",
 )
 
 
@@ -98,7 +100,10 @@ def test_the_edge_function_is_declared_in_us_east_1_through_an_explicit_provider
     assert log_group.inputs["name"] == f"/aws/lambda/us-east-1.{fn.outputs['name']}"
     # Everything else stays on the stack's default provider.
     pipeline_fn = run.one("aws:lambda/function:Function", "upload-function")
-    assert mocks.providers[pipeline_fn.name] is None or "edge-us-east-1" not in mocks.providers[pipeline_fn.name]
+    assert (
+        mocks.providers[pipeline_fn.name] is None
+        or "edge-us-east-1" not in mocks.providers[pipeline_fn.name]
+    )
 
 
 def test_the_edge_function_obeys_lambda_at_edge_limits(edge):
@@ -111,7 +116,10 @@ def test_the_edge_function_obeys_lambda_at_edge_limits(edge):
     assert "environment" not in fn and "layers" not in fn and "vpcConfig" not in fn
     role = run.one("aws:iam/role:Role", "edge_auth-role").inputs
     (stmt,) = json.loads(role["assumeRolePolicy"])["Statement"]
-    assert sorted(stmt["Principal"]["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+    assert sorted(stmt["Principal"]["Service"]) == [
+        "edgelambda.amazonaws.com",
+        "lambda.amazonaws.com",
+    ]
     code = fn["code"].path
     config = json.loads(open(f"{code}/edge_auth/config.json").read())
     pool = run.one("aws:cognito/userPool:UserPool")
@@ -141,13 +149,18 @@ def test_distribution_is_https_only_compressed_cached_long_and_priced_from_confi
     assert set(behavior["allowedMethods"]) == {"GET", "HEAD", "OPTIONS"}
     assert dist["priceClass"] == "PriceClass_200"
     assert dist["viewerCertificate"] == {
-        "cloudfrontDefaultCertificate": True, "minimumProtocolVersion": "TLSv1",
+        "cloudfrontDefaultCertificate": True,
+        "minimumProtocolVersion": "TLSv1",
     }
     assert "loggingConfig" not in dist
     cache = run.one("aws:cloudfront/cachePolicy:CachePolicy")
     assert behavior["cachePolicyId"] == cache.id
     ttl = 31536000
-    assert (cache.inputs["minTtl"], cache.inputs["defaultTtl"], cache.inputs["maxTtl"]) == (ttl, ttl, ttl)
+    assert (cache.inputs["minTtl"], cache.inputs["defaultTtl"], cache.inputs["maxTtl"]) == (
+        ttl,
+        ttl,
+        ttl,
+    )
     key = cache.inputs["parametersInCacheKeyAndForwardedToOrigin"]
     assert key["headersConfig"]["headerBehavior"] == "none"
     assert key["cookiesConfig"]["cookieBehavior"] == "none"
@@ -173,12 +186,15 @@ def test_content_bucket_admits_only_this_distribution_to_content(edge):
     dist = run.one("aws:cloudfront/distribution:Distribution")
     bucket = next(b for b in run.of_type("aws:s3/bucket:Bucket") if "content" in b.name)
     policy = next(
-        p for p in run.of_type("aws:s3/bucketPolicy:BucketPolicy")
+        p
+        for p in run.of_type("aws:s3/bucketPolicy:BucketPolicy")
         if p.inputs["bucket"] == bucket.outputs["bucket"]
     )
     statements = json.loads(policy.inputs["policy"])["Statement"]
     deny, allow = statements
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
     assert allow == {
         "Sid": "CloudFrontReadsApprovedContent",
         "Effect": "Allow",
@@ -191,11 +207,19 @@ def test_content_bucket_admits_only_this_distribution_to_content(edge):
     (origin,) = dist.inputs["origins"]
     assert origin["domainName"] == f"{bucket.outputs['bucket']}.s3.us-east-1.amazonaws.com"
     pab = next(
-        p for p in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        p
+        for p in run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
         if p.inputs["bucket"] == bucket.outputs["bucket"]
     ).inputs
-    assert all(pab[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                "restrictPublicBuckets"))
+    assert all(
+        pab[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
 
 
 def test_user_pool_mfa_and_advanced_security_follow_config(jwks_file, edge):
@@ -234,7 +258,10 @@ def test_one_sign_in_for_the_api_and_the_cdn(edge):
     assert auth["issuer"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool.id}"
     assert auth["audiences"] == [client.id]
     status = run.one("aws:lambda/function:Function", "status-function").inputs
-    assert status["environment"]["variables"]["CDN_BASE_URL"] == "https://d111111abcdef8.cloudfront.net"
+    assert (
+        status["environment"]["variables"]["CDN_BASE_URL"]
+        == "https://d111111abcdef8.cloudfront.net"
+    )
     notifier = run.one("aws:lambda/function:Function", "notifier-function").inputs
     content = next(b for b in run.of_type("aws:s3/bucket:Bucket") if "content" in b.name)
     env = notifier["environment"]["variables"]
@@ -263,7 +290,9 @@ def test_logging_custom_domain_and_tls_policy_follow_config(jwks_file):
     )
     dist = run.one("aws:cloudfront/distribution:Distribution").inputs
     assert dist["loggingConfig"] == {
-        "bucket": "my-cdn-logs.s3.amazonaws.com", "includeCookies": False, "prefix": "moderation-test/",
+        "bucket": "my-cdn-logs.s3.amazonaws.com",
+        "includeCookies": False,
+        "prefix": "moderation-test/",
     }
     assert dist["aliases"] == ["cdn.example.com"]
     assert dist["viewerCertificate"] == {

@@ -41,36 +41,54 @@ def build_cases() -> dict[str, tuple[dict, str | int]]:
     return {
         "valid bearer id token": (es.bearer(signed()), PASS),
         "valid token in the cookie": (
-            es.viewer_event({"Cookie": ["theme=dark; id_token=" + signed() + "; other=1"]}), PASS,
+            es.viewer_event({"Cookie": ["theme=dark; id_token=" + signed() + "; other=1"]}),
+            PASS,
         ),
         "valid token of the second pool key": (
-            es.bearer(SECOND.sign({"kid": SECOND.kid, "alg": "RS256"}, es.claims())), PASS,
+            es.bearer(SECOND.sign({"kid": SECOND.kid, "alg": "RS256"}, es.claims())),
+            PASS,
         ),
         "expired within the clock skew": (es.bearer(signed(es.claims(exp=now - 10))), PASS),
-        "lowercase bearer scheme": (es.viewer_event({"Authorization": ["bearer " + signed()]}), PASS),
+        "lowercase bearer scheme": (
+            es.viewer_event({"Authorization": ["bearer " + signed()]}),
+            PASS,
+        ),
         # --- unauthenticated: 401 ---
         "no token": (es.viewer_event(), 401),
         "alg none": (
-            es.bearer(f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}."),
+            es.bearer(
+                f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}."
+            ),
             401,
         ),
         "alg none with a signature": (
-            es.bearer(f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}.AAAA"),
+            es.bearer(
+                f"{es.b64url_json({'kid': KEY.kid, 'alg': 'none'})}.{es.b64url_json(es.claims())}.AAAA"
+            ),
             401,
         ),
         "HS256 signed with the public key": (
-            es.bearer(es.hs256_with_public_key(KEY, {"kid": KEY.kid, "alg": "HS256"}, es.claims())), 401,
+            es.bearer(es.hs256_with_public_key(KEY, {"kid": KEY.kid, "alg": "HS256"}, es.claims())),
+            401,
         ),
-        "unknown kid": (es.bearer(ATTACKER.sign({"kid": "attacker", "alg": "RS256"}, es.claims())), 401),
+        "unknown kid": (
+            es.bearer(ATTACKER.sign({"kid": "attacker", "alg": "RS256"}, es.claims())),
+            401,
+        ),
         "known kid, another key's signature": (es.bearer(signed(key=ATTACKER)), 401),
         "kid is not a string": (es.bearer(signed(header={"kid": [KEY.kid], "alg": "RS256"})), 401),
         "no kid": (es.bearer(signed(header={"alg": "RS256"})), 401),
-        "RS512 instead of RS256": (es.bearer(KEY.sign_rs512({"kid": KEY.kid, "alg": "RS512"}, es.claims())), 401),
+        "RS512 instead of RS256": (
+            es.bearer(KEY.sign_rs512({"kid": KEY.kid, "alg": "RS512"}, es.claims())),
+            401,
+        ),
         "RS256 header over a SHA-1 signature": (
-            es.bearer(KEY.sign(HEADER, es.claims(), hashes.SHA1())), 401,  # noqa: S303 - the forgery under test
+            es.bearer(KEY.sign(HEADER, es.claims(), hashes.SHA1())),
+            401,  # noqa: S303 - the forgery under test
         ),
         "critical header extension": (
-            es.bearer(signed(header={**HEADER, "crit": ["exp"]})), 401,
+            es.bearer(signed(header={**HEADER, "crit": ["exp"]})),
+            401,
         ),
         "expired": (es.bearer(signed(es.claims(exp=now - 120))), 401),
         "not yet valid (nbf)": (es.bearer(signed(es.claims(nbf=now + 600))), 401),
@@ -81,7 +99,9 @@ def build_cases() -> dict[str, tuple[dict, str | int]]:
         "no sub": (es.bearer(signed({k: v for k, v in es.claims().items() if k != "sub"})), 401),
         "wrong issuer": (es.bearer(signed(es.claims(iss=es.ISSUER + "x"))), 401),
         "issuer of another pool": (
-            es.bearer(signed(es.claims(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"))),
+            es.bearer(
+                signed(es.claims(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"))
+            ),
             401,
         ),
         "tampered payload": (es.bearer(tampered()), 401),
@@ -89,51 +109,69 @@ def build_cases() -> dict[str, tuple[dict, str | int]]:
         "truncated to two segments": (es.bearer(signed().rsplit(".", 1)[0]), 401),
         "four segments": (es.bearer(signed() + ".AAAA"), 401),
         "payload is a JSON array": (
-            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url_json(["sub", "iss"]))), 401,
+            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url_json(["sub", "iss"]))),
+            401,
         ),
         "duplicate claims": (
-            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url(
-                '{"iss":"https://evil.example","sub":"x","token_use":"id",'
-                f'"aud":"{es.CLIENT_ID}","exp":{now + 3600},"iss":"{es.ISSUER}"}}'
-            ))),
+            es.bearer(
+                KEY.sign(
+                    HEADER,
+                    None,
+                    raw_payload=es.b64url(
+                        '{"iss":"https://evil.example","sub":"x","token_use":"id",'
+                        f'"aud":"{es.CLIENT_ID}","exp":{now + 3600},"iss":"{es.ISSUER}"}}'
+                    ),
+                )
+            ),
             401,
         ),
         "exp is Infinity": (
-            es.bearer(KEY.sign(HEADER, None, raw_payload=es.b64url(
-                f'{{"iss":"{es.ISSUER}","sub":"x","token_use":"id","aud":"{es.CLIENT_ID}","exp":Infinity}}'
-            ))),
+            es.bearer(
+                KEY.sign(
+                    HEADER,
+                    None,
+                    raw_payload=es.b64url(
+                        f'{{"iss":"{es.ISSUER}","sub":"x","token_use":"id","aud":"{es.CLIENT_ID}","exp":Infinity}}'
+                    ),
+                )
+            ),
             401,
         ),
         "garbage": (es.bearer("not-a-token"), 401),
         "garbage with dots": (es.bearer("a.b.c"), 401),
         "non-base64url characters": (es.bearer("eyJ!.eyJ$.abc%"), 401),
         "unicode garbage": (es.bearer("\u00e9\u00e9.\u00e9\u00e9.\u00e9\u00e9"), 401),
-        "header is not JSON": (es.bearer(f"{es.b64url('nope')}.{es.b64url_json(es.claims())}.AAAA"), 401),
+        "header is not JSON": (
+            es.bearer(f"{es.b64url('nope')}.{es.b64url_json(es.claims())}.AAAA"),
+            401,
+        ),
         "oversized JWT header": (
-            es.bearer(signed(header={**HEADER, "pad": "A" * 4000})), 401,
+            es.bearer(signed(header={**HEADER, "pad": "A" * 4000})),
+            401,
         ),
         "oversized Authorization header": (es.bearer("A" * 100_000), 401),
         "oversized cookie": (es.viewer_event({"Cookie": ["id_token=" + "B" * 100_000]}), 401),
         "empty bearer": (es.viewer_event({"Authorization": ["Bearer "]}), 401),
         "basic scheme": (es.viewer_event({"Authorization": ["Basic YWxpY2U6c2VjcmV0"]}), 401),
         "two Authorization headers": (
-            es.viewer_event({"Authorization": ["Bearer " + signed(), "Bearer " + signed()]}), 401,
+            es.viewer_event({"Authorization": ["Bearer " + signed(), "Bearer " + signed()]}),
+            401,
         ),
         # --- a genuine token of this pool, not for this use: 403 ---
         "wrong audience": (es.bearer(signed(es.claims(aud="another-client"))), 403),
         "audience list without this client": (es.bearer(signed(es.claims(aud=["a", "b"]))), 403),
         "access token where an id token is expected": (es.bearer(signed(es.claims("access"))), 403),
         "access token that also names the client in aud": (
-            es.bearer(signed(es.claims("access", aud=es.CLIENT_ID))), 403,
+            es.bearer(signed(es.claims("access", aud=es.CLIENT_ID))),
+            403,
         ),
         "token_use refresh": (es.bearer(signed(es.claims(token_use="refresh"))), 403),
         "no token_use": (es.bearer(signed(es.claims(token_use=None))), 403),
         "id token naming the client only in client_id": (
-            es.bearer(signed(es.claims(aud=None, client_id=es.CLIENT_ID))), 403,
+            es.bearer(signed(es.claims(aud=None, client_id=es.CLIENT_ID))),
+            403,
         ),
     }
-
-
 
 
 CASE_NAMES = list(build_cases())
@@ -162,7 +200,9 @@ def test_case(run, case):
     assert result["status"] == str(expected), (case, result)
     if expected == 401:
         assert result["statusDescription"] == "Unauthorized" and result["body"] == "Unauthorized"
-        assert result["headers"]["www-authenticate"][0]["value"].startswith('Bearer realm="content"')
+        assert result["headers"]["www-authenticate"][0]["value"].startswith(
+            'Bearer realm="content"'
+        )
     else:
         assert result["statusDescription"] == "Forbidden" and result["body"] == "Forbidden"
         assert "www-authenticate" not in result["headers"]
@@ -185,7 +225,9 @@ def test_every_invalid_token_gets_the_same_bytes(run):
     assert missing["headers"]["www-authenticate"] == [
         {"key": "WWW-Authenticate", "value": 'Bearer realm="content"'}
     ]
-    forbidden = {repr(run["by_case"][n]["result"]) for n, (_, e) in run["cases"].items() if e == 403}
+    forbidden = {
+        repr(run["by_case"][n]["result"]) for n, (_, e) in run["cases"].items() if e == 403
+    }
     assert len(forbidden) == 1
 
 
@@ -208,7 +250,11 @@ def test_refusals_are_logged_with_a_reason_but_never_the_token(run):
     assert '"reason":"unknown_key"' in run["by_case"]["unknown kid"]["logs"]
     assert '"reason":"signature"' in run["by_case"]["RS256 header over a SHA-1 signature"]["logs"]
     assert '"reason":"audience"' in run["by_case"]["wrong audience"]["logs"]
-    for name in ("token_use refresh", "no token_use", "access token that also names the client in aud"):
+    for name in (
+        "token_use refresh",
+        "no token_use",
+        "access token that also names the client in aud",
+    ):
         assert '"reason":"token_use"' in run["by_case"][name]["logs"], name
 
 

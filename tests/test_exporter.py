@@ -51,8 +51,10 @@ def finished(i: int, **kw) -> tuple[dict, dict]:
 def mixed_batch() -> list[dict]:
     """Insert (pending), modify to complete, modify to failed, modify still analyzing, remove."""
     pending_new, _ = finished(0)
-    pending = {**{k: v for k, v in pending_new.items() if k not in ("decision", "completed_at")},
-               "status": "pending"}
+    pending = {
+        **{k: v for k, v in pending_new.items() if k not in ("decision", "completed_at")},
+        "status": "pending",
+    }
     done_new, done_old = finished(1, decision="reject", labels=[("Explicit Nudity", 97.5)])
     failed_new, failed_old = finished(10, failure="deadline exceeded: still pending after 900 s")
     still_new, still_old = finished(3)
@@ -75,8 +77,14 @@ def test_only_terminal_inserts_and_modifies_become_rows():
 
 
 def test_a_row_carries_the_job_the_claim_and_the_last_result_time():
-    new, old = finished(7, queued_s=2, analysis_s=3.5, decision_s=0.125, decision="review",
-                        labels=[("Suggestive", 71.25)])
+    new, old = finished(
+        7,
+        queued_s=2,
+        analysis_s=3.5,
+        decision_s=0.125,
+        decision="review",
+        labels=[("Suggestive", 71.25)],
+    )
     row = export.export_row(synthetic.stream_record(new, old, 42), lease_seconds=30)
     data = json.loads(row.line)
     created = T0 + timedelta(seconds=7)
@@ -111,12 +119,20 @@ def test_claimed_at_needs_the_lease_seconds():
         pytest.param(lambda r: r.pop("dynamodb"), id="no-change"),
         pytest.param(lambda r: r["dynamodb"]["NewImage"].pop("job_id"), id="no-job-id"),
         pytest.param(lambda r: r["dynamodb"]["NewImage"].update(job_id={"Q": "x"}), id="bad-type"),
-        pytest.param(lambda r: r["dynamodb"]["NewImage"].update(completed_at={"S": "yesterday"}),
-                     id="bad-time"),
-        pytest.param(lambda r: r["dynamodb"]["NewImage"].update(completed_at={"S": "2026-05-01T10:00:00"}),
-                     id="naive-time"),
-        pytest.param(lambda r: r["dynamodb"]["NewImage"].update(custom_result={"M": {"blob": {"B": b"\x00"}}}),
-                     id="binary"),
+        pytest.param(
+            lambda r: r["dynamodb"]["NewImage"].update(completed_at={"S": "yesterday"}),
+            id="bad-time",
+        ),
+        pytest.param(
+            lambda r: r["dynamodb"]["NewImage"].update(completed_at={"S": "2026-05-01T10:00:00"}),
+            id="naive-time",
+        ),
+        pytest.param(
+            lambda r: r["dynamodb"]["NewImage"].update(
+                custom_result={"M": {"blob": {"B": b"\x00"}}}
+            ),
+            id="binary",
+        ),
     ],
 )
 def test_malformed_terminal_records_raise(mangle):
@@ -214,9 +230,19 @@ def test_real_stream_records_of_the_pipeline_export_each_finished_job_once(stack
     now = datetime(2026, 5, 3, 12, 0, 0, tzinfo=UTC)
     for i in range(6):
         job_id = f"real-{i}"
-        jobs.create_job(ddb, table, jobs.new_job(
-            job_id=job_id, user_id="u", image_key=f"uploads/{job_id}", content_type="image/png",
-            size_bytes=100, now=now, retention_days=90))
+        jobs.create_job(
+            ddb,
+            table,
+            jobs.new_job(
+                job_id=job_id,
+                user_id="u",
+                image_key=f"uploads/{job_id}",
+                content_type="image/png",
+                size_bytes=100,
+                now=now,
+                retention_days=90,
+            ),
+        )
         if i == 5:
             jobs.fail_job(ddb, table, job_id, "upload could not be queued: boom", now)
             continue
@@ -224,8 +250,9 @@ def test_real_stream_records_of_the_pipeline_export_each_finished_job_once(stack
         if i == 4:
             continue  # still analyzing: not exported
         for branch in jobs.BRANCHES:
-            jobs.record_result(ddb, table, job_id, branch, {"labels": [], "flags": []},
-                               now + timedelta(seconds=2))
+            jobs.record_result(
+                ddb, table, job_id, branch, {"labels": [], "flags": []}, now + timedelta(seconds=2)
+            )
         jobs.finalize(ddb, table, job_id, "approve", [], now + timedelta(seconds=3))
     records = stream_records(stack)
     # the mapping's filter passes only terminal writes; the function gets those
@@ -233,7 +260,9 @@ def test_real_stream_records_of_the_pipeline_export_each_finished_job_once(stack
     delivered = [r for r in records if passes_filters(mapping.filters, r)]
     assert len(delivered) == 5
     for start in range(0, len(delivered), 2):  # batches of 2, then the whole lot again
-        assert stack.invoke("exporter", {"Records": delivered[start:start + 2]}) == {"batchItemFailures": []}
+        assert stack.invoke("exporter", {"Records": delivered[start : start + 2]}) == {
+            "batchItemFailures": []
+        }
     stack.invoke("exporter", {"Records": delivered})
     rows = exported_rows(stack)
     assert {r["job_id"] for r in rows} == {"real-0", "real-1", "real-2", "real-3", "real-5"}
@@ -250,7 +279,9 @@ def test_backfill_exports_terminal_jobs_from_the_table_idempotently(stack):
 
     ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
     for i in range(5):
-        new, _ = finished(i, failure="deadline exceeded: still pending after 900 s" if i == 4 else None)
+        new, _ = finished(
+            i, failure="deadline exceeded: still pending after 900 s" if i == 4 else None
+        )
         ddb.put_item(TableName=table, Item=synthetic.image(new))
     pending, _ = finished(9)
     ddb.put_item(TableName=table, Item=synthetic.image({**pending, "status": "pending"}))

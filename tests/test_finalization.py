@@ -14,14 +14,18 @@ from tests.helpers import job, put_job
 
 RULES = Rules(min_confidence=50, reject_threshold=90, unsafe_categories=("Explicit", "Violence"))
 REK_CLEAN = {"labels": []}
-REK_EXPLICIT = {"labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]}
+REK_EXPLICIT = {
+    "labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]
+}
 CUSTOM_CLEAN = {"flags": []}
 
 
 def analyzing_job(stack) -> str:
     job_id = str(uuid.uuid4())
     put_job(stack, job_id, "pending", utcnow())
-    jobs.claim_for_analysis(stack.client("dynamodb"), stack.exports["jobs_table"], job_id, utcnow(), 30)
+    jobs.claim_for_analysis(
+        stack.client("dynamodb"), stack.exports["jobs_table"], job_id, utcnow(), 30
+    )
     return job_id
 
 
@@ -109,7 +113,9 @@ def test_redelivered_stream_records_do_not_renotify_non_terminal_changes(stack):
 def test_failed_jobs_are_notified_with_their_reason(stack):
     topic_queue = subscribe_queue(stack)
     job_id = analyzing_job(stack)
-    jobs.fail_job(stack.client("dynamodb"), stack.exports["jobs_table"], job_id, "deadline", utcnow())
+    jobs.fail_job(
+        stack.client("dynamodb"), stack.exports["jobs_table"], job_id, "deadline", utcnow()
+    )
     run_notifier(stack)
     (msg,) = notifications(stack, topic_queue)
     assert msg["status"] == "failed" and msg["reasons"] == ["deadline"] and msg["decision"] is None
@@ -120,9 +126,15 @@ def test_notifier_reports_only_the_record_that_failed(stack):
     jobs.fail_job(stack.client("dynamodb"), stack.exports["jobs_table"], job_id, "x", utcnow())
     records = stream_records(stack)
     terminal = records[-1]
-    broken = {**terminal, "eventID": "broken", "dynamodb": {
-        **terminal["dynamodb"], "NewImage": {"status": {"S": "failed"}}, "SequenceNumber": "999",
-    }}
+    broken = {
+        **terminal,
+        "eventID": "broken",
+        "dynamodb": {
+            **terminal["dynamodb"],
+            "NewImage": {"status": {"S": "failed"}},
+            "SequenceNumber": "999",
+        },
+    }
     result = stack.invoke("notifier", {"Records": [terminal, broken]})
     assert result == {"batchItemFailures": [{"itemIdentifier": "999"}]}
 

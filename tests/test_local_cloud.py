@@ -36,15 +36,18 @@ def queue_counts(cloud, url: str) -> tuple[int, int]:
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def drain_dlq(cloud) -> list[dict]:
     sqs, url = cloud.client("sqs"), cloud.outputs["dlq_url"]
     found = []
     while True:
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
-                                  WaitTimeSeconds=0)
+        out = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+        )
         if not out.get("Messages"):
             return found
         for m in out["Messages"]:
@@ -60,7 +63,8 @@ def job(cloud, job_id: str) -> dict:
 
 def upload(cloud, data: bytes, content_type="image/png", user="e2e-user") -> str:
     resp = requests.post(
-        f"{cloud.api_url}/jobs", data=data,
+        f"{cloud.api_url}/jobs",
+        data=data,
         headers={"Authorization": f"Bearer {cloud.token(user)}", "Content-Type": content_type},
         timeout=30,
     )
@@ -69,7 +73,9 @@ def upload(cloud, data: bytes, content_type="image/png", user="e2e-user") -> str
 
 
 def test_uploads_complete_with_the_right_decisions_and_one_notification_each(local_cloud):
-    summary, details = run_load(local_cloud, 200, rate=20, concurrency=8, progress=False, timeout=240)
+    summary, details = run_load(
+        local_cloud, 200, rate=20, concurrency=8, progress=False, timeout=240
+    )
     assert summary.accepted == 200, summary.refused
     assert summary.completed == 200, summary.as_dict()
     assert summary.unexpected_decisions == 0
@@ -77,7 +83,9 @@ def test_uploads_complete_with_the_right_decisions_and_one_notification_each(loc
     assert set(summary.decisions) == {"approve", "warn", "reject", "review"}
     for job_id in details["job_ids"][:20]:
         assert job(local_cloud, job_id)["status"] == "complete"
-    wait_for(lambda: queue_counts(local_cloud, local_cloud.outputs["processing_queue_url"]) == (0, 0), 30)
+    wait_for(
+        lambda: queue_counts(local_cloud, local_cloud.outputs["processing_queue_url"]) == (0, 0), 30
+    )
     assert queue_counts(local_cloud, local_cloud.outputs["dlq_url"]) == (0, 0)
 
 
@@ -88,8 +96,12 @@ def test_gateway_enforces_the_jwt_authorizer(local_cloud):
     assert bad.status_code == 401
     token = local_cloud.token("someone")
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    assert requests.post(url, data=b"x", headers={"Authorization": f"Bearer {tampered}"},
-                         timeout=10).status_code == 401
+    assert (
+        requests.post(
+            url, data=b"x", headers={"Authorization": f"Bearer {tampered}"}, timeout=10
+        ).status_code
+        == 401
+    )
 
 
 def test_status_route_shows_own_jobs_only(local_cloud):
@@ -98,8 +110,11 @@ def test_status_route_shows_own_jobs_only(local_cloud):
     job_id = upload(local_cloud, fixtures.png(seed=901), user="owner")
 
     def get(user):
-        return requests.get(f"{local_cloud.api_url}/jobs/{job_id}",
-                            headers={"Authorization": f"Bearer {local_cloud.token(user)}"}, timeout=10)
+        return requests.get(
+            f"{local_cloud.api_url}/jobs/{job_id}",
+            headers={"Authorization": f"Bearer {local_cloud.token(user)}"},
+            timeout=10,
+        )
 
     wait_for(lambda: get("owner").json()["status"] == "complete", 60)
     assert get("intruder").status_code == 404
@@ -110,12 +125,15 @@ def test_poison_message_goes_to_the_dlq_after_max_receives_and_its_job_is_swept(
 
     sqs, dlq = local_cloud.client("sqs"), local_cloud.outputs["dlq_url"]
     drain_dlq(local_cloud)
-    garbage = sqs.send_message(QueueUrl=local_cloud.outputs["processing_queue_url"],
-                               MessageBody="{not json")["MessageId"]
+    garbage = sqs.send_message(
+        QueueUrl=local_cloud.outputs["processing_queue_url"], MessageBody="{not json"
+    )["MessageId"]
     # A real job whose dispatch keeps failing: its message is poison too.
     local_cloud.control("faults", {"error_rate": 1.0, "functions": ["dispatcher"]})
     stranded = upload(local_cloud, fixtures.png(seed=902))
-    dead = wait_for(lambda: [m for m in _peek(sqs, dlq)] if len(_peek(sqs, dlq)) >= 2 else None, 120)
+    dead = wait_for(
+        lambda: [m for m in _peek(sqs, dlq)] if len(_peek(sqs, dlq)) >= 2 else None, 120
+    )
     local_cloud.control("clear-faults")
     bodies = {m["Body"]: m for m in dead}
     assert "{not json" in bodies and json.dumps({"job_id": stranded}) in bodies
@@ -132,8 +150,13 @@ def test_poison_message_goes_to_the_dlq_after_max_receives_and_its_job_is_swept(
 
 
 def _peek(sqs, url):
-    out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
-                              VisibilityTimeout=0, WaitTimeSeconds=0)
+    out = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+        VisibilityTimeout=0,
+        WaitTimeSeconds=0,
+    )
     return out.get("Messages", [])
 
 
@@ -144,7 +167,9 @@ def test_analyzer_crash_is_retried_then_fails_the_job_with_the_reason(local_clou
     job_id = upload(local_cloud, fixtures.png(seed=904))
     failed = wait_for(lambda: (j := job(local_cloud, job_id))["status"] == "failed" and j, 120)
     reason = failed["reasons"][0]
-    assert reason.startswith(f"{local_cloud.outputs['functions']['custom_analyzer']} failed after 3 attempt(s)")
+    assert reason.startswith(
+        f"{local_cloud.outputs['functions']['custom_analyzer']} failed after 3 attempt(s)"
+    )
     assert "Runtime.ExitError" in reason
     injected = local_cloud.control("faults")["injected"]
     assert injected["crash_before:custom_analyzer"] == 3
@@ -152,7 +177,9 @@ def test_analyzer_crash_is_retried_then_fails_the_job_with_the_reason(local_clou
 
 def test_duplicate_delivery_of_everything_still_means_one_outcome_per_job(local_cloud):
     local_cloud.control("faults", {"duplicate_sqs_rate": 1.0, "duplicate_async_rate": 1.0})
-    summary, _ = run_load(local_cloud, 30, rate=10, concurrency=4, progress=False, timeout=120, seed=99)
+    summary, _ = run_load(
+        local_cloud, 30, rate=10, concurrency=4, progress=False, timeout=120, seed=99
+    )
     assert summary.completed == 30 and summary.duplicate_notifications == 0
     injected = local_cloud.control("faults")["injected"]
     assert injected.get("duplicate_sqs", 0) > 0 and injected.get("duplicate_async", 0) > 0
@@ -177,8 +204,9 @@ def test_timeout_kills_the_environment_and_the_next_start_is_cold(local_cloud):
 
 def test_reserved_concurrency_throttles(local_cloud):
     local_cloud.control("faults", {"hang_rate": 1.0, "functions": ["sweeper"]})
-    first = threading.Thread(target=local_cloud.control, args=("invoke", {"function": "sweeper"}),
-                             kwargs={"timeout": 60})
+    first = threading.Thread(
+        target=local_cloud.control, args=("invoke", {"function": "sweeper"}), kwargs={"timeout": 60}
+    )
     first.start()
     time.sleep(0.8)
     second = local_cloud.control("invoke", {"function": "sweeper"}, timeout=60)
@@ -195,7 +223,11 @@ def test_init_duration_appears_only_on_cold_starts(local_cloud):
     assert len(reports) > len(cold) >= 1
     assert len(cold) == status["cold_starts"]
     for line in reports:
-        assert "Billed Duration:" in line and "Memory Size: 512 MB" in line and "Max Memory Used:" in line
+        assert (
+            "Billed Duration:" in line
+            and "Memory Size: 512 MB" in line
+            and "Max Memory Used:" in line
+        )
 
 
 def test_lambda_and_sqs_metrics_reach_cloudwatch(local_cloud):

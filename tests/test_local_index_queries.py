@@ -19,7 +19,8 @@ def ddb():
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
-            TableName="jobs", BillingMode="PAY_PER_REQUEST",
+            TableName="jobs",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
                 {"AttributeName": "job_id", "AttributeType": "S"},
                 {"AttributeName": "status", "AttributeType": "S"},
@@ -29,22 +30,41 @@ def ddb():
             ],
             KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
-                {"IndexName": "status-created", "Projection": {"ProjectionType": "ALL"},
-                 "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
-                               {"AttributeName": "created_at", "KeyType": "RANGE"}]},
-                {"IndexName": "user-size", "Projection": {"ProjectionType": "KEYS_ONLY"},
-                 "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"},
-                               {"AttributeName": "size", "KeyType": "RANGE"}]},
-                {"IndexName": "by-user", "Projection": {"ProjectionType": "ALL"},
-                 "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}]},
+                {
+                    "IndexName": "status-created",
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [
+                        {"AttributeName": "status", "KeyType": "HASH"},
+                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    ],
+                },
+                {
+                    "IndexName": "user-size",
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "KeySchema": [
+                        {"AttributeName": "user_id", "KeyType": "HASH"},
+                        {"AttributeName": "size", "KeyType": "RANGE"},
+                    ],
+                },
+                {
+                    "IndexName": "by-user",
+                    "Projection": {"ProjectionType": "ALL"},
+                    "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
+                },
             ],
         )
         rng = random.Random(5)
         for i in range(600):
-            item = {"job_id": {"S": f"j{i:04d}"}, "status": {"S": rng.choice(STATUSES)},
-                    "user_id": {"S": f"u{rng.randrange(4)}"}, "pad": {"S": "x" * rng.randrange(3000)}}
+            item = {
+                "job_id": {"S": f"j{i:04d}"},
+                "status": {"S": rng.choice(STATUSES)},
+                "user_id": {"S": f"u{rng.randrange(4)}"},
+                "pad": {"S": "x" * rng.randrange(3000)},
+            }
             if rng.random() > 0.1:  # some items are not in the status index
-                item["created_at"] = {"S": f"2026-11-26T{rng.randrange(24):02d}:{rng.randrange(60):02d}Z"}
+                item["created_at"] = {
+                    "S": f"2026-11-26T{rng.randrange(24):02d}:{rng.randrange(60):02d}Z"
+                }
             if rng.random() > 0.2:
                 item["size"] = {"N": str(rng.randrange(-50, 5000))}
             client.put_item(TableName="jobs", Item=item)
@@ -62,37 +82,71 @@ def every_page(client, **kwargs):
 
 
 QUERIES = [
-    {"IndexName": "status-created", "KeyConditionExpression": "#s = :s",
-     "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "complete"}}},
-    {"IndexName": "status-created", "KeyConditionExpression": "#s = :s AND created_at > :t",
-     "ExpressionAttributeNames": {"#s": "status"},
-     "ExpressionAttributeValues": {":s": {"S": "failed"}, ":t": {"S": "2026-11-26T12:00Z"}},
-     "ScanIndexForward": False, "Limit": 7},
-    {"IndexName": "status-created",
-     "KeyConditionExpression": "#s = :s AND created_at BETWEEN :a AND :b",
-     "ExpressionAttributeNames": {"#s": "status"},
-     "ExpressionAttributeValues": {":s": {"S": "pending"}, ":a": {"S": "2026-11-26T03"},
-                                   ":b": {"S": "2026-11-26T19"}}},
-    {"IndexName": "status-created",
-     "KeyConditionExpression": "#s = :s AND begins_with(created_at, :p)",
-     "ExpressionAttributeNames": {"#s": "status"},
-     "ExpressionAttributeValues": {":s": {"S": "analyzing"}, ":p": {"S": "2026-11-26T1"}},
-     "FilterExpression": "attribute_exists(user_id)"},
-    {"IndexName": "user-size", "KeyConditionExpression": "user_id = :u AND #n <= :n",
-     "ExpressionAttributeNames": {"#n": "size"},
-     "ExpressionAttributeValues": {":u": {"S": "u1"}, ":n": {"N": "900"}}, "Limit": 25},
-    {"IndexName": "status-created", "KeyConditionExpression": "#s = :s",
-     "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "complete"}},
-     "ScanIndexForward": False, "Limit": 20},
-    {"IndexName": "status-created", "KeyConditionExpression": "#s = :s AND created_at >= :t",
-     "ExpressionAttributeNames": {"#s": "status"},
-     "ExpressionAttributeValues": {":s": {"S": "complete"}, ":t": {"S": "2026-11-26T06"}},
-     "Limit": 3, "ProjectionExpression": "job_id, created_at"},
-    {"IndexName": "by-user", "KeyConditionExpression": "user_id = :u",
-     "ExpressionAttributeValues": {":u": {"S": "u2"}}},
-    {"IndexName": "status-created", "KeyConditionExpression": "#s = :s AND created_at < :t",
-     "ExpressionAttributeNames": {"#s": "status"},
-     "ExpressionAttributeValues": {":s": {"S": "nothing"}, ":t": {"S": "2027"}}},
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "complete"}},
+    },
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s AND created_at > :t",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "failed"}, ":t": {"S": "2026-11-26T12:00Z"}},
+        "ScanIndexForward": False,
+        "Limit": 7,
+    },
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s AND created_at BETWEEN :a AND :b",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {
+            ":s": {"S": "pending"},
+            ":a": {"S": "2026-11-26T03"},
+            ":b": {"S": "2026-11-26T19"},
+        },
+    },
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s AND begins_with(created_at, :p)",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "analyzing"}, ":p": {"S": "2026-11-26T1"}},
+        "FilterExpression": "attribute_exists(user_id)",
+    },
+    {
+        "IndexName": "user-size",
+        "KeyConditionExpression": "user_id = :u AND #n <= :n",
+        "ExpressionAttributeNames": {"#n": "size"},
+        "ExpressionAttributeValues": {":u": {"S": "u1"}, ":n": {"N": "900"}},
+        "Limit": 25,
+    },
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "complete"}},
+        "ScanIndexForward": False,
+        "Limit": 20,
+    },
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s AND created_at >= :t",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "complete"}, ":t": {"S": "2026-11-26T06"}},
+        "Limit": 3,
+        "ProjectionExpression": "job_id, created_at",
+    },
+    {
+        "IndexName": "by-user",
+        "KeyConditionExpression": "user_id = :u",
+        "ExpressionAttributeValues": {":u": {"S": "u2"}},
+    },
+    {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s AND created_at < :t",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "nothing"}, ":t": {"S": "2027"}},
+    },
 ]
 
 
@@ -119,25 +173,45 @@ def test_a_query_on_another_attribute_gets_moto_s_own_error(ddb):
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError):
-        ddb.query(TableName="jobs", IndexName="status-created",
-                  KeyConditionExpression="user_id = :u",
-                  ExpressionAttributeValues={":u": {"S": "u1"}})
+        ddb.query(
+            TableName="jobs",
+            IndexName="status-created",
+            KeyConditionExpression="user_id = :u",
+            ExpressionAttributeValues={":u": {"S": "u1"}},
+        )
 
 
 def test_a_write_is_seen_by_the_next_query(ddb):
     def complete_ids():
-        return {i["job_id"]["S"] for p in every_page(
-            ddb, IndexName="status-created", KeyConditionExpression="#s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": "complete"}}) for i in p[0]}
+        return {
+            i["job_id"]["S"]
+            for p in every_page(
+                ddb,
+                IndexName="status-created",
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": "complete"}},
+            )
+            for i in p[0]
+        }
 
     before = complete_ids()
-    ddb.put_item(TableName="jobs", Item={"job_id": {"S": "new"}, "status": {"S": "complete"},
-                                         "created_at": {"S": "2026-11-26T23:59Z"}})
+    ddb.put_item(
+        TableName="jobs",
+        Item={
+            "job_id": {"S": "new"},
+            "status": {"S": "complete"},
+            "created_at": {"S": "2026-11-26T23:59Z"},
+        },
+    )
     moved = next(iter(before))
-    ddb.update_item(TableName="jobs", Key={"job_id": {"S": moved}},
-                    UpdateExpression="SET #s = :f", ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={":f": {"S": "failed"}})
+    ddb.update_item(
+        TableName="jobs",
+        Key={"job_id": {"S": moved}},
+        UpdateExpression="SET #s = :f",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":f": {"S": "failed"}},
+    )
     gone = sorted(before - {moved})[0]
     ddb.delete_item(TableName="jobs", Key={"job_id": {"S": gone}})
     assert complete_ids() == (before | {"new"}) - {moved, gone}

@@ -33,15 +33,25 @@ def function(tmp_path: Path, body: str, name: str = "broken") -> FunctionDef:
     (pkg / "__init__.py").write_text("")
     (pkg / "handler.py").write_text(body)
     return FunctionDef(
-        logical=name, name=f"local-{name}", arn=f"arn:aws:lambda:us-east-1:123456789012:function:local-{name}",
-        handler=f"{name}.handler.handler", runtime="python3.12", code_dir=str(tmp_path), memory=256,
-        timeout=5, reserved_concurrency=None, environment={}, architecture="arm64",
+        logical=name,
+        name=f"local-{name}",
+        arn=f"arn:aws:lambda:us-east-1:123456789012:function:local-{name}",
+        handler=f"{name}.handler.handler",
+        runtime="python3.12",
+        code_dir=str(tmp_path),
+        memory=256,
+        timeout=5,
+        reserved_concurrency=None,
+        environment={},
+        architecture="arm64",
         log_group=f"/aws/lambda/local-{name}",
     )
 
 
 def test_an_import_error_fails_the_invocation_like_lambda(tmp_path):
-    fn = function(tmp_path, "raise ImportError('no model file')\n\ndef handler(e, c):\n    return 1\n")
+    fn = function(
+        tmp_path, "raise ImportError('no model file')\n\ndef handler(e, c):\n    return 1\n"
+    )
     sink = Sink()
     pool = FunctionPool(fn, base_environment("http://127.0.0.1:9", "us-east-1"), sink, 2, 60)
     inv = pool.invoke({"x": 1})
@@ -59,8 +69,12 @@ def test_an_async_event_whose_environment_cannot_start_reaches_the_destination(t
     registry.async_configs[fn.name] = AsyncConfigDef(fn.name, max_retries=2, on_failure_arn="arn:q")
     sent: list[tuple[str, str]] = []
     service = LambdaService(
-        registry, Sink(), base_environment("http://127.0.0.1:9", "us-east-1"),
-        lambda arn, body: sent.append((arn, body)), async_backoff=0.05, async_workers=2,
+        registry,
+        Sink(),
+        base_environment("http://127.0.0.1:9", "us-east-1"),
+        lambda arn, body: sent.append((arn, body)),
+        async_backoff=0.05,
+        async_workers=2,
     )
     service.start()
     try:
@@ -70,7 +84,7 @@ def test_an_async_event_whose_environment_cannot_start_reaches_the_destination(t
             time.sleep(0.1)
     finally:
         service.stop()
-    (arn, body), = sent
+    ((arn, body),) = sent
     record = json.loads(body)
     assert arn == "arn:q"
     assert record["requestContext"]["condition"] == "RetriesExhausted"

@@ -21,9 +21,12 @@ def clients(monkeypatch):
 def standard_queue_on(sns, sqs, topic_arn):
     """A standard queue: it does not deduplicate, so what arrives is what the topic sent."""
     url = sqs.create_queue(QueueName="plain")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
-                  Attributes={"RawMessageDelivery": "true"})
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
     return url
 
 
@@ -34,13 +37,20 @@ def received(sqs, url):
 
 def test_a_repeated_deduplication_id_is_accepted_but_not_delivered(clients):
     sns, sqs, now = clients
-    arn = sns.create_topic(Name="t.fifo", Attributes={
-        "FifoTopic": "true", "FifoThroughputScope": "MessageGroup"})["TopicArn"]
+    arn = sns.create_topic(
+        Name="t.fifo", Attributes={"FifoTopic": "true", "FifoThroughputScope": "MessageGroup"}
+    )["TopicArn"]
     url = standard_queue_on(sns, sqs, arn)
-    first = sns.publish(TopicArn=arn, Message="a", MessageGroupId="j1", MessageDeduplicationId="j1.complete")
-    again = sns.publish(TopicArn=arn, Message="a", MessageGroupId="j1", MessageDeduplicationId="j1.complete")
+    first = sns.publish(
+        TopicArn=arn, Message="a", MessageGroupId="j1", MessageDeduplicationId="j1.complete"
+    )
+    again = sns.publish(
+        TopicArn=arn, Message="a", MessageGroupId="j1", MessageDeduplicationId="j1.complete"
+    )
     assert again["MessageId"] == first["MessageId"]
-    sns.publish(TopicArn=arn, Message="b", MessageGroupId="j2", MessageDeduplicationId="j2.complete")
+    sns.publish(
+        TopicArn=arn, Message="b", MessageGroupId="j2", MessageDeduplicationId="j2.complete"
+    )
     assert received(sqs, url) == ["a", "b"]
 
 

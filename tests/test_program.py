@@ -20,7 +20,12 @@ def test_uploads_bucket_is_private_encrypted_tls_only_and_expires_originals(run)
     pab = run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert all(
         pab.inputs[k]
-        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
     )
     sse = run.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -31,8 +36,11 @@ def test_uploads_bucket_is_private_encrypted_tls_only_and_expires_originals(run)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     lifecycle = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    expiring = {r["filter"]["prefix"]: r["expiration"]["days"] for r in lifecycle.inputs["rules"]
-                if r.get("expiration")}
+    expiring = {
+        r["filter"]["prefix"]: r["expiration"]["days"]
+        for r in lifecycle.inputs["rules"]
+        if r.get("expiration")
+    }
     assert expiring == {"uploads/": 30, "incoming/": 30}
 
 
@@ -53,7 +61,9 @@ def test_jobs_table_on_demand_pitr_sse_ttl_stream_and_status_index(run):
     assert i["streamEnabled"] is True and i["streamViewType"] == "NEW_AND_OLD_IMAGES"
     (gsi,) = i["globalSecondaryIndexes"]
     assert (gsi["name"], gsi["hashKey"], gsi["rangeKey"]) == (
-        "status-created_at-index", "status", "created_at",
+        "status-created_at-index",
+        "status",
+        "created_at",
     )
     assert i["deletionProtectionEnabled"] is True
 
@@ -76,7 +86,9 @@ def test_queue_redrive_encryption_long_polling_and_visibility(run):
     for q in run.of_type("aws:sqs/queue:Queue"):
         assert q.inputs["sqsManagedSseEnabled"] is True, q.name
         assert q.inputs["receiveWaitTimeSeconds"] == 20, q.name
-    allow = json.loads(run.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy").inputs["redriveAllowPolicy"])
+    allow = json.loads(
+        run.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy").inputs["redriveAllowPolicy"]
+    )
     assert allow["redrivePermission"] == "byQueue"
 
 
@@ -94,8 +106,13 @@ def test_topics_are_encrypted(run):
 def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
     functions = run.of_type("aws:lambda/function:Function")
     assert {f.name.removesuffix("-function") for f in functions} == {
-        "upload", "status", "dispatcher", "rekognition_analyzer", "custom_analyzer",
-        "notifier", "sweeper",
+        "upload",
+        "status",
+        "dispatcher",
+        "rekognition_analyzer",
+        "custom_analyzer",
+        "notifier",
+        "sweeper",
     }
     groups = {g.inputs["name"]: g.inputs for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
     roles = set()
@@ -119,7 +136,8 @@ def test_memory_and_timeout_come_from_config():
 
 def test_dispatcher_mapping_reports_batch_item_failures(run):
     mapping = next(
-        m for m in run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        m
+        for m in run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
         if m.name == "dispatcher-queue"
     ).inputs
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -129,7 +147,8 @@ def test_dispatcher_mapping_reports_batch_item_failures(run):
 
 def test_notifier_reads_the_stream_filtered_to_terminal_writes(run):
     mapping = next(
-        m for m in run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        m
+        for m in run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
         if m.name == "notifier-stream"
     ).inputs
     assert "/stream/" in mapping["eventSourceArn"]
@@ -143,7 +162,8 @@ def test_notifier_reads_the_stream_filtered_to_terminal_writes(run):
 def test_analyzers_retry_async_then_land_in_the_failure_queue(run):
     configs = run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     assert {c.inputs["functionName"] for c in configs} == {
-        "moderation-test-rekognition-analyzer", "moderation-test-custom-analyzer",
+        "moderation-test-rekognition-analyzer",
+        "moderation-test-custom-analyzer",
     }
     for c in configs:
         assert c.inputs["maximumRetryAttempts"] == 2
@@ -155,7 +175,10 @@ def test_analyzers_retry_async_then_land_in_the_failure_queue(run):
 def test_api_routes_use_the_jwt_authorizer_with_throttling_and_access_logs(run):
     auth = run.one("aws:apigatewayv2/authorizer:Authorizer").inputs
     assert auth["authorizerType"] == "JWT"
-    assert auth["jwtConfiguration"]["issuer"] == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TEST"
+    assert (
+        auth["jwtConfiguration"]["issuer"]
+        == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TEST"
+    )
     routes = {r.inputs["routeKey"]: r.inputs for r in run.of_type("aws:apigatewayv2/route:Route")}
     assert set(routes) == {"POST /jobs", "GET /jobs/{job_id}"}
     assert all(r["authorizationType"] == "JWT" for r in routes.values())
@@ -163,7 +186,9 @@ def test_api_routes_use_the_jwt_authorizer_with_throttling_and_access_logs(run):
     throttled = {s["routeKey"]: s for s in stage["routeSettings"]}
     assert throttled["POST /jobs"]["throttlingRateLimit"] == 50
     assert throttled["GET /jobs/{job_id}"]["throttlingBurstLimit"] == 400
-    assert stage["accessLogSettings"]["destinationArn"].endswith("/aws/apigateway/moderation-test-api")
+    assert stage["accessLogSettings"]["destinationArn"].endswith(
+        "/aws/apigateway/moderation-test-api"
+    )
     for integration in run.of_type("aws:apigatewayv2/integration:Integration"):
         assert integration.inputs["payloadFormatVersion"] == "2.0"
 
@@ -176,12 +201,27 @@ def test_sweeper_runs_on_a_schedule(run):
 
 
 def test_alarms_cover_dlq_age_errors_throttles_and_stuck_jobs(run):
-    alarms = {a.inputs["name"]: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert alarms["moderation-test-dlq-has-messages"]["metricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarms["moderation-test-queue-oldest-message-age"]["metricName"] == "ApproximateAgeOfOldestMessage"
+    alarms = {
+        a.inputs["name"]: a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert (
+        alarms["moderation-test-dlq-has-messages"]["metricName"]
+        == "ApproximateNumberOfMessagesVisible"
+    )
+    assert (
+        alarms["moderation-test-queue-oldest-message-age"]["metricName"]
+        == "ApproximateAgeOfOldestMessage"
+    )
     assert alarms["moderation-test-stuck-jobs"]["namespace"] == "Moderation"
-    for fn in ("upload", "status", "dispatcher", "rekognition-analyzer", "custom-analyzer",
-               "notifier", "sweeper"):
+    for fn in (
+        "upload",
+        "status",
+        "dispatcher",
+        "rekognition-analyzer",
+        "custom-analyzer",
+        "notifier",
+        "sweeper",
+    ):
         assert alarms[f"moderation-test-{fn}-errors"]["metricName"] == "Errors"
         assert alarms[f"moderation-test-{fn}-throttles"]["metricName"] == "Throttles"
     topic = next(t for t in run.of_type("aws:sns/topic:Topic") if t.name == "alarms")
@@ -198,8 +238,17 @@ def test_alarm_subscriptions_follow_config():
 
 def test_exports_name_everything_the_dashboard_reads(run):
     for key in (
-        "api_url", "region", "jobs_table", "upload_bucket", "processing_queue_url", "dlq_url",
-        "failure_queue_url", "notification_topic_arn", "functions", "log_groups", "alarm_names",
+        "api_url",
+        "region",
+        "jobs_table",
+        "upload_bucket",
+        "processing_queue_url",
+        "dlq_url",
+        "failure_queue_url",
+        "notification_topic_arn",
+        "functions",
+        "log_groups",
+        "alarm_names",
     ):
         assert run.exports.get(key), key
     assert set(run.exports["functions"]) == set(run.exports["log_groups"])

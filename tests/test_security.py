@@ -31,31 +31,53 @@ XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # Exactly the actions each function may perform, beyond its own logs and tracing.
 EXPECTED_ACTIONS = {
     "upload": {
-        "s3:PutObject", "s3:DeleteObject", "s3:GetObject",
-        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
         "sqs:SendMessage",
     },
     "status": {"dynamodb:GetItem"},
     "dispatcher": {
-        "dynamodb:UpdateItem", "lambda:InvokeFunction", "sqs:ReceiveMessage",
-        "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
+        "dynamodb:UpdateItem",
+        "lambda:InvokeFunction",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
     },
     "rekognition_analyzer": {
-        "rekognition:DetectModerationLabels", "s3:GetObject", "dynamodb:UpdateItem",
+        "rekognition:DetectModerationLabels",
+        "s3:GetObject",
+        "dynamodb:UpdateItem",
         "sqs:SendMessage",
     },
     "custom_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "sqs:SendMessage"},
     "notifier": {
-        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams", "sns:Publish", "sqs:SendMessage",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "sns:Publish",
+        "sqs:SendMessage",
     },
     "sweeper": {
-        "dynamodb:Query", "dynamodb:UpdateItem", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
     "exporter": {
-        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams", "s3:PutObject", "sqs:SendMessage",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "s3:PutObject",
+        "sqs:SendMessage",
     },
 }
 
@@ -63,8 +85,13 @@ EXPECTED_ACTIONS = {
 # policy's actions, and the one service principal each trusts.
 SERVICE_ROLES = {
     "report-job": (
-        {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
-         "s3:ListBucket"},
+        {
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListBucket",
+        },
         "emr-serverless.amazonaws.com",
     ),
     "report-schedule": ({"emr-serverless:StartJobRun", "iam:PassRole"}, "scheduler.amazonaws.com"),
@@ -133,11 +160,16 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         results = run.by_output("bucket", ex["results_bucket"]).outputs["arn"]
         return {
             "exporter": {
-                table["streamArn"], f"{results}/jobs/*",
+                table["streamArn"],
+                f"{results}/jobs/*",
                 run.one("aws:sqs/queue:Queue", "exporter-failures").outputs["arn"],
             },
-            "report-job": {f"{results}/jobs/*", f"{results}/scripts/report.py",
-                           f"{results}/reports/*", results},
+            "report-job": {
+                f"{results}/jobs/*",
+                f"{results}/scripts/report.py",
+                f"{results}/reports/*",
+                results,
+            },
             "report-schedule": {
                 run.one("aws:emrserverless/application:Application").outputs["arn"],
                 run.one("aws:iam/role:Role", "report-job-role").outputs["arn"],
@@ -156,7 +188,12 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     allowed = {
         "upload": images | {table["arn"], idem, queue},
         "status": {table["arn"]},
-        "dispatcher": {table["arn"], queue, fn_arn["rekognition_analyzer"], fn_arn["custom_analyzer"]},
+        "dispatcher": {
+            table["arn"],
+            queue,
+            fn_arn["rekognition_analyzer"],
+            fn_arn["custom_analyzer"],
+        },
         "rekognition_analyzer": images | {table["arn"], failures, "*"},
         "custom_analyzer": images | {table["arn"], failures},
         "notifier": {table["streamArn"], topic, failures},
@@ -209,11 +246,11 @@ def test_service_roles_have_exactly_their_actions_on_their_resources(run):
 
 
 def test_no_function_reaches_another_functions_resources(run):
-    log_groups = {
-        g.outputs["arn"] + ":*" for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
-    }
+    log_groups = {g.outputs["arn"] + ":*" for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for logical, doc in function_policies(run).items():
-        own_logs = run.one("aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs").outputs["arn"] + ":*"
+        own_logs = (
+            run.one("aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs").outputs["arn"] + ":*"
+        )
         allowed = allowed_resources(run, logical) | {own_logs}
         for stmt in doc["Statement"]:
             if set(stmt["Action"]) <= XRAY:
@@ -228,7 +265,9 @@ def test_every_store_and_queue_is_encrypted_at_rest(run):
     for table in run.of_type("aws:dynamodb/table:Table"):
         assert table.inputs.get("serverSideEncryption", {}).get("enabled") is True, table.name
     for queue in run.of_type("aws:sqs/queue:Queue"):
-        assert queue.inputs.get("sqsManagedSseEnabled") or queue.inputs.get("kmsMasterKeyId"), queue.name
+        assert queue.inputs.get("sqsManagedSseEnabled") or queue.inputs.get("kmsMasterKeyId"), (
+            queue.name
+        )
     for topic in run.of_type("aws:sns/topic:Topic"):
         assert topic.inputs.get("kmsMasterKeyId"), topic.name
     buckets = {b.outputs["bucket"] for b in run.of_type("aws:s3/bucket:Bucket")}
@@ -282,8 +321,11 @@ def test_kms_key_rotates(run):
 # --- with the status cache: the status function's role changes, nothing else does ---------
 
 VPC_ENI = {
-    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
 }
 
 

@@ -10,18 +10,20 @@ from tests.helpers import ago, job, put_job
 
 
 def failure_record(job_id: str, function: str = "moderation-test-custom-analyzer") -> str:
-    return json.dumps({
-        "version": "1.0",
-        "requestContext": {
-            "requestId": "r",
-            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{function}:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": {"job_id": job_id, "image_key": "k"},
-        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
-        "responsePayload": {"errorType": "OSError", "errorMessage": "model unavailable"},
-    })
+    return json.dumps(
+        {
+            "version": "1.0",
+            "requestContext": {
+                "requestId": "r",
+                "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{function}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "requestPayload": {"job_id": job_id, "image_key": "k"},
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "OSError", "errorMessage": "model unavailable"},
+        }
+    )
 
 
 def test_overdue_jobs_fail_and_fresh_or_finished_ones_do_not(stack):
@@ -34,8 +36,12 @@ def test_overdue_jobs_fail_and_fresh_or_finished_ones_do_not(stack):
     assert summary["overdue"] == {"pending": 1, "analyzing": 1}
     assert summary["failed_overdue"] == 2
     assert job(stack, ids["old_pending"])["status"] == "failed"
-    assert job(stack, ids["old_pending"])["reasons"] == ["deadline exceeded: still pending after 900 s"]
-    assert job(stack, ids["old_analyzing"])["reasons"][0].startswith("deadline exceeded: still analyzing")
+    assert job(stack, ids["old_pending"])["reasons"] == [
+        "deadline exceeded: still pending after 900 s"
+    ]
+    assert job(stack, ids["old_analyzing"])["reasons"][0].startswith(
+        "deadline exceeded: still analyzing"
+    )
     assert job(stack, ids["fresh"])["status"] == "pending"
     assert job(stack, ids["done"])["status"] == "complete"
     # A second sweep finds nothing more to do.
@@ -63,9 +69,14 @@ def test_unreadable_failure_records_stay_for_an_operator(stack):
     summary = stack.invoke("sweeper", {})
     assert summary["unreadable_records"] == 1
     attrs = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    assert int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1
+    assert (
+        int(attrs["ApproximateNumberOfMessages"])
+        + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        == 1
+    )
 
 
 def test_a_record_for_a_completed_job_changes_nothing(stack):

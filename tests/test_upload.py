@@ -11,7 +11,9 @@ from local.inprocess import api_event
 
 
 def upload(stack, body, content_type, headers=None, user="user-1"):
-    hdrs = {"content-type": content_type, **(headers or {})} if content_type else dict(headers or {})
+    hdrs = (
+        {"content-type": content_type, **(headers or {})} if content_type else dict(headers or {})
+    )
     resp = stack.invoke("upload", api_event("POST", "/jobs", user=user, body=body, headers=hdrs))
     return resp["statusCode"], json.loads(resp["body"])
 
@@ -70,10 +72,20 @@ def _truncated():
         ("unsupported gif", "image/gif", b"GIF89a" + b"\0" * 100, 415, "unsupported_media_type"),
         ("no content type", None, fixtures.png(seed=7), 415, "unsupported_media_type"),
         ("pdf", "application/pdf", b"%PDF-1.4", 415, "unsupported_media_type"),
-        ("oversize", "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024 + 1), 413,
-         "payload_too_large"),
-        ("png magic, garbage after", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x01" * 200, 400,
-         "invalid_image"),
+        (
+            "oversize",
+            "image/png",
+            b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024 + 1),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "png magic, garbage after",
+            "image/png",
+            b"\x89PNG\r\n\x1a\n" + b"\x01" * 200,
+            400,
+            "invalid_image",
+        ),
     ],
 )
 def test_rejected_uploads_answer_json_errors_and_store_nothing(
@@ -133,8 +145,12 @@ def test_presigned_upload_creates_a_pending_job_and_queues_after_validation(stac
     assert stored(stack)[1:] == (1, 0)  # job exists, nothing queued before the bytes arrive
 
     s3, bucket = stack.client("s3"), stack.exports["upload_bucket"]
-    s3.put_object(Bucket=bucket, Key=f"incoming/{job_id}", Body=fixtures.jpeg(seed=2),
-                  ContentType="image/jpeg")
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"incoming/{job_id}",
+        Body=fixtures.jpeg(seed=2),
+        ContentType="image/jpeg",
+    )
     event = {"Records": [{"s3": {"object": {"key": f"incoming/{job_id}"}}}]}
     assert stack.invoke("upload", event) == {"processed": 1}
     assert stored(stack) == (1, 1, 1)
@@ -144,8 +160,12 @@ def test_presigned_upload_with_bad_bytes_fails_the_job_and_deletes_the_object(st
     req = json.dumps({"content_type": "image/png", "size_bytes": 1000}).encode()
     _, body = upload(stack, req, "application/json")
     s3, bucket = stack.client("s3"), stack.exports["upload_bucket"]
-    s3.put_object(Bucket=bucket, Key=f"incoming/{body['job_id']}", Body=b"not an image at all",
-                  ContentType="image/png")
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"incoming/{body['job_id']}",
+        Body=b"not an image at all",
+        ContentType="image/png",
+    )
     stack.invoke("upload", {"Records": [{"s3": {"object": {"key": f"incoming/{body['job_id']}"}}}]})
     item = stack.client("dynamodb").get_item(
         TableName=stack.exports["jobs_table"], Key={"job_id": {"S": body["job_id"]}}
@@ -211,8 +231,9 @@ def test_retry_after_a_failure_mid_upload_reaches_the_same_job(stack):
     data = fixtures.png(seed=21)
 
     headers = {"content-type": "image/png", "Idempotency-Key": "crash-1"}
-    first = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
-                         patch=broken_queue)
+    first = stack.invoke(
+        "upload", api_event("POST", "/jobs", body=data, headers=headers), patch=broken_queue
+    )
     assert first["statusCode"] == 503
     objects, items, queued = stored(stack)
     assert (objects, items, queued) == (1, 1, 0), "kept for the retry, not undone"
@@ -243,7 +264,9 @@ def test_key_reused_with_other_bytes_never_overwrites_the_stored_image(stack):
 def test_unkeyed_upload_that_cannot_be_queued_is_undone(stack):
     resp = stack.invoke(
         "upload",
-        api_event("POST", "/jobs", body=fixtures.png(seed=24), headers={"content-type": "image/png"}),
+        api_event(
+            "POST", "/jobs", body=fixtures.png(seed=24), headers={"content-type": "image/png"}
+        ),
         patch=broken_queue,
     )
     assert resp["statusCode"] == 503 and json.loads(resp["body"])["error"] == "unavailable"
@@ -272,12 +295,14 @@ def test_retry_after_a_failure_between_storing_the_image_and_creating_the_job(st
     title_cased_metadata = override("s3", head_object=head_object)
 
     headers = {"content-type": "image/png", "Idempotency-Key": "crash-2"}
-    first = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
-                         patch=failing_table)
+    first = stack.invoke(
+        "upload", api_event("POST", "/jobs", body=data, headers=headers), patch=failing_table
+    )
     assert first["statusCode"] == 503
     assert stored(stack) == (1, 0, 0)
-    retry = stack.invoke("upload", api_event("POST", "/jobs", body=data, headers=headers),
-                         patch=title_cased_metadata)
+    retry = stack.invoke(
+        "upload", api_event("POST", "/jobs", body=data, headers=headers), patch=title_cased_metadata
+    )
     status, body = retry["statusCode"], json.loads(retry["body"])
     assert status == 202, body
     assert stored(stack) == (1, 1, 1)

@@ -6,34 +6,52 @@ import pandas as pd
 
 from dashboard.data.queues import ROLE_LABELS
 
-ALARM_COLUMNS = ["alarm", "state", "reason", "since", "metric", "namespace", "threshold",
-                 "description"]
+ALARM_COLUMNS = [
+    "alarm",
+    "state",
+    "reason",
+    "since",
+    "metric",
+    "namespace",
+    "threshold",
+    "description",
+]
 # The order a job goes through the pipeline; the overview lists stages this way.
-STAGES = ("upload", "dispatcher", "rekognition_analyzer", "custom_analyzer", "notifier",
-          "sweeper", "status")
+STAGES = (
+    "upload",
+    "dispatcher",
+    "rekognition_analyzer",
+    "custom_analyzer",
+    "notifier",
+    "sweeper",
+    "status",
+)
 
 
 def alarms(cloudwatch, names: list[str]) -> pd.DataFrame:
     """The named alarms with their state (DescribeAlarms, 100 names per call)."""
     found = []
     for i in range(0, len(names), 100):
-        kwargs = {"AlarmNames": names[i: i + 100], "MaxRecords": 100}
+        kwargs = {"AlarmNames": names[i : i + 100], "MaxRecords": 100}
         while True:
             out = cloudwatch.describe_alarms(**kwargs)
             found.extend(out.get("MetricAlarms", []))
             if not out.get("NextToken"):
                 break
             kwargs["NextToken"] = out["NextToken"]
-    rows = [{
-        "alarm": a["AlarmName"],
-        "state": a.get("StateValue"),
-        "reason": a.get("StateReason"),
-        "since": a.get("StateUpdatedTimestamp"),
-        "metric": a.get("MetricName"),
-        "namespace": a.get("Namespace"),
-        "threshold": a.get("Threshold"),
-        "description": a.get("AlarmDescription"),
-    } for a in found]
+    rows = [
+        {
+            "alarm": a["AlarmName"],
+            "state": a.get("StateValue"),
+            "reason": a.get("StateReason"),
+            "since": a.get("StateUpdatedTimestamp"),
+            "metric": a.get("MetricName"),
+            "namespace": a.get("Namespace"),
+            "threshold": a.get("Threshold"),
+            "description": a.get("AlarmDescription"),
+        }
+        for a in found
+    ]
     df = pd.DataFrame(rows, columns=ALARM_COLUMNS)
     order = {"ALARM": 0, "INSUFFICIENT_DATA": 1, "OK": 2}
     return df.sort_values("state", key=lambda s: s.map(order).fillna(3), ignore_index=True)
@@ -71,9 +89,20 @@ def stage_health(totals: pd.DataFrame, queues: pd.DataFrame, stuck: int) -> pd.D
             why = f"{int(q['visible'])} visible, {int(q['in_flight'])} in flight"
             if age is not None and pd.notna(age):
                 why += f", oldest {age:.0f} s"
-        rows.append({"stage": f"queue: {ROLE_LABELS.get(role, role)}", "kind": "queue",
-                     "status": status, "detail": why})
-    rows.append({"stage": "jobs past the deadline", "kind": "jobs",
-                 "status": "attention" if stuck else "ok",
-                 "detail": f"{stuck} stuck (pending/analyzing past the deadline)"})
+        rows.append(
+            {
+                "stage": f"queue: {ROLE_LABELS.get(role, role)}",
+                "kind": "queue",
+                "status": status,
+                "detail": why,
+            }
+        )
+    rows.append(
+        {
+            "stage": "jobs past the deadline",
+            "kind": "jobs",
+            "status": "attention" if stuck else "ok",
+            "detail": f"{stuck} stuck (pending/analyzing past the deadline)",
+        }
+    )
     return pd.DataFrame(rows, columns=["stage", "kind", "status", "detail"])

@@ -48,7 +48,7 @@ def report_days(s3, bucket: str) -> list[str]:
     while True:
         out = s3.list_objects_v2(**kwargs)
         for prefix in out.get("CommonPrefixes", []):
-            part = prefix["Prefix"][len(REPORT_PREFIX):].strip("/")
+            part = prefix["Prefix"][len(REPORT_PREFIX) :].strip("/")
             if part.startswith("dt="):
                 days.append(part[3:])
         if not out.get("IsTruncated"):
@@ -80,8 +80,10 @@ def latest_report(s3, outputs: dict[str, Any], day: str | None = None) -> Report
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey as exc:
         raise AnalyticsUnavailable(
-            "no_report", f"s3://{bucket}/{REPORT_PREFIX}dt={chosen}/ has no {SUMMARY_NAME} "
-                         "(the report for that day is still being written, or failed).") from exc
+            "no_report",
+            f"s3://{bucket}/{REPORT_PREFIX}dt={chosen}/ has no {SUMMARY_NAME} "
+            "(the report for that day is still being written, or failed).",
+        ) from exc
     try:
         raw = json.loads(body)
     except ValueError as exc:

@@ -37,8 +37,9 @@ class PriceTable:
     source: str = "bundled price table (aws.amazon.com/<service>/pricing, us-east-1)"
     # Lambda
     lambda_request: float = 0.20 / 1e6
-    lambda_gb_second: dict[str, float] = field(default_factory=lambda: {
-        "x86_64": 0.0000166667, "arm64": 0.0000133334})
+    lambda_gb_second: dict[str, float] = field(
+        default_factory=lambda: {"x86_64": 0.0000166667, "arm64": 0.0000133334}
+    )
     lambda_free_requests: float = 1_000_000
     lambda_free_gb_seconds: float = 400_000
     # SQS (standard queue; one request per 64 KB chunk)
@@ -67,7 +68,11 @@ class PriceTable:
     apigw_http_request: tuple[tuple[float, float], ...] = ((300e6, 1.00 / 1e6), (INF, 0.90 / 1e6))
     # Rekognition Image, group 2 APIs (DetectModerationLabels), per image per month
     rekognition_image: tuple[tuple[float, float], ...] = (
-        (1e6, 0.001), (5e6, 0.0008), (35e6, 0.0006), (INF, 0.00025))
+        (1e6, 0.001),
+        (5e6, 0.0008),
+        (35e6, 0.0006),
+        (INF, 0.00025),
+    )
     # CloudWatch
     logs_ingest_gb: float = 0.50
     logs_storage_gb_month: float = 0.03
@@ -77,14 +82,22 @@ class PriceTable:
     alarm_month: float = 0.10
     alarms_free: float = 10
     # ElastiCache: serverless (data stored per GB-hour, per million ECPU, minimum GB stored)
-    elasticache_serverless: dict[str, tuple[float, float, float]] = field(default_factory=lambda: {
-        "valkey": (0.084, 0.0023 / 1e6, 0.1),
-        "redis": (0.125, 0.0034 / 1e6, 1.0),
-    })
+    elasticache_serverless: dict[str, tuple[float, float, float]] = field(
+        default_factory=lambda: {
+            "valkey": (0.084, 0.0023 / 1e6, 0.1),
+            "redis": (0.125, 0.0034 / 1e6, 1.0),
+        }
+    )
     # ElastiCache node-based, on-demand per node-hour (Redis OSS; Valkey is 20% less)
-    elasticache_node_hour: dict[str, float] = field(default_factory=lambda: {
-        "cache.t4g.micro": 0.016, "cache.t4g.small": 0.032, "cache.t4g.medium": 0.065,
-        "cache.m7g.large": 0.158, "cache.r7g.large": 0.219})
+    elasticache_node_hour: dict[str, float] = field(
+        default_factory=lambda: {
+            "cache.t4g.micro": 0.016,
+            "cache.t4g.small": 0.032,
+            "cache.t4g.medium": 0.065,
+            "cache.m7g.large": 0.158,
+            "cache.r7g.large": 0.219,
+        }
+    )
     elasticache_valkey_node_discount: float = 0.20
     # CloudFront (US/EU) and Lambda@Edge
     cloudfront_gb: float = 0.085
@@ -94,8 +107,9 @@ class PriceTable:
     edge_request: float = 0.60 / 1e6
     edge_gb_second: float = 0.00005001
     # EMR Serverless per architecture: (per vCPU-hour, per GB-hour)
-    emr_serverless: dict[str, tuple[float, float]] = field(default_factory=lambda: {
-        "x86_64": (0.052624, 0.0057785), "arm64": (0.042094, 0.004628)})
+    emr_serverless: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"x86_64": (0.052624, 0.0057785), "arm64": (0.042094, 0.004628)}
+    )
     # X-Ray and KMS
     xray_trace: float = 5.00 / 1e6
     xray_free_traces: float = 100_000
@@ -143,12 +157,15 @@ def lambda_cost(
     """One function's monthly cost: requests plus GB-seconds (1 GB = 1024 MB)."""
     gb_seconds = requests * (memory_mb / 1024) * (duration_ms / 1000)
     billable_requests = max(0.0, requests - prices.lambda_free_requests) if free_tier else requests
-    billable_gbs = max(0.0, gb_seconds - prices.lambda_free_gb_seconds) if free_tier \
-        else gb_seconds
+    billable_gbs = max(0.0, gb_seconds - prices.lambda_free_gb_seconds) if free_tier else gb_seconds
     request_cost = billable_requests * prices.lambda_request
     duration_cost = billable_gbs * prices.lambda_gb_second[architecture]
-    return {"requests": request_cost, "duration": duration_cost,
-            "total": request_cost + duration_cost, "gb_seconds": gb_seconds}
+    return {
+        "requests": request_cost,
+        "duration": duration_cost,
+        "total": request_cost + duration_cost,
+        "gb_seconds": gb_seconds,
+    }
 
 
 # --- the workload --------------------------------------------------------------------------
@@ -343,8 +360,14 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     def free(service, item, used, allowance, unit, unit_price):
         if free_tier and used > 0 and allowance > 0:
             credit = min(used, allowance)
-            add(service, f"free tier: {item}", -credit, unit, unit_price,
-                note=f"always-free {allowance:,.0f} {unit}/month")
+            add(
+                service,
+                f"free tier: {item}",
+                -credit,
+                unit,
+                unit_price,
+                note=f"always-free {allowance:,.0f} {unit}/month",
+            )
 
     # Lambda
     total_requests = total_gbs = 0.0
@@ -357,44 +380,94 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
         fixed = f.invocations_per_job == 0
         note = "measured" if f.measured else "default"
         add("Lambda", f"{f.name} requests", invocations, "requests", p.lambda_request, fixed, note)
-        add("Lambda", f"{f.name} duration ({f.memory_mb:.0f} MB x {f.duration_ms:.0f} ms, "
-                      f"{w.architecture})", gbs, "GB-s", gbs_price, fixed, note)
+        add(
+            "Lambda",
+            f"{f.name} duration ({f.memory_mb:.0f} MB x {f.duration_ms:.0f} ms, {w.architecture})",
+            gbs,
+            "GB-s",
+            gbs_price,
+            fixed,
+            note,
+        )
     free("Lambda", "requests", total_requests, p.lambda_free_requests, "requests", p.lambda_request)
     free("Lambda", "GB-seconds", total_gbs, p.lambda_free_gb_seconds, "GB-s", gbs_price)
 
     # API Gateway HTTP API: the upload plus status polls
     api_requests = jobs * (1 + w.status_polls_per_job)
-    add("API Gateway", "HTTP API requests", api_requests, "requests",
-        tiered(api_requests, p.apigw_http_request) / api_requests if api_requests else 0.0)
+    add(
+        "API Gateway",
+        "HTTP API requests",
+        api_requests,
+        "requests",
+        tiered(api_requests, p.apigw_http_request) / api_requests if api_requests else 0.0,
+    )
 
     # SQS
     sqs_variable = jobs * (1 + 2 / max(w.sqs_batch, 1))
     add("SQS", "send + batched receive/delete", sqs_variable, "requests", p.sqs_request)
-    add("SQS", "idle long polling and failure-queue reads", w.sqs_fixed_requests, "requests",
-        p.sqs_request, fixed=True)
-    free("SQS", "requests", sqs_variable + w.sqs_fixed_requests, p.sqs_free_requests, "requests",
-         p.sqs_request)
+    add(
+        "SQS",
+        "idle long polling and failure-queue reads",
+        w.sqs_fixed_requests,
+        "requests",
+        p.sqs_request,
+        fixed=True,
+    )
+    free(
+        "SQS",
+        "requests",
+        sqs_variable + w.sqs_fixed_requests,
+        p.sqs_free_requests,
+        "requests",
+        p.sqs_request,
+    )
 
     # SNS
     publishes = jobs * w.sns_publishes_per_job
     if w.sns_fifo:
         gb = publishes * w.sns_message_kb / 1024 / 1024
-        add("SNS", "FIFO publishes (one per terminal job)", publishes, "requests", p.sns_fifo_publish)
+        add(
+            "SNS",
+            "FIFO publishes (one per terminal job)",
+            publishes,
+            "requests",
+            p.sns_fifo_publish,
+        )
         add("SNS", "FIFO publish payload", gb, "GB", p.sns_fifo_publish_gb)
         deliveries = publishes * w.sns_subscriptions
-        add("SNS", "FIFO deliveries to SQS subscribers", deliveries, "messages",
-            p.sns_fifo_sqs_delivery)
-        add("SNS", "FIFO delivery payload", gb * w.sns_subscriptions, "GB",
-            p.sns_fifo_sqs_delivery_gb)
+        add(
+            "SNS",
+            "FIFO deliveries to SQS subscribers",
+            deliveries,
+            "messages",
+            p.sns_fifo_sqs_delivery,
+        )
+        add(
+            "SNS",
+            "FIFO delivery payload",
+            gb * w.sns_subscriptions,
+            "GB",
+            p.sns_fifo_sqs_delivery_gb,
+        )
     else:
         add("SNS", "publishes (one per terminal job)", publishes, "requests", p.sns_publish)
         free("SNS", "publishes", publishes, p.sns_free_publishes, "requests", p.sns_publish)
 
     # DynamoDB
-    add("DynamoDB", "write request units (jobs table)", jobs * w.ddb_wru_per_job, "WRU",
-        p.ddb_write_unit)
-    add("DynamoDB", "write request units (status GSI)", jobs * w.ddb_gsi_wru_per_job, "WRU",
-        p.ddb_write_unit)
+    add(
+        "DynamoDB",
+        "write request units (jobs table)",
+        jobs * w.ddb_wru_per_job,
+        "WRU",
+        p.ddb_write_unit,
+    )
+    add(
+        "DynamoDB",
+        "write request units (status GSI)",
+        jobs * w.ddb_gsi_wru_per_job,
+        "WRU",
+        p.ddb_write_unit,
+    )
     rru = jobs * w.status_polls_per_job * 0.5  # eventually consistent read of <= 4 KB
     if w.caching is not None:
         rru = 0.0
@@ -403,10 +476,16 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
         note = "status polls, eventually consistent"
     add("DynamoDB", "read request units", rru, "RRU", p.ddb_read_unit, note=note)
     stored_gb = jobs * (w.job_retention_days / 30) * w.ddb_item_kb / 1024 / 1024
-    add("DynamoDB", "storage (jobs kept for their TTL)", stored_gb, "GB-month",
-        p.ddb_storage_gb_month)
-    free("DynamoDB", "storage", stored_gb, p.ddb_free_storage_gb, "GB-month",
-         p.ddb_storage_gb_month)
+    add(
+        "DynamoDB",
+        "storage (jobs kept for their TTL)",
+        stored_gb,
+        "GB-month",
+        p.ddb_storage_gb_month,
+    )
+    free(
+        "DynamoDB", "storage", stored_gb, p.ddb_free_storage_gb, "GB-month", p.ddb_storage_gb_month
+    )
     if w.pitr:
         add("DynamoDB", "point-in-time recovery", stored_gb, "GB-month", p.ddb_pitr_gb_month)
 
@@ -418,18 +497,34 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
 
     # Rekognition
     images = jobs * w.rekognition_images_per_job
-    add("Rekognition", "DetectModerationLabels images", images, "images",
+    add(
+        "Rekognition",
+        "DetectModerationLabels images",
+        images,
+        "images",
         tiered(images, p.rekognition_image) / images if images else 0.0,
-        note="tiered per month")
+        note="tiered per month",
+    )
 
     # CloudWatch
     log_gb = jobs * w.log_kb_per_job / 1024 / 1024
     add("CloudWatch", "log ingestion", log_gb, "GB", p.logs_ingest_gb)
     free("CloudWatch", "log data", log_gb, p.logs_free_gb, "GB", p.logs_ingest_gb)
-    add("CloudWatch", "log storage (retention)", log_gb * w.log_retention_days / 30, "GB-month",
-        p.logs_storage_gb_month)
-    add("CloudWatch", "custom metrics (EMF)", w.custom_metrics, "metrics", p.metric_month,
-        fixed=True)
+    add(
+        "CloudWatch",
+        "log storage (retention)",
+        log_gb * w.log_retention_days / 30,
+        "GB-month",
+        p.logs_storage_gb_month,
+    )
+    add(
+        "CloudWatch",
+        "custom metrics (EMF)",
+        w.custom_metrics,
+        "metrics",
+        p.metric_month,
+        fixed=True,
+    )
     free("CloudWatch", "metrics", w.custom_metrics, p.metrics_free, "metrics", p.metric_month)
     add("CloudWatch", "alarms", w.alarms, "alarms", p.alarm_month, fixed=True)
     free("CloudWatch", "alarms", w.alarms, p.alarms_free, "alarms", p.alarm_month)
@@ -438,8 +533,14 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     traces = jobs * w.xray_traces_per_job
     add("X-Ray", "traces recorded", traces, "traces", p.xray_trace)
     free("X-Ray", "traces", traces, p.xray_free_traces, "traces", p.xray_trace)
-    add("KMS", "customer managed keys (alarm topic)", w.kms_keys, "keys", p.kms_key_month,
-        fixed=True)
+    add(
+        "KMS",
+        "customer managed keys (alarm topic)",
+        w.kms_keys,
+        "keys",
+        p.kms_key_month,
+        fixed=True,
+    )
 
     if w.caching is not None:
         _cache_lines(w, p, add)
@@ -454,23 +555,49 @@ def _cache_lines(w: Workload, p: PriceTable, add) -> None:
     c = w.caching
     assert c is not None
     if c.node_type == "serverless":
-        gb_hour, ecpu, minimum = p.elasticache_serverless.get(c.engine,
-                                                              p.elasticache_serverless["redis"])
+        gb_hour, ecpu, minimum = p.elasticache_serverless.get(
+            c.engine, p.elasticache_serverless["redis"]
+        )
         stored = max(c.data_gb, minimum)
-        add("ElastiCache", f"serverless {c.engine}: data stored", stored * HOURS_PER_MONTH,
-            "GB-hours", gb_hour, fixed=True, note=f"minimum {minimum} GB billed")
-        add("ElastiCache", f"serverless {c.engine}: ECPU", w.jobs_per_month * c.ecpu_per_job,
-            "ECPU", ecpu)
+        add(
+            "ElastiCache",
+            f"serverless {c.engine}: data stored",
+            stored * HOURS_PER_MONTH,
+            "GB-hours",
+            gb_hour,
+            fixed=True,
+            note=f"minimum {minimum} GB billed",
+        )
+        add(
+            "ElastiCache",
+            f"serverless {c.engine}: ECPU",
+            w.jobs_per_month * c.ecpu_per_job,
+            "ECPU",
+            ecpu,
+        )
     else:
         hourly = p.elasticache_node_hour.get(c.node_type)
         if hourly is None:
-            add("ElastiCache", f"{c.node_type}: no price in the table", 0, "node-hours", 0.0,
-                fixed=True, note="add the node type to PriceTable.elasticache_node_hour")
+            add(
+                "ElastiCache",
+                f"{c.node_type}: no price in the table",
+                0,
+                "node-hours",
+                0.0,
+                fixed=True,
+                note="add the node type to PriceTable.elasticache_node_hour",
+            )
             return
         if c.engine == "valkey":
             hourly *= 1 - p.elasticache_valkey_node_discount
-        add("ElastiCache", f"{c.node_type} ({c.engine}) node", HOURS_PER_MONTH, "node-hours",
-            hourly, fixed=True)
+        add(
+            "ElastiCache",
+            f"{c.node_type} ({c.engine}) node",
+            HOURS_PER_MONTH,
+            "node-hours",
+            hourly,
+            fixed=True,
+        )
 
 
 def _edge_lines(w: Workload, p: PriceTable, add, free) -> None:
@@ -479,29 +606,56 @@ def _edge_lines(w: Workload, p: PriceTable, add, free) -> None:
     views = w.jobs_per_month * e.views_per_job
     gb = views * w.image_mb / 1024
     add("CloudFront", "HTTPS requests", views, "requests", p.cloudfront_https_request)
-    free("CloudFront", "requests", views, p.cloudfront_free_requests, "requests",
-         p.cloudfront_https_request)
+    free(
+        "CloudFront",
+        "requests",
+        views,
+        p.cloudfront_free_requests,
+        "requests",
+        p.cloudfront_https_request,
+    )
     add("CloudFront", "data transfer out", gb, "GB", p.cloudfront_gb)
     free("CloudFront", "data transfer", gb, p.cloudfront_free_gb, "GB", p.cloudfront_gb)
     add("CloudFront", "Lambda@Edge requests (JWT check)", views, "requests", p.edge_request)
-    add("CloudFront", "Lambda@Edge duration", views * (e.edge_memory_mb / 1024) * e.edge_ms / 1000,
-        "GB-s", p.edge_gb_second)
+    add(
+        "CloudFront",
+        "Lambda@Edge duration",
+        views * (e.edge_memory_mb / 1024) * e.edge_ms / 1000,
+        "GB-s",
+        p.edge_gb_second,
+    )
 
 
 def _analytics_lines(w: Workload, p: PriceTable, add) -> None:
     a = w.analytics
     assert a is not None
     vcpu_price, gb_price = p.emr_serverless[a.architecture]
-    add("EMR Serverless", f"vCPU-hours ({a.architecture})", a.runs_per_month * a.vcpu_hours_per_run,
-        "vCPU-hours", vcpu_price, fixed=True)
-    add("EMR Serverless", f"GB-hours ({a.architecture})", a.runs_per_month * a.gb_hours_per_run,
-        "GB-hours", gb_price, fixed=True)
+    add(
+        "EMR Serverless",
+        f"vCPU-hours ({a.architecture})",
+        a.runs_per_month * a.vcpu_hours_per_run,
+        "vCPU-hours",
+        vcpu_price,
+        fixed=True,
+    )
+    add(
+        "EMR Serverless",
+        f"GB-hours ({a.architecture})",
+        a.runs_per_month * a.gb_hours_per_run,
+        "GB-hours",
+        gb_price,
+        fixed=True,
+    )
     exports = w.jobs_per_month / max(a.export_batch, 1)
     add("S3", "PUT (analytics export objects)", exports, "requests", p.s3_put)
     add("Lambda", "exporter requests (stream batches)", exports, "requests", p.lambda_request)
-    add("Lambda", f"exporter duration ({a.exporter_memory_mb:.0f} MB x {a.exporter_ms:.0f} ms)",
-        exports * (a.exporter_memory_mb / 1024) * a.exporter_ms / 1000, "GB-s",
-        p.lambda_gb_second[w.architecture])
+    add(
+        "Lambda",
+        f"exporter duration ({a.exporter_memory_mb:.0f} MB x {a.exporter_ms:.0f} ms)",
+        exports * (a.exporter_memory_mb / 1024) * a.exporter_ms / 1000,
+        "GB-s",
+        p.lambda_gb_second[w.architecture],
+    )
 
 
 # --- measured figures ----------------------------------------------------------------------
@@ -523,16 +677,32 @@ def measured(base: Workload, functions: Any, jobs_in_window: float) -> Workload:
         if row is None or not row.get("reports") or row.get("avg_billed_ms") is None:
             out.append(f)
             continue
-        per_job = f.invocations_per_job if f.fixed_per_month else \
-            float(row["invocations"]) / jobs_in_window
-        out.append(replace(
-            f, invocations_per_job=per_job, duration_ms=float(row["avg_billed_ms"]),
-            memory_mb=float(row.get("memory_mb") or f.memory_mb), measured=True))
+        per_job = (
+            f.invocations_per_job
+            if f.fixed_per_month
+            else float(row["invocations"]) / jobs_in_window
+        )
+        out.append(
+            replace(
+                f,
+                invocations_per_job=per_job,
+                duration_ms=float(row["avg_billed_ms"]),
+                memory_mb=float(row.get("memory_mb") or f.memory_mb),
+                measured=True,
+            )
+        )
     status = by_name.get("status")
-    polls = float(status["invocations"]) / jobs_in_window if status is not None else \
-        base.status_polls_per_job
-    return replace(base, functions=tuple(out), status_polls_per_job=polls,
-                   notes=(*base.notes, f"Lambda figures measured over {jobs_in_window:.0f} jobs"))
+    polls = (
+        float(status["invocations"]) / jobs_in_window
+        if status is not None
+        else base.status_polls_per_job
+    )
+    return replace(
+        base,
+        functions=tuple(out),
+        status_polls_per_job=polls,
+        notes=(*base.notes, f"Lambda figures measured over {jobs_in_window:.0f} jobs"),
+    )
 
 
 # --- AWS Price List API --------------------------------------------------------------------
@@ -555,8 +725,9 @@ def _first_tier_price(product: dict[str, Any]) -> float | None:
     return None
 
 
-def refresh_from_price_list(pricing, region: str = "us-east-1",
-                            base: PriceTable = PRICES) -> tuple[PriceTable, list[str]]:
+def refresh_from_price_list(
+    pricing, region: str = "us-east-1", base: PriceTable = PRICES
+) -> tuple[PriceTable, list[str]]:
     """Lambda request and GB-second prices per architecture from the Price List API.
 
     `pricing` is a boto3 `pricing` client (its endpoint lives in us-east-1). Returns the
@@ -575,8 +746,10 @@ def refresh_from_price_list(pricing, region: str = "us-east-1",
             usage = (product.get("product", {}).get("attributes") or {}).get("usagetype", "")
             for key, name in _LAMBDA_USAGE.items():
                 # us-east-1 usage types have no prefix; others start with one like USW2-.
-                if re.fullmatch(rf"(?:[A-Z]{{2,3}}\d-)?{re.escape(name)}", usage) \
-                        and key not in found:
+                if (
+                    re.fullmatch(rf"(?:[A-Z]{{2,3}}\d-)?{re.escape(name)}", usage)
+                    and key not in found
+                ):
                     price = _first_tier_price(product)
                     if price is not None:
                         found[key] = price
@@ -591,7 +764,11 @@ def refresh_from_price_list(pricing, region: str = "us-east-1",
             gbs[arch] = price
     request = found.get(("requests", "x86_64"), base.lambda_request)
     refreshed = [f"lambda {kind} {arch}" for kind, arch in sorted(found)]
-    table = replace(base, lambda_gb_second=gbs, lambda_request=request,
-                    source=f"AWS Price List API for Lambda ({', '.join(refreshed)}); "
-                           f"other services from the bundled table of {base.as_of}")
+    table = replace(
+        base,
+        lambda_gb_second=gbs,
+        lambda_request=request,
+        source=f"AWS Price List API for Lambda ({', '.join(refreshed)}); "
+        f"other services from the bundled table of {base.as_of}",
+    )
     return table, refreshed

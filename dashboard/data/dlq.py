@@ -31,8 +31,15 @@ from dashboard.data.queues import attributes
 
 log = logging.getLogger(__name__)
 MESSAGE_COLUMNS = [
-    "message_id", "job_id", "body", "sent_at", "first_receive_at", "receive_count",
-    "source_queue", "attributes", "message_attributes",
+    "message_id",
+    "job_id",
+    "body",
+    "sent_at",
+    "first_receive_at",
+    "receive_count",
+    "source_queue",
+    "attributes",
+    "message_attributes",
 ]
 
 
@@ -77,12 +84,15 @@ def release(sqs, url: str, handles: dict[str, str]) -> tuple[int, int]:
     released = failed = 0
     items = list(handles.items())
     for i in range(0, len(items), 10):
-        chunk = items[i: i + 10]
+        chunk = items[i : i + 10]
         try:
-            out = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                for n, (_, handle) in enumerate(chunk)
-            ])
+            out = sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for n, (_, handle) in enumerate(chunk)
+                ],
+            )
         except Exception as exc:  # noqa: BLE001 - counted and logged; the timeout releases them anyway
             log.warning("ChangeMessageVisibilityBatch on %s failed: %s", url, exc)
             failed += len(chunk)
@@ -159,17 +169,20 @@ def messages_frame(messages: Iterable[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for m in messages:
         attrs = m.get("Attributes") or {}
-        rows.append({
-            "message_id": m["MessageId"],
-            "job_id": job_id_from_body(m.get("Body", "")),
-            "body": m.get("Body", ""),
-            "sent_at": _stamp(attrs.get("SentTimestamp")),
-            "first_receive_at": _stamp(attrs.get("ApproximateFirstReceiveTimestamp")),
-            "receive_count": int(attrs.get("ApproximateReceiveCount", 0)),
-            "source_queue": (attrs.get("DeadLetterQueueSourceArn") or "").rsplit(":", 1)[-1] or None,
-            "attributes": json.dumps(attrs, sort_keys=True),
-            "message_attributes": json.dumps(m.get("MessageAttributes") or {}, sort_keys=True),
-        })
+        rows.append(
+            {
+                "message_id": m["MessageId"],
+                "job_id": job_id_from_body(m.get("Body", "")),
+                "body": m.get("Body", ""),
+                "sent_at": _stamp(attrs.get("SentTimestamp")),
+                "first_receive_at": _stamp(attrs.get("ApproximateFirstReceiveTimestamp")),
+                "receive_count": int(attrs.get("ApproximateReceiveCount", 0)),
+                "source_queue": (attrs.get("DeadLetterQueueSourceArn") or "").rsplit(":", 1)[-1]
+                or None,
+                "attributes": json.dumps(attrs, sort_keys=True),
+                "message_attributes": json.dumps(m.get("MessageAttributes") or {}, sort_keys=True),
+            }
+        )
     df = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
     # Keep "no job id" as None (not NaN) so pages and lookups can test it plainly.
     df["job_id"] = df["job_id"].astype(object).where(df["job_id"].notna(), None)
@@ -181,14 +194,18 @@ def with_jobs(messages: pd.DataFrame, ddb, table: str) -> pd.DataFrame:
     out = messages.copy()
     out["job_id"] = out["job_id"].astype(object).where(out["job_id"].notna(), None)
     jobs = get_jobs(ddb, table, out["job_id"].dropna().tolist()) if not out.empty else {}
-    out["job_status"] = out["job_id"].map(lambda j: (jobs.get(j) or {}).get("status")
-                                          if j else None)
-    out["job_decision"] = out["job_id"].map(lambda j: (jobs.get(j) or {}).get("decision")
-                                            if j else None)
-    out["job_created_at"] = out["job_id"].map(lambda j: (jobs.get(j) or {}).get("created_at")
-                                              if j else None)
+    out["job_status"] = out["job_id"].map(
+        lambda j: (jobs.get(j) or {}).get("status") if j else None
+    )
+    out["job_decision"] = out["job_id"].map(
+        lambda j: (jobs.get(j) or {}).get("decision") if j else None
+    )
+    out["job_created_at"] = out["job_id"].map(
+        lambda j: (jobs.get(j) or {}).get("created_at") if j else None
+    )
     out["job_reasons"] = out["job_id"].map(
-        lambda j: "; ".join((jobs.get(j) or {}).get("reasons") or []) if j else None)
+        lambda j: "; ".join((jobs.get(j) or {}).get("reasons") or []) if j else None
+    )
     out["job_found"] = out["job_id"].map(lambda j: bool(j) and j in jobs)
     return out
 
@@ -322,11 +339,14 @@ def _delete(sqs, url: str, messages: list[dict], report: ActionReport) -> list[d
     """Delete messages; return those deleted. Failures are reported, not raised."""
     deleted = []
     for i in range(0, len(messages), 10):
-        chunk = messages[i: i + 10]
+        chunk = messages[i : i + 10]
         try:
-            out = sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)
-            ])
+            out = sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)
+                ],
+            )
         except Exception as exc:  # noqa: BLE001 - the messages stay where they are; reported
             log.warning("DeleteMessageBatch on %s failed: %s", url, exc)
             report.errors.append(f"DeleteMessageBatch failed: {exc}")
@@ -358,7 +378,9 @@ def delete(
             if not batch:
                 break
             received += len(batch)
-            targets = [m for m in batch if m["MessageId"] in selected and m["MessageId"] not in gone]
+            targets = [
+                m for m in batch if m["MessageId"] in selected and m["MessageId"] not in gone
+            ]
             others = [m for m in batch if m["MessageId"] not in selected]
             if not targets and all(m["MessageId"] in held for m in others):
                 break

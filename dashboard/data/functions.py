@@ -26,10 +26,27 @@ LAMBDA_METRICS = (
     ("ConcurrentExecutions", "Maximum"),
 )
 SUMMARY_COLUMNS = [
-    "function", "name", "invocations", "errors", "throttles", "error_rate", "concurrency_max",
-    "reports", "p50_ms", "p95_ms", "p99_ms", "max_ms", "avg_billed_ms", "cold_starts",
-    "init_p50_ms", "init_max_ms", "memory_mb", "max_memory_used_mb", "memory_used_pct",
-    "timeout_s", "hint",
+    "function",
+    "name",
+    "invocations",
+    "errors",
+    "throttles",
+    "error_rate",
+    "concurrency_max",
+    "reports",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "avg_billed_ms",
+    "cold_starts",
+    "init_p50_ms",
+    "init_max_ms",
+    "memory_mb",
+    "max_memory_used_mb",
+    "memory_used_pct",
+    "timeout_s",
+    "hint",
 ]
 MEMORY_STEP = 64
 
@@ -37,7 +54,8 @@ MEMORY_STEP = 64
 def lambda_queries(functions: dict[str, str]) -> list[MetricQuery]:
     return [
         MetricQuery.of(logical, "AWS/Lambda", metric, stat, FunctionName=name)
-        for logical, name in functions.items() for metric, stat in LAMBDA_METRICS
+        for logical, name in functions.items()
+        for metric, stat in LAMBDA_METRICS
     ]
 
 
@@ -57,16 +75,27 @@ def metric_totals(series: pd.DataFrame, functions: dict[str, str]) -> pd.DataFra
             v = s[(s["metric"] == metric) & (s["stat"] == stat)]["value"]
             return float(getattr(v, how)()) if not v.empty else 0.0
 
-        rows.append({
-            "function": logical,
-            "invocations": int(total("Invocations", "Sum")),
-            "errors": int(total("Errors", "Sum")),
-            "throttles": int(total("Throttles", "Sum")),
-            "concurrency_max": int(total("ConcurrentExecutions", "Maximum", "max")),
-            "duration_max_ms": total("Duration", "Maximum", "max"),
-        })
-    return pd.DataFrame(rows, columns=["function", "invocations", "errors", "throttles",
-                                       "concurrency_max", "duration_max_ms"])
+        rows.append(
+            {
+                "function": logical,
+                "invocations": int(total("Invocations", "Sum")),
+                "errors": int(total("Errors", "Sum")),
+                "throttles": int(total("Throttles", "Sum")),
+                "concurrency_max": int(total("ConcurrentExecutions", "Maximum", "max")),
+                "duration_max_ms": total("Duration", "Maximum", "max"),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "function",
+            "invocations",
+            "errors",
+            "throttles",
+            "concurrency_max",
+            "duration_max_ms",
+        ],
+    )
 
 
 def report_lines(
@@ -78,8 +107,9 @@ def report_lines(
         frames.append(df)
         truncated[logical] = more
     frames = [f for f in frames if not f.empty]
-    all_reports = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=REPORT_COLUMNS)
+    all_reports = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REPORT_COLUMNS)
+    )
     return all_reports, truncated
 
 
@@ -100,17 +130,23 @@ def sizing_hint(
     used = max_used_mb / memory_mb
     notes = []
     if timeout_s and p95_ms and p95_ms > 0.8 * timeout_s * 1000:
-        notes.append(f"p95 {p95_ms:.0f} ms is over 80% of the {timeout_s:.0f} s timeout: "
-                     "raise the timeout or memory")
+        notes.append(
+            f"p95 {p95_ms:.0f} ms is over 80% of the {timeout_s:.0f} s timeout: "
+            "raise the timeout or memory"
+        )
     if used >= 0.85:
         target = _round_up(max_used_mb * 1.3)
-        notes.append(f"max memory used is {used:.0%} of {memory_mb:.0f} MB: raise to "
-                     f"~{target} MB to avoid out-of-memory kills")
+        notes.append(
+            f"max memory used is {used:.0%} of {memory_mb:.0f} MB: raise to "
+            f"~{target} MB to avoid out-of-memory kills"
+        )
     elif used < 0.5 and memory_mb > 128:
         target = max(128, _round_up(max_used_mb * 1.5))
         if target < memory_mb:
-            notes.append(f"max memory used is {used:.0%} of {memory_mb:.0f} MB: try {target} MB "
-                         "(less CPU too: compare billed duration after)")
+            notes.append(
+                f"max memory used is {used:.0%} of {memory_mb:.0f} MB: try {target} MB "
+                "(less CPU too: compare billed duration after)"
+            )
     return "; ".join(notes) or f"memory fits ({used:.0%} of {memory_mb:.0f} MB at peak)"
 
 
@@ -140,7 +176,8 @@ def function_stats(
     series = metric_series(cloudwatch, functions, start, end, period)
     totals = metric_totals(series, functions).set_index("function")
     all_reports, truncated = report_lines(
-        logs, {k: v for k, v in log_groups.items() if k in functions}, start, end, report_limit)
+        logs, {k: v for k, v in log_groups.items() if k in functions}, start, end, report_limit
+    )
     rows = []
     for logical, name in functions.items():
         r = all_reports[all_reports["function"] == logical]
@@ -153,29 +190,37 @@ def function_stats(
         max_used = float(r["max_memory_mb"].max()) if not r.empty else None
         invocations = int(t["invocations"]) if t is not None else 0
         errors = int(t["errors"]) if t is not None else 0
-        rows.append({
-            "function": logical,
-            "name": name,
-            "invocations": invocations,
-            "errors": errors,
-            "throttles": int(t["throttles"]) if t is not None else 0,
-            "error_rate": errors / invocations if invocations else 0.0,
-            "concurrency_max": int(t["concurrency_max"]) if t is not None else 0,
-            "reports": int(len(r)),
-            "p50_ms": float(q[0.5]) if q is not None else None,
-            "p95_ms": float(q[0.95]) if q is not None else None,
-            "p99_ms": float(q[0.99]) if q is not None else None,
-            "max_ms": float(durations.max()) if not r.empty else None,
-            "avg_billed_ms": float(r["billed_ms"].mean()) if not r.empty else None,
-            "cold_starts": int(len(cold)),
-            "init_p50_ms": float(cold["init_ms"].median()) if not cold.empty else None,
-            "init_max_ms": float(cold["init_ms"].max()) if not cold.empty else None,
-            "memory_mb": memory,
-            "max_memory_used_mb": max_used,
-            "memory_used_pct": (100 * max_used / memory) if memory and max_used else None,
-            "timeout_s": cfg.get("timeout"),
-            "hint": sizing_hint(memory, max_used, float(q[0.95]) if q is not None else None,
-                                cfg.get("timeout"), len(r)),
-        })
-    return FunctionStats(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), series, all_reports,
-                         truncated)
+        rows.append(
+            {
+                "function": logical,
+                "name": name,
+                "invocations": invocations,
+                "errors": errors,
+                "throttles": int(t["throttles"]) if t is not None else 0,
+                "error_rate": errors / invocations if invocations else 0.0,
+                "concurrency_max": int(t["concurrency_max"]) if t is not None else 0,
+                "reports": int(len(r)),
+                "p50_ms": float(q[0.5]) if q is not None else None,
+                "p95_ms": float(q[0.95]) if q is not None else None,
+                "p99_ms": float(q[0.99]) if q is not None else None,
+                "max_ms": float(durations.max()) if not r.empty else None,
+                "avg_billed_ms": float(r["billed_ms"].mean()) if not r.empty else None,
+                "cold_starts": int(len(cold)),
+                "init_p50_ms": float(cold["init_ms"].median()) if not cold.empty else None,
+                "init_max_ms": float(cold["init_ms"].max()) if not cold.empty else None,
+                "memory_mb": memory,
+                "max_memory_used_mb": max_used,
+                "memory_used_pct": (100 * max_used / memory) if memory and max_used else None,
+                "timeout_s": cfg.get("timeout"),
+                "hint": sizing_hint(
+                    memory,
+                    max_used,
+                    float(q[0.95]) if q is not None else None,
+                    cfg.get("timeout"),
+                    len(r),
+                ),
+            }
+        )
+    return FunctionStats(
+        pd.DataFrame(rows, columns=SUMMARY_COLUMNS), series, all_reports, truncated
+    )

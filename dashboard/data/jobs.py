@@ -147,14 +147,17 @@ class JobsOverview:
         for status in STATUSES:
             source = self.active if status in ACTIVE else self.in_window
             n = int((source["status"] == status).sum())
-            rows.append({"status": status, "jobs": n, "at_least": self.truncated.get(status, False)})
+            rows.append(
+                {"status": status, "jobs": n, "at_least": self.truncated.get(status, False)}
+            )
         return pd.DataFrame(rows)
 
     def decisions(self) -> pd.DataFrame:
         done = self.in_window[self.in_window["status"] == "complete"]
         counts = done["decision"].value_counts()
-        return pd.DataFrame({"decision": list(DECISIONS),
-                             "jobs": [int(counts.get(d, 0)) for d in DECISIONS]})
+        return pd.DataFrame(
+            {"decision": list(DECISIONS), "jobs": [int(counts.get(d, 0)) for d in DECISIONS]}
+        )
 
     def latency(self, status: str = "complete") -> dict[str, float]:
         return latency_percentiles(self.in_window[self.in_window["status"] == status])
@@ -175,11 +178,20 @@ def jobs_overview(
 
     def read(status: str) -> tuple[str, list[dict[str, Any]], bool]:
         if status in ACTIVE:
-            items, more = query_status(ddb, table, status, newest_first=False,
-                                       limit=limit_per_status, index=index)
+            items, more = query_status(
+                ddb, table, status, newest_first=False, limit=limit_per_status, index=index
+            )
         else:
-            items, more = query_status(ddb, table, status, since=start, before=now,
-                                       newest_first=True, limit=limit_per_status, index=index)
+            items, more = query_status(
+                ddb,
+                table,
+                status,
+                since=start,
+                before=now,
+                newest_first=True,
+                limit=limit_per_status,
+                index=index,
+            )
         return status, items, more
 
     if parallel:
@@ -189,8 +201,11 @@ def jobs_overview(
         results = [read(s) for s in STATUSES]
     items = [item for _, batch, _ in results for item in batch]
     return JobsOverview(
-        now=now, window_start=start, deadline_seconds=deadline_seconds,
-        limit_per_status=limit_per_status, jobs=frame(items),
+        now=now,
+        window_start=start,
+        deadline_seconds=deadline_seconds,
+        limit_per_status=limit_per_status,
+        jobs=frame(items),
         truncated={status: more for status, _, more in results},
     )
 
@@ -200,15 +215,19 @@ def latency_percentiles(jobs: pd.DataFrame) -> dict[str, float]:
     if values.empty:
         return {}
     q = values.quantile([0.5, 0.95, 0.99])
-    return {"p50": float(q[0.5]), "p95": float(q[0.95]), "p99": float(q[0.99]),
-            "max": float(values.max()), "n": int(values.size)}
+    return {
+        "p50": float(q[0.5]),
+        "p95": float(q[0.95]),
+        "p99": float(q[0.99]),
+        "max": float(values.max()),
+        "n": int(values.size),
+    }
 
 
 def bucket_for(window: timedelta) -> str:
     """A pandas frequency giving 30-120 buckets over the window."""
     minutes = window.total_seconds() / 60
-    for limit, freq in ((90, "1min"), (360, "5min"), (1440, "15min"), (4320, "1h"),
-                        (20160, "4h")):
+    for limit, freq in ((90, "1min"), (360, "5min"), (1440, "15min"), (4320, "1h"), (20160, "4h")):
         if minutes <= limit:
             return freq
     return "1D"
@@ -221,8 +240,13 @@ def over_time(jobs: pd.DataFrame, by: str, freq: str, at: str = "created_at") ->
         df = df[df["status"] == "complete"]
     if df.empty:
         return pd.DataFrame(columns=["time", by, "jobs"])
-    grouped = (df.assign(time=df[at].dt.floor(freq))
-               .groupby(["time", by], dropna=False).size().rename("jobs").reset_index())
+    grouped = (
+        df.assign(time=df[at].dt.floor(freq))
+        .groupby(["time", by], dropna=False)
+        .size()
+        .rename("jobs")
+        .reset_index()
+    )
     grouped[by] = grouped[by].fillna("(none)")
     return grouped
 
@@ -251,10 +275,14 @@ def get_jobs(ddb, table: str, job_ids: Iterable[str]) -> dict[str, dict[str, Any
     ids = list(dict.fromkeys(j for j in job_ids if j))
     found: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 100):
-        request = {table: {"Keys": [{"job_id": {"S": j}} for j in ids[i: i + 100]],
-                           "ProjectionExpression": "#j, #s, created_at, completed_at, decision, "
-                                                   "reasons, user_id, attempts",
-                           "ExpressionAttributeNames": {"#j": "job_id", "#s": "status"}}}
+        request = {
+            table: {
+                "Keys": [{"job_id": {"S": j}} for j in ids[i : i + 100]],
+                "ProjectionExpression": "#j, #s, created_at, completed_at, decision, "
+                "reasons, user_id, attempts",
+                "ExpressionAttributeNames": {"#j": "job_id", "#s": "status"},
+            }
+        }
         for _ in range(5):
             out = ddb.batch_get_item(RequestItems=request)
             for raw in out.get("Responses", {}).get(table, []):
@@ -267,7 +295,11 @@ def get_jobs(ddb, table: str, job_ids: Iterable[str]) -> dict[str, dict[str, Any
 
 
 def recent(
-    ddb, table: str, statuses: Iterable[str], limit: int = 50, index: str = STATUS_INDEX,
+    ddb,
+    table: str,
+    statuses: Iterable[str],
+    limit: int = 50,
+    index: str = STATUS_INDEX,
     parallel: bool = True,
 ) -> pd.DataFrame:
     """The newest `limit` jobs of each status, newest first (for pickers)."""

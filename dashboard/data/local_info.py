@@ -37,15 +37,18 @@ def describe(state: dict[str, Any], registry: dict[str, Any] | None) -> LocalClo
         counts[r["type"]] += 1
         names.setdefault(r["type"], []).append(r["name"])
     emulated = pd.DataFrame(
-        [{"type": t, "count": n, "names": ", ".join(names[t][:4]) + (" …" if n > 4 else "")}
-         for t, n in sorted(counts.items())],
+        [
+            {"type": t, "count": n, "names": ", ".join(names[t][:4]) + (" …" if n > 4 else "")}
+            for t, n in sorted(counts.items())
+        ],
         columns=["type", "count", "names"],
     )
     return LocalCloudInfo(
         emulated=emulated,
         not_emulated=pd.DataFrame(not_emulated, columns=["type", "name"]),
-        recorded_only=pd.DataFrame(state.get("recorded_only") or [],
-                                   columns=["type", "name", "why"]),
+        recorded_only=pd.DataFrame(
+            state.get("recorded_only") or [], columns=["type", "name", "why"]
+        ),
         behaviour=list(state.get("not_emulated_behaviour") or []),
         stand_ins=dict(state.get("stand_ins") or {}),
         unsupported_schedules=list(state.get("unsupported_schedules") or []),
@@ -58,14 +61,26 @@ def describe(state: dict[str, Any], registry: dict[str, Any] | None) -> LocalClo
 
 def runtime_status(endpoint: str, timeout: float = 3.0) -> dict[str, Any]:
     """The running cloud's own view: execution environments, async queue, faults."""
-    request = urllib.request.Request(f"{endpoint}/_local/status", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{endpoint}/_local/status",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
-ENVIRONMENT_COLUMNS = ["function", "name", "busy", "idle", "capacity", "reserved_concurrency",
-                       "cold_starts", "memory_mb"]
+ENVIRONMENT_COLUMNS = [
+    "function",
+    "name",
+    "busy",
+    "idle",
+    "capacity",
+    "reserved_concurrency",
+    "cold_starts",
+    "memory_mb",
+]
 
 
 def environments(status: dict[str, Any]) -> pd.DataFrame:
@@ -74,8 +89,11 @@ def environments(status: dict[str, Any]) -> pd.DataFrame:
     rows = [{"function": k, **v} for k, v in (status.get("functions") or {}).items()]
     df = pd.DataFrame(rows)
     first = [c for c in ENVIRONMENT_COLUMNS if c in df.columns]
-    return df[first + [c for c in df.columns if c not in first]] if rows else pd.DataFrame(
-        columns=ENVIRONMENT_COLUMNS)
+    return (
+        df[first + [c for c in df.columns if c not in first]]
+        if rows
+        else pd.DataFrame(columns=ENVIRONMENT_COLUMNS)
+    )
 
 
 def active_faults(status: dict[str, Any]) -> dict[str, float]:

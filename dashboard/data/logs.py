@@ -20,8 +20,15 @@ REPORT_TERM = "REPORT RequestId"
 _REPORT_ID = re.compile(r"REPORT RequestId:\s*(\S+)")
 _REPORT_FIELD = re.compile(r"([A-Za-z][A-Za-z ]*?):\s*([\d.]+)\s*(ms|MB)")
 REPORT_COLUMNS = [
-    "function", "request_id", "timestamp", "duration_ms", "billed_ms", "memory_mb",
-    "max_memory_mb", "init_ms", "cold_start",
+    "function",
+    "request_id",
+    "timestamp",
+    "duration_ms",
+    "billed_ms",
+    "memory_mb",
+    "max_memory_mb",
+    "init_ms",
+    "cold_start",
 ]
 
 
@@ -110,8 +117,10 @@ def parse_report(message: str) -> dict[str, Any] | None:
     match = _REPORT_ID.search(message)
     if not match:
         return None
-    fields = {name.strip().lower(): float(value) for name, value, _ in
-              _REPORT_FIELD.findall(message[match.end():])}
+    fields = {
+        name.strip().lower(): float(value)
+        for name, value, _ in _REPORT_FIELD.findall(message[match.end() :])
+    }
     if "duration" not in fields:
         return None
     init = fields.get("init duration")

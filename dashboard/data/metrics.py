@@ -56,16 +56,27 @@ def get_series(
         (namespace, metric, dims), qs = item
         stats = sorted({q.stat for q in qs})
         out = cloudwatch.get_metric_statistics(
-            Namespace=namespace, MetricName=metric,
+            Namespace=namespace,
+            MetricName=metric,
             Dimensions=[{"Name": k, "Value": v} for k, v in dims],
-            StartTime=start, EndTime=end, Period=period, Statistics=stats,
+            StartTime=start,
+            EndTime=end,
+            Period=period,
+            Statistics=stats,
         )
         rows = []
         for point in out.get("Datapoints", []):
             for q in qs:
                 if q.stat in point:
-                    rows.append({"key": q.key, "metric": metric, "stat": q.stat,
-                                 "timestamp": point["Timestamp"], "value": float(point[q.stat])})
+                    rows.append(
+                        {
+                            "key": q.key,
+                            "metric": metric,
+                            "stat": q.stat,
+                            "timestamp": point["Timestamp"],
+                            "value": float(point[q.stat]),
+                        }
+                    )
         return rows
 
     items = list(grouped.items())
@@ -88,8 +99,12 @@ def totals(series: pd.DataFrame, how: dict[str, str] | None = None) -> pd.DataFr
     how = how or {}
     parts = []
     for (metric, stat), group in series.groupby(["metric", "stat"], sort=False):
-        agg = how.get(metric) or {"Sum": "sum", "Maximum": "max", "Minimum": "min",
-                                  "SampleCount": "sum"}.get(stat, "mean")
+        agg = how.get(metric) or {
+            "Sum": "sum",
+            "Maximum": "max",
+            "Minimum": "min",
+            "SampleCount": "sum",
+        }.get(stat, "mean")
         parts.append(group.groupby("key")["value"].agg(agg).rename(f"{metric}:{stat}"))
     return pd.concat(parts, axis=1)
 

@@ -20,16 +20,35 @@ from botocore.exceptions import (
 )
 
 DENIED = {
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
-    "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthorizationError",
-    "AuthorizationErrorException", "SignatureDoesNotMatch", "InvalidSignatureException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
 }
 MISSING = {
-    "ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
-    "NoSuchBucket", "NoSuchKey", "NotFound", "NotFoundException", "ResourceNotFound",
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFound",
 }
-THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException",
-             "RequestLimitExceeded", "ProvisionedThroughputExceededException"}
+THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,9 @@ def explain(exc: BaseException, what: str = "the request") -> Problem:
                 "Is the stack deployed in this account and region, and are the outputs current?",
             )
         if code in THROTTLED:
-            return Problem("throttled", f"AWS throttled {what} ({op}).", "Refresh in a few seconds.")
+            return Problem(
+                "throttled", f"AWS throttled {what} ({op}).", "Refresh in a few seconds."
+            )
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return Problem("error", f"{op} failed for {what}: {code or status}: {detail}"[:500])
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
@@ -85,11 +106,14 @@ def explain(exc: BaseException, what: str = "the request") -> Problem:
         return Problem("no_credentials", f"{exc}.", "Pick a profile that exists in ~/.aws/config.")
     if isinstance(exc, NoRegionError):
         return Problem("error", "No AWS region is set.", "Choose a region in the sidebar.")
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
-                        ConnectionError)):
+    if isinstance(
+        exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionError)
+    ):
         return Problem(
             "unreachable",
             f"Could not reach the endpoint for {what}: {exc}.",
             "For the local cloud: is it still running (`python -m local status`)?",
         )
-    return Problem("error", f"{what[:1].upper()}{what[1:]} failed: {type(exc).__name__}: {exc}"[:500])
+    return Problem(
+        "error", f"{what[:1].upper()}{what[1:]} failed: {type(exc).__name__}: {exc}"[:500]
+    )

@@ -21,11 +21,24 @@ METRIC_LABELS = {
     "ApproximateNumberOfMessagesDelayed": "delayed",
     "ApproximateAgeOfOldestMessage": "age of oldest (s)",
 }
-ROLE_LABELS = {"processing": "processing", "dlq": "dead-letter (DLQ)",
-               "failure": "analysis failures"}
+ROLE_LABELS = {
+    "processing": "processing",
+    "dlq": "dead-letter (DLQ)",
+    "failure": "analysis failures",
+}
 SNAPSHOT_COLUMNS = [
-    "role", "queue", "visible", "in_flight", "delayed", "oldest_age_s", "oldest_age_at",
-    "visibility_timeout_s", "retention_s", "max_receive_count", "dead_letter_target", "url",
+    "role",
+    "queue",
+    "visible",
+    "in_flight",
+    "delayed",
+    "oldest_age_s",
+    "oldest_age_at",
+    "visibility_timeout_s",
+    "retention_s",
+    "max_receive_count",
+    "dead_letter_target",
+    "url",
 ]
 
 
@@ -45,29 +58,42 @@ def snapshot(sqs, cloudwatch, queues: dict[str, str], now: datetime) -> pd.DataF
     """
     ages = get_series(
         cloudwatch,
-        [MetricQuery.of(role, "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum",
-                        QueueName=queue_name(url)) for role, url in queues.items()],
-        now - timedelta(minutes=15), now + timedelta(minutes=1), 60,
+        [
+            MetricQuery.of(
+                role,
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                "Maximum",
+                QueueName=queue_name(url),
+            )
+            for role, url in queues.items()
+        ],
+        now - timedelta(minutes=15),
+        now + timedelta(minutes=1),
+        60,
     )
     rows = []
     for role, url in queues.items():
         attrs = attributes(sqs, url)
         redrive = json.loads(attrs["RedrivePolicy"]) if attrs.get("RedrivePolicy") else {}
         age = ages[ages["key"] == role].sort_values("timestamp")
-        rows.append({
-            "role": role,
-            "queue": queue_name(url),
-            "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
-            "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
-            "oldest_age_s": float(age["value"].iloc[-1]) if not age.empty else None,
-            "oldest_age_at": age["timestamp"].iloc[-1] if not age.empty else None,
-            "visibility_timeout_s": int(attrs.get("VisibilityTimeout", 0)),
-            "retention_s": int(attrs.get("MessageRetentionPeriod", 0)),
-            "max_receive_count": int(redrive["maxReceiveCount"]) if redrive else None,
-            "dead_letter_target": redrive.get("deadLetterTargetArn", "").rsplit(":", 1)[-1] or None,
-            "url": url,
-        })
+        rows.append(
+            {
+                "role": role,
+                "queue": queue_name(url),
+                "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+                "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
+                "oldest_age_s": float(age["value"].iloc[-1]) if not age.empty else None,
+                "oldest_age_at": age["timestamp"].iloc[-1] if not age.empty else None,
+                "visibility_timeout_s": int(attrs.get("VisibilityTimeout", 0)),
+                "retention_s": int(attrs.get("MessageRetentionPeriod", 0)),
+                "max_receive_count": int(redrive["maxReceiveCount"]) if redrive else None,
+                "dead_letter_target": redrive.get("deadLetterTargetArn", "").rsplit(":", 1)[-1]
+                or None,
+                "url": url,
+            }
+        )
     return pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS)
 
 
@@ -77,7 +103,8 @@ def history(
     """AWS/SQS depth and age series per queue (Maximum per period), long form."""
     queries = [
         MetricQuery.of(role, "AWS/SQS", metric, "Maximum", QueueName=queue_name(url))
-        for role, url in queues.items() for metric in QUEUE_METRICS
+        for role, url in queues.items()
+        for metric in QUEUE_METRICS
     ]
     series = get_series(cloudwatch, queries, start, end, period)
     series["label"] = series["metric"].map(METRIC_LABELS)

@@ -44,14 +44,24 @@ class CacheFigures:
 
 
 def cache_figures(cloudwatch, start: datetime, end: datetime, period: int) -> CacheFigures:
-    series = get_series(cloudwatch, [MetricQuery.of(m, "Moderation", m, "Sum", service="status")
-                                     for m in CACHE_METRICS], start, end, period)
+    series = get_series(
+        cloudwatch,
+        [MetricQuery.of(m, "Moderation", m, "Sum", service="status") for m in CACHE_METRICS],
+        start,
+        end,
+        period,
+    )
 
     def total(name: str) -> int:
         return int(series[series["key"] == name]["value"].sum()) if not series.empty else 0
 
-    return CacheFigures(series, total("CacheHitLocal"), total("CacheHitRemote"),
-                        total("CacheMiss"), total("CacheError"))
+    return CacheFigures(
+        series,
+        total("CacheHitLocal"),
+        total("CacheHitRemote"),
+        total("CacheMiss"),
+        total("CacheError"),
+    )
 
 
 def hit_ratio_over_time(series: pd.DataFrame) -> pd.DataFrame:

@@ -106,8 +106,11 @@ class Target:
             if self.endpoint_url:
                 os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
                 self._clients[service] = boto3.client(
-                    service, endpoint_url=self.endpoint_url, region_name=self.region,
-                    aws_access_key_id="local", aws_secret_access_key="local",
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
                     config=CLIENT_CONFIG,
                 )
             else:
@@ -117,8 +120,11 @@ class Target:
 
     def queues(self) -> dict[str, str]:
         """The stack's queues by role, as named in the outputs."""
-        roles = {"processing": "processing_queue_url", "dlq": "dlq_url",
-                 "failure": "failure_queue_url"}
+        roles = {
+            "processing": "processing_queue_url",
+            "dlq": "dlq_url",
+            "failure": "failure_queue_url",
+        }
         return {role: self.outputs[key] for role, key in roles.items() if self.outputs.get(key)}
 
     def function_settings(self) -> dict[str, dict[str, Any]]:
@@ -136,8 +142,11 @@ class Target:
             entry: dict[str, Any] = {"name": name, "memory": memory.get(logical)}
             reg = registry.get(name) or self.lambda_config.get(name)
             if reg:
-                entry.update(timeout=reg.get("timeout"), environment=reg.get("environment") or {},
-                             architecture=reg.get("architecture"))
+                entry.update(
+                    timeout=reg.get("timeout"),
+                    environment=reg.get("environment") or {},
+                    architecture=reg.get("architecture"),
+                )
                 entry["memory"] = entry["memory"] or reg.get("memory")
             settings[logical] = entry
         return settings
@@ -211,8 +220,12 @@ def local_target(spec: TargetSpec) -> Target:
     registry_file = state_dir / "registry.json"
     registry = json.loads(registry_file.read_text()) if registry_file.exists() else None
     return Target(
-        spec=spec, outputs=outputs, region=state.get("region") or outputs.get("region", "us-east-1"),
-        endpoint_url=state["endpoint"], local_state=state, local_registry=registry,
+        spec=spec,
+        outputs=outputs,
+        region=state.get("region") or outputs.get("region", "us-east-1"),
+        endpoint_url=state["endpoint"],
+        local_state=state,
+        local_registry=registry,
     )
 
 
@@ -259,7 +272,11 @@ def stack_target(
     try:
         result = run(
             [cli, "stack", "output", "--json", "--stack", spec.location],
-            cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
         )
     except subprocess.TimeoutExpired as exc:
         raise TargetUnavailable(
@@ -275,7 +292,9 @@ def stack_target(
     try:
         outputs = json.loads(result.stdout)
     except ValueError as exc:
-        raise TargetUnavailable(f"The Pulumi CLI printed something that is not JSON: {exc}") from exc
+        raise TargetUnavailable(
+            f"The Pulumi CLI printed something that is not JSON: {exc}"
+        ) from exc
     return _aws_target(spec, outputs, f"stack {spec.location}")
 
 
@@ -285,8 +304,13 @@ def _aws_target(spec: TargetSpec, outputs: dict[str, Any], source: str) -> Targe
             f"The outputs from {source} are not this project's (no `jobs_table`).",
             "Export them from the moderation stack: `pulumi stack output --json`.",
         )
-    region = spec.region or outputs.get("region") or os.environ.get("AWS_REGION") \
-        or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = (
+        spec.region
+        or outputs.get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1"
+    )
     return Target(spec=spec, outputs=outputs, region=region, profile=spec.profile or None)
 
 
@@ -297,7 +321,9 @@ def resolve(spec: TargetSpec, **kwargs: Any) -> Target:
         return outputs_target(spec)
     if spec.kind == "stack":
         return stack_target(spec, **kwargs)
-    raise TargetUnavailable(f"Unknown target kind {spec.kind!r}.", f"Use one of {', '.join(KINDS)}.")
+    raise TargetUnavailable(
+        f"Unknown target kind {spec.kind!r}.", f"Use one of {', '.join(KINDS)}."
+    )
 
 
 # --- command line -------------------------------------------------------------------------
@@ -327,5 +353,6 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) ->
         return TargetSpec("outputs", environ["DASHBOARD_OUTPUTS"], profile, region)
     if environ.get("DASHBOARD_STACK"):
         return TargetSpec("stack", environ["DASHBOARD_STACK"], profile, region)
-    return TargetSpec("local", environ.get("DASHBOARD_LOCAL_STATE") or str(DEFAULT_STATE_DIR),
-                      profile, region)
+    return TargetSpec(
+        "local", environ.get("DASHBOARD_LOCAL_STATE") or str(DEFAULT_STATE_DIR), profile, region
+    )

@@ -20,8 +20,16 @@ JOB_METRICS = (
 
 
 def job_metrics(cloudwatch, start: datetime, end: datetime, period: int) -> pd.DataFrame:
-    queries = [MetricQuery.of(metric, "Moderation", metric, "Maximum" if metric == "StuckJobs"
-                              else "Sum", service=service) for metric, service in JOB_METRICS]
+    queries = [
+        MetricQuery.of(
+            metric,
+            "Moderation",
+            metric,
+            "Maximum" if metric == "StuckJobs" else "Sum",
+            service=service,
+        )
+        for metric, service in JOB_METRICS
+    ]
     return get_series(cloudwatch, queries, start, end, period)
 
 
@@ -29,6 +37,9 @@ def totals(series: pd.DataFrame) -> dict[str, float]:
     out = {}
     for metric, _ in JOB_METRICS:
         values = series[series["key"] == metric]["value"]
-        out[metric] = float(values.max() if metric == "StuckJobs" else values.sum()) \
-            if not values.empty else 0.0
+        out[metric] = (
+            float(values.max() if metric == "StuckJobs" else values.sum())
+            if not values.empty
+            else 0.0
+        )
     return out

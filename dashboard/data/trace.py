@@ -19,11 +19,31 @@ import pandas as pd
 from dashboard.data.jobs import get_job
 from dashboard.data.logs import filter_events, parse_json_line, parse_report, platform_kind
 
-LINE_COLUMNS = ["time", "group", "function", "request_id", "kind", "level", "message",
-                "about_job", "raw"]
+LINE_COLUMNS = [
+    "time",
+    "group",
+    "function",
+    "request_id",
+    "kind",
+    "level",
+    "message",
+    "about_job",
+    "raw",
+]
 INVOCATION_COLUMNS = [
-    "function", "request_id", "start", "end", "duration_ms", "billed_ms", "init_ms",
-    "cold_start", "max_memory_mb", "memory_mb", "job_lines", "other_jobs", "error",
+    "function",
+    "request_id",
+    "start",
+    "end",
+    "duration_ms",
+    "billed_ms",
+    "init_ms",
+    "cold_start",
+    "max_memory_mb",
+    "memory_mb",
+    "job_lines",
+    "other_jobs",
+    "error",
     "gap_before_ms",
 ]
 
@@ -59,17 +79,20 @@ def _parse_time(value: str | None) -> datetime | None:
     return pd.Timestamp(value).to_pydatetime().astimezone(UTC)
 
 
-def trace_window(job: dict[str, Any] | None, now: datetime, default: timedelta) -> tuple[
-        datetime, datetime]:
+def trace_window(
+    job: dict[str, Any] | None, now: datetime, default: timedelta
+) -> tuple[datetime, datetime]:
     """From a minute before the job was created to a few minutes after it finished."""
     created = _parse_time((job or {}).get("created_at"))
     finished = _parse_time((job or {}).get("completed_at")) or _parse_time(
-        (job or {}).get("updated_at"))
+        (job or {}).get("updated_at")
+    )
     if created is None:
         return now - default, now
     end = (finished or now) + timedelta(minutes=5)
-    return created - timedelta(minutes=1), min(max(end, created + timedelta(minutes=5)),
-                                               now + timedelta(minutes=1))
+    return created - timedelta(minutes=1), min(
+        max(end, created + timedelta(minutes=5)), now + timedelta(minutes=1)
+    )
 
 
 def _function_of(group: str, log_groups: dict[str, str]) -> str:
@@ -100,8 +123,13 @@ def _line(event: dict[str, Any], group: str, function: str) -> dict[str, Any]:
             level = "ERROR" if "[ERROR]" in message or "Task timed out" in message else ""
     return {
         "time": pd.Timestamp(event["timestamp"], unit="ms", tz="UTC"),
-        "group": group, "function": function, "request_id": request_id, "kind": kind,
-        "level": level, "message": text, "raw": message,
+        "group": group,
+        "function": function,
+        "request_id": request_id,
+        "kind": kind,
+        "level": level,
+        "message": text,
+        "raw": message,
     }
 
 
@@ -118,12 +146,16 @@ def job_trace(
 ) -> JobTrace:
     job = get_job(ddb, table, job_id)
     start, end = trace_window(job, now, default_window)
-    groups = {name: _function_of(name, log_groups) for name in
-              [*log_groups.values(), *(extra_groups or [])]}
+    groups = {
+        name: _function_of(name, log_groups)
+        for name in [*log_groups.values(), *(extra_groups or [])]
+    }
 
     def search(group: str, term: str) -> list[dict[str, Any]]:
-        return [_line(e, group, groups[group])
-                for e in filter_events(logs, group, term, start, end, limit=2000)]
+        return [
+            _line(e, group, groups[group])
+            for e in filter_events(logs, group, term, start, end, limit=2000)
+        ]
 
     def run(tasks: list[tuple[str, str]]) -> list[list[dict[str, Any]]]:
         if parallel and len(tasks) > 1:
@@ -132,8 +164,9 @@ def job_trace(
         return [search(*t) for t in tasks]
 
     job_lines = [line for batch in run([(g, job_id) for g in groups]) for line in batch]
-    requests = sorted({(line["group"], line["request_id"]) for line in job_lines
-                       if line["request_id"]})
+    requests = sorted(
+        {(line["group"], line["request_id"]) for line in job_lines if line["request_id"]}
+    )
     request_lines = run([(g, rid) for g, rid in requests])
     by_request: dict[str, list[dict[str, Any]]] = {}
     for (_, rid), batch in zip(requests, request_lines, strict=True):
@@ -149,13 +182,17 @@ def job_trace(
     for line in lines:
         # Lines of a batch invocation about other jobs are kept (they are part of the
         # invocation) but marked, so the page can tell this job's lines apart.
-        line["about_job"] = (job_id in line["raw"] or line["kind"] in ("START", "END", "REPORT")
-                             or line["level"] in ("ERROR", "CRITICAL"))
+        line["about_job"] = (
+            job_id in line["raw"]
+            or line["kind"] in ("START", "END", "REPORT")
+            or line["level"] in ("ERROR", "CRITICAL")
+        )
     frame = pd.DataFrame(lines, columns=LINE_COLUMNS)
     if not frame.empty:
         frame = frame.sort_values("time", kind="stable", ignore_index=True)
-    return JobTrace(job_id, job, frame, _invocations(job_id, requests, by_request),
-                    (start, end), list(groups))
+    return JobTrace(
+        job_id, job, frame, _invocations(job_id, requests, by_request), (start, end), list(groups)
+    )
 
 
 def _invocations(
@@ -168,10 +205,13 @@ def _invocations(
             continue
         times = [line["time"] for line in lines]
         start = next((line["time"] for line in lines if line["kind"] == "START"), min(times))
-        end = next((line["time"] for line in lines if line["kind"] in ("END", "REPORT")),
-                   max(times))
-        report = next((parse_report(line["raw"]) for line in lines if line["kind"] == "REPORT"),
-                      None) or {}
+        end = next(
+            (line["time"] for line in lines if line["kind"] in ("END", "REPORT")), max(times)
+        )
+        report = (
+            next((parse_report(line["raw"]) for line in lines if line["kind"] == "REPORT"), None)
+            or {}
+        )
         other_jobs = set()
         errors = []
         for line in lines:
@@ -180,21 +220,23 @@ def _invocations(
                 other_jobs.add(doc["job_id"])
             if line["level"] in ("ERROR", "CRITICAL"):
                 errors.append(line["message"][:200])
-        rows.append({
-            "function": lines[0]["function"],
-            "request_id": rid,
-            "start": start,
-            "end": max(end, start),
-            "duration_ms": report.get("duration_ms"),
-            "billed_ms": report.get("billed_ms"),
-            "init_ms": report.get("init_ms"),
-            "cold_start": bool(report.get("cold_start")),
-            "max_memory_mb": report.get("max_memory_mb"),
-            "memory_mb": report.get("memory_mb"),
-            "job_lines": sum(1 for line in lines if job_id in line["raw"]),
-            "other_jobs": len(other_jobs),
-            "error": "; ".join(errors) or None,
-        })
+        rows.append(
+            {
+                "function": lines[0]["function"],
+                "request_id": rid,
+                "start": start,
+                "end": max(end, start),
+                "duration_ms": report.get("duration_ms"),
+                "billed_ms": report.get("billed_ms"),
+                "init_ms": report.get("init_ms"),
+                "cold_start": bool(report.get("cold_start")),
+                "max_memory_mb": report.get("max_memory_mb"),
+                "memory_mb": report.get("memory_mb"),
+                "job_lines": sum(1 for line in lines if job_id in line["raw"]),
+                "other_jobs": len(other_jobs),
+                "error": "; ".join(errors) or None,
+            }
+        )
     df = pd.DataFrame(rows, columns=INVOCATION_COLUMNS)
     if df.empty:
         return df

@@ -9,9 +9,12 @@ import streamlit as st
 
 from dashboard import loaders, ui
 
-tgt = ui.page("Job trace", "Search a job id, or pick a recent or failed job: its record, decision "
-              "and reasons, and every function invocation and log line for it across "
-              "the stack's log groups.")
+tgt = ui.page(
+    "Job trace",
+    "Search a job id, or pick a recent or failed job: its record, decision "
+    "and reasons, and every function invocation and log line for it across "
+    "the stack's log groups.",
+)
 key = ui.key()
 
 c1, c2 = st.columns([2, 3])
@@ -22,18 +25,31 @@ if typed:
     # it is the way the job is being chosen.
     c2.caption("Tracing the id typed here; clear it to pick from the most recent jobs.")
 else:
-    recent = ui.load(loaders.recent_jobs, key, ("failed", "complete", "analyzing", "pending"),
-                     20, tgt, what="reading recent jobs")
+    recent = ui.load(
+        loaders.recent_jobs,
+        key,
+        ("failed", "complete", "analyzing", "pending"),
+        20,
+        tgt,
+        what="reading recent jobs",
+    )
     if recent is not None and not recent.empty:
+
         def describe(r) -> str:
             decision = r["decision"] if pd.notna(r["decision"]) else ""
             created = f"{r['created_at']:%H:%M:%S}" if pd.notna(r["created_at"]) else "?"
             return f"{r['status']:<9} {decision:<8} {created} {r['job_id']}"
 
         info = {r["job_id"]: describe(r) for _, r in recent.iterrows()}
-        picked = c2.selectbox("…or a recent one (newest 20 of each status)",
-                              ["", *recent["job_id"].tolist()],
-                              format_func=lambda j: info.get(j, "—"), key="trace_pick") or None
+        picked = (
+            c2.selectbox(
+                "…or a recent one (newest 20 of each status)",
+                ["", *recent["job_id"].tolist()],
+                format_func=lambda j: info.get(j, "—"),
+                key="trace_pick",
+            )
+            or None
+        )
     elif recent is not None:
         c2.info(ui.empty_jobs_hint(tgt))
 job_id = typed or picked
@@ -45,15 +61,19 @@ if trace is None:
     st.stop()
 ui.updated("tracing the job", with_window=False)
 if not trace.found:
-    st.warning(f"No job `{job_id}` in `{tgt.outputs['jobs_table']}` and no log line mentions it "
-               f"in the last 24 hours. Check the id (jobs expire after their retention period).")
+    st.warning(
+        f"No job `{job_id}` in `{tgt.outputs['jobs_table']}` and no log line mentions it "
+        f"in the last 24 hours. Check the id (jobs expire after their retention period)."
+    )
     st.stop()
 
 job = trace.job
 st.subheader(f"Job `{job_id}`")
 if job is None:
-    st.warning("The job is not in the jobs table (expired, or never created), but log lines "
-               "mention it: they are shown below.")
+    st.warning(
+        "The job is not in the jobs table (expired, or never created), but log lines "
+        "mention it: they are shown below."
+    )
 else:
     c = st.columns(4)
     c[0].metric("Status", job.get("status", "?"))
@@ -71,45 +91,89 @@ else:
 invocations, lines = trace.invocations, trace.lines
 st.subheader("Waterfall")
 if invocations.empty:
-    st.info("No invocation found for this job in the log groups "
-            f"({trace.window[0]:%Y-%m-%d %H:%M} – {trace.window[1]:%H:%M} UTC). Log lines reach "
-            "CloudWatch a few seconds after they are written.")
+    st.info(
+        "No invocation found for this job in the log groups "
+        f"({trace.window[0]:%Y-%m-%d %H:%M} – {trace.window[1]:%H:%M} UTC). Log lines reach "
+        "CloudWatch a few seconds after they are written."
+    )
 else:
-    bars = invocations.assign(start_kind=invocations["cold_start"].map(
-        {True: "cold start", False: "warm"}))
-    fig = px.timeline(bars, x_start="start", x_end="end", y="function", color="start_kind",
-                      hover_data=["request_id", "duration_ms", "billed_ms", "init_ms",
-                                  "gap_before_ms", "other_jobs"],
-                      color_discrete_map={"cold start": "#1565c0", "warm": "#90caf9"},
-                      labels={"start_kind": "invocation"})
+    bars = invocations.assign(
+        start_kind=invocations["cold_start"].map({True: "cold start", False: "warm"})
+    )
+    fig = px.timeline(
+        bars,
+        x_start="start",
+        x_end="end",
+        y="function",
+        color="start_kind",
+        hover_data=[
+            "request_id",
+            "duration_ms",
+            "billed_ms",
+            "init_ms",
+            "gap_before_ms",
+            "other_jobs",
+        ],
+        color_discrete_map={"cold start": "#1565c0", "warm": "#90caf9"},
+        labels={"start_kind": "invocation"},
+    )
     fig.update_yaxes(autorange="reversed")
     marks = lines[lines["kind"].isin(["log", "text"]) & lines["about_job"].astype(bool)]
     if not marks.empty:
-        fig.add_trace(go.Scatter(
-            x=marks["time"], y=marks["function"], mode="markers", name="log line",
-            marker={"symbol": "line-ns-open", "size": 14,
-                    "color": ["#c62828" if lv in ("ERROR", "CRITICAL") else "#263238"
-                              for lv in marks["level"]]},
-            text=marks["message"], hovertemplate="%{x}<br>%{text}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=marks["time"],
+                y=marks["function"],
+                mode="markers",
+                name="log line",
+                marker={
+                    "symbol": "line-ns-open",
+                    "size": 14,
+                    "color": [
+                        "#c62828" if lv in ("ERROR", "CRITICAL") else "#263238"
+                        for lv in marks["level"]
+                    ],
+                },
+                text=marks["message"],
+                hovertemplate="%{x}<br>%{text}<extra></extra>",
+            )
+        )
     for _, m in trace.milestones().iterrows():
         fig.add_vline(x=m["time"].timestamp() * 1000, line_dash="dot", line_color="#888")
-        fig.add_annotation(x=m["time"], y=1.02, yref="paper", text=m["milestone"],
-                           showarrow=False, font={"size": 10})
-    fig.update_layout(height=120 + 40 * invocations["function"].nunique(),
-                      title="Invocations (bars) and log lines (ticks)")
+        fig.add_annotation(
+            x=m["time"],
+            y=1.02,
+            yref="paper",
+            text=m["milestone"],
+            showarrow=False,
+            font={"size": 10},
+        )
+    fig.update_layout(
+        height=120 + 40 * invocations["function"].nunique(),
+        title="Invocations (bars) and log lines (ticks)",
+    )
     st.plotly_chart(fig, key="waterfall")
     table = invocations.copy()
     table["start"] = table["start"].dt.strftime("%H:%M:%S.%f").str[:-3]
     table["end"] = table["end"].dt.strftime("%H:%M:%S.%f").str[:-3]
-    st.dataframe(table, hide_index=True, column_config={
-        "gap_before_ms": st.column_config.NumberColumn("gap before (ms)", format="%.0f",
-                                                       help="Time since the previous invocation "
-                                                            "ended: queue wait, async hand-off"),
-        "other_jobs": st.column_config.NumberColumn("other jobs in the batch")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "gap_before_ms": st.column_config.NumberColumn(
+                "gap before (ms)",
+                format="%.0f",
+                help="Time since the previous invocation ended: queue wait, async hand-off",
+            ),
+            "other_jobs": st.column_config.NumberColumn("other jobs in the batch"),
+        },
+    )
     batched = invocations[invocations["other_jobs"] > 0]
     if not batched.empty:
-        st.caption("Some invocations handled a batch (SQS or stream records): their duration "
-                   "covers other jobs too.")
+        st.caption(
+            "Some invocations handled a batch (SQS or stream records): their duration "
+            "covers other jobs too."
+        )
 
 st.subheader("Log lines")
 if lines.empty:
@@ -117,11 +181,16 @@ if lines.empty:
 else:
     others = int((~lines["about_job"].astype(bool)).sum())
     if others:
-        st.caption(f"{others} line(s) of the same invocations are about other jobs of a batch; "
-                   "they are listed with `about_job` false.")
-    shown = lines[["time", "function", "kind", "level", "message", "about_job",
-                   "request_id"]].copy()
+        st.caption(
+            f"{others} line(s) of the same invocations are about other jobs of a batch; "
+            "they are listed with `about_job` false."
+        )
+    shown = lines[
+        ["time", "function", "kind", "level", "message", "about_job", "request_id"]
+    ].copy()
     shown["time"] = shown["time"].dt.strftime("%H:%M:%S.%f").str[:-3]
     st.dataframe(shown, hide_index=True)
-    st.caption(f"Searched {len(trace.groups_searched)} log groups between "
-               f"{trace.window[0]:%H:%M:%S} and {trace.window[1]:%H:%M:%S} UTC.")
+    st.caption(
+        f"Searched {len(trace.groups_searched)} log groups between "
+        f"{trace.window[0]:%H:%M:%S} and {trace.window[1]:%H:%M:%S} UTC."
+    )

@@ -9,9 +9,12 @@ import streamlit as st
 from dashboard import loaders, ui
 from dashboard.data import local_info
 
-tgt = ui.page("Local cloud", "The same Pulumi program, run on this machine: moto for the AWS "
-              "APIs, worker processes for the Lambda functions. Nothing is silently "
-              "faked: what has no local twin is listed here.")
+tgt = ui.page(
+    "Local cloud",
+    "The same Pulumi program, run on this machine: moto for the AWS "
+    "APIs, worker processes for the Lambda functions. Nothing is silently "
+    "faked: what has no local twin is listed here.",
+)
 if not tgt.is_local:
     st.info("The dashboard is looking at a deployed stack, not the local cloud.")
     st.stop()
@@ -23,15 +26,19 @@ c[1].metric("API", info.api_url)
 if info.started_at:
     started = datetime.fromtimestamp(info.started_at, tz=UTC)
     c[2].metric("Running since", f"{started:%Y-%m-%d %H:%M} UTC")
-st.caption("boto3 and the AWS CLI reach it with AWS_ENDPOINT_URL set to the endpoint; "
-           "`python -m local token` prints a bearer token for the API.")
+st.caption(
+    "boto3 and the AWS CLI reach it with AWS_ENDPOINT_URL set to the endpoint; "
+    "`python -m local token` prints a bearer token for the API."
+)
 
 st.subheader("Not emulated")
 if info.not_emulated.empty:
     st.success("Every declared resource has a local twin.")
 else:
-    st.warning(f"{len(info.not_emulated)} declared resource(s) have no local twin: they get "
-               "placeholder outputs so the program completes, and do nothing.")
+    st.warning(
+        f"{len(info.not_emulated)} declared resource(s) have no local twin: they get "
+        "placeholder outputs so the program completes, and do nothing."
+    )
     st.dataframe(info.not_emulated, hide_index=True)
 for item in info.behaviour:
     st.markdown(f"- {item}")
@@ -64,11 +71,15 @@ else:
     lag = status.get("stream_lag") or {}
     r[1].metric("Stream lag (records)", sum(v or 0 for v in lag.values()))
     active = local_info.active_faults(status)
-    r[2].metric("Fault injection", "on" if active else "off",
-                help="Chaos runs (`python -m local chaos`) switch it on")
+    r[2].metric(
+        "Fault injection",
+        "on" if active else "off",
+        help="Chaos runs (`python -m local chaos`) switch it on",
+    )
     if active:
-        st.warning("Faults are being injected: " + ", ".join(f"{k} {v:g}" for k, v in
-                                                            active.items()))
+        st.warning(
+            "Faults are being injected: " + ", ".join(f"{k} {v:g}" for k, v in active.items())
+        )
     injected = local_info.injected_faults(status)
     if injected:
         st.caption("Injected so far: " + ", ".join(f"{k} {v}" for k, v in injected.items()))

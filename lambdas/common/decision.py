@@ -71,5 +71,7 @@ def decide(rekognition: dict, custom: dict, rules: Rules) -> tuple[str, list[str
 
 def _custom_reasons(custom: dict) -> list[str]:
     details = custom.get("details", {})
-    return [f"custom: {flag}" + (f" ({details[flag]})" if flag in details else "")
-            for flag in custom.get("flags", [])]
+    return [
+        f"custom: {flag}" + (f" ({details[flag]})" if flag in details else "")
+        for flag in custom.get("flags", [])
+    ]

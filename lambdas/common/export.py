@@ -46,8 +46,18 @@ CONTENT_TYPE = "application/gzip"
 
 # The job's contract fields that go into a row (the TTL and internal lease stay out).
 JOB_FIELDS = (
-    "job_id", "user_id", "status", "decision", "reasons", "created_at", "updated_at",
-    "completed_at", "content_type", "size_bytes", "attempts", "rekognition_result",
+    "job_id",
+    "user_id",
+    "status",
+    "decision",
+    "reasons",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "content_type",
+    "size_bytes",
+    "attempts",
+    "rekognition_result",
     "custom_result",
 )
 
@@ -96,9 +106,7 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
     row["completed_at"] = completed
     row["claimed_at"] = _claimed_at(old, lease_seconds)
     row["analyzed_at"] = (
-        old.get("updated_at")
-        if all(f"{b}_result" in old for b in jobs.BRANCHES)
-        else None
+        old.get("updated_at") if all(f"{b}_result" in old for b in jobs.BRANCHES) else None
     )
     row["stream"] = {
         "event_id": record.get("eventID"),
@@ -108,7 +116,9 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
     try:
         line = json.dumps(row, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise MalformedRecord(f"job {job_id}: the image holds values JSON cannot carry: {exc}") from exc
+        raise MalformedRecord(
+            f"job {job_id}: the image holds values JSON cannot carry: {exc}"
+        ) from exc
     dt = completed_at.astimezone(UTC).date().isoformat()
     return ExportRow(job_id=job_id, dt=dt, line=line)
 

@@ -39,9 +39,7 @@ def body_bytes(event: dict) -> bytes:
 
 def caller_id(event: dict) -> str | None:
     """The authenticated user: the JWT's `sub` claim, never anything from the body."""
-    claims = (
-        event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
-    )
+    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
     sub = claims.get("sub")
     return sub if isinstance(sub, str) and sub else None
 

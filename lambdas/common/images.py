@@ -80,8 +80,11 @@ def open_image(data: bytes) -> Image.Image:
             if img.width * img.height > MAX_PIXELS:
                 raise ValueError(f"{img.width}x{img.height} exceeds {MAX_PIXELS} pixels")
             img.load()
-        except (UnidentifiedImageError, Image.DecompressionBombError,
-                Image.DecompressionBombWarning) as exc:
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ) as exc:
             raise ValueError(str(exc) or type(exc).__name__) from exc
         except (OSError, SyntaxError, EOFError) as exc:
             raise ValueError(f"corrupt or truncated image: {exc}") from exc

@@ -33,9 +33,20 @@ STATUS_INDEX = "status-created_at-index"
 
 # Attributes a caller may see; internal bookkeeping (dispatch lease, request hash) stays in.
 PUBLIC_FIELDS = (
-    "job_id", "user_id", "status", "created_at", "updated_at", "image_key", "content_type",
-    "size_bytes", "rekognition_result", "custom_result", "decision", "reasons",
-    "completed_at", "attempts",
+    "job_id",
+    "user_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "image_key",
+    "content_type",
+    "size_bytes",
+    "rekognition_result",
+    "custom_result",
+    "decision",
+    "reasons",
+    "completed_at",
+    "attempts",
 )
 # Internal attributes: never shown to a caller.
 INTERNAL_FIELDS = ("dispatch_lease", "request_digest", "expires_at")
@@ -304,9 +315,7 @@ def fail_job(
 
 
 def get_job(ddb, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
-    out = ddb.get_item(
-        TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent
-    )
+    out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent)
     return deserialize(out.get("Item"))
 
 

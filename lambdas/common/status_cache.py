@@ -193,7 +193,9 @@ class RemoteCache:
         ttl_ms = int((entry.expires_at - now) * 1000)
         if ttl_ms <= 0:
             return
-        payload = json.dumps({"job": entry.job, "expires_at": entry.expires_at}, separators=(",", ":"))
+        payload = json.dumps(
+            {"job": entry.job, "expires_at": entry.expires_at}, separators=(",", ":")
+        )
         try:
             self._redis().set(KEY_PREFIX + job_id, payload, px=ttl_ms)
         except Exception as exc:  # noqa: BLE001 - as in get(): the caller counts and logs it

@@ -48,12 +48,19 @@ def reason_from_record(record: dict) -> tuple[str, str]:
 
 
 def drain_failure_queue(
-    sqs, ddb, table: str, queue_url: str, now: datetime, report: SweepReport,
+    sqs,
+    ddb,
+    table: str,
+    queue_url: str,
+    now: datetime,
+    report: SweepReport,
     max_batches: int = 10,
 ) -> None:
     for _ in range(max_batches):
         out = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
             AttributeNames=["All"],
         )
         messages = out.get("Messages", [])
@@ -76,7 +83,11 @@ def drain_failure_queue(
 
 
 def fail_overdue(
-    ddb, table: str, deadline_seconds: int, now: datetime, report: SweepReport,
+    ddb,
+    table: str,
+    deadline_seconds: int,
+    now: datetime,
+    report: SweepReport,
     limit: int = 500,
 ) -> None:
     cutoff = now - timedelta(seconds=deadline_seconds)
@@ -84,7 +95,10 @@ def fail_overdue(
         for job in jobs.jobs_older_than(ddb, table, status, cutoff, limit):
             report.overdue[status] += 1
             won, _ = jobs.fail_job(
-                ddb, table, job["job_id"],
-                f"deadline exceeded: still {status} after {deadline_seconds} s", now,
+                ddb,
+                table,
+                job["job_id"],
+                f"deadline exceeded: still {status} after {deadline_seconds} s",
+                now,
             )
             report.failed_overdue += int(won)

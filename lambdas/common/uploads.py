@@ -73,7 +73,9 @@ def _precondition_failed(exc: ClientError) -> bool:
     )
 
 
-def _reused(message: str = "this Idempotency-Key was used with a different request body") -> Rejection:
+def _reused(
+    message: str = "this Idempotency-Key was used with a different request body",
+) -> Rejection:
     return Rejection(422, "idempotency_key_reused", message)
 
 
@@ -116,8 +118,13 @@ def accept_inline(
         if metadata.get("request-digest") != digest:
             raise _reused() from exc
     job = jobs.new_job(
-        job_id=job_id, user_id=user_id, image_key=key, content_type=info.content_type,
-        size_bytes=info.size_bytes, now=now, retention_days=deps.retention_days,
+        job_id=job_id,
+        user_id=user_id,
+        image_key=key,
+        content_type=info.content_type,
+        size_bytes=info.size_bytes,
+        now=now,
+        retention_days=deps.retention_days,
     )
     job["request_digest"] = digest
     created = False
@@ -154,7 +161,7 @@ def parse_presign_request(data: bytes) -> tuple[str, int]:
     except ValueError as exc:
         raise Rejection(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(req, dict):
-        raise Rejection(400, "invalid_request", "send {\"content_type\": ..., \"size_bytes\": ...}")
+        raise Rejection(400, "invalid_request", 'send {"content_type": ..., "size_bytes": ...}')
     content_type = images.normalize_type(req.get("content_type"))
     size = req.get("size_bytes")
     if isinstance(size, bool) or not isinstance(size, int):
@@ -175,13 +182,19 @@ def presign(
     job_id = job_id_for_key(user_id, idempotency_key)
     key = f"incoming/{job_id}"
     job = jobs.new_job(
-        job_id=job_id, user_id=user_id, image_key=key, content_type=content_type,
-        size_bytes=size, now=now, retention_days=deps.retention_days,
+        job_id=job_id,
+        user_id=user_id,
+        image_key=key,
+        content_type=content_type,
+        size_bytes=size,
+        now=now,
+        retention_days=deps.retention_days,
     )
     job["request_digest"] = request_digest("application/json", data)
     existing = jobs.create_job(deps.ddb, deps.table, job)
     if existing is not None and (
-        existing.get("user_id") != user_id or existing.get("request_digest") != job["request_digest"]
+        existing.get("user_id") != user_id
+        or existing.get("request_digest") != job["request_digest"]
     ):
         raise _reused()
     url = deps.s3.generate_presigned_url(

@@ -21,12 +21,19 @@ def _plugin():
 def handler(event: dict, context) -> dict:
     job_id, image_key = event["job_id"], event["image_key"]
     logger.append_keys(job_id=job_id)
-    data = client("s3").get_object(Bucket=env.require("UPLOAD_BUCKET"), Key=image_key)["Body"].read()
+    data = (
+        client("s3").get_object(Bucket=env.require("UPLOAD_BUCKET"), Key=image_key)["Body"].read()
+    )
     result = custom_analysis.analyze(data, rules.custom_from_env(), _plugin())
     logger.info("custom analysis complete", extra={"flags": result["flags"]})
     outcome = analysis.complete_branch(
-        client("dynamodb"), env.require("JOBS_TABLE"), job_id, "custom", result,
-        rules.from_env(), utcnow,
+        client("dynamodb"),
+        env.require("JOBS_TABLE"),
+        job_id,
+        "custom",
+        result,
+        rules.from_env(),
+        utcnow,
     )
     logger.info("branch reported", extra={"branch": "custom", "outcome": outcome})
     if outcome.startswith("finalized"):

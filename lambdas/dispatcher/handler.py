@@ -47,7 +47,10 @@ def record_handler(record: SQSRecord) -> str:
             raise
         logger.info(
             "dispatch",
-            extra={"outcome": outcome, "receive_count": record.attributes.approximate_receive_count},
+            extra={
+                "outcome": outcome,
+                "receive_count": record.attributes.approximate_receive_count,
+            },
         )
         metrics.add_metric(
             name="JobsDispatched" if outcome.startswith("dispatched") else "DuplicateDeliveries",

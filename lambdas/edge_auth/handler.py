@@ -29,6 +29,7 @@ def handler(event: dict, context) -> dict:
         outcome = VERIFIER.verify(token, time.time())
     if outcome.allowed:
         return request
-    telemetry.refused(outcome.status, outcome.reason, cf.get("config") or {},
-                      request.get("uri", ""), context)
+    telemetry.refused(
+        outcome.status, outcome.reason, cf.get("config") or {}, request.get("uri", ""), context
+    )
     return viewer.refusal(outcome.status, token_presented=token is not None)

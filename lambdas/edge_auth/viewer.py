@@ -50,7 +50,15 @@ def refusal(status: int, token_presented: bool) -> dict[str, Any]:
         if token_presented:
             challenge += ', error="invalid_token"'
         headers["www-authenticate"] = _header("WWW-Authenticate", challenge)
-        return {"status": "401", "statusDescription": "Unauthorized", "headers": headers,
-                "body": "Unauthorized"}
-    return {"status": "403", "statusDescription": "Forbidden", "headers": headers,
-            "body": "Forbidden"}
+        return {
+            "status": "401",
+            "statusDescription": "Unauthorized",
+            "headers": headers,
+            "body": "Unauthorized",
+        }
+    return {
+        "status": "403",
+        "statusDescription": "Forbidden",
+        "headers": headers,
+        "body": "Forbidden",
+    }

@@ -40,7 +40,10 @@ def handler(event: dict, context) -> dict:
         processor.process()
 
     written = export.write_rows(
-        client("s3"), env.require("RESULTS_BUCKET"), rows, export.batch_digest(records),
+        client("s3"),
+        env.require("RESULTS_BUCKET"),
+        rows,
+        export.batch_digest(records),
         env.optional("EXPORT_PREFIX", export.PREFIX),
     )
     response = processor.response()

@@ -26,14 +26,21 @@ def record_handler(record: DynamoDBRecord) -> str:
     try:
         content_bucket = env.optional("CONTENT_BUCKET")
         if content_bucket and notify.publish_content(
-            client("s3"), env.require("UPLOAD_BUCKET"), content_bucket, job,
+            client("s3"),
+            env.require("UPLOAD_BUCKET"),
+            content_bucket,
+            job,
             env.integer("CONTENT_MAX_AGE_SECONDS", 31536000),
         ):
             logger.info("approved image published to the content bucket")
         message_id = notify.publish(client("sns"), env.require("NOTIFICATION_TOPIC_ARN"), job)
         logger.info(
             "notification published",
-            extra={"status": job["status"], "decision": job.get("decision"), "message_id": message_id},
+            extra={
+                "status": job["status"],
+                "decision": job.get("decision"),
+                "message_id": message_id,
+            },
         )
         metrics.add_metric(name=f"Jobs{job['status'].capitalize()}", unit="Count", value=1)
         return message_id

@@ -16,13 +16,21 @@ def handler(event: dict, context) -> dict:
     logger.append_keys(job_id=job_id)
     settings = rules.from_env()
     result = rekognition.detect(
-        client("rekognition"), client("s3"), env.require("UPLOAD_BUCKET"), image_key,
+        client("rekognition"),
+        client("s3"),
+        env.require("UPLOAD_BUCKET"),
+        image_key,
         settings.min_confidence,
     )
     logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
     outcome = analysis.complete_branch(
-        client("dynamodb"), env.require("JOBS_TABLE"), job_id, "rekognition", result,
-        settings, utcnow,
+        client("dynamodb"),
+        env.require("JOBS_TABLE"),
+        job_id,
+        "rekognition",
+        result,
+        settings,
+        utcnow,
     )
     logger.info("branch reported", extra={"branch": "rekognition", "outcome": outcome})
     if outcome.startswith("finalized"):

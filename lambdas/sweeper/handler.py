@@ -20,10 +20,13 @@ def handler(event: dict, context) -> dict:
     sweep.fail_overdue(ddb, table, env.integer("JOB_DEADLINE_SECONDS", 900), utcnow(), report)
     metrics.add_metric(name="StuckJobs", unit="Count", value=report.stuck)
     metrics.add_metric(
-        name="JobsFailedBySweeper", unit="Count",
+        name="JobsFailedBySweeper",
+        unit="Count",
         value=report.failed_overdue + report.failed_from_records,
     )
-    metrics.add_metric(name="UnreadableFailureRecords", unit="Count", value=report.unreadable_records)
+    metrics.add_metric(
+        name="UnreadableFailureRecords", unit="Count", value=report.unreadable_records
+    )
     summary = {
         "failure_records": report.failure_records,
         "failed_from_records": report.failed_from_records,

@@ -93,18 +93,22 @@ def api(event: dict, context) -> dict:
         return http.error(rej.status, rej.error, rej.message)
     except IdempotencyValidationError:
         return http.error(
-            422, "idempotency_key_reused",
+            422,
+            "idempotency_key_reused",
             "this Idempotency-Key was used with a different request body",
         )
     except IdempotencyAlreadyInProgressError:
         return http.error(
-            409, "request_in_progress",
+            409,
+            "request_in_progress",
             "a request with this Idempotency-Key is still being processed; retry shortly",
             {"retry-after": "1"},
         )
     except uploads.Unavailable:
         logger.exception("upload could not be completed")
-        return http.error(503, "unavailable", "the upload could not be stored; retry", {"retry-after": "1"})
+        return http.error(
+            503, "unavailable", "the upload could not be stored; retry", {"retry-after": "1"}
+        )
     logger.info("upload accepted", extra={"content_type": content_type, "size_bytes": len(body)})
     return http.response(202, result, {"location": result["status_url"]})
 
