@@ -11,6 +11,7 @@ from components.caching import StatusCache, StatusCacheArgs
 from components.config import load_settings
 from components.edge_auth import EdgeAuth, EdgeAuthArgs
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
+from lambdas.common.contract import STATUS_INDEX, Feature, Function, Output
 
 settings = load_settings()
 
@@ -43,51 +44,51 @@ if settings.analytics_enabled:
             alarm_topic_arn=pipeline.alarms.topic.arn,
         ),
     )
-    functions["exporter"] = analytics.exporter
+    functions[Function.EXPORTER] = analytics.exporter
     alarm_names += analytics.alarm_names
-    pulumi.export("results_bucket", analytics.bucket.bucket)
-    pulumi.export("emr_application_id", analytics.application.id)
-    pulumi.export("exporter_failure_queue_url", analytics.failure_queue.url)
-    pulumi.export("report_job_role_arn", analytics.job_role.arn)
+    pulumi.export(Output.RESULTS_BUCKET, analytics.bucket.bucket)
+    pulumi.export(Output.EMR_APPLICATION_ID, analytics.application.id)
+    pulumi.export(Output.EXPORTER_FAILURE_QUEUE_URL, analytics.failure_queue.url)
+    pulumi.export(Output.REPORT_JOB_ROLE_ARN, analytics.job_role.arn)
 
-pulumi.export("stack", settings.stack)
-pulumi.export("region", pipeline.region)
-pulumi.export("api_url", pipeline.api_url)
-pulumi.export("jobs_table", pipeline.table.name)
-pulumi.export("status_index", "status-created_at-index")
-pulumi.export("idempotency_table", pipeline.idempotency_table.name)
-pulumi.export("upload_bucket", pipeline.bucket.bucket)
-pulumi.export("processing_queue_url", pipeline.queue.url)
-pulumi.export("dlq_url", pipeline.dlq.url)
-pulumi.export("failure_queue_url", pipeline.failure_queue.url)
-pulumi.export("notification_topic_arn", pipeline.topic.arn)
-pulumi.export("alarm_topic_arn", pipeline.alarms.topic.arn)
-pulumi.export("alarm_names", alarm_names)
-pulumi.export("functions", {k: f.function.name for k, f in functions.items()})
-pulumi.export("function_memory", {k: settings.function(k).memory for k in functions})
-pulumi.export("log_groups", {k: f.log_group.name for k, f in functions.items()})
-pulumi.export("api_log_group", pipeline.api_logs.name)
-pulumi.export("architecture", settings.architecture)
+pulumi.export(Output.STACK, settings.stack)
+pulumi.export(Output.REGION, pipeline.region)
+pulumi.export(Output.API_URL, pipeline.api_url)
+pulumi.export(Output.JOBS_TABLE, pipeline.table.name)
+pulumi.export(Output.STATUS_INDEX, STATUS_INDEX)
+pulumi.export(Output.IDEMPOTENCY_TABLE, pipeline.idempotency_table.name)
+pulumi.export(Output.UPLOAD_BUCKET, pipeline.bucket.bucket)
+pulumi.export(Output.PROCESSING_QUEUE_URL, pipeline.queue.url)
+pulumi.export(Output.DLQ_URL, pipeline.dlq.url)
+pulumi.export(Output.FAILURE_QUEUE_URL, pipeline.failure_queue.url)
+pulumi.export(Output.NOTIFICATION_TOPIC_ARN, pipeline.topic.arn)
+pulumi.export(Output.ALARM_TOPIC_ARN, pipeline.alarms.topic.arn)
+pulumi.export(Output.ALARM_NAMES, alarm_names)
+pulumi.export(Output.FUNCTIONS, {k: f.function.name for k, f in functions.items()})
+pulumi.export(Output.FUNCTION_MEMORY, {k: settings.function(k).memory for k in functions})
+pulumi.export(Output.LOG_GROUPS, {k: f.log_group.name for k, f in functions.items()})
+pulumi.export(Output.API_LOG_GROUP, pipeline.api_logs.name)
+pulumi.export(Output.ARCHITECTURE, settings.architecture)
 if status_cache is not None:
-    pulumi.export("cache_endpoint", status_cache.endpoint)
-    pulumi.export("vpc_id", status_cache.vpc_id)
-    pulumi.export("status_security_group_id", status_cache.function_sg.id)
+    pulumi.export(Output.CACHE_ENDPOINT, status_cache.endpoint)
+    pulumi.export(Output.VPC_ID, status_cache.vpc_id)
+    pulumi.export(Output.STATUS_SECURITY_GROUP_ID, status_cache.function_sg.id)
 pulumi.export(
-    "features",
+    Output.FEATURES,
     {
-        "caching": settings.caching_enabled,
-        "edge_auth": settings.edge_auth_enabled,
-        "analytics": settings.analytics_enabled,
+        Feature.CACHING: settings.caching_enabled,
+        Feature.EDGE_AUTH: settings.edge_auth_enabled,
+        Feature.ANALYTICS: settings.analytics_enabled,
     },
 )
 
 if edge:
-    pulumi.export("cdn_url", edge.cdn_url)
-    pulumi.export("content_bucket", edge.bucket.bucket)
-    pulumi.export("user_pool_id", edge.user_pool.id)
-    pulumi.export("user_pool_client_id", edge.client.id)
-    pulumi.export("user_pool_issuer", edge.issuer)
-    pulumi.export("cognito_domain", edge.cognito_domain)
-    pulumi.export("edge_function_arn", edge.function.qualified_arn)
-    pulumi.export("edge_function_name", edge.function.name)
-    pulumi.export("distribution_id", edge.distribution.id)
+    pulumi.export(Output.CDN_URL, edge.cdn_url)
+    pulumi.export(Output.CONTENT_BUCKET, edge.bucket.bucket)
+    pulumi.export(Output.USER_POOL_ID, edge.user_pool.id)
+    pulumi.export(Output.USER_POOL_CLIENT_ID, edge.client.id)
+    pulumi.export(Output.USER_POOL_ISSUER, edge.issuer)
+    pulumi.export(Output.COGNITO_DOMAIN, edge.cognito_domain)
+    pulumi.export(Output.EDGE_FUNCTION_ARN, edge.function.qualified_arn)
+    pulumi.export(Output.EDGE_FUNCTION_NAME, edge.function.name)
+    pulumi.export(Output.DISTRIBUTION_ID, edge.distribution.id)

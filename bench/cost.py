@@ -30,6 +30,7 @@ from typing import Any
 from bench.localcloud import FAST, fresh_cloud
 from bench.machine import describe
 from dashboard.data.cost import FunctionLoad, Workload, estimate
+from lambdas.common.contract import Output
 from local.load import run_load
 
 MILLION = 1_000_000
@@ -137,7 +138,7 @@ def measure(jobs: int, rate: float) -> dict:
         status = cloud.control("status")
         from common import jobs as job_store
 
-        ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
+        ddb, table = cloud.client("dynamodb"), cloud.outputs[Output.JOBS_TABLE]
         sample = [job_store.get_job(ddb, table, j, True) for j in details["job_ids"][:100]]
     done = [j for j in sample if j and j.get("status") == "complete"]
     return {

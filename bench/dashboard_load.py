@@ -25,6 +25,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from lambdas.common.contract import Output
+
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "lambdas"):
     if str(path) not in sys.path:
@@ -209,16 +211,16 @@ def seed_metrics(cw, outputs: dict, now: datetime, rng: random.Random) -> int:
                 }
             )
 
-        for fn in outputs["functions"].values():
+        for fn in outputs[Output.FUNCTIONS].values():
             put("AWS/Lambda", "Invocations", rng.randint(50, 90), FunctionName=fn)
             put("AWS/Lambda", "Errors", rng.randint(0, 1), FunctionName=fn)
             put("AWS/Lambda", "Throttles", 0, FunctionName=fn)
             put("AWS/Lambda", "Duration", rng.uniform(50, 400), "Milliseconds", FunctionName=fn)
             put("AWS/Lambda", "ConcurrentExecutions", rng.randint(1, 5), FunctionName=fn)
         for url in (
-            outputs["processing_queue_url"],
-            outputs["dlq_url"],
-            outputs["failure_queue_url"],
+            outputs[Output.PROCESSING_QUEUE_URL],
+            outputs[Output.DLQ_URL],
+            outputs[Output.FAILURE_QUEUE_URL],
         ):
             for metric in (
                 "ApproximateNumberOfMessagesVisible",
@@ -270,20 +272,20 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         now = datetime.now(UTC)
 
         t0 = time.perf_counter()
-        seeded = seed_jobs(tgt.client("dynamodb"), outputs["jobs_table"], jobs_count, now, rng)
+        seeded = seed_jobs(tgt.client("dynamodb"), outputs[Output.JOBS_TABLE], jobs_count, now, rng)
         jobs_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         trace_job = seed_logs(
-            tgt.client("logs"), outputs["log_groups"], seeded, log_lines, now, rng
+            tgt.client("logs"), outputs[Output.LOG_GROUPS], seeded, log_lines, now, rng
         )
         datapoints = seed_metrics(tgt.client("cloudwatch"), outputs, now, rng)
         sqs = tgt.client("sqs")
         for job in seeded[:50]:
             sqs.send_message(
-                QueueUrl=outputs["dlq_url"], MessageBody=json.dumps({"job_id": job["job_id"]})
+                QueueUrl=outputs[Output.DLQ_URL], MessageBody=json.dumps({"job_id": job["job_id"]})
             )
         s3 = tgt.client("s3")
-        outputs["results_bucket"] = "bench-results"
+        outputs[Output.RESULTS_BUCKET] = "bench-results"
         s3.create_bucket(Bucket="bench-results")
         s3.put_object(
             Bucket="bench-results",
@@ -308,7 +310,7 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         timer.take()
         start, end = now - window, datetime.now(UTC) + timedelta(minutes=1)
         period = metrics.choose_period(window)
-        fns, groups = outputs["functions"], outputs["log_groups"]
+        fns, groups = outputs[Output.FUNCTIONS], outputs[Output.LOG_GROUPS]
         settings = tgt.function_settings()
         deadline = 900
 
@@ -332,7 +334,7 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
             "overview": lambda: (
                 jobs.jobs_overview(
                     tgt.client("dynamodb"),
-                    outputs["jobs_table"],
+                    outputs[Output.JOBS_TABLE],
                     now,
                     window,
                     deadline,
@@ -341,18 +343,18 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
                 throughput.job_metrics(tgt.client("cloudwatch"), start, end, period),
                 functions.metric_series(tgt.client("cloudwatch"), fns, start, end, period),
                 queues.snapshot(sqs, tgt.client("cloudwatch"), tgt.queues(), now),
-                alarms.alarms(tgt.client("cloudwatch"), list(outputs["alarm_names"])),
+                alarms.alarms(tgt.client("cloudwatch"), list(outputs[Output.ALARM_NAMES])),
             ),
             "queues": lambda: (
                 queues.snapshot(sqs, tgt.client("cloudwatch"), tgt.queues(), now),
                 queues.history(tgt.client("cloudwatch"), tgt.queues(), start, end, period),
             ),
             "dead_letters": lambda: (
-                queues.attributes(sqs, outputs["dlq_url"]),
+                queues.attributes(sqs, outputs[Output.DLQ_URL]),
                 dlq.with_jobs(
-                    dlq.peek(sqs, outputs["dlq_url"], 50, 20, wait_seconds=0).messages,
+                    dlq.peek(sqs, outputs[Output.DLQ_URL], 50, 20, wait_seconds=0).messages,
                     tgt.client("dynamodb"),
-                    outputs["jobs_table"],
+                    outputs[Output.JOBS_TABLE],
                 ),
             ),
             "lambdas": lambda: functions.function_stats(
@@ -371,7 +373,7 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
                 trace.job_trace(
                     tgt.client("logs"),
                     tgt.client("dynamodb"),
-                    outputs["jobs_table"],
+                    outputs[Output.JOBS_TABLE],
                     groups,
                     trace_job,
                     datetime.now(UTC),
@@ -380,7 +382,7 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
             # no id yet: the page offers the newest jobs of each status to pick from
             "job_trace_picker": lambda: jobs.recent(
                 tgt.client("dynamodb"),
-                outputs["jobs_table"],
+                outputs[Output.JOBS_TABLE],
                 ("failed", "complete", "analyzing", "pending"),
                 20,
             ),
@@ -389,9 +391,11 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         }
         # The floor of any Query on the largest status partition (moto alone sorts the
         # whole table for every Query; local/index_queries.py reads only what matches).
-        jobs.query_status(tgt.client("dynamodb"), outputs["jobs_table"], "failed", limit=1)  # warm
+        jobs.query_status(
+            tgt.client("dynamodb"), outputs[Output.JOBS_TABLE], "failed", limit=1
+        )  # warm
         t0 = time.perf_counter()
-        jobs.query_status(tgt.client("dynamodb"), outputs["jobs_table"], "complete", limit=1)
+        jobs.query_status(tgt.client("dynamodb"), outputs[Output.JOBS_TABLE], "complete", limit=1)
         floor = time.perf_counter() - t0
         timer.take()
         results = {}

@@ -23,6 +23,7 @@ import psutil
 
 from bench.localcloud import FAST, fresh_cloud, memory_mb
 from bench.machine import describe
+from lambdas.common.contract import Output
 from local.load import percentiles, run_load
 
 STAGE_EVENTS = {
@@ -52,7 +53,7 @@ def stage_split(cloud, job_ids: list[str], sample: int = 40) -> dict[str, dict[s
     stamps: dict[str, dict[str, list[int]]] = {}
     for job_id in job_ids[:sample]:
         marks: dict[str, list[int]] = {}
-        for group in cloud.outputs["log_groups"].values():
+        for group in cloud.outputs[Output.LOG_GROUPS].values():
             out = logs.filter_log_events(logGroupName=group, filterPattern=f'"{job_id}"')
             for event in out["events"]:
                 try:
@@ -82,7 +83,7 @@ def stage_split(cloud, job_ids: list[str], sample: int = 40) -> dict[str, dict[s
 def function_durations(cloud) -> dict[str, dict[str, float]]:
     logs = cloud.client("logs")
     out: dict[str, dict[str, float]] = {}
-    for logical, group in cloud.outputs["log_groups"].items():
+    for logical, group in cloud.outputs[Output.LOG_GROUPS].items():
         durations, token = [], None
         while True:
             kwargs = {"logGroupName": group, "filterPattern": "REPORT", "limit": 10000}
@@ -142,7 +143,7 @@ def _direct_cpu_per_job(jobs: int) -> float:
             )
             ids.append(json.loads(resp["body"])["job_id"])
         sqs = stack.client("sqs")
-        queue = stack.exports["processing_queue_url"]
+        queue = stack.exports[Output.PROCESSING_QUEUE_URL]
         calls: list[tuple[str, dict]] = []
 
         class Lam:
@@ -195,7 +196,7 @@ def _direct_cpu_per_job(jobs: int) -> float:
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)
                 ],
             )
-        names = {v: k for k, v in stack.exports["functions"].items()}
+        names = {v: k for k, v in stack.exports[Output.FUNCTIONS].items()}
         for fn, payload in calls:
             stack.invoke(names[fn], payload, patch=patch)
         stack.invoke("notifier", {"Records": stream_records(stack)})

@@ -26,6 +26,7 @@ from dashboard.data import (
 )
 from dashboard.data.target import Target, load_lambda_config
 from dashboard.ui import CACHE_TTL
+from lambdas.common.contract import Output
 
 # The heavier reads (the status index, REPORT lines) refresh in the background: once a
 # page has loaded, a refresh shows the previous figures at once and swaps in new ones.
@@ -41,12 +42,12 @@ def jobs_overview(key: str, window_s: float, deadline_s: int, limit: int, _targe
     t = _target
     value = jobs.jobs_overview(
         t.client("dynamodb"),
-        t.outputs["jobs_table"],
+        t.outputs[Output.JOBS_TABLE],
         _now(),
         timedelta(seconds=window_s),
         deadline_s,
         limit,
-        index=t.outputs.get("status_index") or jobs.STATUS_INDEX,
+        index=t.outputs.get(Output.STATUS_INDEX) or jobs.STATUS_INDEX,
     )
     return value, _now()
 
@@ -65,7 +66,7 @@ def job_metrics(key: str, window_s: float, _target: Target):
 def lambda_series(key: str, window_s: float, _target: Target):
     now = _now()
     window = timedelta(seconds=window_s)
-    fns = _target.outputs.get("functions") or {}
+    fns = _target.outputs.get(Output.FUNCTIONS) or {}
     series = functions.metric_series(
         _target.client("cloudwatch"),
         fns,
@@ -98,7 +99,7 @@ def queue_history(key: str, window_s: float, _target: Target):
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading alarms…")
 def alarm_states(key: str, _target: Target):
-    names = list(_target.outputs.get("alarm_names") or [])
+    names = list(_target.outputs.get(Output.ALARM_NAMES) or [])
     return alarms.alarms(_target.client("cloudwatch"), names), _now()
 
 
@@ -111,8 +112,8 @@ def function_stats(key: str, window_s: float, report_limit: int, _target: Target
     stats = functions.function_stats(
         t.client("cloudwatch"),
         t.client("logs"),
-        t.outputs.get("functions") or {},
-        t.outputs.get("log_groups") or {},
+        t.outputs.get(Output.FUNCTIONS) or {},
+        t.outputs.get(Output.LOG_GROUPS) or {},
         t.function_settings(),
         now - window,
         now + timedelta(minutes=1),
@@ -144,22 +145,22 @@ def recent_jobs(key: str, statuses: tuple[str, ...], limit: int, _target: Target
     t = _target
     return jobs.recent(
         t.client("dynamodb"),
-        t.outputs["jobs_table"],
+        t.outputs[Output.JOBS_TABLE],
         statuses,
         limit,
-        index=t.outputs.get("status_index") or jobs.STATUS_INDEX,
+        index=t.outputs.get(Output.STATUS_INDEX) or jobs.STATUS_INDEX,
     ), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Tracing the job across log groups…")
 def job_trace(key: str, job_id: str, _target: Target):
     t = _target
-    extra = [t.outputs["api_log_group"]] if t.outputs.get("api_log_group") else []
+    extra = [t.outputs[Output.API_LOG_GROUP]] if t.outputs.get(Output.API_LOG_GROUP) else []
     return trace.job_trace(
         t.client("logs"),
         t.client("dynamodb"),
-        t.outputs["jobs_table"],
-        t.outputs.get("log_groups") or {},
+        t.outputs[Output.JOBS_TABLE],
+        t.outputs.get(Output.LOG_GROUPS) or {},
         job_id,
         _now(),
         extra_groups=extra,
@@ -174,7 +175,7 @@ def analytics_report(key: str, day: str | None, _target: Target):
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Looking up jobs…")
 def dlq_jobs(key: str, job_ids: tuple[str, ...], _target: Target):
     t = _target
-    return jobs.get_jobs(t.client("dynamodb"), t.outputs["jobs_table"], job_ids), _now()
+    return jobs.get_jobs(t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], job_ids), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -186,6 +187,6 @@ def peek_messages(target: Target, url: str, max_messages: int, visibility: int):
     """Not cached: every look at a queue is a deliberate receive."""
     result = dlq.peek(target.client("sqs"), url, max_messages, visibility)
     messages = dlq.with_jobs(
-        result.messages, target.client("dynamodb"), target.outputs["jobs_table"]
+        result.messages, target.client("dynamodb"), target.outputs[Output.JOBS_TABLE]
     )
     return result, messages

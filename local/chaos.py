@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 
+from lambdas.common.contract import Output
 from local import fixtures
 from local.client import LocalCloudClient
 from local.load import NotificationListener, percentiles
@@ -43,7 +44,7 @@ USER_PREFIX = "chaos-user-"
 
 def _scan_jobs(cloud: LocalCloudClient) -> dict[str, dict]:
     """Every job a chaos client created (other traffic on the same cloud is ignored)."""
-    ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
+    ddb, table = cloud.client("dynamodb"), cloud.outputs[Output.JOBS_TABLE]
     items: dict[str, dict] = {}
     kwargs: dict[str, Any] = {
         "TableName": table,
@@ -78,7 +79,7 @@ def _queue_messages(cloud: LocalCloudClient, url: str) -> tuple[int, int]:
 def redrive_dlq(cloud: LocalCloudClient) -> dict[str, int]:
     """Move every DLQ message back to the processing queue: receive, send, then delete."""
     sqs = cloud.client("sqs")
-    dlq, source = cloud.outputs["dlq_url"], cloud.outputs["processing_queue_url"]
+    dlq, source = cloud.outputs[Output.DLQ_URL], cloud.outputs[Output.PROCESSING_QUEUE_URL]
     moved = failed = 0
     seen: set[str] = set()
     while True:
@@ -127,7 +128,7 @@ def run_chaos(
     cloud.control("faults", plan)
     stop_killing = threading.Event()
     kills: Counter[str] = Counter()
-    functions = list(cloud.outputs["functions"])
+    functions = list(cloud.outputs[Output.FUNCTIONS])
 
     def killer() -> None:
         while not stop_killing.wait(kill_every_seconds):
@@ -191,7 +192,7 @@ def run_chaos(
     for i in range(poison):
         body = "{not json" + str(i) if i % 2 == 0 else json.dumps({"job_id": str(uuid.uuid4())})
         poison_bodies.append(body)
-        sqs.send_message(QueueUrl=cloud.outputs["processing_queue_url"], MessageBody=body)
+        sqs.send_message(QueueUrl=cloud.outputs[Output.PROCESSING_QUEUE_URL], MessageBody=body)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(submit, range(count)))
@@ -208,7 +209,7 @@ def run_chaos(
     while time.monotonic() < deadline:
         jobs = _scan_jobs(cloud)
         open_jobs = [j for j, v in jobs.items() if v["status"] not in ("complete", "failed")]
-        processing = _queue_messages(cloud, cloud.outputs["processing_queue_url"])
+        processing = _queue_messages(cloud, cloud.outputs[Output.PROCESSING_QUEUE_URL])
         async_pending = cloud.control("status")["async_pending"]
         if not open_jobs and processing == (0, 0) and async_pending == 0:
             break
@@ -275,7 +276,7 @@ def run_chaos(
 
 def _dlq_bodies(cloud: LocalCloudClient) -> set[str]:
     """Peek at every DLQ message: receive them all, then make them visible again."""
-    sqs, url = cloud.client("sqs"), cloud.outputs["dlq_url"]
+    sqs, url = cloud.client("sqs"), cloud.outputs[Output.DLQ_URL]
     seen: dict[str, dict] = {}
     while True:
         out = sqs.receive_message(

@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from lambdas.common.contract import Output
 from local import edge_twins
 from local.atomic import make_dynamodb_atomic
 from local.cache_server import CacheServer, caching_requested
@@ -203,7 +204,7 @@ class LocalCloud:
             self.registry, self.lambdas, self.client("s3"), self.state_dir, cdn_port
         )
         if self.cdn is not None:
-            self.idp.act_as(self.outputs["user_pool_issuer"])
+            self.idp.act_as(self.outputs[Output.USER_POOL_ISSUER])
 
         self.sources: list[Any] = []
         for mapping in self.registry.mappings:
@@ -270,7 +271,7 @@ class LocalCloud:
             "pid": os.getpid(),
             "endpoint": self.endpoint.url,
             "gateway": self.gateway.url,
-            "api_url": self.outputs.get("api_url"),
+            "api_url": self.outputs.get(Output.API_URL),
             "issuer": self.idp.issuer,
             "client_id": self.idp.client_id,
             "region": self.options.region,
@@ -324,7 +325,7 @@ class LocalCloud:
             self.faults.clear()
             return self.faults.snapshot()
         if action == "invoke":
-            fn = self.outputs["functions"].get(body["function"], body["function"])
+            fn = self.outputs[Output.FUNCTIONS].get(body["function"], body["function"])
             inv = self.lambdas.invoke(fn, body.get("event", {}), wait=True)
             return {
                 "ok": inv.ok,
@@ -338,7 +339,7 @@ class LocalCloud:
                 self.scheduler.fire(sched)
             return {"fired": [s.rule for s, _ in self.scheduler.entries]}
         if action == "kill-worker":
-            fn = self.outputs["functions"].get(body["function"], body["function"])
+            fn = self.outputs[Output.FUNCTIONS].get(body["function"], body["function"])
             return {"killed": self.lambdas.pool(fn).kill_busy_worker()}
         if action == "flush":
             self.telemetry.flush()

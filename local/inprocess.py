@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from lambdas.common.contract import Output
 from local import program
 from local.atomic import make_dynamodb_atomic
 from local.context import LambdaContext
@@ -48,7 +49,7 @@ class InProcessStack:
         return self.clients[service]
 
     def function(self, logical: str) -> FunctionDef:
-        return self.registry.function_by_ref(self.exports["functions"][logical])
+        return self.registry.function_by_ref(self.exports[Output.FUNCTIONS][logical])
 
     @contextmanager
     def environment(self, logical: str):
@@ -196,7 +197,7 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:1234567
 def stream_records(stack: InProcessStack) -> list[dict]:
     """Every record currently on the jobs table's stream, shaped as Lambda delivers them."""
     streams = stack.client("dynamodbstreams")
-    table = stack.exports["jobs_table"]
+    table = stack.exports[Output.JOBS_TABLE]
     arn = stack.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
     records = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
@@ -232,7 +233,7 @@ def drain(sqs, url: str) -> list[dict]:
 def subscribe_queue(stack: InProcessStack, name: str = "notifications-test") -> str:
     """An SQS queue subscribed to the notification topic (raw delivery), for counting."""
     url, _ = subscribe_notification_queue(
-        stack.client("sqs"), stack.client("sns"), stack.exports["notification_topic_arn"], name
+        stack.client("sqs"), stack.client("sns"), stack.exports[Output.NOTIFICATION_TOPIC_ARN], name
     )
     return url
 

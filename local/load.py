@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from lambdas.common.contract import Output
 from local import fixtures
 from local.client import LocalCloudClient
 
@@ -96,7 +97,7 @@ class NotificationListener:
         self.url, self.subscription = subscribe_notification_queue(
             self.sqs,
             sns,
-            cloud.outputs["notification_topic_arn"],
+            cloud.outputs[Output.NOTIFICATION_TOPIC_ARN],
             f"load-listener-{uuid.uuid4().hex[:8]}",
         )
         self.sns = sns
@@ -218,7 +219,7 @@ def run_load(
         sqs = cloud.client("sqs")
         for i in range(poison):
             body = "{not json" if i % 2 == 0 else json.dumps({"job_id": str(uuid.uuid4())})
-            sqs.send_message(QueueUrl=cloud.outputs["processing_queue_url"], MessageBody=body)
+            sqs.send_message(QueueUrl=cloud.outputs[Output.PROCESSING_QUEUE_URL], MessageBody=body)
         summary.poison_sent = poison
 
     ids = set(submitted)

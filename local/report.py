@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lambdas.common.contract import Output
 from local.client import LocalCloudClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,7 @@ def run_report(
     timeout: float = 900.0,
 ) -> dict[str, Any]:
     """Run the report for the `days` days ending `end_date` (default today); return what it did."""
-    bucket = cloud.outputs.get("results_bucket")
+    bucket = cloud.outputs.get(Output.RESULTS_BUCKET)
     if not bucket:
         raise AnalyticsNotEnabled(
             "this local cloud has no results bucket: start it with "

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from common.decision import APPROVE, REJECT, REVIEW, WARN, Rules, decide
+from common.contract import Decision
+from common.decision import Rules, decide
+
+APPROVE, WARN, REJECT, REVIEW = Decision.APPROVE, Decision.WARN, Decision.REJECT, Decision.REVIEW
 
 RULES = Rules(
     min_confidence=50.0,

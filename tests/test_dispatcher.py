@@ -37,7 +37,7 @@ def test_claims_before_invoking_both_analyzers(stack):
             return super().invoke(**kw)
 
     lam = Checking()
-    assert run_dispatch(stack, job_id, lam).startswith("dispatched")
+    assert run_dispatch(stack, job_id, lam).started
     assert seen_status == ["analyzing", "analyzing"], "analyzing is set before any analyzer starts"
     assert sorted(c[0] for c in lam.calls) == ["custom-fn", "rek-fn"]
     assert lam.calls[0][1] == {"job_id": job_id, "image_key": f"uploads/{job_id}/original"}
@@ -57,7 +57,7 @@ def test_redelivered_message_does_not_invoke_again(stack):
     ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
     jobs.record_result(ddb, table, job_id, "rekognition", {"labels": []}, utcnow())
     jobs.record_result(ddb, table, job_id, "custom", {"flags": []}, utcnow())
-    assert run_dispatch(stack, job_id, lam).startswith("skipped")
+    assert run_dispatch(stack, job_id, lam).duplicate
     assert len(lam.calls) == 2
 
 
@@ -74,7 +74,7 @@ def test_a_duplicate_delivery_cannot_strand_a_job_whose_claimer_died(stack):
         run_dispatch(stack, job_id, RecordingLambda())  # the duplicate: not acknowledged
     retry = RecordingLambda()
     later = utcnow() + timedelta(seconds=60)  # SQS redelivers after the visibility timeout
-    assert run_dispatch(stack, job_id, retry, now=later).startswith("dispatched")
+    assert run_dispatch(stack, job_id, retry, now=later).started
     assert {c[0] for c in retry.calls} == {"rek-fn", "custom-fn"}
 
 
@@ -95,7 +95,7 @@ def test_redelivery_after_the_lease_restarts_missing_analyzers_only(stack):
     from datetime import timedelta
 
     later = utcnow() + timedelta(seconds=31)
-    assert run_dispatch(stack, job_id, retry, now=later).startswith("dispatched")
+    assert run_dispatch(stack, job_id, retry, now=later).started
     assert [c[0] for c in retry.calls] == ["custom-fn"]
     assert job(stack, job_id)["attempts"] == 2
 
@@ -107,7 +107,7 @@ def test_terminal_jobs_are_never_redispatched(stack):
     from datetime import timedelta
 
     lam = RecordingLambda()
-    assert run_dispatch(stack, job_id, lam, now=utcnow() + timedelta(hours=1)).startswith("skipped")
+    assert run_dispatch(stack, job_id, lam, now=utcnow() + timedelta(hours=1)).duplicate
     assert lam.calls == []
 
 

@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from analytics import synthetic
 from common import export, jobs
+from common.contract import Branch
 from local.event_sources import passes_filters
 from local.inprocess import build_stack, stream_records
 
@@ -249,7 +250,7 @@ def test_real_stream_records_of_the_pipeline_export_each_finished_job_once(stack
         jobs.claim_for_analysis(ddb, table, job_id, now + timedelta(seconds=1), lease_seconds=30)
         if i == 4:
             continue  # still analyzing: not exported
-        for branch in jobs.BRANCHES:
+        for branch in Branch:
             jobs.record_result(
                 ddb, table, job_id, branch, {"labels": [], "flags": []}, now + timedelta(seconds=2)
             )

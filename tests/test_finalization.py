@@ -7,6 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from common import analysis, jobs
+from common.analysis import BranchOutcome
 from common.decision import Rules
 from common.timeutil import utcnow
 from local.inprocess import notifications, stream_records, subscribe_queue
@@ -42,8 +43,9 @@ def run_notifier(stack) -> dict:
 
 def test_second_branch_finalizes_with_the_combined_decision(stack):
     job_id = analyzing_job(stack)
-    assert report(stack, job_id, "custom", CUSTOM_CLEAN).startswith("recorded: waiting")
-    assert report(stack, job_id, "rekognition", REK_EXPLICIT) == "finalized: reject"
+    assert report(stack, job_id, "custom", CUSTOM_CLEAN).outcome is BranchOutcome.WAITING
+    reported = report(stack, job_id, "rekognition", REK_EXPLICIT)
+    assert reported.finalized and reported.decision == "reject"
     final = job(stack, job_id)
     assert final["status"] == "complete" and final["decision"] == "reject"
     assert final["reasons"] == ["rekognition: Explicit (97.0%)"]
@@ -56,7 +58,7 @@ def test_a_retried_branch_after_completion_changes_nothing(stack):
     report(stack, job_id, "custom", CUSTOM_CLEAN)
     report(stack, job_id, "rekognition", REK_CLEAN)
     before = job(stack, job_id)
-    assert report(stack, job_id, "rekognition", REK_EXPLICIT).startswith("ignored")
+    assert report(stack, job_id, "rekognition", REK_EXPLICIT).outcome is BranchOutcome.IGNORED
     assert job(stack, job_id) == before
 
 
@@ -64,7 +66,7 @@ def test_racing_branches_finalize_each_job_exactly_once(stack):
     """Both analyzers finish at the same instant for hundreds of jobs."""
     topic_queue = subscribe_queue(stack)
     job_ids = [analyzing_job(stack) for _ in range(200)]
-    outcomes: dict[str, list[str]] = {j: [] for j in job_ids}
+    outcomes: dict[str, list[analysis.BranchReport]] = {j: [] for j in job_ids}
     barriers = {j: threading.Barrier(2) for j in job_ids}
 
     def branch(job_id, name, result):
@@ -80,7 +82,7 @@ def test_racing_branches_finalize_each_job_exactly_once(stack):
             f.result()
 
     for j in job_ids:
-        finalized = [o for o in outcomes[j] if o.startswith("finalized")]
+        finalized = [o for o in outcomes[j] if o.finalized]
         assert len(finalized) == 1, (j, outcomes[j])
         assert job(stack, j)["status"] == "complete"
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from lambdas.common.contract import Output
+
 REPORT_PREFIX = "reports/"
 SUMMARY_NAME = "summary.json"
 TABLES = {
@@ -58,8 +60,8 @@ def report_days(s3, bucket: str) -> list[str]:
 
 
 def latest_report(s3, outputs: dict[str, Any], day: str | None = None) -> Report:
-    features = outputs.get("features") or {}
-    bucket = outputs.get("results_bucket")
+    features = outputs.get(Output.FEATURES) or {}
+    bucket = outputs.get(Output.RESULTS_BUCKET)
     if not bucket:
         state = "enabled but" if features.get("analytics") else "disabled:"
         raise AnalyticsUnavailable(

@@ -23,11 +23,12 @@ from typing import Any
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer
 
-STATUS_INDEX = "status-created_at-index"
-STATUSES = ("pending", "analyzing", "complete", "failed")
-ACTIVE = ("pending", "analyzing")
-TERMINAL = ("complete", "failed")
-DECISIONS = ("approve", "warn", "reject", "review")
+from lambdas.common.contract import STATUS_INDEX, TERMINAL_STATUSES, Decision, Status
+
+STATUSES = tuple(Status)
+ACTIVE = (Status.PENDING, Status.ANALYZING)
+TERMINAL = TERMINAL_STATUSES
+DECISIONS = tuple(Decision)
 INDEX_FIELDS = ("job_id", "status", "created_at", "completed_at", "decision", "user_id")
 JOB_COLUMNS = [*INDEX_FIELDS, "latency_s"]
 

@@ -14,8 +14,14 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.data.metrics import MetricQuery, get_series
+from lambdas.common.contract import METRICS_NAMESPACE, Function, Metric
 
-CACHE_METRICS = ("CacheHitLocal", "CacheHitRemote", "CacheMiss", "CacheError")
+CACHE_METRICS = (
+    Metric.CACHE_HIT_LOCAL,
+    Metric.CACHE_HIT_REMOTE,
+    Metric.CACHE_MISS,
+    Metric.CACHE_ERROR,
+)
 
 
 @dataclass
@@ -46,7 +52,10 @@ class CacheFigures:
 def cache_figures(cloudwatch, start: datetime, end: datetime, period: int) -> CacheFigures:
     series = get_series(
         cloudwatch,
-        [MetricQuery.of(m, "Moderation", m, "Sum", service="status") for m in CACHE_METRICS],
+        [
+            MetricQuery.of(m, METRICS_NAMESPACE, m, "Sum", service=Function.STATUS)
+            for m in CACHE_METRICS
+        ],
         start,
         end,
         period,
@@ -57,10 +66,10 @@ def cache_figures(cloudwatch, start: datetime, end: datetime, period: int) -> Ca
 
     return CacheFigures(
         series,
-        total("CacheHitLocal"),
-        total("CacheHitRemote"),
-        total("CacheMiss"),
-        total("CacheError"),
+        total(Metric.CACHE_HIT_LOCAL),
+        total(Metric.CACHE_HIT_REMOTE),
+        total(Metric.CACHE_MISS),
+        total(Metric.CACHE_ERROR),
     )
 
 
@@ -69,7 +78,7 @@ def hit_ratio_over_time(series: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["timestamp", "hit_ratio"])
     wide = series.pivot_table(index="timestamp", columns="key", values="value", aggfunc="sum")
     wide = wide.reindex(columns=list(CACHE_METRICS), fill_value=0).fillna(0)
-    hits = wide["CacheHitLocal"] + wide["CacheHitRemote"]
-    lookups = hits + wide["CacheMiss"]
+    hits = wide[Metric.CACHE_HIT_LOCAL] + wide[Metric.CACHE_HIT_REMOTE]
+    lookups = hits + wide[Metric.CACHE_MISS]
     out = (hits / lookups.where(lookups > 0)).rename("hit_ratio").reset_index()
     return out.dropna()

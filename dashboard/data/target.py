@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from lambdas.common.contract import Output
 from local.client import DEFAULT_STATE_DIR, process_alive
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,11 @@ class Target:
 
     @property
     def features(self) -> dict[str, bool]:
-        return {k: bool(v) for k, v in (self.outputs.get("features") or {}).items()}
+        return {k: bool(v) for k, v in (self.outputs.get(Output.FEATURES) or {}).items()}
 
     @property
     def name(self) -> str:
-        return str(self.outputs.get("stack") or self.spec.location or "stack")
+        return str(self.outputs.get(Output.STACK) or self.spec.location or "stack")
 
     def client(self, service: str):
         if service not in self._clients:
@@ -134,8 +135,8 @@ class Target:
         from the local cloud's registry, or from Lambda's GetFunctionConfiguration on AWS
         (read lazily by `lambda_configuration`).
         """
-        functions = self.outputs.get("functions") or {}
-        memory = self.outputs.get("function_memory") or {}
+        functions = self.outputs.get(Output.FUNCTIONS) or {}
+        memory = self.outputs.get(Output.FUNCTION_MEMORY) or {}
         registry = (self.local_registry or {}).get("functions") or {}
         settings: dict[str, dict[str, Any]] = {}
         for logical, name in functions.items():
@@ -153,8 +154,8 @@ class Target:
 
     def job_deadline_seconds(self) -> tuple[int, str]:
         """The sweeper's deadline and where the figure came from."""
-        if self.outputs.get("job_deadline_seconds"):
-            return int(self.outputs["job_deadline_seconds"]), "stack output"
+        if self.outputs.get(Output.JOB_DEADLINE_SECONDS):
+            return int(self.outputs[Output.JOB_DEADLINE_SECONDS]), "stack output"
         sweeper = self.function_settings().get("sweeper", {})
         env = sweeper.get("environment") or {}
         if env.get("JOB_DEADLINE_SECONDS"):
@@ -174,7 +175,7 @@ def load_lambda_config(target: Target) -> list[str]:
     if target.local_registry is not None:
         return []
     missing = []
-    for name in (target.outputs.get("functions") or {}).values():
+    for name in (target.outputs.get(Output.FUNCTIONS) or {}).values():
         if name in target.lambda_config:
             continue
         try:
@@ -222,7 +223,7 @@ def local_target(spec: TargetSpec) -> Target:
     return Target(
         spec=spec,
         outputs=outputs,
-        region=state.get("region") or outputs.get("region", "us-east-1"),
+        region=state.get("region") or outputs.get(Output.REGION, "us-east-1"),
         endpoint_url=state["endpoint"],
         local_state=state,
         local_registry=registry,
@@ -306,7 +307,7 @@ def _aws_target(spec: TargetSpec, outputs: dict[str, Any], source: str) -> Targe
         )
     region = (
         spec.region
-        or outputs.get("region")
+        or outputs.get(Output.REGION)
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
         or "us-east-1"

@@ -7,15 +7,16 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.data.metrics import MetricQuery, get_series
+from lambdas.common.contract import METRICS_NAMESPACE, Function, Metric
 
 # (metric, Powertools service dimension): accepted by upload, terminal ones by the notifier.
 JOB_METRICS = (
-    ("JobsAccepted", "upload"),
-    ("JobsComplete", "notifier"),
-    ("JobsFailed", "notifier"),
-    ("UploadsRejected", "upload"),
-    ("StuckJobs", "sweeper"),
-    ("JobsFailedBySweeper", "sweeper"),
+    (Metric.JOBS_ACCEPTED, Function.UPLOAD),
+    (Metric.JOBS_COMPLETE, Function.NOTIFIER),
+    (Metric.JOBS_FAILED, Function.NOTIFIER),
+    (Metric.UPLOADS_REJECTED, Function.UPLOAD),
+    (Metric.STUCK_JOBS, Function.SWEEPER),
+    (Metric.JOBS_FAILED_BY_SWEEPER, Function.SWEEPER),
 )
 
 
@@ -23,9 +24,9 @@ def job_metrics(cloudwatch, start: datetime, end: datetime, period: int) -> pd.D
     queries = [
         MetricQuery.of(
             metric,
-            "Moderation",
+            METRICS_NAMESPACE,
             metric,
-            "Maximum" if metric == "StuckJobs" else "Sum",
+            "Maximum" if metric == Metric.STUCK_JOBS else "Sum",
             service=service,
         )
         for metric, service in JOB_METRICS
@@ -38,7 +39,7 @@ def totals(series: pd.DataFrame) -> dict[str, float]:
     for metric, _ in JOB_METRICS:
         values = series[series["key"] == metric]["value"]
         out[metric] = (
-            float(values.max() if metric == "StuckJobs" else values.sum())
+            float(values.max() if metric == Metric.STUCK_JOBS else values.sum())
             if not values.empty
             else 0.0
         )

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import loaders, ui
 from dashboard.data.analytics import AnalyticsUnavailable
+from lambdas.common.contract import Output
 
 tgt = ui.page(
     "Analytics",
@@ -15,7 +16,7 @@ tgt = ui.page(
 )
 key = ui.key()
 
-if not tgt.outputs.get("results_bucket"):
+if not tgt.outputs.get(Output.RESULTS_BUCKET):
     enabled = tgt.features.get("analytics")
     st.info(
         (

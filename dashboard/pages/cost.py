@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from dashboard import loaders, ui
 from dashboard.data import cost, throughput
+from lambdas.common.contract import Metric, Output
 
 tgt = ui.page(
     "Cost",
@@ -67,7 +68,9 @@ loaded = ui.load(
 job_series = ui.load(
     loaders.job_metrics, key, window.total_seconds(), tgt, what="reading the job metrics"
 )
-accepted = throughput.totals(job_series).get("JobsAccepted", 0) if job_series is not None else 0
+accepted = (
+    throughput.totals(job_series).get(Metric.JOBS_ACCEPTED, 0) if job_series is not None else 0
+)
 summary = loaded[0].summary if loaded is not None else None
 have_measurements = bool(accepted) and summary is not None and int(summary["reports"].sum()) > 0
 
@@ -93,7 +96,7 @@ jobs = c[0].select_slider(
     "Jobs per month", volumes, value=1_000_000, key="cost_jobs", format_func=lambda v: f"{v:,}"
 )
 arch_default = (
-    "x86_64" if str(tgt.outputs.get("architecture", "arm64")).startswith("x86") else "arm64"
+    "x86_64" if str(tgt.outputs.get(Output.ARCHITECTURE, "arm64")).startswith("x86") else "arm64"
 )
 arch = c[1].radio(
     "Architecture",
@@ -122,13 +125,13 @@ if accepted:
         f"At the rate of the last {ui.window_label()} ({int(accepted):,} jobs accepted) "
         f"this stack would see about {monthly_rate:,.0f} jobs a month."
     )
-topic_arn = str(tgt.outputs.get("notification_topic_arn") or "")
+topic_arn = str(tgt.outputs.get(Output.NOTIFICATION_TOPIC_ARN) or "")
 workload = cost.Workload(
     jobs_per_month=float(jobs),
     architecture=arch,
     sns_fifo=topic_arn.endswith(".fifo") if topic_arn else True,
 )
-memory_output = tgt.outputs.get("function_memory") or {}
+memory_output = tgt.outputs.get(Output.FUNCTION_MEMORY) or {}
 workload = replace(
     workload,
     functions=tuple(

@@ -10,6 +10,7 @@ from dashboard.data import alarms as alarm_data
 from dashboard.data import functions as fn_data
 from dashboard.data import jobs as job_data
 from dashboard.data import status_cache, throughput
+from lambdas.common.contract import Metric, Output
 
 tgt = ui.page(
     "Overview",
@@ -84,7 +85,7 @@ if overview is not None:
         )
 if job_series is not None:
     minutes = window.total_seconds() / 60
-    done = metric_totals.get("JobsComplete", 0) + metric_totals.get("JobsFailed", 0)
+    done = metric_totals.get(Metric.JOBS_COMPLETE, 0) + metric_totals.get(Metric.JOBS_FAILED, 0)
     row2[3].metric(
         "Throughput",
         f"{done / minutes:.2f}/min",
@@ -113,7 +114,7 @@ with left:
 with right:
     st.subheader("Stage health")
     if lambda_series is not None and queue_table is not None:
-        totals = fn_data.metric_totals(lambda_series, tgt.outputs.get("functions") or {})
+        totals = fn_data.metric_totals(lambda_series, tgt.outputs.get(Output.FUNCTIONS) or {})
         stuck = len(overview.stuck) if overview is not None else 0
         health = alarm_data.stage_health(totals, queue_table, stuck)
         st.dataframe(
@@ -174,7 +175,9 @@ if job_series is not None:
     if job_series.empty:
         c1.info("No job metrics (namespace Moderation) in the window yet.")
     else:
-        shown = job_series[job_series["key"].isin(["JobsAccepted", "JobsComplete", "JobsFailed"])]
+        shown = job_series[
+            job_series["key"].isin([Metric.JOBS_ACCEPTED, Metric.JOBS_COMPLETE, Metric.JOBS_FAILED])
+        ]
         now = shown["timestamp"].max()
         c1.plotly_chart(
             px.line(

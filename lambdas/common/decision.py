@@ -19,9 +19,9 @@ configured unsafe categories. Labels below the minimum confidence never count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-APPROVE, WARN, REJECT, REVIEW = "approve", "warn", "reject", "review"
-DECISIONS = (APPROVE, WARN, REJECT, REVIEW)
+from common.contract import Decision
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Rules:
     unsafe_categories: tuple[str, ...] = ()
 
 
-def _is_unsafe(label: dict, categories: tuple[str, ...]) -> bool:
+def _is_unsafe(label: dict[str, Any], categories: tuple[str, ...]) -> bool:
     names = {
         label.get("name", ""),
         label.get("parent", "") or "",
@@ -40,7 +40,9 @@ def _is_unsafe(label: dict, categories: tuple[str, ...]) -> bool:
     return any(n and n in categories for n in names)
 
 
-def decide(rekognition: dict, custom: dict, rules: Rules) -> tuple[str, list[str]]:
+def decide(
+    rekognition: dict[str, Any], custom: dict[str, Any], rules: Rules
+) -> tuple[Decision, list[str]]:
     """Return (decision, reasons). Reasons are short human-readable strings."""
     labels = [
         lab
@@ -53,23 +55,23 @@ def decide(rekognition: dict, custom: dict, rules: Rules) -> tuple[str, list[str
     flags = list(custom.get("flags", []))
     blocklisted = "blocklisted" in flags
 
-    def describe(lab: dict) -> str:
+    def describe(lab: dict[str, Any]) -> str:
         return f"rekognition: {lab['name']} ({float(lab['confidence']):.1f}%)"
 
     if high:
-        return REJECT, [describe(lab) for lab in high]
+        return Decision.REJECT, [describe(lab) for lab in high]
     if moderate and blocklisted:
-        return REJECT, [describe(lab) for lab in moderate] + _custom_reasons(custom)
+        return Decision.REJECT, [describe(lab) for lab in moderate] + _custom_reasons(custom)
     if moderate:
-        return REVIEW, [describe(lab) for lab in moderate] + [
+        return Decision.REVIEW, [describe(lab) for lab in moderate] + [
             "signals disagree: only rekognition sees this, below the reject threshold"
         ] + _custom_reasons(custom)
     if flags:
-        return WARN, _custom_reasons(custom)
-    return APPROVE, []
+        return Decision.WARN, _custom_reasons(custom)
+    return Decision.APPROVE, []
 
 
-def _custom_reasons(custom: dict) -> list[str]:
+def _custom_reasons(custom: dict[str, Any]) -> list[str]:
     details = custom.get("details", {})
     return [
         f"custom: {flag}" + (f" ({details[flag]})" if flag in details else "")

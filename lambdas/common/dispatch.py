@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from common import jobs
+from common.contract import Branch, Status
 
 
 class PoisonMessage(ValueError):
@@ -33,15 +36,34 @@ def parse_message(body: str) -> str:
     return job_id
 
 
+@dataclass(frozen=True)
+class Dispatched:
+    """What one delivery did: invoked these branches (none: a duplicate of a finished dispatch)."""
+
+    started: tuple[Branch, ...]
+    attempt: int
+    job_status: str
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.started
+
+    def describe(self) -> str:
+        """One line for the log."""
+        if self.duplicate:
+            return f"skipped: job is {self.job_status} and already dispatched"
+        return f"dispatched: {', '.join(self.started)} (attempt {self.attempt})"
+
+
 def dispatch(
-    ddb,
-    lam,
+    ddb: Any,
+    lam: Any,
     table: str,
     job_id: str,
-    analyzers: dict[str, str],
+    analyzers: dict[Branch, str],
     now: datetime,
     lease_seconds: int,
-) -> str:
+) -> Dispatched:
     """Claim the job, then invoke the analyzers whose results are missing.
 
     A redelivered message for a job already dispatched or finished invokes nothing;
@@ -54,15 +76,15 @@ def dispatch(
     if not claim.claimed:
         job = claim.job
         if (
-            job.get("status") == jobs.ANALYZING
+            job.get("status") == Status.ANALYZING
             and claim.missing_branches()
             and int(job.get("dispatch_lease", 0)) >= int(now.timestamp())
         ):
             raise ClaimHeld(f"job {job_id} is being dispatched by another delivery")
-        return f"skipped: job is {job.get('status')} and already dispatched"
+        return Dispatched((), int(job.get("attempts", 0)), str(job.get("status")))
     payload = json.dumps({"job_id": job_id, "image_key": claim.job["image_key"]}).encode()
     started = []
     for branch in claim.missing_branches():
         lam.invoke(FunctionName=analyzers[branch], InvocationType="Event", Payload=payload)
         started.append(branch)
-    return f"dispatched: {', '.join(started)} (attempt {claim.job.get('attempts')})"
+    return Dispatched(tuple(started), int(claim.job.get("attempts", 0)), Status.ANALYZING)

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common import jobs
+from common.contract import TERMINAL_STATUSES, Branch
 from common.timeutil import iso, parse_iso
 
 PREFIX = "jobs/"
@@ -89,7 +90,7 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
         old = jobs.deserialize(change.get("OldImage")) or {}
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise MalformedRecord(f"the record's image cannot be decoded: {exc}") from exc
-    if not new or new.get("status") not in jobs.TERMINAL:
+    if not new or new.get("status") not in TERMINAL_STATUSES:
         return None
     job_id = new.get("job_id")
     if not isinstance(job_id, str) or not job_id:
@@ -106,7 +107,7 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
     row["completed_at"] = completed
     row["claimed_at"] = _claimed_at(old, lease_seconds)
     row["analyzed_at"] = (
-        old.get("updated_at") if all(f"{b}_result" in old for b in jobs.BRANCHES) else None
+        old.get("updated_at") if all(b.result_attribute in old for b in Branch) else None
     )
     row["stream"] = {
         "event_id": record.get("eventID"),

@@ -19,19 +19,11 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from common.contract import STATUS_INDEX, Branch, Status
 from common.timeutil import epoch, iso
 
-PENDING = "pending"
-ANALYZING = "analyzing"
-COMPLETE = "complete"
-FAILED = "failed"
-TERMINAL = (COMPLETE, FAILED)
-STATUSES = (PENDING, ANALYZING, COMPLETE, FAILED)
-
-BRANCHES = ("rekognition", "custom")
-STATUS_INDEX = "status-created_at-index"
-
-# Attributes a caller may see; internal bookkeeping (dispatch lease, request hash) stays in.
+# Attributes a caller may see; internal bookkeeping (dispatch lease, request hash, TTL)
+# stays in.
 PUBLIC_FIELDS = (
     "job_id",
     "user_id",
@@ -48,8 +40,6 @@ PUBLIC_FIELDS = (
     "completed_at",
     "attempts",
 )
-# Internal attributes: never shown to a caller.
-INTERNAL_FIELDS = ("dispatch_lease", "request_digest", "expires_at")
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -139,7 +129,7 @@ def new_job(
     return {
         "job_id": job_id,
         "user_id": user_id,
-        "status": PENDING,
+        "status": Status.PENDING,
         "created_at": stamp,
         "updated_at": stamp,
         "image_key": image_key,
@@ -178,8 +168,8 @@ class Claim:
     claimed: bool
     job: dict[str, Any]
 
-    def missing_branches(self) -> list[str]:
-        return [b for b in BRANCHES if f"{b}_result" not in self.job]
+    def missing_branches(self) -> list[Branch]:
+        return [b for b in Branch if b.result_attribute not in self.job]
 
 
 def claim_for_analysis(ddb, table: str, job_id: str, now: datetime, lease_seconds: int) -> Claim:
@@ -206,8 +196,8 @@ def claim_for_analysis(ddb, table: str, job_id: str, now: datetime, lease_second
         ),
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues=_values(
-            analyzing=ANALYZING,
-            pending=PENDING,
+            analyzing=Status.ANALYZING,
+            pending=Status.PENDING,
             now=iso(now),
             lease=epoch(now) + lease_seconds,
             epoch=epoch(now),
@@ -230,7 +220,7 @@ class Recorded:
 
     @property
     def both_results(self) -> bool:
-        return all(f"{b}_result" in self.job for b in BRANCHES)
+        return all(b.result_attribute in self.job for b in Branch)
 
 
 def record_result(
@@ -241,7 +231,7 @@ def record_result(
     The returned item shows whether the other branch has reported, which replaces the
     seed design's separate GetItem.
     """
-    if branch not in BRANCHES:
+    if branch not in tuple(Branch):
         raise ValueError(f"unknown branch {branch!r}")
     won, item = _conditional_update(
         ddb,
@@ -250,11 +240,11 @@ def record_result(
         UpdateExpression=f"SET {branch}_result = :r, updated_at = :now",
         ConditionExpression="#s = :analyzing",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(r=result, now=iso(now), analyzing=ANALYZING),
+        ExpressionAttributeValues=_values(r=result, now=iso(now), analyzing=Status.ANALYZING),
     )
     if item is None:
         raise UnknownJob(job_id)
-    if not won and item.get("status") == PENDING:
+    if not won and item.get("status") == Status.PENDING:
         raise NotReady(f"job {job_id} is still pending; its dispatch has not been claimed")
     return Recorded(written=won, job=item)
 
@@ -282,7 +272,11 @@ def finalize(
         ),
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues=_values(
-            complete=COMPLETE, d=decision, r=list(reasons), now=iso(now), analyzing=ANALYZING
+            complete=Status.COMPLETE,
+            d=decision,
+            r=list(reasons),
+            now=iso(now),
+            analyzing=Status.ANALYZING,
         ),
     )
     if item is None:
@@ -306,7 +300,11 @@ def fail_job(
         ConditionExpression="#s IN (:pending, :analyzing)",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues=_values(
-            failed=FAILED, r=[reason], now=iso(now), pending=PENDING, analyzing=ANALYZING
+            failed=Status.FAILED,
+            r=[reason],
+            now=iso(now),
+            pending=Status.PENDING,
+            analyzing=Status.ANALYZING,
         ),
     )
 

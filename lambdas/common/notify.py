@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from common import jobs
+from common.contract import TERMINAL_STATUSES, Decision, Status
 
 
 def terminal_transition(record: dict) -> dict[str, Any] | None:
@@ -22,9 +23,9 @@ def terminal_transition(record: dict) -> dict[str, Any] | None:
     change = record.get("dynamodb") or {}
     new = jobs.deserialize(change.get("NewImage"))
     old = jobs.deserialize(change.get("OldImage")) or {}
-    if not new or new.get("status") not in jobs.TERMINAL:
+    if not new or new.get("status") not in TERMINAL_STATUSES:
         return None
-    if old.get("status") in jobs.TERMINAL:
+    if old.get("status") in TERMINAL_STATUSES:
         return None
     return new
 
@@ -76,7 +77,7 @@ def publish_content(
     between the browser and CloudFront (CloudFront caches it under its own cache policy,
     after the edge function has checked the token).
     """
-    if job.get("status") != jobs.COMPLETE or job.get("decision") != "approve":
+    if job.get("status") != Status.COMPLETE or job.get("decision") != Decision.APPROVE:
         return False
     s3.copy_object(
         Bucket=content_bucket,

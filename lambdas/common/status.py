@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common import jobs
+from common.contract import Decision, Status
 
 
 def valid_job_id(job_id: str | None) -> bool:
@@ -32,6 +33,10 @@ def job_for_caller(
 
 
 def with_content_url(view: dict[str, Any], cdn_base: str | None) -> dict[str, Any]:
-    if cdn_base and view.get("status") == jobs.COMPLETE and view.get("decision") == "approve":
+    if (
+        cdn_base
+        and view.get("status") == Status.COMPLETE
+        and view.get("decision") == Decision.APPROVE
+    ):
         return {**view, "content_url": f"{cdn_base.rstrip('/')}/content/{view['job_id']}"}
     return view

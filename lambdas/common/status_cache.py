@@ -35,14 +35,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from common import env, jobs
+from common.contract import TERMINAL_STATUSES, Env, Metric
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "status:job:"
-HIT_LOCAL = "CacheHitLocal"
-HIT_REMOTE = "CacheHitRemote"
-MISS = "CacheMiss"
-ERROR = "CacheError"
+HIT_LOCAL = Metric.CACHE_HIT_LOCAL
+HIT_REMOTE = Metric.CACHE_HIT_REMOTE
+MISS = Metric.CACHE_MISS
+ERROR = Metric.CACHE_ERROR
 METRIC_NAMES = (HIT_LOCAL, HIT_REMOTE, MISS, ERROR)
 
 # Inside one VPC a cache round trip takes well under a millisecond: anything slower is
@@ -69,7 +70,7 @@ class Entry:
 
 def ttl_for(job: dict[str, Any], terminal_ttl: float, active_ttl: float, now: float) -> float:
     """How long (s) a job read at `now` may be served from a cache."""
-    if job.get("status") in jobs.TERMINAL:
+    if job.get("status") in TERMINAL_STATUSES:
         ttl = terminal_ttl
         expires = job.get("expires_at")
         if isinstance(expires, (int, float)):
@@ -329,19 +330,19 @@ def from_environment(
     first connection is made: once per execution environment unless the cache fails),
     CACHE_TERMINAL_TTL_SECONDS, CACHE_ACTIVE_TTL_SECONDS, CACHE_LOCAL_LRU_SIZE.
     """
-    url = env.optional("CACHE_ENDPOINT")
+    url = env.optional(Env.CACHE_ENDPOINT)
     if not url:
         return None
-    secret_arn = env.optional("CACHE_SECRET_ARN")
+    secret_arn = env.optional(Env.CACHE_SECRET_ARN)
     credentials = (
         (lambda: credentials_from_secret(secrets_client(), secret_arn)) if secret_arn else None
     )
     return StatusCache(
         load,
-        local=LocalLru(env.integer("CACHE_LOCAL_LRU_SIZE", 1024)),
+        local=LocalLru(env.integer(Env.CACHE_LOCAL_LRU_SIZE, 1024)),
         remote=RemoteCache(redis_connector(url, credentials)),
-        terminal_ttl=env.number("CACHE_TERMINAL_TTL_SECONDS", 3600.0),
-        active_ttl=env.number("CACHE_ACTIVE_TTL_SECONDS", 1.0),
+        terminal_ttl=env.number(Env.CACHE_TERMINAL_TTL_SECONDS, 3600.0),
+        active_ttl=env.number(Env.CACHE_ACTIVE_TTL_SECONDS, 1.0),
         metrics=metrics,
         logger=logger,
     )

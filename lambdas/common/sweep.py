@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from common import jobs
+from common.contract import Status
 
 
 @dataclass
@@ -21,7 +22,9 @@ class SweepReport:
     failure_records: int = 0
     failed_from_records: int = 0
     unreadable_records: int = 0
-    overdue: dict[str, int] = field(default_factory=lambda: {jobs.PENDING: 0, jobs.ANALYZING: 0})
+    overdue: dict[str, int] = field(
+        default_factory=lambda: {Status.PENDING: 0, Status.ANALYZING: 0}
+    )
     failed_overdue: int = 0
 
     @property
@@ -91,7 +94,7 @@ def fail_overdue(
     limit: int = 500,
 ) -> None:
     cutoff = now - timedelta(seconds=deadline_seconds)
-    for status in (jobs.PENDING, jobs.ANALYZING):
+    for status in (Status.PENDING, Status.ANALYZING):
         for job in jobs.jobs_older_than(ddb, table, status, cutoff, limit):
             report.overdue[status] += 1
             won, _ = jobs.fail_job(

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common import images, jobs
+from common.contract import Status
 from common.images import Rejection
 
 
@@ -45,7 +46,7 @@ def request_digest(content_type: str, body: bytes) -> str:
 def accepted(job_id: str, extra: dict | None = None) -> dict:
     return {
         "job_id": job_id,
-        "status": jobs.PENDING,
+        "status": Status.PENDING,
         "status_url": f"/jobs/{job_id}",
         **(extra or {}),
     }
@@ -136,7 +137,7 @@ def accept_inline(
                 if wrote_object:
                     deps.s3.delete_object(Bucket=deps.bucket, Key=key)
                 raise _reused()
-            if existing.get("status") != jobs.PENDING:
+            if existing.get("status") != Status.PENDING:
                 return accepted(job_id)
         enqueue(deps, job_id)
     except Rejection:

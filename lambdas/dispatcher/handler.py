@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -13,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from common import dispatch, env
 from common.clients import client
+from common.contract import Branch, Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -20,10 +22,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @functools.cache
-def _analyzers() -> dict[str, str]:
+def _analyzers() -> dict[Branch, str]:
     return {
-        "rekognition": env.require("REKOGNITION_FUNCTION"),
-        "custom": env.require("CUSTOM_FUNCTION"),
+        Branch.REKOGNITION: env.require(Env.REKOGNITION_FUNCTION),
+        Branch.CUSTOM: env.require(Env.CUSTOM_FUNCTION),
     }
 
 
@@ -35,29 +37,29 @@ def record_handler(record: SQSRecord) -> str:
             outcome = dispatch.dispatch(
                 client("dynamodb"),
                 client("lambda"),
-                env.require("JOBS_TABLE"),
+                env.require(Env.JOBS_TABLE),
                 job_id,
                 _analyzers(),
                 utcnow(),
-                env.integer("DISPATCH_LEASE_SECONDS", 30),
+                env.integer(Env.DISPATCH_LEASE_SECONDS, 30),
             )
         except dispatch.ClaimHeld:
             logger.info("dispatch deferred: another delivery holds the claim; SQS retries it")
-            metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
+            metrics.add_metric(name=Metric.DUPLICATE_DELIVERIES, unit="Count", value=1)
             raise
         logger.info(
             "dispatch",
             extra={
-                "outcome": outcome,
+                "outcome": outcome.describe(),
                 "receive_count": record.attributes.approximate_receive_count,
             },
         )
         metrics.add_metric(
-            name="JobsDispatched" if outcome.startswith("dispatched") else "DuplicateDeliveries",
+            name=Metric.DUPLICATE_DELIVERIES if outcome.duplicate else Metric.JOBS_DISPATCHED,
             unit="Count",
             value=1,
         )
-        return outcome
+        return outcome.describe()
     finally:
         logger.remove_keys(["job_id"])
 
@@ -65,7 +67,7 @@ def record_handler(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -8,6 +8,8 @@ failed PUT fails the invocation, so Lambda retries (and bisects) the batch.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
@@ -15,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from common import env, export
 from common.clients import client
+from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -23,9 +26,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
-    lease = env.optional("DISPATCH_LEASE_SECONDS")
+    lease = env.optional(Env.DISPATCH_LEASE_SECONDS)
     lease_seconds = int(lease) if lease else None
     rows: list[export.ExportRow] = []
 
@@ -41,10 +44,10 @@ def handler(event: dict, context) -> dict:
 
     written = export.write_rows(
         client("s3"),
-        env.require("RESULTS_BUCKET"),
+        env.require(Env.RESULTS_BUCKET),
         rows,
         export.batch_digest(records),
-        env.optional("EXPORT_PREFIX", export.PREFIX),
+        env.optional(Env.EXPORT_PREFIX, export.PREFIX),
     )
     response = processor.response()
     failed = len(response.get("batchItemFailures", []))
@@ -52,8 +55,8 @@ def handler(event: dict, context) -> dict:
         "batch exported",
         extra={"records": len(records), "rows": len(rows), "failed": failed, "objects": written},
     )
-    metrics.add_metric(name="JobsExported", unit="Count", value=sum(written.values()))
-    metrics.add_metric(name="ExportObjects", unit="Count", value=len(written))
+    metrics.add_metric(name=Metric.JOBS_EXPORTED, unit="Count", value=sum(written.values()))
+    metrics.add_metric(name=Metric.EXPORT_OBJECTS, unit="Count", value=len(written))
     if failed:
-        metrics.add_metric(name="UnreadableStreamRecords", unit="Count", value=failed)
+        metrics.add_metric(name=Metric.UNREADABLE_STREAM_RECORDS, unit="Count", value=failed)
     return response

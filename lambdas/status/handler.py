@@ -8,12 +8,13 @@ from typing import Any
 
 from common import env, http, jobs, status, status_cache
 from common.clients import client
+from common.contract import Env
 from common.observability import logger, metrics, tracer
 
 
 @functools.cache
 def _table() -> str:
-    return env.require("JOBS_TABLE")
+    return env.require(Env.JOBS_TABLE)
 
 
 def load(job_id: str):
@@ -38,7 +39,7 @@ def _reader() -> Callable[[str], dict[str, Any] | None]:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     user_id = http.caller_id(event)
     if user_id is None:
         return http.error(401, "unauthorized", "a signed-in user is required")
@@ -48,4 +49,4 @@ def handler(event: dict, context) -> dict:
     view = status.job_for_caller(_reader(), job_id, user_id)
     if view is None:
         return http.error(404, "not_found", "no such job")
-    return http.response(200, status.with_content_url(view, env.optional("CDN_BASE_URL")))
+    return http.response(200, status.with_content_url(view, env.optional(Env.CDN_BASE_URL)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from common import env, sweep
 from common.clients import client
+from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -11,21 +14,21 @@ from common.timeutil import utcnow
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
-    ddb, table = client("dynamodb"), env.require("JOBS_TABLE")
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ddb, table = client("dynamodb"), env.require(Env.JOBS_TABLE)
     report = sweep.SweepReport()
     sweep.drain_failure_queue(
-        client("sqs"), ddb, table, env.require("FAILURE_QUEUE_URL"), utcnow(), report
+        client("sqs"), ddb, table, env.require(Env.FAILURE_QUEUE_URL), utcnow(), report
     )
-    sweep.fail_overdue(ddb, table, env.integer("JOB_DEADLINE_SECONDS", 900), utcnow(), report)
-    metrics.add_metric(name="StuckJobs", unit="Count", value=report.stuck)
+    sweep.fail_overdue(ddb, table, env.integer(Env.JOB_DEADLINE_SECONDS, 900), utcnow(), report)
+    metrics.add_metric(name=Metric.STUCK_JOBS, unit="Count", value=report.stuck)
     metrics.add_metric(
-        name="JobsFailedBySweeper",
+        name=Metric.JOBS_FAILED_BY_SWEEPER,
         unit="Count",
         value=report.failed_overdue + report.failed_from_records,
     )
     metrics.add_metric(
-        name="UnreadableFailureRecords", unit="Count", value=report.unreadable_records
+        name=Metric.UNREADABLE_FAILURE_RECORDS, unit="Count", value=report.unreadable_records
     )
     summary = {
         "failure_records": report.failure_records,

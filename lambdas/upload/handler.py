@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from common import env, http, images, uploads
 from common.clients import client
+from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -27,13 +29,13 @@ def deps() -> uploads.UploadDeps:
         s3=client("s3"),
         ddb=client("dynamodb"),
         sqs=client("sqs"),
-        bucket=env.require("UPLOAD_BUCKET"),
-        table=env.require("JOBS_TABLE"),
-        queue_url=env.require("PROCESSING_QUEUE_URL"),
-        max_inline_bytes=env.integer("MAX_INLINE_UPLOAD_BYTES", 4 * 1024 * 1024),
-        max_upload_bytes=env.integer("MAX_UPLOAD_BYTES", 15 * 1024 * 1024),
-        presign_expiry=env.integer("PRESIGN_EXPIRY_SECONDS", 900),
-        retention_days=env.integer("JOB_RETENTION_DAYS", 90),
+        bucket=env.require(Env.UPLOAD_BUCKET),
+        table=env.require(Env.JOBS_TABLE),
+        queue_url=env.require(Env.PROCESSING_QUEUE_URL),
+        max_inline_bytes=env.integer(Env.MAX_INLINE_UPLOAD_BYTES, 4 * 1024 * 1024),
+        max_upload_bytes=env.integer(Env.MAX_UPLOAD_BYTES, 15 * 1024 * 1024),
+        presign_expiry=env.integer(Env.PRESIGN_EXPIRY_SECONDS, 900),
+        retention_days=env.integer(Env.JOB_RETENTION_DAYS, 90),
     )
 
 
@@ -47,19 +49,19 @@ def _accept(request: dict, body: bytes) -> dict:
             d, request["user_id"], request["content_type"], body, utcnow(), key
         )
     logger.append_keys(job_id=result["job_id"])
-    metrics.add_metric(name="JobsAccepted", unit="Count", value=1)
+    metrics.add_metric(name=Metric.JOBS_ACCEPTED, unit="Count", value=1)
     return result
 
 
 @functools.cache
 def _idempotent_accept():
     store = DynamoDBPersistenceLayer(
-        table_name=env.require("IDEMPOTENCY_TABLE"), boto3_client=client("dynamodb")
+        table_name=env.require(Env.IDEMPOTENCY_TABLE), boto3_client=client("dynamodb")
     )
     config = IdempotencyConfig(
         event_key_jmespath="[user_id, idempotency_key]",
         payload_validation_jmespath="digest",
-        expires_after_seconds=env.integer("IDEMPOTENCY_TTL_SECONDS", 3600),
+        expires_after_seconds=env.integer(Env.IDEMPOTENCY_TTL_SECONDS, 3600),
     )
     accept = idempotent_function(
         data_keyword_argument="request", persistence_store=store, config=config
@@ -88,7 +90,7 @@ def api(event: dict, context) -> dict:
         else:
             result = _accept(request, body)
     except images.Rejection as rej:
-        metrics.add_metric(name="UploadsRejected", unit="Count", value=1)
+        metrics.add_metric(name=Metric.UPLOADS_REJECTED, unit="Count", value=1)
         logger.info("upload rejected", extra={"error": rej.error, "detail": rej.message})
         return http.error(rej.status, rej.error, rej.message)
     except IdempotencyValidationError:
@@ -116,7 +118,7 @@ def api(event: dict, context) -> dict:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" in event:
         d = deps()
         outcomes = []

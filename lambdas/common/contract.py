@@ -1,0 +1,239 @@
+"""Names that the program, the handlers, the local cloud and the dashboard must agree on.
+
+Each is defined once, here. The module ships in every function package (it is part
+of `common/`) and imports nothing beyond the standard library, so the Pulumi program
+and the dashboard import it too (as `lambdas.common.contract`). Values are `StrEnum`
+members: they compare equal to the plain strings stored in DynamoDB, written to
+environments and exported as stack outputs, whichever import path produced them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A job's status. It only moves forward: pending -> analyzing -> complete | failed."""
+
+    PENDING = "pending"
+    ANALYZING = "analyzing"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+TERMINAL_STATUSES: tuple[Status, ...] = (Status.COMPLETE, Status.FAILED)
+
+
+class Decision(StrEnum):
+    """The moderation decision of a complete job."""
+
+    APPROVE = "approve"
+    WARN = "warn"
+    REJECT = "reject"
+    REVIEW = "review"
+
+
+class Branch(StrEnum):
+    """An analysis branch; its result is stored in the job's `<branch>_result` attribute."""
+
+    REKOGNITION = "rekognition"
+    CUSTOM = "custom"
+
+    @property
+    def result_attribute(self) -> str:
+        return f"{self.value}_result"
+
+
+# The jobs table's index on (status, created_at): the sweeper and the dashboard query it.
+STATUS_INDEX = "status-created_at-index"
+# The CloudWatch namespace of every EMF metric the handlers write.
+METRICS_NAMESPACE = "Moderation"
+
+
+class Function(StrEnum):
+    """Logical function names: the key of every per-function setting, output and log group."""
+
+    UPLOAD = "upload"
+    STATUS = "status"
+    DISPATCHER = "dispatcher"
+    REKOGNITION_ANALYZER = "rekognition_analyzer"
+    CUSTOM_ANALYZER = "custom_analyzer"
+    NOTIFIER = "notifier"
+    SWEEPER = "sweeper"
+    EXPORTER = "exporter"
+    EDGE_AUTH = "edge_auth"
+
+
+PIPELINE_FUNCTIONS: tuple[Function, ...] = (
+    Function.UPLOAD,
+    Function.STATUS,
+    Function.DISPATCHER,
+    Function.REKOGNITION_ANALYZER,
+    Function.CUSTOM_ANALYZER,
+    Function.NOTIFIER,
+    Function.SWEEPER,
+)
+OPTIONAL_FUNCTIONS: tuple[Function, ...] = (Function.EXPORTER, Function.EDGE_AUTH)
+ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
+
+# Which function analyzes which branch.
+BRANCH_FUNCTIONS: dict[Branch, Function] = {
+    Branch.REKOGNITION: Function.REKOGNITION_ANALYZER,
+    Branch.CUSTOM: Function.CUSTOM_ANALYZER,
+}
+
+
+class Env(StrEnum):
+    """Environment variables the program sets and the handlers read."""
+
+    JOBS_TABLE = "JOBS_TABLE"
+    UPLOAD_BUCKET = "UPLOAD_BUCKET"
+    PROCESSING_QUEUE_URL = "PROCESSING_QUEUE_URL"
+    NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
+    REKOGNITION_FUNCTION = "REKOGNITION_FUNCTION"
+    CUSTOM_FUNCTION = "CUSTOM_FUNCTION"
+    FAILURE_QUEUE_URL = "FAILURE_QUEUE_URL"
+    RESULTS_BUCKET = "RESULTS_BUCKET"
+    IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+    IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
+    MAX_INLINE_UPLOAD_BYTES = "MAX_INLINE_UPLOAD_BYTES"
+    MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"
+    PRESIGN_EXPIRY_SECONDS = "PRESIGN_EXPIRY_SECONDS"
+    JOB_RETENTION_DAYS = "JOB_RETENTION_DAYS"
+    DISPATCH_LEASE_SECONDS = "DISPATCH_LEASE_SECONDS"
+    MIN_CONFIDENCE = "MIN_CONFIDENCE"
+    REJECT_THRESHOLD = "REJECT_THRESHOLD"
+    UNSAFE_CATEGORIES = "UNSAFE_CATEGORIES"
+    BLOCKLIST_HASHES = "BLOCKLIST_HASHES"
+    BLOCKLIST_MAX_DISTANCE = "BLOCKLIST_MAX_DISTANCE"
+    MIN_IMAGE_SIDE = "MIN_IMAGE_SIDE"
+    MAX_ASPECT_RATIO = "MAX_ASPECT_RATIO"
+    CUSTOM_MODEL = "CUSTOM_MODEL"
+    JOB_DEADLINE_SECONDS = "JOB_DEADLINE_SECONDS"
+    CACHE_ENDPOINT = "CACHE_ENDPOINT"
+    CACHE_SECRET_ARN = "CACHE_SECRET_ARN"
+    CACHE_ACTIVE_TTL_SECONDS = "CACHE_ACTIVE_TTL_SECONDS"
+    CACHE_TERMINAL_TTL_SECONDS = "CACHE_TERMINAL_TTL_SECONDS"
+    CACHE_LOCAL_LRU_SIZE = "CACHE_LOCAL_LRU_SIZE"
+    CONTENT_BUCKET = "CONTENT_BUCKET"
+    CONTENT_MAX_AGE_SECONDS = "CONTENT_MAX_AGE_SECONDS"
+    CDN_BASE_URL = "CDN_BASE_URL"
+    EXPORT_PREFIX = "EXPORT_PREFIX"
+
+
+# What each variable holds: the source of docs/settings.md's function-environment table.
+ENV_DOCS: dict[Env, str] = {
+    Env.JOBS_TABLE: "the jobs table's name",
+    Env.UPLOAD_BUCKET: "the bucket holding the originals (`uploads/`, `incoming/`)",
+    Env.PROCESSING_QUEUE_URL: "the processing queue the upload sends `{job_id}` to",
+    Env.NOTIFICATION_TOPIC_ARN: "the notification topic",
+    Env.REKOGNITION_FUNCTION: "the Rekognition analyzer's function name",
+    Env.CUSTOM_FUNCTION: "the custom analyzer's function name",
+    Env.FAILURE_QUEUE_URL: "the analyzers' on-failure destination queue",
+    Env.RESULTS_BUCKET: "the analytics results bucket",
+    Env.IDEMPOTENCY_TABLE: "Powertools idempotency records of keyed uploads",
+    Env.IDEMPOTENCY_TTL_SECONDS: "how long an Idempotency-Key is remembered",
+    Env.MAX_INLINE_UPLOAD_BYTES: "largest image accepted as a request body",
+    Env.MAX_UPLOAD_BYTES: "largest image accepted through a presigned PUT",
+    Env.PRESIGN_EXPIRY_SECONDS: "lifetime of a presigned PUT",
+    Env.JOB_RETENTION_DAYS: "the job record's TTL (`expires_at`)",
+    Env.DISPATCH_LEASE_SECONDS: "the dispatcher's claim lease (its timeout)",
+    Env.MIN_CONFIDENCE: "Rekognition labels below this never count",
+    Env.REJECT_THRESHOLD: "an unsafe label at or above this rejects",
+    Env.UNSAFE_CATEGORIES: "Rekognition categories that count (comma-separated)",
+    Env.BLOCKLIST_HASHES: "dHash blocklist (comma-separated hex)",
+    Env.BLOCKLIST_MAX_DISTANCE: "largest Hamming distance that is a match",
+    Env.MIN_IMAGE_SIDE: "shorter side below this is `unusable`",
+    Env.MAX_ASPECT_RATIO: "aspect ratio above this is `unusable`",
+    Env.CUSTOM_MODEL: "optional plugin `module:function` (yours to set)",
+    Env.JOB_DEADLINE_SECONDS: "jobs older than this are failed by the sweeper",
+    Env.CACHE_ENDPOINT: "the status cache's `rediss://host:port`",
+    Env.CACHE_SECRET_ARN: "the cache credentials' secret",
+    Env.CACHE_ACTIVE_TTL_SECONDS: "how long a non-terminal status may be cached",
+    Env.CACHE_TERMINAL_TTL_SECONDS: "how long a terminal status is cached",
+    Env.CACHE_LOCAL_LRU_SIZE: "entries of the in-process cache tier",
+    Env.CONTENT_BUCKET: "the CDN's content bucket (approved images)",
+    Env.CONTENT_MAX_AGE_SECONDS: "`Cache-Control` max-age of published images",
+    Env.CDN_BASE_URL: "base of `content_url` in status answers",
+    Env.EXPORT_PREFIX: "key prefix of exported rows",
+}
+
+
+class Output(StrEnum):
+    """Stack output keys: what `pulumi stack output --json` holds and the dashboard reads."""
+
+    STACK = "stack"
+    REGION = "region"
+    API_URL = "api_url"
+    JOBS_TABLE = "jobs_table"
+    STATUS_INDEX = "status_index"
+    IDEMPOTENCY_TABLE = "idempotency_table"
+    UPLOAD_BUCKET = "upload_bucket"
+    PROCESSING_QUEUE_URL = "processing_queue_url"
+    DLQ_URL = "dlq_url"
+    FAILURE_QUEUE_URL = "failure_queue_url"
+    NOTIFICATION_TOPIC_ARN = "notification_topic_arn"
+    ALARM_TOPIC_ARN = "alarm_topic_arn"
+    ALARM_NAMES = "alarm_names"
+    FUNCTIONS = "functions"
+    FUNCTION_MEMORY = "function_memory"
+    LOG_GROUPS = "log_groups"
+    API_LOG_GROUP = "api_log_group"
+    ARCHITECTURE = "architecture"
+    FEATURES = "features"
+    JOB_DEADLINE_SECONDS = "job_deadline_seconds"
+    # Status cache
+    CACHE_ENDPOINT = "cache_endpoint"
+    VPC_ID = "vpc_id"
+    STATUS_SECURITY_GROUP_ID = "status_security_group_id"
+    # Analytics
+    RESULTS_BUCKET = "results_bucket"
+    EMR_APPLICATION_ID = "emr_application_id"
+    EXPORTER_FAILURE_QUEUE_URL = "exporter_failure_queue_url"
+    REPORT_JOB_ROLE_ARN = "report_job_role_arn"
+    # Edge auth
+    CDN_URL = "cdn_url"
+    CONTENT_BUCKET = "content_bucket"
+    USER_POOL_ID = "user_pool_id"
+    USER_POOL_CLIENT_ID = "user_pool_client_id"
+    USER_POOL_ISSUER = "user_pool_issuer"
+    COGNITO_DOMAIN = "cognito_domain"
+    EDGE_FUNCTION_ARN = "edge_function_arn"
+    EDGE_FUNCTION_NAME = "edge_function_name"
+    DISTRIBUTION_ID = "distribution_id"
+
+
+class Feature(StrEnum):
+    """Keys of the `features` output: which optional components the stack has."""
+
+    CACHING = "caching"
+    EDGE_AUTH = "edge_auth"
+    ANALYTICS = "analytics"
+
+
+class Metric(StrEnum):
+    """EMF metrics (namespace `Moderation`) the handlers write and the dashboard and alarms read."""
+
+    JOBS_ACCEPTED = "JobsAccepted"
+    UPLOADS_REJECTED = "UploadsRejected"
+    JOBS_DISPATCHED = "JobsDispatched"
+    DUPLICATE_DELIVERIES = "DuplicateDeliveries"
+    JOBS_FINALIZED = "JobsFinalized"
+    JOBS_COMPLETE = "JobsComplete"
+    JOBS_FAILED = "JobsFailed"
+    STUCK_JOBS = "StuckJobs"
+    JOBS_FAILED_BY_SWEEPER = "JobsFailedBySweeper"
+    UNREADABLE_FAILURE_RECORDS = "UnreadableFailureRecords"
+    JOBS_EXPORTED = "JobsExported"
+    EXPORT_OBJECTS = "ExportObjects"
+    UNREADABLE_STREAM_RECORDS = "UnreadableStreamRecords"
+    CACHE_HIT_LOCAL = "CacheHitLocal"
+    CACHE_HIT_REMOTE = "CacheHitRemote"
+    CACHE_MISS = "CacheMiss"
+    CACHE_ERROR = "CacheError"
+    EDGE_REQUESTS_REFUSED = "EdgeRequestsRefused"
+
+
+def terminal_metric(status: str) -> Metric:
+    """The metric the notifier counts a job under once it is terminal."""
+    return Metric.JOBS_COMPLETE if status == Status.COMPLETE else Metric.JOBS_FAILED
