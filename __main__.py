@@ -8,9 +8,9 @@ import pulumi
 
 from components.analytics import Analytics, AnalyticsArgs
 from components.caching import StatusCache, StatusCacheArgs
-from components.config import load_settings
 from components.edge_auth import EdgeAuth, EdgeAuthArgs
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
+from components.settings import load_settings
 from lambdas.common.contract import STATUS_INDEX, Feature, Function, Output
 
 settings = load_settings()

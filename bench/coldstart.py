@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench.machine import describe
 from components import packaging
-from components.config import DEFAULT_FUNCTIONS, PIPELINE_FUNCTIONS
+from components.settings import DEFAULT_FUNCTIONS
+from lambdas.common.contract import PIPELINE_FUNCTIONS
 from local.lambdas import ExecutionEnvironment, base_environment
 from local.registry import FunctionDef
 
@@ -121,7 +122,7 @@ def run(runs: int) -> dict:
                     logical,
                     code,
                     f"{logical}.handler.handler",
-                    DEFAULT_FUNCTIONS[logical]["memory"],
+                    DEFAULT_FUNCTIONS[logical].memory,
                     runs,
                 ),
                 "code_zip_bytes": code_size(code),

@@ -24,9 +24,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackSettings
 from components.function import FunctionSpec, LambdaFunction, statement, terminal_stream_mapping
 from components.pipeline import private_bucket
+from components.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_SCRIPT = ROOT / "analytics" / "report.py"

@@ -39,8 +39,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.config import StackSettings
 from components.function import statement
+from components.settings import StackSettings
 
 CACHE_PORT = 6379  # serverless: the primary (read/write) endpoint; 6380 (readers) stays closed
 HTTPS = 443

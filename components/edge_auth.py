@@ -29,9 +29,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import packaging
-from components.config import StackSettings
 from components.function import policy_json, statement
 from components.pipeline import bucket_policy_document, private_bucket
+from components.settings import StackSettings
 
 EDGE_REGION = "us-east-1"
 ORIGIN_ID = "content-bucket"

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import packaging
-from components.config import StackSettings
+from components.settings import StackSettings
 
 LAMBDA_TRUST = json.dumps(
     {

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackSettings
 from components.function import FunctionSpec, LambdaFunction, statement, terminal_stream_mapping
+from components.settings import StackSettings
 
 STATUS_INDEX = "status-created_at-index"
 ANALYZERS = ("rekognition_analyzer", "custom_analyzer")
@@ -624,20 +624,20 @@ class ModerationPipeline(pulumi.ComponentResource):
             name="$default",
             auto_deploy=True,
             default_route_settings={
-                "throttling_rate_limit": s.throttle_get.rate,
-                "throttling_burst_limit": s.throttle_get.burst,
+                "throttling_rate_limit": s.throttling.get_job.rate,
+                "throttling_burst_limit": s.throttling.get_job.burst,
                 "detailed_metrics_enabled": True,
             },
             route_settings=[
                 {
                     "route_key": "POST /jobs",
-                    "throttling_rate_limit": s.throttle_post.rate,
-                    "throttling_burst_limit": s.throttle_post.burst,
+                    "throttling_rate_limit": s.throttling.post_jobs.rate,
+                    "throttling_burst_limit": s.throttling.post_jobs.burst,
                 },
                 {
                     "route_key": "GET /jobs/{job_id}",
-                    "throttling_rate_limit": s.throttle_get.rate,
-                    "throttling_burst_limit": s.throttle_get.burst,
+                    "throttling_rate_limit": s.throttling.get_job.rate,
+                    "throttling_burst_limit": s.throttling.get_job.burst,
                 },
             ],
             access_log_settings={

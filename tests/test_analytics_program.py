@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from components import analytics
-from components.config import ConfigError
+from components.settings import ConfigError
 from local.event_sources import passes_filters
 from tests.program import ProgramRun, run_program
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components import packaging
-from components.config import ConfigError, settings_from_mapping
+from components.settings import ConfigError, settings_from_mapping
 from local import program
 from local.cache_server import SECRET_MARKER, unsecret
 from tests.program import BASE_CONFIG, ProgramRun, RecordingMocks, run_program

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import ConfigError, settings_from_mapping
+from components.settings import ConfigError, settings_from_mapping
 from tests.program import BASE_CONFIG, run_program
 
 OK = {"jwtIssuer": "https://issuer.example.com/", "jwtAudience": "client"}

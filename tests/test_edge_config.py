@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.config import ConfigError, settings_from_mapping
+from components.settings import ConfigError, settings_from_mapping
 
 ON = {"edgeAuthEnabled": True}
 

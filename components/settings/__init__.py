@@ -1,0 +1,38 @@
+"""Typed stack settings read from `pulumi.Config("moderation")`, validated before any resource.
+
+- `model.py`: the dataclasses; each field declares its key, default and documentation;
+- `parse.py`: reading config into them (unknown keys refused, with a suggestion);
+- `validate.py`: one check per concern, each refusal naming the setting and the fix;
+- `docs.py`: the settings table of `docs/settings.md`, generated from the fields.
+"""
+
+from components.settings.fields import NAMESPACE, ConfigError
+from components.settings.model import (
+    DEFAULT_FUNCTIONS,
+    MIB,
+    AnalyticsSettings,
+    CachingSettings,
+    EdgeAuthSettings,
+    FunctionSettings,
+    RouteThrottle,
+    StackSettings,
+    ThrottlingSettings,
+)
+from components.settings.parse import known_keys, load_settings, settings_from_mapping
+
+__all__ = [
+    "DEFAULT_FUNCTIONS",
+    "MIB",
+    "NAMESPACE",
+    "AnalyticsSettings",
+    "CachingSettings",
+    "ConfigError",
+    "EdgeAuthSettings",
+    "FunctionSettings",
+    "RouteThrottle",
+    "StackSettings",
+    "ThrottlingSettings",
+    "known_keys",
+    "load_settings",
+    "settings_from_mapping",
+]

@@ -1,0 +1,275 @@
+"""The stack's settings as typed, frozen dataclasses; each field is one `moderation:` key.
+
+Defaults are what a platform engineer would deploy; `docs/settings.md` is generated
+from the `doc` of each field (`python -m components.settings.docs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.settings.fields import (
+    NAMESPACE,
+    internal,
+    lower,
+    section,
+    setting,
+    upper,
+)
+from lambdas.common.contract import ALL_FUNCTIONS, Function
+
+MIB = 1024 * 1024
+# API Gateway hands the body to Lambda base64-encoded inside a 6 MB invoke payload.
+MAX_INLINE_UPLOAD_BYTES = 4 * MIB + MIB // 2
+# Rekognition reads at most 15 MB from an S3 object.
+MAX_REKOGNITION_OBJECT_BYTES = 15 * MIB
+
+# Rekognition's top-level moderation categories that reject at high confidence.
+DEFAULT_UNSAFE_CATEGORIES = (
+    "Explicit",
+    "Explicit Nudity",
+    "Non-Explicit Nudity of Intimate parts and Kissing",
+    "Violence",
+    "Visually Disturbing",
+    "Hate Symbols",
+    "Drugs & Tobacco",
+)
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    memory: int = setting(256, "memory in MB (128-10240); CPU scales with it")
+    timeout: int = setting(30, "timeout in seconds (1-900)")
+    reserved_concurrency: int | None = setting(
+        None, "reserved concurrency (null: unreserved)", key="reservedConcurrency"
+    )
+
+
+# Sized for what each function does: the custom analyzer decodes whole images and
+# gets more memory (and so more CPU); the rest are I/O-bound.
+DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
+    Function.UPLOAD: FunctionSettings(512, 10, None),
+    Function.STATUS: FunctionSettings(256, 5, None),
+    Function.DISPATCHER: FunctionSettings(256, 30, None),
+    Function.REKOGNITION_ANALYZER: FunctionSettings(256, 30, None),
+    Function.CUSTOM_ANALYZER: FunctionSettings(1024, 60, None),
+    Function.NOTIFIER: FunctionSettings(256, 30, None),
+    Function.SWEEPER: FunctionSettings(256, 60, 1),
+    Function.EXPORTER: FunctionSettings(256, 60, None),
+    # Lambda@Edge viewer-request triggers are capped at 128 MB and 5 s.
+    Function.EDGE_AUTH: FunctionSettings(128, 5, None),
+}
+assert set(DEFAULT_FUNCTIONS) == set(ALL_FUNCTIONS)
+
+
+@dataclass(frozen=True)
+class RouteThrottle:
+    rate: float = setting(50.0, "steady requests per second")
+    burst: int = setting(100, "burst requests")
+
+
+@dataclass(frozen=True)
+class ThrottlingSettings:
+    post_jobs: RouteThrottle = section(lambda: RouteThrottle(50.0, 100), "`POST /jobs`")
+    get_job: RouteThrottle = section(lambda: RouteThrottle(200.0, 400), "`GET /jobs/{job_id}`")
+
+
+@dataclass(frozen=True)
+class CachingSettings:
+    node_type: str = setting(
+        "serverless",
+        "`serverless` (ElastiCache Serverless) or a node type such as `cache.t4g.micro` "
+        "(two nodes in two AZs, AUTH token)",
+    )
+    engine: str = setting("valkey", "`valkey` or `redis`")
+    max_storage_gb: int = setting(1, "serverless data storage limit (1-5000 GB)")
+    max_ecpu_per_second: int = setting(5000, "serverless compute limit (1000-15000000)")
+    terminal_ttl_seconds: int = setting(
+        3600, "complete/failed jobs never change: cache them this long"
+    )
+    active_ttl_seconds: float = setting(
+        1.0, "pending/analyzing: the oldest status a client can see (0-60 s]"
+    )
+    local_lru_size: int = setting(1024, "entries in each warm Lambda's in-process cache (0: off)")
+    vpc_id: str | None = setting(
+        None, "use an existing VPC (with `subnetIds`) instead of a new one"
+    )
+    subnet_ids: tuple[str, ...] = setting((), "at least two private subnets in different AZs")
+    vpc_cidr: str = setting("10.42.0.0/16", "private /16-/24 network of the VPC created")
+    # An existing VPC usually has its own DynamoDB gateway and Secrets Manager interface
+    # endpoints already; a second one conflicts (route, private DNS), so this turns ours off.
+    create_vpc_endpoints: bool = setting(
+        True, "false when the VPC already has DynamoDB and Secrets Manager endpoints"
+    )
+
+
+@dataclass(frozen=True)
+class EdgeAuthSettings:
+    price_class: str = setting(
+        "PriceClass_100", "CloudFront price class: PriceClass_100, _200 or _All"
+    )
+    mfa: str = setting("OFF", "`OFF`, `OPTIONAL` or `ON` (TOTP apps)", parse=upper)
+    advanced_security: bool = setting(False, "Cognito threat protection (Plus plan, per MAU)")
+    domain_prefix: str | None = setting(
+        None,
+        "hosted UI domain prefix",
+        default_doc="moderation-<stack>-<account>",
+    )
+    callback_urls: tuple[str, ...] = setting(
+        ("http://localhost:8501/",), "where the hosted UI may return (https, except localhost)"
+    )
+    logging_bucket: str | None = setting(
+        None, "bucket name for CloudFront standard logs (needs ACLs)"
+    )
+    jwks_file: str | None = setting(
+        None, "JWKS to bake into the edge function (default: the pool's, fetched at deploy)"
+    )
+    content_ttl_seconds: int = setting(
+        31536000, "CDN cache TTL of approved images, which never change (60-31536000)"
+    )
+    token_use: str = setting(
+        "id", "the token the CDN accepts: `id` (aud = app client) or `access`", parse=lower
+    )
+    aliases: tuple[str, ...] = setting((), "custom CDN domain names (need `certificateArn`)")
+    certificate_arn: str | None = setting(
+        None, "ACM certificate in us-east-1 covering the aliases (enables TLSv1.2_2021)"
+    )
+
+
+@dataclass(frozen=True)
+class AnalyticsSettings:
+    release_label: str = setting("emr-7.5.0", "EMR Serverless release (the app runs on ARM64)")
+    max_vcpu: int = setting(16, "application vCPU cap (>= 4: driver and one executor)")
+    max_memory_gb: int = setting(64, "application memory cap (>= 8 GB)")
+    idle_timeout_minutes: int = setting(15, "auto-stop after this idle time")
+    report_schedule: str = setting(
+        "cron(15 2 * * ? *)", "EventBridge Scheduler expression of the daily report, UTC"
+    )
+    report_days: int = setting(1, "days per report, ending the day before the run")
+    results_expiry_days: int = setting(365, "lifecycle expiry of `jobs/` exports and `reports/`")
+    export_batch_size: int = setting(100, "stream records per exporter invocation")
+    export_batching_window_seconds: int = setting(
+        30, "wait up to this long to fill an export batch (fewer, larger objects)"
+    )
+
+
+def _functions_field() -> Any:
+    return field(
+        default_factory=lambda: dict(DEFAULT_FUNCTIONS),
+        metadata={"kind": "functions", "doc": "per function: memory, timeout, reservedConcurrency"},
+    )
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the components need, validated. Built by `settings_from_mapping`."""
+
+    stack: str = internal()
+    functions: dict[str, FunctionSettings] = _functions_field()
+    # Functions
+    architecture: str = setting("arm64", "Lambda architecture: `arm64` (Graviton) or `x86_64`")
+    tracing: bool = setting(True, "X-Ray active tracing on every function")
+    log_retention_days: int = setting(
+        30, "CloudWatch Logs retention of every function and the API access log (days)"
+    )
+    # Packaging: "build" vendors each function's third-party imports for Lambda's
+    # platform at deploy time; "skip" leaves them out (the local cloud supplies them).
+    dependency_layer: str = setting(
+        "build", "`build` the functions' dependencies for Lambda at deploy time, or `skip`"
+    )
+    force_destroy: bool = setting(
+        False, "let `pulumi destroy` delete buckets and tables that hold data"
+    )
+    # Queueing
+    batch_size: int = setting(
+        10, "messages per dispatcher invocation (1-10000; > 10 needs a window)"
+    )
+    batching_window_seconds: int = setting(
+        0, "seconds the mapping may wait to fill a batch (0-300)"
+    )
+    max_receive_count: int = setting(3, "receives before a message moves to the DLQ")
+    # Derived from the dispatcher's timeout when not set (parse.py).
+    visibility_timeout_seconds: int = setting(
+        180,
+        "processing queue visibility timeout; refused under 6 x the dispatcher timeout",
+        default_doc="6 x dispatcher timeout",
+    )
+    queue_retention_seconds: int = setting(4 * 86400, "how long unprocessed messages are kept")
+    dlq_retention_seconds: int = setting(
+        14 * 86400, "how long dead letters are kept (must exceed the queue's)"
+    )
+    max_concurrency: int | None = setting(
+        None, "cap on concurrent dispatcher invocations from the queue (2-1000)"
+    )
+    # Async analyzers
+    async_retries: int = setting(2, "Lambda async retries per analyzer invocation (0-2)")
+    async_max_event_age_seconds: int = setting(
+        3600, "oldest an analyzer event may get before the failure queue (60-21600 s)"
+    )
+    # Moderation rules
+    rekognition_min_confidence: float = setting(
+        50.0, "Rekognition labels below this confidence never count"
+    )
+    reject_threshold: float = setting(
+        90.0, "an unsafe label at or above this rejects; between the two: review"
+    )
+    unsafe_categories: tuple[str, ...] = setting(
+        DEFAULT_UNSAFE_CATEGORIES, "Rekognition categories (label, parent or top level) that count"
+    )
+    blocklist_hashes: tuple[str, ...] = setting(
+        (), "dHashes of known-bad images (`python -m local hash IMAGE`)"
+    )
+    blocklist_max_distance: int = setting(10, "bits a dHash may differ and still match (0-32)")
+    min_image_side: int = setting(64, "images with a shorter side are `unusable`")
+    max_aspect_ratio: float = setting(4.0, "images longer than this ratio are `unusable`")
+    # Upload
+    max_inline_upload_bytes: int = setting(
+        4 * MIB, "largest image accepted as the request body (<= 4.5 MiB)"
+    )
+    max_upload_bytes: int = setting(
+        15 * MIB, "largest image accepted through a presigned PUT (<= 15 MiB)"
+    )
+    presign_expiry_seconds: int = setting(900, "lifetime of a presigned PUT URL")
+    idempotency_ttl_seconds: int = setting(3600, "how long an Idempotency-Key is remembered")
+    # Lifecycle
+    job_deadline_seconds: int = setting(
+        900, "a job still pending or analyzing after this is failed by the sweeper"
+    )
+    sweep_rate_minutes: int = setting(1, "how often the sweeper runs")
+    job_retention_days: int = setting(90, "job records expire (DynamoDB TTL) after this")
+    upload_expiry_days: int = setting(30, "originals are deleted by a lifecycle rule after this")
+    # API
+    jwt_issuer: str | None = setting(
+        None, "the API's JWT issuer; required unless `edgeAuthEnabled`"
+    )
+    jwt_audience: tuple[str, ...] = setting((), "accepted audiences (app client ids)")
+    throttling: ThrottlingSettings = section(ThrottlingSettings, "per-route rate and burst")
+    cors_origins: tuple[str, ...] = setting((), "browser origins allowed by CORS")
+    # Notifications and alarms
+    # A FIFO notification topic deduplicates (per job) what a retried notifier publishes
+    # again; FIFO topics deliver to SQS, not to email, SMS or HTTP(S) endpoints.
+    notification_fifo: bool = setting(
+        True,
+        "FIFO notification topic (one message per job, SQS subscribers); false: standard "
+        "topic, any protocol, at-least-once",
+    )
+    alarm_email: str | None = setting(None, "e-mail subscription of the alarm topic")
+    alarm_https_endpoint: str | None = setting(None, "HTTPS subscription of the alarm topic")
+    oldest_message_alarm_seconds: int = setting(
+        300, "alarm when the oldest processing message is older than this"
+    )
+    # Optional components
+    caching_enabled: bool = setting(False, "the status cache (ElastiCache in a VPC)")
+    edge_auth_enabled: bool = setting(False, "CloudFront + Lambda@Edge + Cognito downloads")
+    analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
+    caching: CachingSettings = section(CachingSettings, "the status cache")
+    edge_auth: EdgeAuthSettings = section(EdgeAuthSettings, "edge auth")
+    analytics: AnalyticsSettings = section(AnalyticsSettings, "analytics")
+
+    @property
+    def prefix(self) -> str:
+        return f"{NAMESPACE}-{self.stack}"
+
+    def function(self, name: str) -> FunctionSettings:
+        return self.functions[name]
