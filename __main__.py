@@ -19,7 +19,6 @@ settings = load_settings()
 edge = (
     EdgeAuth("edge-auth", EdgeAuthArgs(settings=settings)) if settings.edge_auth_enabled else None
 )
-edge_inputs = edge.pipeline_inputs() if edge else {}
 
 # Declared before the pipeline: the status function joins the cache's VPC and reads through it.
 status_cache = (
@@ -27,10 +26,14 @@ status_cache = (
     if settings.caching_enabled
     else None
 )
-cache_args = status_cache.pipeline_args(settings) if status_cache else {}
 
 pipeline = ModerationPipeline(
-    "moderation", ModerationPipelineArgs(settings=settings, **edge_inputs, **cache_args)
+    "moderation",
+    ModerationPipelineArgs(
+        settings=settings,
+        edge=edge.pipeline_inputs() if edge else None,
+        cache=status_cache.pipeline_inputs(settings) if status_cache else None,
+    ),
 )
 functions = dict(pipeline.functions)
 alarm_names = list(pipeline.alarms.names)
@@ -41,7 +44,7 @@ if settings.analytics_enabled:
         AnalyticsArgs(
             settings=settings,
             stream_arn=pipeline.table.stream_arn,
-            alarm_topic_arn=pipeline.alarms.topic.arn,
+            alarm_topic_arn=pipeline.alarm_topic.arn,
         ),
     )
     functions[Function.EXPORTER] = analytics.exporter
@@ -62,7 +65,7 @@ pulumi.export(Output.PROCESSING_QUEUE_URL, pipeline.queue.url)
 pulumi.export(Output.DLQ_URL, pipeline.dlq.url)
 pulumi.export(Output.FAILURE_QUEUE_URL, pipeline.failure_queue.url)
 pulumi.export(Output.NOTIFICATION_TOPIC_ARN, pipeline.topic.arn)
-pulumi.export(Output.ALARM_TOPIC_ARN, pipeline.alarms.topic.arn)
+pulumi.export(Output.ALARM_TOPIC_ARN, pipeline.alarm_topic.arn)
 pulumi.export(Output.ALARM_NAMES, alarm_names)
 pulumi.export(Output.FUNCTIONS, {k: f.function.name for k, f in functions.items()})
 pulumi.export(Output.FUNCTION_MEMORY, {k: settings.function(k).memory for k in functions})

@@ -24,9 +24,13 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import AlarmSet
+from components.base import Component
+from components.buckets import PrivateBucket, PrivateBucketArgs
 from components.function import FunctionSpec, LambdaFunction, statement, terminal_stream_mapping
-from components.pipeline import private_bucket
+from components.pipeline_functions import stream_reader_statement
 from components.settings import StackSettings
+from lambdas.common.contract import Env, Function
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_SCRIPT = ROOT / "analytics" / "report.py"
@@ -126,11 +130,11 @@ def _doc(statements: list[dict]) -> pulumi.Output[str]:
     )
 
 
-class Analytics(pulumi.ComponentResource):
+class Analytics(Component):
     def __init__(
         self, name: str, args: AnalyticsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("moderation:index:Analytics", name, None, opts)
+        super().__init__(name, opts)
         s = args.settings
         a = s.analytics
         prefix = s.prefix
@@ -139,22 +143,26 @@ class Analytics(pulumi.ComponentResource):
         region = aws.get_region_output().region
 
         # --- results bucket and the Spark script ------------------------------------------
-        self.bucket, bucket_parts = private_bucket(
+        self.results = PrivateBucket(
             f"{prefix}-results",
-            s,
-            self,
-            expire_prefixes={
-                EXPORT_PREFIX: a.results_expiry_days,
-                REPORT_PREFIX: a.results_expiry_days,
-            },
+            PrivateBucketArgs(
+                force_destroy=s.force_destroy,
+                expire_prefixes={
+                    EXPORT_PREFIX: a.results_expiry_days,
+                    REPORT_PREFIX: a.results_expiry_days,
+                },
+            ),
+            opts=self.opts(),
         )
+        self.bucket = self.results.bucket
+        bucket_parts = self.results.guards
         bucket_arn = self.bucket.arn
 
         def objects(path: str) -> pulumi.Output[str]:
             return bucket_arn.apply(lambda arn: f"{arn}/{path}")
 
         self.script = aws.s3.BucketObjectv2(
-            "report-script",
+            self.child("report-script"),
             bucket=self.bucket.id,
             key=SCRIPT_KEY,
             source=pulumi.FileAsset(str(REPORT_SCRIPT)),
@@ -164,7 +172,7 @@ class Analytics(pulumi.ComponentResource):
 
         # --- exporter: stream -> S3 ---------------------------------------------------------
         self.failure_queue = aws.sqs.Queue(
-            "exporter-failures",
+            self.child("exporter-failures"),
             name=f"{prefix}-exporter-failures",
             message_retention_seconds=1209600,
             sqs_managed_sse_enabled=True,
@@ -172,26 +180,18 @@ class Analytics(pulumi.ComponentResource):
             opts=child,
         )
         self.exporter = LambdaFunction(
+            self.child(Function.EXPORTER),
             FunctionSpec(
-                name="exporter",
+                name=Function.EXPORTER,
                 description="Writes terminal jobs from the jobs stream to the results bucket",
                 environment={
-                    "RESULTS_BUCKET": self.bucket.bucket,
-                    "EXPORT_PREFIX": EXPORT_PREFIX,
+                    Env.RESULTS_BUCKET: self.bucket.bucket,
+                    Env.EXPORT_PREFIX: EXPORT_PREFIX,
                     # The dispatcher's lease is its timeout: the exporter derives claim times from it.
-                    "DISPATCH_LEASE_SECONDS": str(s.function("dispatcher").timeout),
+                    Env.DISPATCH_LEASE_SECONDS: str(s.function(Function.DISPATCHER).timeout),
                 },
                 statements=[
-                    statement(
-                        "ReadStream",
-                        [
-                            "dynamodb:DescribeStream",
-                            "dynamodb:GetRecords",
-                            "dynamodb:GetShardIterator",
-                            "dynamodb:ListStreams",
-                        ],
-                        [args.stream_arn],
-                    ),
+                    stream_reader_statement(args.stream_arn),
                     statement("WriteExports", ["s3:PutObject"], [objects(f"{EXPORT_PREFIX}*")]),
                     statement(
                         "OnFailureDestination", ["sqs:SendMessage"], [self.failure_queue.arn]
@@ -202,7 +202,7 @@ class Analytics(pulumi.ComponentResource):
             opts=child,
         )
         self.mapping = terminal_stream_mapping(
-            "exporter-stream",
+            self.child("exporter-stream"),
             args.stream_arn,
             self.exporter,
             batch_size=a.export_batch_size,
@@ -216,7 +216,7 @@ class Analytics(pulumi.ComponentResource):
 
         # --- EMR Serverless ---------------------------------------------------------------------
         self.application = aws.emrserverless.Application(
-            "reports",
+            self.child("reports"),
             name=f"{prefix}-reports",
             release_label=a.release_label,
             type="spark",
@@ -250,14 +250,14 @@ class Analytics(pulumi.ComponentResource):
             )
         )
         self.job_role = aws.iam.Role(
-            "report-job-role",
+            self.child("report-job-role"),
             name=f"{prefix}-report-job",
             assume_role_policy=job_trust,
             description=f"Runtime role of {prefix} report runs on EMR Serverless",
             opts=child,
         )
         self.job_policy = aws.iam.RolePolicy(
-            "report-job-policy",
+            self.child("report-job-policy"),
             role=self.job_role.id,
             policy=_doc(
                 [
@@ -302,7 +302,7 @@ class Analytics(pulumi.ComponentResource):
 
         # --- the daily schedule ---------------------------------------------------------------
         self.schedule_group = aws.scheduler.ScheduleGroup(
-            "analytics-schedules", name=f"{prefix}-analytics", opts=child
+            self.child("schedules"), name=f"{prefix}-analytics", opts=child
         )
         scheduler_trust = pulumi.Output.all(account, self.schedule_group.arn).apply(
             lambda v: json.dumps(
@@ -325,14 +325,14 @@ class Analytics(pulumi.ComponentResource):
             )
         )
         self.scheduler_role = aws.iam.Role(
-            "report-schedule-role",
+            self.child("report-schedule-role"),
             name=f"{prefix}-report-schedule",
             assume_role_policy=scheduler_trust,
             description=f"Lets the {prefix} report schedule start report runs",
             opts=child,
         )
         self.scheduler_policy = aws.iam.RolePolicy(
-            "report-schedule-policy",
+            self.child("report-schedule-policy"),
             role=self.scheduler_role.id,
             policy=_doc(
                 [
@@ -353,7 +353,7 @@ class Analytics(pulumi.ComponentResource):
             opts=child,
         )
         self.schedule = aws.scheduler.Schedule(
-            "daily-report",
+            self.child("daily-report"),
             name=f"{prefix}-daily-report",
             group_name=self.schedule_group.name,
             description="Starts the daily moderation report on EMR Serverless",
@@ -394,94 +394,53 @@ class Analytics(pulumi.ComponentResource):
         )
 
     def _alarms(self, prefix: str, topic_arn: pulumi.Input[str]) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        actions = [topic_arn]
-
-        def alarm(logical: str, **kwargs) -> None:
-            res = aws.cloudwatch.MetricAlarm(
-                logical,
-                name=f"{prefix}-{logical}",
-                alarm_actions=actions,
-                ok_actions=actions,
-                treat_missing_data="notBreaching",
-                opts=child,
-                **kwargs,
-            )
-            self.alarm_names.append(res.name)
-
+        alarms = AlarmSet(self, prefix, topic_arn)
         fn_name = self.exporter.function.name
-        alarm(
+        alarms.above(
             "exporter-errors",
-            alarm_description="The exporter failed batches; Lambda retries and bisects them.",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": fn_name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
+            "The exporter failed batches; Lambda retries and bisects them.",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": fn_name},
         )
-        alarm(
+        alarms.above(
             "exporter-throttles",
-            alarm_description="The exporter was throttled.",
-            namespace="AWS/Lambda",
-            metric_name="Throttles",
-            dimensions={"FunctionName": fn_name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
+            "The exporter was throttled.",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": fn_name},
         )
-        alarm(
+        alarms.above(
             "exporter-iterator-age",
-            alarm_description="The exporter is over an hour behind the jobs stream (records expire at 24 h).",
-            namespace="AWS/Lambda",
-            metric_name="IteratorAge",
-            dimensions={"FunctionName": fn_name},
+            "The exporter is over an hour behind the jobs stream (records expire at 24 h).",
+            "AWS/Lambda",
+            "IteratorAge",
+            {"FunctionName": fn_name},
             statistic="Maximum",
-            period=300,
             evaluation_periods=2,
             threshold=3_600_000,
-            comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        alarms.above(
             "exporter-failures-has-records",
-            alarm_description=(
-                "Stream batches the exporter gave up on: their jobs are missing from the "
-                "results bucket until re-exported."
-            ),
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.failure_queue.name},
+            "Stream batches the exporter gave up on: their jobs are missing from the "
+            "results bucket until re-exported.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": self.failure_queue.name},
             statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        alarms.above(
             "report-runs-failed",
-            alarm_description="A report run on EMR Serverless failed.",
-            namespace="AWS/EMRServerless",
-            metric_name="FailedJobs",
-            dimensions={"ApplicationId": self.application.id},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
+            "A report run on EMR Serverless failed.",
+            "AWS/EMRServerless",
+            "FailedJobs",
+            {"ApplicationId": self.application.id},
         )
-        alarm(
+        alarms.above(
             "report-schedule-dropped",
-            alarm_description="The report schedule could not start a run after its retries.",
-            namespace="AWS/Scheduler",
-            metric_name="InvocationDroppedCount",
-            dimensions={"ScheduleGroup": self.schedule_group.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
+            "The report schedule could not start a run after its retries.",
+            "AWS/Scheduler",
+            "InvocationDroppedCount",
+            {"ScheduleGroup": self.schedule_group.name},
         )
+        self.alarm_names = alarms.names

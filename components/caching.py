@@ -39,8 +39,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.base import Component
 from components.function import statement
+from components.pipeline_functions import CacheInputs
 from components.settings import StackSettings
+from lambdas.common.contract import Env
 
 CACHE_PORT = 6379  # serverless: the primary (read/write) endpoint; 6380 (readers) stays closed
 HTTPS = 443
@@ -88,11 +91,11 @@ def _first_two(names: list[str] | None, index: int) -> str | None:
     return names[index] if names and len(names) > index else None
 
 
-class StatusCache(pulumi.ComponentResource):
+class StatusCache(Component):
     def __init__(
         self, name: str, args: StatusCacheArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("moderation:caching:StatusCache", name, None, opts)
+        super().__init__(name, opts)
         s = args.settings
         c = s.caching
         child = pulumi.ResourceOptions(parent=self)
@@ -117,21 +120,21 @@ class StatusCache(pulumi.ComponentResource):
             ).apply(lambda ids: sorted({i for i in ids if i}))
 
         self.function_sg = aws.ec2.SecurityGroup(
-            "status-function-sg",
+            self.child("function-sg"),
             name=f"{prefix}-status-function",
             description="The status function: egress to the cache and its VPC endpoints only",
             vpc_id=self.vpc_id,
             opts=child,
         )
         self.cache_sg = aws.ec2.SecurityGroup(
-            "status-cache-sg",
+            self.child("sg"),
             name=f"{prefix}-status-cache",
             description="The status cache: ingress from the status function only",
             vpc_id=self.vpc_id,
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
-            "cache-from-status-function",
+            self.child("ingress-from-function"),
             security_group_id=self.cache_sg.id,
             referenced_security_group_id=self.function_sg.id,
             ip_protocol="tcp",
@@ -141,7 +144,7 @@ class StatusCache(pulumi.ComponentResource):
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
-            "status-function-to-cache",
+            self.child("function-to-cache"),
             security_group_id=self.function_sg.id,
             referenced_security_group_id=self.cache_sg.id,
             ip_protocol="tcp",
@@ -153,13 +156,13 @@ class StatusCache(pulumi.ComponentResource):
 
         # --- secret ------------------------------------------------------------------
         self.password = random.RandomPassword(
-            "status-cache-password",
+            self.child("password"),
             length=48,
             special=False,  # ElastiCache refuses several specials in AUTH tokens/passwords
             opts=child,
         )
         self.secret = aws.secretsmanager.Secret(
-            "status-cache-credentials",
+            self.child("credentials"),
             name=f"{prefix}/status-cache",
             description="Credentials the status function uses for the status cache",
             recovery_window_in_days=0 if s.force_destroy else 7,
@@ -181,7 +184,7 @@ class StatusCache(pulumi.ComponentResource):
                 "cidr_ipv4": aws.ec2.get_vpc_output(id=self.vpc_id).cidr_block,
             }
         aws.vpc.SecurityGroupEgressRule(
-            "status-function-to-dynamodb",
+            self.child("function-to-dynamodb"),
             security_group_id=self.function_sg.id,
             prefix_list_id=dynamodb_prefix_list,
             ip_protocol="tcp",
@@ -191,7 +194,7 @@ class StatusCache(pulumi.ComponentResource):
             opts=child,
         )
         aws.vpc.SecurityGroupEgressRule(
-            "status-function-to-secretsmanager",
+            self.child("function-to-secretsmanager"),
             security_group_id=self.function_sg.id,
             ip_protocol="tcp",
             from_port=HTTPS,
@@ -207,7 +210,7 @@ class StatusCache(pulumi.ComponentResource):
             username = "status-function"
             users = [
                 aws.elasticache.User(
-                    "status-cache-user",
+                    self.child("user"),
                     user_id=f"{ident}-status",
                     user_name=username,
                     engine=c.engine,
@@ -216,7 +219,7 @@ class StatusCache(pulumi.ComponentResource):
                     opts=child,
                 ),
                 aws.elasticache.User(
-                    "status-cache-default-user",
+                    self.child("default-user"),
                     user_id=f"{ident}-default",
                     user_name="default",
                     engine=c.engine,
@@ -225,7 +228,7 @@ class StatusCache(pulumi.ComponentResource):
                         "type": "password",
                         "passwords": [
                             random.RandomPassword(
-                                "status-cache-default-password",
+                                self.child("default-password"),
                                 length=48,
                                 special=False,
                                 opts=child,
@@ -236,7 +239,7 @@ class StatusCache(pulumi.ComponentResource):
                 ),
             ]
             self.user_group = aws.elasticache.UserGroup(
-                "status-cache-users",
+                self.child("users"),
                 user_group_id=f"{ident}-status",
                 engine=c.engine,
                 user_ids=[u.user_id for u in users],
@@ -245,7 +248,7 @@ class StatusCache(pulumi.ComponentResource):
             # Serverless caches always encrypt in transit (TLS only) and at rest (an AWS
             # owned key unless kms_key_id is given); there is nothing to turn on.
             self.cache = aws.elasticache.ServerlessCache(
-                "status-cache",
+                self.child("cache"),
                 name=f"{ident}-status",
                 engine=c.engine,
                 major_engine_version=serverless_version,
@@ -265,7 +268,7 @@ class StatusCache(pulumi.ComponentResource):
         else:
             username = None  # AUTH token: no user name
             subnet_group = aws.elasticache.SubnetGroup(
-                "status-cache-subnets",
+                self.child("subnets"),
                 name=f"{ident}-status",
                 description="Private subnets of the status cache",
                 subnet_ids=self.subnet_ids,
@@ -274,7 +277,7 @@ class StatusCache(pulumi.ComponentResource):
             # Two nodes in two AZs with automatic failover: a node failure costs a few
             # seconds of DynamoDB reads, not the cache.
             self.cache = aws.elasticache.ReplicationGroup(
-                "status-cache",
+                self.child("cache"),
                 replication_group_id=f"{ident}-status",
                 description="Job status cache (cache-aside in front of the jobs table)",
                 engine=c.engine,
@@ -300,7 +303,7 @@ class StatusCache(pulumi.ComponentResource):
             ).apply(lambda a: (a[0], a[1]))
 
         self.secret_version = aws.secretsmanager.SecretVersion(
-            "status-cache-credentials-value",
+            self.child("credentials-value"),
             secret_id=self.secret.id,
             secret_string=pulumi.Output.json_dumps(
                 {"username": username, "password": self.password.result}
@@ -328,30 +331,30 @@ class StatusCache(pulumi.ComponentResource):
 
     # --- what the pipeline's status function gets ------------------------------------
 
-    def pipeline_args(self, settings: StackSettings) -> dict:
-        """Keyword arguments for ModerationPipelineArgs that put the status function behind the cache."""
+    def pipeline_inputs(self, settings: StackSettings) -> CacheInputs:
+        """What ModerationPipeline takes from this component: the status function behind it."""
         c = settings.caching
-        return {
-            "status_vpc_config": {
+        return CacheInputs(
+            vpc_config={
                 "subnet_ids": self.subnet_ids,
                 "security_group_ids": [self.function_sg.id],
             },
-            "status_environment": {
-                "CACHE_ENDPOINT": self.endpoint,
-                "CACHE_SECRET_ARN": self.secret.arn,
-                "CACHE_TERMINAL_TTL_SECONDS": str(c.terminal_ttl_seconds),
-                "CACHE_ACTIVE_TTL_SECONDS": str(c.active_ttl_seconds),
-                "CACHE_LOCAL_LRU_SIZE": str(c.local_lru_size),
+            environment={
+                Env.CACHE_ENDPOINT: self.endpoint,
+                Env.CACHE_SECRET_ARN: self.secret.arn,
+                Env.CACHE_TERMINAL_TTL_SECONDS: str(c.terminal_ttl_seconds),
+                Env.CACHE_ACTIVE_TTL_SECONDS: str(c.active_ttl_seconds),
+                Env.CACHE_LOCAL_LRU_SIZE: str(c.local_lru_size),
             },
-            # The status code imports redis only when CACHE_ENDPOINT is set, so only a
-            # stack with the cache ships it in the function's dependency layer.
-            "status_extra_requirements": ("redis",),
-            "status_statements": [
+            statements=[
                 statement(
                     "ReadCacheCredentials", ["secretsmanager:GetSecretValue"], [self.secret.arn]
                 )
             ],
-        }
+            # The status code imports redis only when CACHE_ENDPOINT is set, so only a
+            # stack with the cache ships it in the function's dependency layer.
+            extra_requirements=("redis",),
+        )
 
     # --- pieces ----------------------------------------------------------------------
 
@@ -359,7 +362,7 @@ class StatusCache(pulumi.ComponentResource):
         net = ipaddress.ip_network(c.vpc_cidr)
         blocks = list(net.subnets(new_prefix=net.prefixlen + 2))[:2]
         vpc = aws.ec2.Vpc(
-            "status-vpc",
+            self.child("vpc"),
             cidr_block=c.vpc_cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,  # private DNS of the interface endpoint needs both
@@ -367,10 +370,10 @@ class StatusCache(pulumi.ComponentResource):
             opts=child,
         )
         # No rules: nothing may use the VPC's default security group.
-        aws.ec2.DefaultSecurityGroup("status-vpc-default-sg", vpc_id=vpc.id, opts=child)
+        aws.ec2.DefaultSecurityGroup(self.child("vpc-default-sg"), vpc_id=vpc.id, opts=child)
         azs = aws.get_availability_zones_output(state="available").names
         route_table = aws.ec2.RouteTable(
-            "status-private-routes",
+            self.child("private-routes"),
             vpc_id=vpc.id,
             tags={"Name": f"{prefix}-status-private"},
             opts=child,
@@ -378,7 +381,7 @@ class StatusCache(pulumi.ComponentResource):
         subnet_ids = []
         for i, block in enumerate(blocks):
             subnet = aws.ec2.Subnet(
-                f"status-private-{i}",
+                self.child(f"private-{i}"),
                 vpc_id=vpc.id,
                 cidr_block=str(block),
                 availability_zone=azs.apply(lambda n, i=i: _first_two(n, i)),
@@ -387,7 +390,7 @@ class StatusCache(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"status-private-{i}-routes",
+                self.child(f"private-{i}-routes"),
                 subnet_id=subnet.id,
                 route_table_id=route_table.id,
                 opts=child,
@@ -421,7 +424,7 @@ class StatusCache(pulumi.ComponentResource):
             )
         # Gateway endpoints are free.
         self.dynamodb_endpoint = aws.ec2.VpcEndpoint(
-            "status-dynamodb-endpoint",
+            self.child("dynamodb-endpoint"),
             vpc_id=self.vpc_id,
             service_name=region.apply(lambda r: f"com.amazonaws.{r}.dynamodb"),
             vpc_endpoint_type="Gateway",
@@ -434,14 +437,14 @@ class StatusCache(pulumi.ComponentResource):
         # $0.01/GB. That is the price of keeping the password out of the function's
         # configuration; it is still far below a NAT gateway.
         self.endpoint_sg = aws.ec2.SecurityGroup(
-            "status-endpoints-sg",
+            self.child("endpoints-sg"),
             name=f"{prefix}-status-endpoints",
             description="Secrets Manager endpoint: HTTPS from the status function only",
             vpc_id=self.vpc_id,
             opts=child,
         )
         aws.vpc.SecurityGroupIngressRule(
-            "endpoints-from-status-function",
+            self.child("endpoints-from-function"),
             security_group_id=self.endpoint_sg.id,
             referenced_security_group_id=self.function_sg.id,
             ip_protocol="tcp",
@@ -451,7 +454,7 @@ class StatusCache(pulumi.ComponentResource):
             opts=child,
         )
         self.secrets_endpoint = aws.ec2.VpcEndpoint(
-            "status-secretsmanager-endpoint",
+            self.child("secretsmanager-endpoint"),
             vpc_id=self.vpc_id,
             service_name=region.apply(lambda r: f"com.amazonaws.{r}.secretsmanager"),
             vpc_endpoint_type="Interface",

@@ -29,9 +29,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components import packaging
+from components.base import Component
+from components.buckets import PrivateBucket, PrivateBucketArgs
 from components.function import policy_json, statement
-from components.pipeline import bucket_policy_document, private_bucket
+from components.pipeline_functions import EdgeInputs
 from components.settings import StackSettings
+from lambdas.common.contract import Function
 
 EDGE_REGION = "us-east-1"
 ORIGIN_ID = "content-bucket"
@@ -107,11 +110,11 @@ def default_domain_prefix(prefix: str, account: str) -> str:
     return re.sub(r"-{2,}", "-", name).strip("-")[:63].rstrip("-")
 
 
-class EdgeAuth(pulumi.ComponentResource):
+class EdgeAuth(Component):
     def __init__(
         self, name: str, args: EdgeAuthArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("moderation:index:EdgeAuth", name, None, opts)
+        super().__init__(name, opts)
         s = args.settings
         e = s.edge_auth
         prefix = s.prefix
@@ -128,7 +131,7 @@ class EdgeAuth(pulumi.ComponentResource):
         # Lambda@Edge functions must live in us-east-1 whatever the stack's region. An
         # explicit provider does not read the stack's aws: settings, so pass the profile on.
         self.edge_provider = aws.Provider(
-            "edge-us-east-1",
+            self.child("us-east-1"),
             region=EDGE_REGION,
             profile=pulumi.Config("aws").get("profile"),
             opts=child,
@@ -137,7 +140,7 @@ class EdgeAuth(pulumi.ComponentResource):
 
         # --- identity: user pool, app client, hosted UI ------------------------------------
         self.user_pool = aws.cognito.UserPool(
-            "users",
+            self.child("users"),
             name=f"{prefix}-users",
             username_attributes=["email"],
             auto_verified_attributes=["email"],
@@ -167,7 +170,7 @@ class EdgeAuth(pulumi.ComponentResource):
             opts=child,
         )
         self.client = aws.cognito.UserPoolClient(
-            "app-client",
+            self.child("app-client"),
             name=f"{prefix}-app",
             user_pool_id=self.user_pool.id,
             generate_secret=False,  # a public client (browser, CLI): authorization code + PKCE
@@ -197,7 +200,10 @@ class EdgeAuth(pulumi.ComponentResource):
             else account.apply(lambda acct: default_domain_prefix(prefix, acct))
         )
         self.domain = aws.cognito.UserPoolDomain(
-            "hosted-ui", domain=domain_prefix, user_pool_id=self.user_pool.id, opts=child
+            self.child("hosted-ui"),
+            domain=domain_prefix,
+            user_pool_id=self.user_pool.id,
+            opts=child,
         )
         self.cognito_domain = pulumi.Output.all(self.domain.domain, region).apply(
             lambda a: f"{a[0]}.auth.{a[1]}.amazoncognito.com"
@@ -207,9 +213,13 @@ class EdgeAuth(pulumi.ComponentResource):
         )
 
         # --- content bucket (its policy follows the distribution, below) -------------------
-        self.bucket, bucket_parts = private_bucket(
-            f"{prefix}-content", s, self, attach_policy=False
+        self.content = PrivateBucket(
+            f"{prefix}-content",
+            PrivateBucketArgs(force_destroy=s.force_destroy, attach_policy=False),
+            opts=self.opts(),
         )
+        self.bucket = self.content.bucket
+        bucket_parts = self.content.guards
 
         # --- the viewer-request function, in us-east-1 -------------------------------------
         jwks_file = (
@@ -248,14 +258,16 @@ class EdgeAuth(pulumi.ComponentResource):
             )
         code = pulumi.Output.all(self.issuer, self.client.id).apply(package)
 
-        fn_cfg = s.function("edge_auth")
+        fn_cfg = s.function(Function.EDGE_AUTH)
         self.role = aws.iam.Role(
-            "edge_auth-role",
+            self.child("role"),
             name=f"{prefix}-edge-auth",
             assume_role_policy=EDGE_TRUST,
             description=f"Execution role of the {prefix} Lambda@Edge viewer-request function only",
             opts=child,
         )
+        # Named after the stack, not the component: Pulumi derives the function's physical
+        # name from this one (a generated name, so a retained function never collides).
         self.function = aws.lambda_.Function(
             f"{prefix}-edge-auth",
             description="Viewer-request JWT check for the content CDN (Lambda@Edge)",
@@ -282,7 +294,7 @@ class EdgeAuth(pulumi.ComponentResource):
         # Edge locations write to the log group in their own region; this one (us-east-1)
         # is declared for its retention, the others are created by Lambda on first write.
         self.log_group = aws.cloudwatch.LogGroup(
-            "edge_auth-logs",
+            self.child("logs"),
             name=edge_log_group,
             retention_in_days=s.log_retention_days,
             opts=at_edge,
@@ -296,7 +308,7 @@ class EdgeAuth(pulumi.ComponentResource):
             ]
         )
         self.policy = aws.iam.RolePolicy(
-            "edge_auth-policy",
+            self.child("policy"),
             role=self.role.id,
             policy=policy_json(
                 [
@@ -312,7 +324,7 @@ class EdgeAuth(pulumi.ComponentResource):
 
         # --- CloudFront ---------------------------------------------------------------------
         self.oac = aws.cloudfront.OriginAccessControl(
-            "content-oac",
+            self.child("content-oac"),
             name=f"{prefix}-content",
             description="CloudFront signs its requests to the private content bucket",
             origin_access_control_origin_type="s3",
@@ -322,7 +334,7 @@ class EdgeAuth(pulumi.ComponentResource):
         )
         ttl = e.content_ttl_seconds
         self.cache_policy = aws.cloudfront.CachePolicy(
-            "content-cache",
+            self.child("content-cache"),
             name=f"{prefix}-content",
             comment="Approved images are immutable: cache them long",
             # min = default = max: objects are `private` for browsers (see notify.py) and
@@ -342,7 +354,7 @@ class EdgeAuth(pulumi.ComponentResource):
             opts=child,
         )
         self.headers_policy = aws.cloudfront.ResponseHeadersPolicy(
-            "content-headers",
+            self.child("content-headers"),
             name=f"{prefix}-content",
             comment="Security headers for served images",
             security_headers_config={
@@ -372,7 +384,7 @@ class EdgeAuth(pulumi.ComponentResource):
                 "minimum_protocol_version": "TLSv1",
             }
         self.distribution = aws.cloudfront.Distribution(
-            "content-cdn",
+            self.child("content-cdn"),
             enabled=True,
             comment=f"{prefix}: approved images, signed-in users only",
             price_class=e.price_class,
@@ -438,12 +450,7 @@ class EdgeAuth(pulumi.ComponentResource):
                 }
             ]
         )
-        self.bucket_policy = aws.s3.BucketPolicy(
-            f"{prefix}-content-policy",
-            bucket=self.bucket.id,
-            policy=bucket_policy_document(self.bucket.arn, read_statement),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=bucket_parts[:1]),
-        )
+        self.bucket_policy = self.content.attach_policy(read_statement)
 
         host = e.aliases[0] if e.aliases else None
         self.cdn_url = (
@@ -464,12 +471,12 @@ class EdgeAuth(pulumi.ComponentResource):
             }
         )
 
-    def pipeline_inputs(self) -> dict[str, Any]:
-        """What ModerationPipelineArgs takes from this component: one sign-in for all."""
-        return {
-            "jwt_issuer": self.issuer,
-            "jwt_audience": self.client.id.apply(lambda client_id: [client_id]),
-            "content_bucket_name": self.bucket.bucket,
-            "content_bucket_arn": self.bucket.arn,
-            "cdn_base_url": self.cdn_url,
-        }
+    def pipeline_inputs(self) -> EdgeInputs:
+        """What ModerationPipeline takes from this component: one sign-in for all."""
+        return EdgeInputs(
+            jwt_issuer=self.issuer,
+            jwt_audience=self.client.id.apply(lambda client_id: [client_id]),
+            content_bucket_name=self.bucket.bucket,
+            content_bucket_arn=self.bucket.arn,
+            cdn_base_url=self.cdn_url,
+        )

@@ -10,7 +10,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import packaging
+from components.base import Component
 from components.settings import StackSettings
+from lambdas.common.contract import METRICS_NAMESPACE, TERMINAL_STATUSES
 
 LAMBDA_TRUST = json.dumps(
     {
@@ -57,27 +59,29 @@ class FunctionSpec:
     extra_requirements: tuple = ()
 
 
-class LambdaFunction(pulumi.ComponentResource):
+class LambdaFunction(Component):
     """A function, its own execution role and inline policy, and its log group.
 
     The log group is declared (not left to Lambda to create on first write) so it
-    has a retention period and `pulumi destroy` removes it.
+    has a retention period and `pulumi destroy` removes it. The component is named
+    `<owner>-<function>`; `spec.name` is the function's logical name (contract.Function).
     """
 
     def __init__(
         self,
+        name: str,
         spec: FunctionSpec,
         settings: StackSettings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("moderation:lambda:Function", spec.name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__(name, opts)
+        child = self.opts()
         cfg = settings.function(spec.name)
         self.logical_name = spec.name
         self.function_name = physical_name(settings, spec.name)
 
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{spec.name}-logs",
+            self.child("logs"),
             name=f"/aws/lambda/{self.function_name}",
             retention_in_days=settings.log_retention_days,
             opts=child,
@@ -111,14 +115,14 @@ class LambdaFunction(pulumi.ComponentResource):
             )
 
         self.role = aws.iam.Role(
-            f"{spec.name}-role",
+            self.child("role"),
             name=self.function_name,
             assume_role_policy=LAMBDA_TRUST,
             description=f"Execution role of {self.function_name} only",
             opts=child,
         )
         self.policy = aws.iam.RolePolicy(
-            f"{spec.name}-policy",
+            self.child("policy"),
             role=self.role.id,
             policy=policy_json(spec.statements + log_statements),
             opts=child,
@@ -130,7 +134,7 @@ class LambdaFunction(pulumi.ComponentResource):
         if deps and settings.dependency_layer == "build":
             layer_dir = packaging.build_dependencies(deps, settings.architecture)
             self.layer = aws.lambda_.LayerVersion(
-                f"{spec.name}-deps",
+                self.child("deps"),
                 layer_name=f"{self.function_name}-deps",
                 code=pulumi.FileArchive(str(layer_dir)),
                 compatible_runtimes=[packaging.RUNTIME],
@@ -142,14 +146,14 @@ class LambdaFunction(pulumi.ComponentResource):
 
         environment = {
             "POWERTOOLS_SERVICE_NAME": spec.name,
-            "POWERTOOLS_METRICS_NAMESPACE": "Moderation",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_TRACE_DISABLED": "false" if settings.tracing else "true",
             **spec.environment,
         }
         code_dir = packaging.stage_function(spec.name, spec.extra_sources)
         self.function = aws.lambda_.Function(
-            f"{spec.name}-function",
+            self.child("function"),
             name=self.function_name,
             description=spec.description,
             role=self.role.arn,
@@ -177,7 +181,9 @@ class LambdaFunction(pulumi.ComponentResource):
 # Only writes that leave a job `complete` or `failed` pass this filter: the stream's
 # consumers (notifier, exporter) act on terminal jobs only, and Lambda does not even
 # invoke them for the other writes.
-TERMINAL_WRITES = json.dumps({"dynamodb": {"NewImage": {"status": {"S": ["complete", "failed"]}}}})
+TERMINAL_WRITES = json.dumps(
+    {"dynamodb": {"NewImage": {"status": {"S": [str(st) for st in TERMINAL_STATUSES]}}}}
+)
 
 
 def terminal_stream_mapping(

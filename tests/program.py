@@ -138,7 +138,25 @@ def run_program(config: dict[str, Any] | None = None, stack: str = "test") -> Pr
     return run
 
 
+def function_component(logical: str) -> str:
+    """The name of the LambdaFunction component of a function (children: `<it>-policy`, ...)."""
+    return {"exporter": "analytics-exporter", "edge_auth": "edge-auth"}.get(
+        logical, f"moderation-{logical}"
+    )
+
+
+def logical_of(resource_name: str, suffix: str) -> str:
+    """The reverse of function_component: `moderation-upload-policy` -> `upload`."""
+    base = resource_name.removesuffix(suffix)
+    if base == "edge-auth":
+        return "edge_auth"
+    for owner in ("moderation-", "analytics-"):
+        if base.startswith(owner):
+            return base[len(owner) :]
+    return base
+
+
 def policy_of(run: ProgramRun, logical: str) -> dict:
     """The inline policy document of one function's role."""
-    res = run.one("aws:iam/rolePolicy:RolePolicy", f"{logical}-policy")
+    res = run.one("aws:iam/rolePolicy:RolePolicy", f"{function_component(logical)}-policy")
     return json.loads(res.inputs["policy"])

@@ -124,7 +124,7 @@ def test_defaults_come_from_the_settings(run):
 
 
 def test_job_role_is_trusted_by_this_applications_runs_only(run):
-    role = run.one("aws:iam/role:Role", "report-job-role")
+    role = run.one("aws:iam/role:Role", "analytics-report-job-role")
     (stmt,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     app_arn = run.one("aws:emrserverless/application:Application").outputs["arn"]
     assert stmt["Principal"] == {"Service": "emr-serverless.amazonaws.com"}
@@ -134,7 +134,9 @@ def test_job_role_is_trusted_by_this_applications_runs_only(run):
 
 def test_job_role_reads_exports_and_script_writes_reports_and_nothing_else(run):
     bucket = results_bucket(run).outputs["arn"]
-    policy = run.one("aws:iam/rolePolicy:RolePolicy", "report-job-policy").inputs["policy"]
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", "analytics-report-job-policy").inputs[
+        "policy"
+    ]
     by_sid = statements(policy)
     assert by_sid["ReadExports"]["Action"] == ["s3:GetObject"]
     assert by_sid["ReadExports"]["Resource"] == [f"{bucket}/jobs/*"]
@@ -165,10 +167,10 @@ def test_schedule_starts_the_report_on_this_application(run):
     assert sched["flexibleTimeWindow"] == {"mode": "OFF"}
     target = sched["target"]
     assert target["arn"] == "arn:aws:scheduler:::aws-sdk:emrserverless:startJobRun"
-    scheduler_role = run.one("aws:iam/role:Role", "report-schedule-role")
+    scheduler_role = run.one("aws:iam/role:Role", "analytics-report-schedule-role")
     assert target["roleArn"] == scheduler_role.outputs["arn"]
     request = json.loads(target["input"])
-    job_role = run.one("aws:iam/role:Role", "report-job-role").outputs["arn"]
+    job_role = run.one("aws:iam/role:Role", "analytics-report-job-role").outputs["arn"]
     bucket = run.exports["results_bucket"]
     assert request["ApplicationId"] == run.exports["emr_application_id"]
     assert request["ExecutionRoleArn"] == job_role
@@ -204,7 +206,7 @@ def test_schedule_follows_report_settings():
 
 
 def test_scheduler_role_may_only_start_runs_and_pass_the_job_role(run):
-    role = run.one("aws:iam/role:Role", "report-schedule-role")
+    role = run.one("aws:iam/role:Role", "analytics-report-schedule-role")
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     group = run.one("aws:scheduler/scheduleGroup:ScheduleGroup").outputs["arn"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
@@ -213,10 +215,12 @@ def test_scheduler_role_may_only_start_runs_and_pass_the_job_role(run):
         "aws:SourceArn": group,
     }
     by_sid = statements(
-        run.one("aws:iam/rolePolicy:RolePolicy", "report-schedule-policy").inputs["policy"]
+        run.one("aws:iam/rolePolicy:RolePolicy", "analytics-report-schedule-policy").inputs[
+            "policy"
+        ]
     )
     app_arn = run.one("aws:emrserverless/application:Application").outputs["arn"]
-    job_role = run.one("aws:iam/role:Role", "report-job-role").outputs["arn"]
+    job_role = run.one("aws:iam/role:Role", "analytics-report-job-role").outputs["arn"]
     assert by_sid == {
         "StartReportRuns": {
             "Sid": "StartReportRuns",
@@ -241,10 +245,12 @@ def test_exporter_mapping_on_the_jobs_stream():
             "analytics": {"exportBatchSize": 500, "exportBatchingWindowSeconds": 60},
         }
     )
-    mapping = run.one("aws:lambda/eventSourceMapping:EventSourceMapping", "exporter-stream").inputs
-    table = run.one("aws:dynamodb/table:Table", "jobs").outputs
-    fn = run.one("aws:lambda/function:Function", "exporter-function")
-    queue = run.one("aws:sqs/queue:Queue", "exporter-failures")
+    mapping = run.one(
+        "aws:lambda/eventSourceMapping:EventSourceMapping", "analytics-exporter-stream"
+    ).inputs
+    table = run.one("aws:dynamodb/table:Table", "moderation-store-jobs").outputs
+    fn = run.one("aws:lambda/function:Function", "analytics-exporter-function")
+    queue = run.one("aws:sqs/queue:Queue", "analytics-exporter-failures")
     assert mapping["eventSourceArn"] == table["streamArn"]
     assert mapping["functionName"] == fn.outputs["arn"]
     assert mapping["startingPosition"] == "TRIM_HORIZON"

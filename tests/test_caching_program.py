@@ -10,7 +10,7 @@ from components import packaging
 from components.settings import ConfigError, settings_from_mapping
 from local import program
 from local.cache_server import SECRET_MARKER, unsecret
-from tests.program import BASE_CONFIG, ProgramRun, RecordingMocks, run_program
+from tests.program import BASE_CONFIG, ProgramRun, RecordingMocks, logical_of, run_program
 
 ELASTICACHE = "aws:elasticache/"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -54,7 +54,7 @@ def cached() -> ProgramRun:
 
 
 def status_function(run: ProgramRun):
-    return run.one("aws:lambda/function:Function", "status-function")
+    return run.one("aws:lambda/function:Function", "moderation-status-function")
 
 
 def sg_id(run: ProgramRun, logical: str) -> str:
@@ -110,7 +110,7 @@ def test_node_based_cache_is_encrypted_in_transit_and_at_rest_with_an_auth_token
 
 
 def test_cache_admits_only_the_status_function_on_the_cache_port(cached):
-    fn_sg, cache_sg = sg_id(cached, "status-function-sg"), sg_id(cached, "status-cache-sg")
+    fn_sg, cache_sg = sg_id(cached, "status-cache-function-sg"), sg_id(cached, "status-cache-sg")
     ingress = [r.inputs for r in cached.of_type(INGRESS)]
     into_cache = [r for r in ingress if r["securityGroupId"] == cache_sg]
     assert into_cache == [
@@ -137,27 +137,27 @@ def test_cache_admits_only_the_status_function_on_the_cache_port(cached):
 
 
 def test_status_function_reaches_only_the_cache_and_its_two_endpoints(cached):
-    fn_sg = sg_id(cached, "status-function-sg")
+    fn_sg = sg_id(cached, "status-cache-function-sg")
     egress = {
         r.name: r.inputs for r in cached.of_type(EGRESS) if r.inputs["securityGroupId"] == fn_sg
     }
     assert set(egress) == {
-        "status-function-to-cache",
-        "status-function-to-dynamodb",
-        "status-function-to-secretsmanager",
+        "status-cache-function-to-cache",
+        "status-cache-function-to-dynamodb",
+        "status-cache-function-to-secretsmanager",
     }
-    assert egress["status-function-to-cache"]["referencedSecurityGroupId"] == sg_id(
+    assert egress["status-cache-function-to-cache"]["referencedSecurityGroupId"] == sg_id(
         cached, "status-cache-sg"
     )
     assert (
-        egress["status-function-to-cache"]["fromPort"]
-        == egress["status-function-to-cache"]["toPort"]
+        egress["status-cache-function-to-cache"]["fromPort"]
+        == egress["status-cache-function-to-cache"]["toPort"]
         == 6379
     )
-    ddb = egress["status-function-to-dynamodb"]
+    ddb = egress["status-cache-function-to-dynamodb"]
     assert ddb["prefixListId"] == "pl-02cd2c6b" and ddb["fromPort"] == ddb["toPort"] == 443
-    sm = egress["status-function-to-secretsmanager"]
-    assert sm["referencedSecurityGroupId"] == sg_id(cached, "status-endpoints-sg")
+    sm = egress["status-cache-function-to-secretsmanager"]
+    assert sm["referencedSecurityGroupId"] == sg_id(cached, "status-cache-endpoints-sg")
     assert sm["fromPort"] == sm["toPort"] == 443
     for rule in egress.values():
         assert "cidrIpv4" not in rule
@@ -165,7 +165,7 @@ def test_status_function_reaches_only_the_cache_and_its_two_endpoints(cached):
 
 def test_dynamodb_gateway_endpoint_serves_the_private_subnets(cached):
     endpoints = {e.name: e.inputs for e in cached.of_type(ENDPOINT)}
-    ddb = endpoints["status-dynamodb-endpoint"]
+    ddb = endpoints["status-cache-dynamodb-endpoint"]
     assert ddb["vpcEndpointType"] == "Gateway"
     assert ddb["serviceName"] == "com.amazonaws.us-east-1.dynamodb"
     subnets = {s.id for s in cached.of_type("aws:ec2/subnet:Subnet")}
@@ -174,7 +174,7 @@ def test_dynamodb_gateway_endpoint_serves_the_private_subnets(cached):
     assert set(ddb["routeTableIds"]) == {a.inputs["routeTableId"] for a in associations}
     policy = json.loads(ddb["policy"])["Statement"]
     assert [s["Action"] for s in policy] == [["dynamodb:GetItem"]]
-    sm = endpoints["status-secretsmanager-endpoint"]
+    sm = endpoints["status-cache-secretsmanager-endpoint"]
     assert sm["vpcEndpointType"] == "Interface" and sm["privateDnsEnabled"] is True
     assert set(sm["subnetIds"]) == subnets
     secret_arn = cached.one("aws:secretsmanager/secret:Secret").outputs["arn"]
@@ -192,12 +192,12 @@ def test_vpc_has_two_private_subnets_from_the_configured_cidr(cached):
     assert sorted(s.inputs["cidrBlock"] for s in subnets) == ["10.42.0.0/18", "10.42.64.0/18"]
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
     assert cached.exports["vpc_id"] == vpc.id
-    assert cached.exports["status_security_group_id"] == sg_id(cached, "status-function-sg")
+    assert cached.exports["status_security_group_id"] == sg_id(cached, "status-cache-function-sg")
 
 
 def test_only_the_status_function_joins_the_vpc_and_gets_the_cache(cached):
     fn = status_function(cached)
-    assert fn.inputs["vpcConfig"]["securityGroupIds"] == [sg_id(cached, "status-function-sg")]
+    assert fn.inputs["vpcConfig"]["securityGroupIds"] == [sg_id(cached, "status-cache-function-sg")]
     assert set(fn.inputs["vpcConfig"]["subnetIds"]) == {
         s.id for s in cached.of_type("aws:ec2/subnet:Subnet")
     }
@@ -217,7 +217,7 @@ def test_only_the_status_function_joins_the_vpc_and_gets_the_cache(cached):
     )
     assert version == {"username": "status-function", "password": password.outputs["result"]}
     for other in cached.of_type("aws:lambda/function:Function"):
-        if other.name != "status-function":
+        if other.name != "moderation-status-function":
             assert not other.inputs.get("vpcConfig"), other.name
             assert "CACHE_ENDPOINT" not in other.inputs["environment"]["variables"], other.name
 
@@ -261,7 +261,7 @@ def _layer_deps(monkeypatch, tmp_path, config: dict) -> dict[str, list[str]]:
     monkeypatch.setattr(packaging, "build_dependencies", fake_build)
     run = run_program({**config, "dependencyLayer": "build"})
     return {
-        layer.name.removesuffix("-deps"): layer.inputs["description"].split(", ")
+        logical_of(layer.name, "-deps"): layer.inputs["description"].split(", ")
         for layer in run.of_type("aws:lambda/layerVersion:LayerVersion")
     }
 

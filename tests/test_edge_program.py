@@ -95,11 +95,11 @@ def test_the_edge_function_is_declared_in_us_east_1_through_an_explicit_provider
     assert provider.inputs["region"] == "us-east-1"
     fn = run.one("aws:lambda/function:Function", "moderation-test-edge-auth")
     assert mocks.providers[fn.name].split("::")[-2] == provider.name
-    log_group = run.one("aws:cloudwatch/logGroup:LogGroup", "edge_auth-logs")
+    log_group = run.one("aws:cloudwatch/logGroup:LogGroup", "edge-auth-logs")
     assert mocks.providers[log_group.name].split("::")[-2] == provider.name
     assert log_group.inputs["name"] == f"/aws/lambda/us-east-1.{fn.outputs['name']}"
     # Everything else stays on the stack's default provider.
-    pipeline_fn = run.one("aws:lambda/function:Function", "upload-function")
+    pipeline_fn = run.one("aws:lambda/function:Function", "moderation-upload-function")
     assert (
         mocks.providers[pipeline_fn.name] is None
         or "edge-us-east-1" not in mocks.providers[pipeline_fn.name]
@@ -114,7 +114,7 @@ def test_the_edge_function_obeys_lambda_at_edge_limits(edge):
     assert fn["memorySize"] == 128 and fn["timeout"] == 5
     assert fn["runtime"] == "python3.12" and fn["handler"] == "edge_auth.handler.handler"
     assert "environment" not in fn and "layers" not in fn and "vpcConfig" not in fn
-    role = run.one("aws:iam/role:Role", "edge_auth-role").inputs
+    role = run.one("aws:iam/role:Role", "edge-auth-role").inputs
     (stmt,) = json.loads(role["assumeRolePolicy"])["Statement"]
     assert sorted(stmt["Principal"]["Service"]) == [
         "edgelambda.amazonaws.com",
@@ -257,12 +257,12 @@ def test_one_sign_in_for_the_api_and_the_cdn(edge):
     auth = run.one("aws:apigatewayv2/authorizer:Authorizer").inputs["jwtConfiguration"]
     assert auth["issuer"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool.id}"
     assert auth["audiences"] == [client.id]
-    status = run.one("aws:lambda/function:Function", "status-function").inputs
+    status = run.one("aws:lambda/function:Function", "moderation-status-function").inputs
     assert (
         status["environment"]["variables"]["CDN_BASE_URL"]
         == "https://d111111abcdef8.cloudfront.net"
     )
-    notifier = run.one("aws:lambda/function:Function", "notifier-function").inputs
+    notifier = run.one("aws:lambda/function:Function", "moderation-notifier-function").inputs
     content = next(b for b in run.of_type("aws:s3/bucket:Bucket") if "content" in b.name)
     env = notifier["environment"]["variables"]
     assert env["CONTENT_BUCKET"] == content.outputs["bucket"]

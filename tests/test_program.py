@@ -47,11 +47,16 @@ def test_uploads_bucket_is_private_encrypted_tls_only_and_expires_originals(run)
 def test_force_destroy_follows_config():
     run = run_program({"forceDestroy": True})
     assert run.one("aws:s3/bucket:Bucket").inputs["forceDestroy"] is True
-    assert run.one("aws:dynamodb/table:Table", "jobs").inputs["deletionProtectionEnabled"] is False
+    assert (
+        run.one("aws:dynamodb/table:Table", "moderation-store-jobs").inputs[
+            "deletionProtectionEnabled"
+        ]
+        is False
+    )
 
 
 def test_jobs_table_on_demand_pitr_sse_ttl_stream_and_status_index(run):
-    table = run.one("aws:dynamodb/table:Table", "jobs")
+    table = run.one("aws:dynamodb/table:Table", "moderation-store-jobs")
     i = table.inputs
     assert i["billingMode"] == "PAY_PER_REQUEST"
     assert i["hashKey"] == "job_id"
@@ -75,12 +80,12 @@ def test_status_index_name_matches_the_handlers():
 
 
 def test_queue_redrive_encryption_long_polling_and_visibility(run):
-    queue = run.one("aws:sqs/queue:Queue", "processing").inputs
-    dlq = run.one("aws:sqs/queue:Queue", "processing-dlq").inputs
+    queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").inputs
+    dlq = run.one("aws:sqs/queue:Queue", "moderation-queues-dlq").inputs
     redrive = json.loads(queue["redrivePolicy"])
     assert redrive["maxReceiveCount"] == 3
     assert redrive["deadLetterTargetArn"].endswith(":moderation-test-processing-dlq")
-    dispatcher = run.one("aws:lambda/function:Function", "dispatcher-function").inputs
+    dispatcher = run.one("aws:lambda/function:Function", "moderation-dispatcher-function").inputs
     assert queue["visibilityTimeoutSeconds"] >= 6 * dispatcher["timeout"]
     assert dlq["messageRetentionSeconds"] > queue["messageRetentionSeconds"]
     for q in run.of_type("aws:sqs/queue:Queue"):
@@ -94,7 +99,7 @@ def test_queue_redrive_encryption_long_polling_and_visibility(run):
 
 def test_max_receive_count_follows_config():
     run = run_program({"maxReceiveCount": 5})
-    queue = run.one("aws:sqs/queue:Queue", "processing").inputs
+    queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").inputs
     assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == 5
 
 
@@ -105,7 +110,7 @@ def test_topics_are_encrypted(run):
 
 def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
     functions = run.of_type("aws:lambda/function:Function")
-    assert {f.name.removesuffix("-function") for f in functions} == {
+    assert {f.name.removesuffix("-function").removeprefix("moderation-") for f in functions} == {
         "upload",
         "status",
         "dispatcher",
@@ -130,7 +135,7 @@ def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
 
 def test_memory_and_timeout_come_from_config():
     run = run_program({"functions": {"custom_analyzer": {"memory": 2048, "timeout": 90}}})
-    fn = run.one("aws:lambda/function:Function", "custom_analyzer-function").inputs
+    fn = run.one("aws:lambda/function:Function", "moderation-custom_analyzer-function").inputs
     assert (fn["memorySize"], fn["timeout"]) == (2048, 90)
 
 
@@ -138,7 +143,7 @@ def test_dispatcher_mapping_reports_batch_item_failures(run):
     mapping = next(
         m
         for m in run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
-        if m.name == "dispatcher-queue"
+        if m.name == "moderation-dispatcher-queue"
     ).inputs
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["batchSize"] == 10
@@ -149,7 +154,7 @@ def test_notifier_reads_the_stream_filtered_to_terminal_writes(run):
     mapping = next(
         m
         for m in run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
-        if m.name == "notifier-stream"
+        if m.name == "moderation-notifier-stream"
     ).inputs
     assert "/stream/" in mapping["eventSourceArn"]
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -224,7 +229,7 @@ def test_alarms_cover_dlq_age_errors_throttles_and_stuck_jobs(run):
     ):
         assert alarms[f"moderation-test-{fn}-errors"]["metricName"] == "Errors"
         assert alarms[f"moderation-test-{fn}-throttles"]["metricName"] == "Throttles"
-    topic = next(t for t in run.of_type("aws:sns/topic:Topic") if t.name == "alarms")
+    topic = next(t for t in run.of_type("aws:sns/topic:Topic") if t.name == "moderation-alarms")
     for alarm in alarms.values():
         assert alarm["alarmActions"] == [topic.outputs["arn"]]
 
@@ -280,7 +285,7 @@ def test_role_policies_are_readable(run):
 
 
 def test_notification_topic_is_fifo_and_deduplicates_per_job_by_default(run):
-    topic = run.one("aws:sns/topic:Topic", "notifications")
+    topic = run.one("aws:sns/topic:Topic", "moderation-notifications")
     assert topic.inputs["name"] == "moderation-test-notifications.fifo"
     assert topic.inputs["fifoTopic"] is True
     assert topic.inputs["contentBasedDeduplication"] is False  # the notifier sets the id
@@ -290,6 +295,6 @@ def test_notification_topic_is_fifo_and_deduplicates_per_job_by_default(run):
 
 def test_a_standard_notification_topic_when_asked_for():
     run = run_program({"notificationFifo": False})
-    topic = run.one("aws:sns/topic:Topic", "notifications").inputs
+    topic = run.one("aws:sns/topic:Topic", "moderation-notifications").inputs
     assert topic["name"] == "moderation-test-notifications"
     assert not topic.get("fifoTopic") and not topic.get("fifoThroughputScope")

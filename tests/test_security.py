@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.program import ACCOUNT, ProgramRun, run_program
+from tests.program import ACCOUNT, ProgramRun, function_component, logical_of, run_program
 
 # Actions AWS offers no resource-level permission for; "*" is required and a comment says so.
 STAR_RESOURCE_ALLOWED = {
@@ -133,7 +133,7 @@ def expected_actions(run: ProgramRun) -> dict[str, set[str]]:
 
 def role_policies(run: ProgramRun) -> dict[str, dict]:
     return {
-        p.name.removesuffix("-policy"): json.loads(p.inputs["policy"])
+        logical_of(p.name, "-policy"): json.loads(p.inputs["policy"])
         for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
     }
 
@@ -145,14 +145,16 @@ def function_policies(run: ProgramRun) -> dict[str, dict]:
 def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     """The ARNs (and ARN patterns) a function's duty needs, derived from the exports."""
     ex = run.exports
-    table = run.one("aws:dynamodb/table:Table", "jobs").outputs
-    idem = run.one("aws:dynamodb/table:Table", "idempotency").outputs["arn"]
+    table = run.one("aws:dynamodb/table:Table", "moderation-store-jobs").outputs
+    idem = run.one("aws:dynamodb/table:Table", "moderation-store-idempotency").outputs["arn"]
     bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
-    queue = run.one("aws:sqs/queue:Queue", "processing").outputs["arn"]
-    failures = run.one("aws:sqs/queue:Queue", "analysis-failures").outputs["arn"]
-    topic = run.one("aws:sns/topic:Topic", "notifications").outputs["arn"]
+    queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").outputs["arn"]
+    failures = run.one("aws:sqs/queue:Queue", "moderation-queues-analysis-failures").outputs["arn"]
+    topic = run.one("aws:sns/topic:Topic", "moderation-notifications").outputs["arn"]
     fn_arn = {
-        name: run.one("aws:lambda/function:Function", f"{name}-function").outputs["arn"]
+        name: run.one(
+            "aws:lambda/function:Function", f"{function_component(name)}-function"
+        ).outputs["arn"]
         for name in ex["functions"]
     }
     images = {f"{bucket}/uploads/*", f"{bucket}/incoming/*"}
@@ -162,7 +164,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             "exporter": {
                 table["streamArn"],
                 f"{results}/jobs/*",
-                run.one("aws:sqs/queue:Queue", "exporter-failures").outputs["arn"],
+                run.one("aws:sqs/queue:Queue", "analytics-exporter-failures").outputs["arn"],
             },
             "report-job": {
                 f"{results}/jobs/*",
@@ -172,13 +174,13 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             },
             "report-schedule": {
                 run.one("aws:emrserverless/application:Application").outputs["arn"],
-                run.one("aws:iam/role:Role", "report-job-role").outputs["arn"],
+                run.one("aws:iam/role:Role", "analytics-report-job-role").outputs["arn"],
             },
         }[logical]
     edge: dict[str, set[str]] = {}
     if edge_enabled(run):
         content = run.one("aws:s3/bucket:Bucket", "moderation-test-content").outputs["arn"]
-        edge_logs = run.one("aws:cloudwatch/logGroup:LogGroup", "edge_auth-logs").inputs["name"]
+        edge_logs = run.one("aws:cloudwatch/logGroup:LogGroup", "edge-auth-logs").inputs["name"]
         # The one region wildcard of the stack: edge locations log in their own region.
         pattern = f"arn:aws:logs:*:{ACCOUNT}:log-group:{edge_logs}"
         edge = {
@@ -249,7 +251,10 @@ def test_no_function_reaches_another_functions_resources(run):
     log_groups = {g.outputs["arn"] + ":*" for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for logical, doc in function_policies(run).items():
         own_logs = (
-            run.one("aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs").outputs["arn"] + ":*"
+            run.one(
+                "aws:cloudwatch/logGroup:LogGroup", f"{function_component(logical)}-logs"
+            ).outputs["arn"]
+            + ":*"
         )
         allowed = allowed_resources(run, logical) | {own_logs}
         for stmt in doc["Statement"]:
@@ -300,13 +305,13 @@ def test_trust_policies_admit_only_lambda(run):
         for stmt in doc["Statement"]:
             service = stmt["Principal"]["Service"]
             principals |= {service} if isinstance(service, str) else set(service)
-        service_role = SERVICE_ROLES.get(role.name.removesuffix("-role"))
+        service_role = SERVICE_ROLES.get(logical_of(role.name, "-role"))
         if service_role is not None:
             # a service role trusts its one service, and only for this account
             assert principals == {service_role[1]}, role.name
             for stmt in doc["Statement"]:
                 assert stmt["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
-        elif role.name == "edge_auth-role":
+        elif role.name == "edge-auth-role":
             # Lambda@Edge: CloudFront's replicas assume the role as edgelambda.
             assert principals == {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
         else:
@@ -337,7 +342,7 @@ def cached_run() -> ProgramRun:
 def test_cached_status_function_adds_exactly_its_secret_and_vpc_networking(cached_run):
     doc = role_policies(cached_run)["status"]
     secret_arn = cached_run.one("aws:secretsmanager/secret:Secret").outputs["arn"]
-    table_arn = cached_run.one("aws:dynamodb/table:Table", "jobs").outputs["arn"]
+    table_arn = cached_run.one("aws:dynamodb/table:Table", "moderation-store-jobs").outputs["arn"]
     actions = {a for s in doc["Statement"] for a in s["Action"]}
     assert actions - LOGS - XRAY == {"dynamodb:GetItem", "secretsmanager:GetSecretValue"} | VPC_ENI
     for stmt in doc["Statement"]:

@@ -1,0 +1,162 @@
+"""HttpApi: an API Gateway HTTP API whose routes are Lambda functions behind a JWT authorizer.
+
+Every route requires a valid token from the configured issuer (the handler reads the
+caller from the claims, never from the body); each has its own throttle; access logs
+go to a log group with retention, in a JSON format the dashboard reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Component
+from components.function import LambdaFunction
+from components.settings import RouteThrottle
+
+# API Gateway gives up on an integration after 30 s.
+MAX_INTEGRATION_TIMEOUT_MS = 30_000
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "sub": "$context.authorizer.claims.sub",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "integrationError": "$context.integrationErrorMessage",
+        "authorizerError": "$context.authorizer.error",
+    }
+)
+
+
+@dataclass
+class Route:
+    key: str  # "POST /jobs"
+    function: LambdaFunction
+    timeout_seconds: int
+    throttle: RouteThrottle
+
+
+@dataclass
+class HttpApiArgs:
+    prefix: str
+    issuer: pulumi.Input[str]
+    audience: pulumi.Input[list[str]]
+    routes: list[Route]
+    default_throttle: RouteThrottle
+    log_retention_days: int
+    cors_origins: tuple[str, ...] = ()
+    description: str = ""
+    headers: list[str] = field(
+        default_factory=lambda: ["authorization", "content-type", "idempotency-key"]
+    )
+
+
+def _source_arn(execution_arn: str, route_key: str) -> str:
+    """The execute-api ARN pattern that lets API Gateway invoke the function for one route."""
+    method, path = route_key.split()
+    return f"{execution_arn}/*/{method}{path.split('{')[0]}*"
+
+
+class HttpApi(Component):
+    def __init__(
+        self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, opts)
+        methods = sorted({r.key.split()[0] for r in args.routes})
+        self.api = aws.apigatewayv2.Api(
+            name,
+            name=f"{args.prefix}-api",
+            protocol_type="HTTP",
+            description=args.description,
+            cors_configuration={
+                "allow_origins": list(args.cors_origins),
+                "allow_methods": methods,
+                "allow_headers": args.headers,
+                "max_age": 600,
+            }
+            if args.cors_origins
+            else None,
+            opts=self.opts(),
+        )
+        self.authorizer = aws.apigatewayv2.Authorizer(
+            self.child("jwt"),
+            api_id=self.api.id,
+            name="jwt",
+            authorizer_type="JWT",
+            identity_sources=["$request.header.Authorization"],
+            jwt_configuration={"issuer": args.issuer, "audiences": args.audience},
+            opts=self.opts(),
+        )
+        self.access_logs = aws.cloudwatch.LogGroup(
+            self.child("access-logs"),
+            name=f"/aws/apigateway/{args.prefix}-api",
+            retention_in_days=args.log_retention_days,
+            opts=self.opts(),
+        )
+        routes = []
+        for route in args.routes:
+            fn = route.function
+            integration = aws.apigatewayv2.Integration(
+                self.child(f"{fn.logical_name}-integration"),
+                api_id=self.api.id,
+                integration_type="AWS_PROXY",
+                integration_uri=fn.function.invoke_arn,
+                payload_format_version="2.0",
+                timeout_milliseconds=min(
+                    MAX_INTEGRATION_TIMEOUT_MS, route.timeout_seconds * 1000 + 1000
+                ),
+                opts=self.opts(),
+            )
+            routes.append(
+                aws.apigatewayv2.Route(
+                    self.child(f"{fn.logical_name}-route"),
+                    api_id=self.api.id,
+                    route_key=route.key,
+                    target=integration.id.apply(lambda i: f"integrations/{i}"),
+                    authorization_type="JWT",
+                    authorizer_id=self.authorizer.id,
+                    opts=self.opts(),
+                )
+            )
+            aws.lambda_.Permission(
+                self.child(f"{fn.logical_name}-permission"),
+                action="lambda:InvokeFunction",
+                function=fn.function.name,
+                principal="apigateway.amazonaws.com",
+                source_arn=self.api.execution_arn.apply(
+                    lambda arn, key=route.key: _source_arn(arn, key)
+                ),
+                opts=self.opts(),
+            )
+        self.stage = aws.apigatewayv2.Stage(
+            self.child("default-stage"),
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_rate_limit": args.default_throttle.rate,
+                "throttling_burst_limit": args.default_throttle.burst,
+                "detailed_metrics_enabled": True,
+            },
+            route_settings=[
+                {
+                    "route_key": r.key,
+                    "throttling_rate_limit": r.throttle.rate,
+                    "throttling_burst_limit": r.throttle.burst,
+                }
+                for r in args.routes
+            ],
+            access_log_settings={
+                "destination_arn": self.access_logs.arn,
+                "format": ACCESS_LOG_FORMAT,
+            },
+            opts=self.opts(depends_on=routes),
+        )
+        self.url = self.api.api_endpoint
+        self.register_outputs({"url": self.url})

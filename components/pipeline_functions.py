@@ -1,0 +1,261 @@
+"""The pipeline's functions: for each, its environment and exactly what its role may touch.
+
+One builder per function, so a reviewer reads a function's permissions in one place;
+`tests/program/test_security.py` checks them all (no wildcard beyond what AWS requires,
+no access to another function's resources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.function import FunctionSpec, statement
+from components.messaging import NotificationTopic, ProcessingQueues
+from components.settings import StackSettings
+from components.storage import JobStore
+from lambdas.common.contract import Env, Function
+
+
+@dataclass
+class EdgeInputs:
+    """What the pipeline takes from EdgeAuth: one sign-in for API and CDN, and the CDN's bucket."""
+
+    jwt_issuer: pulumi.Input[str]
+    jwt_audience: pulumi.Input[list[str]]
+    content_bucket_name: pulumi.Input[str]
+    content_bucket_arn: pulumi.Input[str]
+    cdn_base_url: pulumi.Input[str]
+
+
+@dataclass
+class CacheInputs:
+    """What the pipeline takes from StatusCache: the status function joins its VPC."""
+
+    vpc_config: dict[str, Any]
+    environment: dict[str, pulumi.Input[str]]
+    statements: list[dict[str, Any]]
+    # Third-party packages only the cached status code imports (`redis`).
+    extra_requirements: tuple[str, ...] = ()
+
+
+@dataclass
+class Resources:
+    """The pipeline's stores, queues and topic, as the function builders need them."""
+
+    settings: StackSettings
+    store: JobStore
+    queues: ProcessingQueues
+    topic: NotificationTopic
+    edge: EdgeInputs | None = None
+    cache: CacheInputs | None = None
+    uploads_objects: pulumi.Output[str] = field(init=False)
+    incoming_objects: pulumi.Output[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uploads_objects = self.store.objects("uploads/")
+        self.incoming_objects = self.store.objects("incoming/")
+
+    def rules_environment(self) -> dict[str, pulumi.Input[str]]:
+        s = self.settings
+        return {
+            Env.JOBS_TABLE: self.store.table.name,
+            Env.UPLOAD_BUCKET: self.store.uploads.name,
+            Env.MIN_CONFIDENCE: str(s.rekognition_min_confidence),
+            Env.REJECT_THRESHOLD: str(s.reject_threshold),
+            Env.UNSAFE_CATEGORIES: ",".join(s.unsafe_categories),
+        }
+
+    def branch_statements(self) -> list[dict[str, Any]]:
+        """What both analyzers need: read the image, write their result, fail over."""
+        return [
+            statement(
+                "ReadImages", ["s3:GetObject"], [self.uploads_objects, self.incoming_objects]
+            ),
+            statement("WriteResult", ["dynamodb:UpdateItem"], [self.store.table.arn]),
+            statement("OnFailureDestination", ["sqs:SendMessage"], [self.queues.failure_queue.arn]),
+        ]
+
+
+def rekognition_analyzer(r: Resources) -> FunctionSpec:
+    return FunctionSpec(
+        name=Function.REKOGNITION_ANALYZER,
+        description="Rekognition moderation labels for one job",
+        environment=r.rules_environment(),
+        statements=[
+            # DetectModerationLabels has no resource-level permissions: AWS requires "*".
+            statement("DetectModerationLabels", ["rekognition:DetectModerationLabels"], ["*"]),
+            *r.branch_statements(),
+        ],
+    )
+
+
+def custom_analyzer(r: Resources) -> FunctionSpec:
+    s = r.settings
+    return FunctionSpec(
+        name=Function.CUSTOM_ANALYZER,
+        description="Blocklist and image checks for one job",
+        environment={
+            **r.rules_environment(),
+            Env.BLOCKLIST_HASHES: ",".join(s.blocklist_hashes),
+            Env.BLOCKLIST_MAX_DISTANCE: str(s.blocklist_max_distance),
+            Env.MIN_IMAGE_SIDE: str(s.min_image_side),
+            Env.MAX_ASPECT_RATIO: str(s.max_aspect_ratio),
+        },
+        statements=r.branch_statements(),
+    )
+
+
+def upload(r: Resources) -> FunctionSpec:
+    s = r.settings
+    objects = [r.uploads_objects, r.incoming_objects]
+    return FunctionSpec(
+        name=Function.UPLOAD,
+        description="POST /jobs and presigned-upload validation",
+        environment={
+            Env.JOBS_TABLE: r.store.table.name,
+            Env.IDEMPOTENCY_TABLE: r.store.idempotency_table.name,
+            Env.UPLOAD_BUCKET: r.store.uploads.name,
+            Env.PROCESSING_QUEUE_URL: r.queues.queue.url,
+            Env.MAX_INLINE_UPLOAD_BYTES: str(s.max_inline_upload_bytes),
+            Env.MAX_UPLOAD_BYTES: str(s.max_upload_bytes),
+            Env.PRESIGN_EXPIRY_SECONDS: str(s.presign_expiry_seconds),
+            Env.JOB_RETENTION_DAYS: str(s.job_retention_days),
+            Env.IDEMPOTENCY_TTL_SECONDS: str(s.idempotency_ttl_seconds),
+        },
+        statements=[
+            statement("StoreImages", ["s3:DeleteObject", "s3:PutObject"], objects),
+            statement("ReadIncoming", ["s3:GetObject"], [r.incoming_objects]),
+            statement(
+                "CreateAndFailJobs",
+                ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                [r.store.table.arn],
+            ),
+            statement(
+                "Idempotency",
+                [
+                    "dynamodb:DeleteItem",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ],
+                [r.store.idempotency_table.arn],
+            ),
+            statement("Enqueue", ["sqs:SendMessage"], [r.queues.queue.arn]),
+        ],
+    )
+
+
+def status(r: Resources) -> FunctionSpec:
+    environment: dict[str, pulumi.Input[str]] = {Env.JOBS_TABLE: r.store.table.name}
+    if r.edge is not None:
+        environment[Env.CDN_BASE_URL] = r.edge.cdn_base_url
+    statements = [statement("ReadJobs", ["dynamodb:GetItem"], [r.store.table.arn])]
+    if r.cache is not None:
+        environment.update(r.cache.environment)
+        statements += r.cache.statements
+    return FunctionSpec(
+        name=Function.STATUS,
+        description="GET /jobs/{job_id}",
+        environment=environment,
+        statements=statements,
+        vpc_config=r.cache.vpc_config if r.cache else None,
+        extra_requirements=r.cache.extra_requirements if r.cache else (),
+    )
+
+
+def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
+    """`analyzers`: the analyzer LambdaFunctions it invokes, by logical name."""
+    rek, custom = analyzers[Function.REKOGNITION_ANALYZER], analyzers[Function.CUSTOM_ANALYZER]
+    return FunctionSpec(
+        name=Function.DISPATCHER,
+        description="Claims queued jobs and fans out to both analyzers",
+        environment={
+            Env.JOBS_TABLE: r.store.table.name,
+            Env.REKOGNITION_FUNCTION: rek.function.name,
+            Env.CUSTOM_FUNCTION: custom.function.name,
+            Env.DISPATCH_LEASE_SECONDS: str(r.settings.function(Function.DISPATCHER).timeout),
+        },
+        statements=[
+            statement("ClaimJobs", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            statement(
+                "InvokeAnalyzers",
+                ["lambda:InvokeFunction"],
+                [rek.function.arn, custom.function.arn],
+            ),
+            statement(
+                "ConsumeQueue",
+                [
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                ],
+                [r.queues.queue.arn],
+            ),
+        ],
+    )
+
+
+def stream_reader_statement(stream_arn: pulumi.Input[str]) -> dict[str, Any]:
+    return statement(
+        "ReadStream",
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+        ],
+        [stream_arn],
+    )
+
+
+def notifier(r: Resources) -> FunctionSpec:
+    environment: dict[str, pulumi.Input[str]] = {
+        Env.NOTIFICATION_TOPIC_ARN: r.topic.arn,
+        Env.UPLOAD_BUCKET: r.store.uploads.name,
+    }
+    statements = [
+        stream_reader_statement(r.store.table.stream_arn),
+        statement("Notify", ["sns:Publish"], [r.topic.arn]),
+        statement("OnFailureDestination", ["sqs:SendMessage"], [r.queues.failure_queue.arn]),
+    ]
+    if r.edge is not None:
+        environment[Env.CONTENT_BUCKET] = r.edge.content_bucket_name
+        environment[Env.CONTENT_MAX_AGE_SECONDS] = str(r.settings.edge_auth.content_ttl_seconds)
+        content_objects = pulumi.Output.from_input(r.edge.content_bucket_arn).apply(
+            lambda a: f"{a}/content/*"
+        )
+        statements += [
+            statement("ReadApproved", ["s3:GetObject"], [r.uploads_objects, r.incoming_objects]),
+            statement("PublishContent", ["s3:PutObject"], [content_objects]),
+        ]
+    return FunctionSpec(
+        name=Function.NOTIFIER,
+        description="Publishes one notification per job that became terminal",
+        environment=environment,
+        statements=statements,
+    )
+
+
+def sweeper(r: Resources) -> FunctionSpec:
+    return FunctionSpec(
+        name=Function.SWEEPER,
+        description="Fails jobs whose analyzers gave up or that passed their deadline",
+        environment={
+            Env.JOBS_TABLE: r.store.table.name,
+            Env.FAILURE_QUEUE_URL: r.queues.failure_queue.url,
+            Env.JOB_DEADLINE_SECONDS: str(r.settings.job_deadline_seconds),
+        },
+        statements=[
+            statement("FindOverdue", ["dynamodb:Query"], [r.store.status_index_arn]),
+            statement("FailJobs", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            statement(
+                "DrainFailures",
+                ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                [r.queues.failure_queue.arn],
+            ),
+        ],
+    )

@@ -1,0 +1,94 @@
+"""JobStore: where uploads and jobs live: the originals bucket, the jobs table, idempotency.
+
+The jobs table's stream (new and old images) is the pipeline's outbox: the notifier and
+the exporter read it. Its one index, on (status, created_at), serves the sweeper and the
+dashboard; it projects only attributes that change with the status, so an analyzer's
+result write does not rewrite the index entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Component
+from components.buckets import PrivateBucket, PrivateBucketArgs
+from lambdas.common.contract import STATUS_INDEX
+
+UPLOAD_PREFIXES = ("uploads/", "incoming/")
+
+
+@dataclass
+class JobStoreArgs:
+    prefix: str
+    force_destroy: bool
+    upload_expiry_days: int
+
+
+class JobStore(Component):
+    def __init__(
+        self, name: str, args: JobStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, opts)
+        self.uploads = PrivateBucket(
+            f"{args.prefix}-uploads",
+            PrivateBucketArgs(
+                force_destroy=args.force_destroy,
+                expire_prefixes={p: args.upload_expiry_days for p in UPLOAD_PREFIXES},
+            ),
+            opts=self.opts(),
+        )
+        self.table = aws.dynamodb.Table(
+            self.child("jobs"),
+            name=f"{args.prefix}-jobs",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="job_id",
+            attributes=[
+                {"name": "job_id", "type": "S"},
+                {"name": "status", "type": "S"},
+                {"name": "created_at", "type": "S"},
+            ],
+            global_secondary_indexes=[
+                {
+                    "name": STATUS_INDEX,
+                    "hash_key": "status",
+                    "range_key": "created_at",
+                    # Only attributes that change with the status: projecting updated_at
+                    # would rewrite the index entry on each analyzer's result write.
+                    "projection_type": "INCLUDE",
+                    "non_key_attributes": ["user_id", "decision", "completed_at"],
+                }
+            ],
+            ttl={"attribute_name": "expires_at", "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            stream_enabled=True,
+            stream_view_type="NEW_AND_OLD_IMAGES",
+            deletion_protection_enabled=not args.force_destroy,
+            opts=self.opts(),
+        )
+        self.idempotency_table = aws.dynamodb.Table(
+            self.child("idempotency"),
+            name=f"{args.prefix}-idempotency",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",
+            attributes=[{"name": "id", "type": "S"}],
+            ttl={"attribute_name": "expiration", "enabled": True},
+            server_side_encryption={"enabled": True},
+            deletion_protection_enabled=not args.force_destroy,
+            opts=self.opts(),
+        )
+        self.status_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{STATUS_INDEX}")
+        self.register_outputs(
+            {
+                "upload_bucket": self.uploads.name,
+                "jobs_table": self.table.name,
+                "idempotency_table": self.idempotency_table.name,
+            }
+        )
+
+    def objects(self, prefix: str) -> pulumi.Output[str]:
+        """The ARN pattern of the upload bucket's objects under `prefix`."""
+        return self.uploads.arn.apply(lambda a: f"{a}/{prefix}*")
