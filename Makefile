@@ -6,28 +6,51 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps test lint audit demo up down bench lock clean
+.PHONY: setup system-deps test test-fast lint format format-check typecheck audit docs \
+        docs-check demo up down bench lock clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt scripts/dev_paths.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) scripts/dev_paths.py
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# Debian packages some tests and the demo need: redis-server (the status cache) and
-# chromium (the dashboard's browser test).
+# Debian packages some tests and the demo need: redis-server (the status cache),
+# chromium (the dashboard's browser test) and a Java runtime (local-mode Spark).
 system-deps:
 	@bash scripts/system-deps.sh
 
 lint: setup
 	$(PY) -m ruff check .
 
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+format-check: setup
+	$(PY) -m ruff format --check .
+
+typecheck: setup
+	@bash scripts/typecheck.sh
+
 # Known vulnerabilities in the locked dependencies (pip-audit); fails on any.
 audit: setup
 	$(PY) scripts/audit.py
 
-test: setup system-deps lint audit
+# The generated parts of docs/ (settings, function environment): rewrite or check.
+docs: setup
+	$(PY) -m scripts.gen_docs
+
+docs-check: setup
+	$(PY) -m scripts.gen_docs --check
+
+# The unit tier and the static checks: the loop to run before every commit (< 1 minute).
+test-fast: setup lint format-check
+	$(PY) -m pytest -q -m unit
+
+test: setup system-deps lint format-check typecheck audit docs-check
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; fi; \
 	exit $$rc
@@ -53,4 +76,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf .build .local-cloud .pytest_cache
+	rm -rf .build .local-cloud .pytest_cache .mypy_cache

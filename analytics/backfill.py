@@ -21,14 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "lambdas") not in sys.path:
-    sys.path.insert(0, str(ROOT / "lambdas"))
-
-from common import export  # noqa: E402
+from common import export
 
 
 def backfill(

@@ -42,9 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "lambdas"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -63,8 +60,8 @@ from common.status_cache import (  # noqa: E402
 )
 from common.timeutil import iso, utcnow  # noqa: E402
 from components.caching import STATUS_ACCESS_STRING  # noqa: E402
-from local.atomic import make_dynamodb_atomic  # noqa: E402
-from local.cache_server import CacheServer  # noqa: E402
+from local.moto_patches.atomic import make_dynamodb_atomic  # noqa: E402
+from local.twins.elasticache import CacheServer  # noqa: E402
 
 TABLE = "bench-jobs"
 MAX_DRIVER_LAG = 0.05

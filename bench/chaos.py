@@ -14,7 +14,7 @@ import json
 
 from bench.localcloud import FAST, fresh_cloud
 from bench.machine import describe
-from local.chaos import run_chaos
+from local.tools.chaos import run_chaos
 
 
 def main(argv: list[str] | None = None) -> int:

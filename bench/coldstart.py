@@ -23,8 +23,8 @@ from bench.machine import describe
 from components import packaging
 from components.settings import DEFAULT_FUNCTIONS
 from lambdas.common.contract import PIPELINE_FUNCTIONS
-from local.lambdas import ExecutionEnvironment, base_environment
 from local.registry import FunctionDef
+from local.runtime.lambda_service import ExecutionEnvironment, base_environment
 
 
 class CollectingTelemetry:

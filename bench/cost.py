@@ -31,7 +31,7 @@ from bench.localcloud import FAST, fresh_cloud
 from bench.machine import describe
 from dashboard.data.cost import FunctionLoad, Workload, estimate
 from lambdas.common.contract import Output
-from local.load import run_load
+from local.tools.load import run_load
 
 MILLION = 1_000_000
 SEED_MEMORY_MB = 128

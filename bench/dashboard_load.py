@@ -28,9 +28,6 @@ from pathlib import Path
 from lambdas.common.contract import Output
 
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "lambdas"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 for key, value in {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -260,7 +257,7 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         trace,
     )
     from dashboard.data.target import Target, TargetSpec
-    from local.inprocess import build_stack
+    from tests.support.inprocess import build_stack
 
     rng = random.Random(4)
     with mock_aws():

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from components import packaging  # noqa: E402
-from local.idp import CLIENT_ID, LocalIdentityProvider  # noqa: E402
+from local.twins.idp import CLIENT_ID, LocalIdentityProvider  # noqa: E402
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench"
 

@@ -34,9 +34,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "lambdas"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 
 # EMR Serverless list prices, us-east-1, per hour. x86_64 since GA (2022-06-01);
 # arm64 (Graviton2, 20% lower) since 2022-11-17. Storage beyond the 20 GB each worker

@@ -24,7 +24,7 @@ import psutil
 from bench.localcloud import FAST, fresh_cloud, memory_mb
 from bench.machine import describe
 from lambdas.common.contract import Output
-from local.load import percentiles, run_load
+from local.tools.load import percentiles, run_load
 
 STAGE_EVENTS = {
     "upload accepted": "accepted",
@@ -127,8 +127,9 @@ def direct_cpu_per_job(jobs: int = 100) -> float:
 def _direct_cpu_per_job(jobs: int) -> float:
     from moto import mock_aws
 
-    from local import fixtures, rekognition
-    from local.inprocess import api_event, build_stack, stream_records
+    from local.tools import fixtures
+    from local.twins import rekognition
+    from tests.support.inprocess import api_event, build_stack, stream_records
 
     work = fixtures.workload(jobs, seed=3)
     with mock_aws():

@@ -11,16 +11,11 @@ DASHBOARD_OUTPUTS, DASHBOARD_STACK, DASHBOARD_PROFILE, DASHBOARD_REGION.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from dashboard import ui  # noqa: E402
+from dashboard import ui
 
 PAGES = Path(__file__).resolve().parent / "pages"
 

@@ -188,7 +188,6 @@ def cmd_invoke(args) -> int:
 
 
 def cmd_hash(args) -> int:
-    sys.path.insert(0, str(ROOT / "lambdas"))
     from common.images import dhash, open_image
 
     print(dhash(open_image(Path(args.image).read_bytes())))
@@ -197,7 +196,7 @@ def cmd_hash(args) -> int:
 
 def cmd_load(args) -> int:
     from local.client import LocalCloudClient
-    from local.load import run_load
+    from local.tools.load import run_load
 
     cloud = LocalCloudClient(Path(args.state_dir))
     summary, details = run_load(
@@ -218,8 +217,8 @@ def cmd_load(args) -> int:
 
 
 def cmd_chaos(args) -> int:
-    from local.chaos import run_chaos
     from local.client import LocalCloudClient
+    from local.tools.chaos import run_chaos
 
     cloud = LocalCloudClient(Path(args.state_dir))
     report = run_chaos(cloud, args.count, rate=args.rate, seed=args.seed, timeout=args.timeout)
@@ -231,7 +230,7 @@ def cmd_report(args) -> int:
     from datetime import date
 
     from local.client import LocalCloudClient
-    from local.report import AnalyticsNotEnabled, run_report
+    from local.tools.report import AnalyticsNotEnabled, run_report
 
     cloud = LocalCloudClient(Path(args.state_dir))
     end = date.fromisoformat(args.end_date) if args.end_date else None

@@ -24,22 +24,20 @@ import boto3
 from botocore.config import Config
 
 from lambdas.common.contract import Output
-from local import edge_twins
-from local.atomic import make_dynamodb_atomic
-from local.cache_server import CacheServer, caching_requested
-from local.cdn import start_cdn
+from local import moto_patches
 from local.client import DEFAULT_STATE_DIR
-from local.endpoint import Endpoint
-from local.event_sources import DirectQueue, S3Trigger, SqsEventSource, StreamEventSource
-from local.faults import FaultPlan, Faults
-from local.gateway import Gateway
-from local.idp import CLIENT_ID, LocalIdentityProvider
-from local.index_queries import make_index_queries_fast
-from local.lambdas import LambdaService, base_environment
-from local.monitors import Sampler, Scheduler
 from local.registry import Registry
-from local.sns_fifo import make_sns_fifo_dedup
-from local.telemetry import Telemetry
+from local.runtime.endpoint import Endpoint
+from local.runtime.event_sources import DirectQueue, S3Trigger, SqsEventSource, StreamEventSource
+from local.runtime.faults import FaultPlan, Faults
+from local.runtime.gateway import Gateway
+from local.runtime.lambda_service import LambdaService, base_environment
+from local.runtime.monitors import Sampler, Scheduler
+from local.runtime.telemetry import Telemetry
+from local.twins import edge as edge_twins
+from local.twins.cdn import start_cdn
+from local.twins.elasticache import CacheServer, caching_requested
+from local.twins.idp import CLIENT_ID, LocalIdentityProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("local.cloud")
@@ -65,10 +63,8 @@ def free_port() -> int:
 
 
 def blocklisted_fixture_hash() -> str:
-    if str(ROOT / "lambdas") not in sys.path:
-        sys.path.append(str(ROOT / "lambdas"))
     from common.images import dhash, open_image
-    from local import fixtures
+    from local.tools import fixtures
 
     return dhash(open_image(fixtures.png(seed=fixtures.BLOCKLISTED_SEED)))
 
@@ -135,9 +131,7 @@ class LocalCloud:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        make_dynamodb_atomic()
-        make_sns_fifo_dedup()
-        make_index_queries_fast()
+        moto_patches.install_all()
         self.endpoint = Endpoint(self, lambda: self.client("s3"))
         self.endpoint.start()
         gateway_port = free_port()

@@ -15,9 +15,10 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from local import edge_twins, program
+from local import program
 from local.mocks import LocalMocks
 from local.registry import Registry
+from local.twins import edge as edge_twins
 
 
 def clients_for(endpoint: str, region: str):
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     clients = clients_for(args.endpoint, args.region)
     extra_handlers = edge_twins.handlers(registry, args.region, cdn_host=args.cdn)
     if args.cache_url:
-        from local import cache_server
+        from local.twins import elasticache as cache_server
 
         extra_handlers.update(
             cache_server.mock_handlers(args.cache_url, clients, registry, args.region)

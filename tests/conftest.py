@@ -1,11 +1,18 @@
-import os
-import sys
-from pathlib import Path
+"""Shared fixtures, and a marker per folder: `pytest -m unit` is the fast tier.
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "lambdas"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+| folder | marker | what runs |
+|---|---|---|
+| unit/ | unit | pure functions: decisions, settings, cost model, reports |
+| handlers/ | handlers | handler and behaviour code on in-process moto |
+| program/ | program | the Pulumi program under mocks: what `pulumi up` would declare |
+| local_cloud/ | local_cloud | the embedded local cloud, end to end |
+| dashboard/ | dashboard | the dashboard's data layer and pages |
+| browser/ | browser | the dashboard in headless Chromium |
+| spark/ | spark | the PySpark report in local mode |
+"""
+
+import os
+from pathlib import Path
 
 # Handlers import Powertools at module level; keep them quiet and untraced in tests.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -20,45 +27,26 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from tests.support.local_cloud import start_local_cloud, stop_local_cloud  # noqa: E402
+
+TIERS = ("unit", "handlers", "program", "local_cloud", "dashboard", "browser", "spark")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        folder = Path(str(item.fspath)).relative_to(root).parts[0]
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, folder))
+
 
 @pytest.fixture
 def stack():
     """The whole program materialized in a fresh in-process moto."""
-    from local.inprocess import build_stack
+    from tests.support.inprocess import build_stack
 
     with mock_aws():
         yield build_stack()
-
-
-# Settings of the test local cloud: short timeouts so redelivery, retries and the
-# sweeper happen within seconds rather than minutes.
-LOCAL_TEST_SETTINGS = {
-    "functions": {
-        "dispatcher": {"timeout": 2},
-        "rekognition_analyzer": {"timeout": 10},
-        "custom_analyzer": {"timeout": 10},
-        "sweeper": {"timeout": 3},
-    },
-    "jobDeadlineSeconds": 60,
-}
-LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
-
-
-def start_local_cloud(state_dir, settings=None, options=None):
-    """Start a local cloud in `state_dir` with the test settings; return a client for it."""
-    from local.client import start_cloud
-
-    return start_cloud(
-        state_dir,
-        {**LOCAL_TEST_SETTINGS, **(settings or {})},
-        LOCAL_TEST_OPTIONS if options is None else options,
-    )
-
-
-def stop_local_cloud(state_dir):
-    from local.client import stop_cloud
-
-    stop_cloud(state_dir)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ throttling errors retried) so a DynamoDB throttle burst slows a job, never fails
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -20,5 +21,6 @@ _CONFIG = Config(
 
 
 @functools.cache
-def client(service: str):
-    return boto3.client(service, config=_CONFIG)
+def client(service: str) -> Any:
+    # Typed as Any: the service is a runtime string; callers name their client's service.
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]

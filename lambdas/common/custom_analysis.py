@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import ImageStat
 
@@ -33,14 +34,17 @@ class CustomRules:
     blank_stddev: float = 4.0
 
 
-def load_plugin(spec: str | None) -> Callable | None:
+def load_plugin(spec: str | None) -> Callable[..., Any] | None:
     if not spec:
         return None
     module_name, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module_name), attr or "analyze")
+    plugin: Callable[..., Any] = getattr(importlib.import_module(module_name), attr or "analyze")
+    return plugin
 
 
-def analyze(data: bytes, rules: CustomRules, plugin: Callable | None = None) -> dict:
+def analyze(
+    data: bytes, rules: CustomRules, plugin: Callable[..., Any] | None = None
+) -> dict[str, Any]:
     flags: list[str] = []
     details: dict[str, str] = {}
     scores: dict[str, float] = {}

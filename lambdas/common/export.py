@@ -135,7 +135,7 @@ def batch_digest(records: Sequence[dict[str, Any]]) -> str:
     """A name for this exact batch: the same records in the same order give the same digest."""
     h = hashlib.sha256()
     for rec in records:
-        change = rec.get("dynamodb") if isinstance(rec.get("dynamodb"), dict) else {}
+        change: dict[str, Any] = rec["dynamodb"] if isinstance(rec.get("dynamodb"), dict) else {}
         ident = rec.get("eventID") or change.get("SequenceNumber")
         if not ident:
             ident = json.dumps(rec, sort_keys=True, default=str)
@@ -171,7 +171,7 @@ def group_rows(rows: Iterable[ExportRow]) -> dict[str, list[ExportRow]]:
 
 
 def write_rows(
-    s3, bucket: str, rows: Iterable[ExportRow], digest: str, prefix: str = PREFIX
+    s3: Any, bucket: str, rows: Iterable[ExportRow], digest: str, prefix: str = PREFIX
 ) -> dict[str, int]:
     """PUT one object per date; return {key: rows}. Any failed PUT raises (the batch is retried)."""
     written: dict[str, int] = {}

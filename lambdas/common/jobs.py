@@ -82,7 +82,7 @@ def serialize(item: dict[str, Any]) -> dict[str, Any]:
 def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
-    return from_dynamo({k: _de.deserialize(v) for k, v in item.items()})
+    return dict(from_dynamo({k: _de.deserialize(v) for k, v in item.items()}))
 
 
 def _values(**kw: Any) -> dict[str, Any]:
@@ -90,8 +90,8 @@ def _values(**kw: Any) -> dict[str, Any]:
 
 
 def _conditional_update(
-    ddb, table: str, job_id: str, returns: str = "ALL_NEW", **kwargs
-) -> tuple[bool, dict | None]:
+    ddb: Any, table: str, job_id: str, returns: str = "ALL_NEW", **kwargs: Any
+) -> tuple[bool, dict[str, Any] | None]:
     """Run an UpdateItem; return (won, item) with the item after (won) or before (lost).
 
     With `returns="NONE"` a winning write returns no item (callers that only need to
@@ -109,7 +109,13 @@ def _conditional_update(
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        return False, deserialize(exc.response.get("Item"))
+        return False, deserialize(_failed_item(exc))
+
+
+def _failed_item(exc: ClientError) -> dict[str, Any] | None:
+    """The item a failed condition returned (ReturnValuesOnConditionCheckFailure)."""
+    item = exc.response.get("Item")
+    return item if isinstance(item, dict) else None
 
 
 # --- create ----------------------------------------------------------------------------
@@ -140,7 +146,7 @@ def new_job(
     }
 
 
-def create_job(ddb, table: str, job: dict[str, Any]) -> dict[str, Any] | None:
+def create_job(ddb: Any, table: str, job: dict[str, Any]) -> dict[str, Any] | None:
     """Insert a new job. Returns None, or the existing job when the id is taken.
 
     A job id is never reused: ids are random, or derived from a client's
@@ -156,7 +162,7 @@ def create_job(ddb, table: str, job: dict[str, Any]) -> dict[str, Any] | None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        return deserialize(exc.response.get("Item")) or {}
+        return deserialize(_failed_item(exc)) or {}
     return None
 
 
@@ -172,7 +178,9 @@ class Claim:
         return [b for b in Branch if b.result_attribute not in self.job]
 
 
-def claim_for_analysis(ddb, table: str, job_id: str, now: datetime, lease_seconds: int) -> Claim:
+def claim_for_analysis(
+    ddb: Any, table: str, job_id: str, now: datetime, lease_seconds: int
+) -> Claim:
     """pending -> analyzing, before any analyzer is started.
 
     The claim carries a lease as long as the dispatcher's timeout. A redelivered
@@ -224,7 +232,7 @@ class Recorded:
 
 
 def record_result(
-    ddb, table: str, job_id: str, branch: str, result: dict[str, Any], now: datetime
+    ddb: Any, table: str, job_id: str, branch: str, result: dict[str, Any], now: datetime
 ) -> Recorded:
     """Store one analyzer's result while the job is `analyzing`; return the whole item.
 
@@ -250,7 +258,7 @@ def record_result(
 
 
 def finalize(
-    ddb, table: str, job_id: str, decision: str, reasons: list[str], now: datetime
+    ddb: Any, table: str, job_id: str, decision: str, reasons: list[str], now: datetime
 ) -> tuple[bool, dict[str, Any]]:
     """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`.
 
@@ -285,7 +293,7 @@ def finalize(
 
 
 def fail_job(
-    ddb, table: str, job_id: str, reason: str, now: datetime
+    ddb: Any, table: str, job_id: str, reason: str, now: datetime
 ) -> tuple[bool, dict[str, Any] | None]:
     """pending|analyzing -> failed with a reason. A terminal job is left alone."""
     return _conditional_update(
@@ -312,7 +320,7 @@ def fail_job(
 # --- reads -------------------------------------------------------------------------------
 
 
-def get_job(ddb, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
+def get_job(ddb: Any, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
     out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent)
     return deserialize(out.get("Item"))
 
@@ -322,7 +330,7 @@ def public_view(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def jobs_older_than(
-    ddb, table: str, status: str, cutoff: datetime, limit: int = 500
+    ddb: Any, table: str, status: str, cutoff: datetime, limit: int = 500
 ) -> Iterator[dict[str, Any]]:
     """Jobs in `status` created before `cutoff`, oldest first, from the status GSI."""
     kwargs: dict[str, Any] = {
@@ -337,7 +345,7 @@ def jobs_older_than(
     while True:
         page = ddb.query(**kwargs)
         for raw in page.get("Items", []):
-            yield deserialize(raw)
+            yield deserialize(raw) or {}
             seen += 1
             if seen >= limit:
                 return

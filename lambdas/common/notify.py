@@ -16,7 +16,7 @@ from common import jobs
 from common.contract import TERMINAL_STATUSES, Decision, Status
 
 
-def terminal_transition(record: dict) -> dict[str, Any] | None:
+def terminal_transition(record: dict[str, Any]) -> dict[str, Any] | None:
     """The new job image if this stream record moved the job into a terminal status."""
     if record.get("eventName") not in ("MODIFY", "INSERT"):
         return None
@@ -41,7 +41,7 @@ def message_for(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def publish(sns, topic_arn: str, job: dict[str, Any]) -> str:
+def publish(sns: Any, topic_arn: str, job: dict[str, Any]) -> str:
     """Publish the job's notification; on a FIFO topic, once per job whatever the retries.
 
     A stream batch is retried whole after a crash, so a record may be published again.
@@ -64,11 +64,11 @@ def publish(sns, topic_arn: str, job: dict[str, Any]) -> str:
         },
         **kwargs,
     )
-    return out["MessageId"]
+    return str(out["MessageId"])
 
 
 def publish_content(
-    s3, source_bucket: str, content_bucket: str, job: dict[str, Any], max_age: int = 31536000
+    s3: Any, source_bucket: str, content_bucket: str, job: dict[str, Any], max_age: int = 31536000
 ) -> bool:
     """Copy an approved image to the CDN's content bucket; never a rejected one.
 

@@ -8,6 +8,7 @@ sent as bytes (up to Rekognition's 5 MB bytes limit).
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -27,7 +28,7 @@ def _as_jpeg(data: bytes) -> bytes:
     raise ValueError("image cannot be made small enough for Rekognition")
 
 
-def detect(rek, s3, bucket: str, key: str, min_confidence: float) -> dict:
+def detect(rek: Any, s3: Any, bucket: str, key: str, min_confidence: float) -> dict[str, Any]:
     source = "s3"
     try:
         out = rek.detect_moderation_labels(

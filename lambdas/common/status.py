@@ -24,7 +24,7 @@ def job_for_caller(
 
     Another user's job answers exactly like a missing one, so ids cannot be probed.
     """
-    if not valid_job_id(job_id):
+    if job_id is None or not valid_job_id(job_id):
         return None
     job = load(job_id)
     if job is None or job.get("user_id") != user_id:

@@ -270,7 +270,7 @@ class StatusCache:
         entry = Entry(job=jobs.public_view(job), expires_at=read_started + ttl)
         now = self.clock()
         self.local.put(job_id, entry, now)
-        if remote_ok:
+        if remote_ok and self.remote is not None:
             try:
                 self.remote.put(job_id, entry, now)
             except RemoteCacheError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from common import jobs
 from common.contract import Status
@@ -32,7 +33,7 @@ class SweepReport:
         return sum(self.overdue.values())
 
 
-def reason_from_record(record: dict) -> tuple[str, str]:
+def reason_from_record(record: dict[str, Any]) -> tuple[str, str]:
     """(job_id, reason) from a Lambda on-failure destination record."""
     payload = record.get("requestPayload") or {}
     job_id = payload.get("job_id")
@@ -51,8 +52,8 @@ def reason_from_record(record: dict) -> tuple[str, str]:
 
 
 def drain_failure_queue(
-    sqs,
-    ddb,
+    sqs: Any,
+    ddb: Any,
     table: str,
     queue_url: str,
     now: datetime,
@@ -86,7 +87,7 @@ def drain_failure_queue(
 
 
 def fail_overdue(
-    ddb,
+    ddb: Any,
     table: str,
     deadline_seconds: int,
     now: datetime,

@@ -43,7 +43,7 @@ def request_digest(content_type: str, body: bytes) -> str:
     return hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()
 
 
-def accepted(job_id: str, extra: dict | None = None) -> dict:
+def accepted(job_id: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "status": Status.PENDING,
@@ -87,7 +87,7 @@ def accept_inline(
     data: bytes,
     now: datetime,
     idempotency_key: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Validate and accept an image sent as the request body. Raises Rejection.
 
     With an Idempotency-Key every step is safe to repeat: the object is written only
@@ -172,7 +172,7 @@ def parse_presign_request(data: bytes) -> tuple[str, int]:
 
 def presign(
     deps: UploadDeps, user_id: str, data: bytes, now: datetime, idempotency_key: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Create a pending job and a presigned PUT for a large image.
 
     The object lands under `incoming/`; its ObjectCreated event runs `ingest_object`,

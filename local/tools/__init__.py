@@ -1,0 +1,1 @@
+"""Tools that drive a running local cloud: load, chaos, fixtures, the Spark report."""

@@ -1,0 +1,195 @@
+"""The dashboard in a real browser: `streamlit run` against the local cloud, headless Chromium.
+
+Every page is opened by its URL, its key elements are checked, and a screenshot is saved
+under test-artifacts/dashboard/ (gitignored). Chromium is the system's (/usr/bin/chromium);
+no browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dashboard.data import dlq
+from tests.dashboard.test_dashboard_app import seed_traffic
+from tests.support.paths import ROOT
+
+APP = ROOT / "dashboard" / "app.py"
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# (url path, title, texts that must be on the page, a chart is expected)
+PAGES = [
+    ("", "Overview", ["Complete", "Stage health", "Alarms", "Jobs over time"], True),
+    ("queues", "Queues", ["Visible", "In flight", "History"], True),
+    ("dead-letters", "Dead letters", ["Look at messages", "Retention"], False),
+    (
+        "lambdas",
+        "Lambdas",
+        ["Traffic, errors, cold starts", "Duration and memory", "Right-sizing"],
+        True,
+    ),
+    ("job-trace", "Job trace", ["Job id"], False),
+    ("cost", "Cost", ["Projection at", "Per 1,000 jobs", "bundled table dated"], True),
+    ("analytics", "Analytics", ["Analytics is disabled"], False),
+    ("local-cloud", "Local cloud", ["Not emulated", "Stand-ins", "Emulated resources"], False),
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.local_cloud]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard(local_cloud, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/system-deps.sh installs it)")
+    seeded = seed_traffic(local_cloud)
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--",
+                "--local",
+                str(local_cloud.state_dir),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, seeded
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the page's script."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || getComputedStyle(document.querySelector('[data-testid=\"stStatusWidget\"]'))"
+        ".visibility === 'hidden'",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)
+
+
+def test_every_page_in_chromium(dashboard, browser):
+    url, _ = dashboard
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 2600})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for path, title, expected, chart in PAGES:
+        page.goto(f"{url}/{path}")
+        page.get_by_role("heading", name=title, exact=True).wait_for(timeout=60_000)
+        settle(page)
+        body = page.inner_text("body")
+        for text in expected:
+            assert text in body, f"{title}: {text!r} missing"
+        assert page.locator("[data-testid='stException']").count() == 0, title
+        assert "Traceback" not in body, title
+        if chart:
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        # every page has the same sidebar: which stack, window, refresh
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert "Look at" in sidebar.inner_text() and "Time window" in sidebar.inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"{path or 'overview'}.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_trace_and_dead_letters_in_chromium(dashboard, browser, local_cloud):
+    url, seeded = dashboard
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 2600})
+    page.goto(f"{url}/job-trace")
+    box = page.get_by_label("Job id")
+    box.wait_for(timeout=60_000)
+    box.fill(seeded["job_ids"][0])
+    box.press("Enter")
+    page.get_by_text("Waterfall").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    settle(page)
+    body = page.inner_text("body")
+    assert "Invocations (bars) and log lines (ticks)" in body or "upload" in body
+    page.screenshot(path=str(ARTIFACTS / "job-trace-waterfall.png"), full_page=True)
+
+    sqs, dlq_url = local_cloud.client("sqs"), local_cloud.outputs["dlq_url"]
+    sent = sqs.send_message(QueueUrl=dlq_url, MessageBody='{"job_id": "browser-test"}')
+    try:
+        page.goto(f"{url}/dead-letters")
+        page.get_by_role("button", name="Look at messages").click()
+        page.get_by_text("distinct message(s)").wait_for(timeout=60_000)
+        settle(page)
+        assert "browser-test" in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "dead-letters-browse.png"), full_page=True)
+    finally:  # leave the session's DLQ as it was
+        assert dlq.delete(sqs, dlq_url, [sent["MessageId"]], wait_seconds=0).deleted == 1

@@ -1,0 +1,416 @@
+"""Every dashboard page rendered with Streamlit's AppTest against a running local cloud.
+
+The cloud (the session's `local_cloud`) carries real traffic sent through its API, so
+pages draw what the pipeline actually wrote: jobs, metrics, REPORT lines, log lines.
+Widgets drive the data layer: the DLQ test redrives and deletes through the page.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.data import jobs as job_data
+from dashboard.data.queues import attributes
+from tests.support.paths import ROOT
+
+APP = ROOT / "dashboard" / "app.py"
+PAGES = [
+    "overview",
+    "queues",
+    "dead_letters",
+    "lambdas",
+    "job_trace",
+    "cost",
+    "analytics",
+    "local_cloud",
+]
+_seeded: dict[str, dict] = {}
+
+pytestmark = pytest.mark.local_cloud
+
+
+def seed_traffic(cloud) -> dict:
+    """Send a few real uploads through the API once per cloud; return what was sent."""
+    key = str(cloud.state_dir)
+    if key not in _seeded:
+        from local.tools.load import run_load
+
+        summary, detail = run_load(
+            cloud, 12, rate=20, concurrency=4, users=3, seed=3, timeout=180, progress=False
+        )
+        assert summary.completed + summary.failed == summary.accepted == 12, summary
+        cloud.control("flush")
+        _seeded[key] = {"job_ids": detail["job_ids"], "summary": summary}
+    return _seeded[key]
+
+
+@pytest.fixture
+def seeded(local_cloud):
+    return seed_traffic(local_cloud)
+
+
+@pytest.fixture
+def app(local_cloud, monkeypatch):
+    """An AppTest on the session's local cloud, with Streamlit's caches emptied."""
+    monkeypatch.setenv("DASHBOARD_LOCAL_STATE", str(local_cloud.state_dir))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return AppTest.from_file(str(APP), default_timeout=90)
+
+
+def render(at: AppTest, page: str) -> AppTest:
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+    ):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+# --- every page -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(app, seeded, page):
+    at = render(app, page)
+    no_errors(at)
+    assert at.title, "each page has a title"
+    text = texts(at)
+    assert "Traceback" not in text
+    if page == "overview":
+        assert int(metric(at, "Complete").lstrip("≥").replace(",", "")) >= 1
+        assert metric(at, "Stuck").isdigit()
+        assert "Stage health" in text and "Alarms" in text
+        assert any(c.proto.spec for c in at.get("plotly_chart"))
+    elif page == "queues":
+        assert [m.label for m in at.metric].count("Visible") == 3
+    elif page == "dead_letters":
+        assert metric(at, "Visible").isdigit()
+        assert "Nothing is received until you press" in text
+    elif page == "lambdas":
+        assert int(metric(at, "Invocations").replace(",", "")) >= 12
+        traffic, durations = at.dataframe[0].value, at.dataframe[1].value
+        assert {"upload", "dispatcher", "custom_analyzer", "rekognition_analyzer"} <= set(
+            traffic["function"]
+        )
+        assert traffic.set_index("function").loc["upload", "invocations"] >= 12
+        upload = durations.set_index("function").loc["upload"]
+        assert upload["reports"] >= 12 and upload["p50_ms"] > 0 and upload["memory_mb"] == 512
+        assert "Right-sizing" in text
+    elif page == "job_trace":
+        assert at.selectbox(key="trace_pick").options  # recent jobs to pick from
+    elif page == "cost":
+        assert metric(at, "Monthly").startswith("$")
+        assert "$0.20" in text and "$1.67" in text and "$1.87" in text
+        assert "bundled table dated" in text
+    elif page == "analytics":
+        assert "Analytics is disabled" in text
+    elif page == "local_cloud":
+        assert metric(at, "AWS endpoint").startswith("http://127.0.0.1")
+        assert "Not emulated" in text and "Stand-ins" in text
+
+
+def test_job_trace_of_a_real_job(app, seeded):
+    at = render(app, "job_trace")
+    job_id = seeded["job_ids"][0]
+    at.text_input(key="trace_job_id").input(job_id).run()
+    no_errors(at)
+    assert metric(at, "Status") in ("complete", "failed")
+    invocations = at.dataframe[0].value
+    assert {"upload", "dispatcher", "rekognition_analyzer", "custom_analyzer", "notifier"} <= set(
+        invocations["function"]
+    )
+    assert invocations["duration_ms"].notna().all()
+    lines = at.dataframe[1].value
+    assert (lines["kind"] == "log").sum() >= 5 and "REPORT" in set(lines["kind"])
+    assert any(c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_job_trace_of_an_unknown_job(app, seeded):
+    at = render(app, "job_trace")
+    at.text_input(key="trace_job_id").input(str(uuid.uuid4())).run()
+    no_errors(at)
+    assert "no log line mentions it" in texts(at)
+
+
+def test_window_refresh_and_auto_refresh(app, seeded):
+    at = render(app, "overview")
+    at.selectbox(key="window_label").set_value("15 minutes").run()
+    no_errors(at)
+    at.button(key="refresh_button").click().run()  # Refresh: clears the caches and reads again
+    no_errors(at)
+    at.toggle(key="auto_refresh").set_value(True).run()
+    no_errors(at)
+    assert "Reads are cached" in texts(at)
+
+
+# --- dead letters through the page ----------------------------------------------------------
+
+
+def held(sqs, url: str) -> int:
+    return int(attributes(sqs, url)["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_dead_letters_inspect_redrive_and_delete(app, seeded, local_cloud):
+    """Through the page's widgets; it leaves the session's DLQ as it found it (the
+    redriven messages name finished jobs, so the dispatcher drops them as duplicates)."""
+    sqs = local_cloud.client("sqs")
+    dlq_url = local_cloud.outputs["dlq_url"]
+    done = seeded["job_ids"][1:3]
+    bodies = {
+        "job": json.dumps({"job_id": done[0]}),
+        "job2": json.dumps({"job_id": done[1]}),
+        "unknown": json.dumps({"job_id": str(uuid.uuid4())}),
+        "poison": "{not json " + uuid.uuid4().hex,
+    }
+    ids = {
+        k: sqs.send_message(QueueUrl=dlq_url, MessageBody=b)["MessageId"] for k, b in bodies.items()
+    }
+    before = int(attributes(sqs, dlq_url)["ApproximateNumberOfMessages"])
+
+    at = render(app, "dead_letters")
+    at.button(key="dl_peek_button").click().run()
+    no_errors(at)
+    table = at.dataframe[0].value.set_index("message_id")
+    assert set(ids.values()) <= set(table.index)
+    assert table.index.is_unique
+    assert table.loc[ids["job"], "job_status"] == "complete"
+    assert table.loc[ids["job"], "job_id"] == done[0]
+    # browsing handed every message back
+    assert held(sqs, dlq_url) == 0
+    assert int(attributes(sqs, dlq_url)["ApproximateNumberOfMessages"]) >= before
+
+    at.selectbox(key="dl_inspect").set_value(ids["poison"]).run()
+    assert "a poison message" in texts(at)
+    at.selectbox(key="dl_inspect").set_value(ids["unknown"]).run()
+    assert "is not in the jobs table" in texts(at)
+
+    # Redrive two: nothing happens until confirmed.
+    at.multiselect(key="dl_select").set_value([ids["job"], ids["job2"]]).run()
+    at.button(key="dl_redrive_selected").click().run()
+    no_errors(at)
+    assert "Redrive 2 message(s)" in texts(at)
+    assert int(attributes(sqs, dlq_url)["ApproximateNumberOfMessages"]) >= before
+    at.button(key="dl_confirm").click().run()
+    no_errors(at)
+    assert "moved 2, failed 0" in texts(at)
+    assert held(sqs, dlq_url) == 0  # messages not selected were handed back
+
+    # Delete: cancel first, then confirm.
+    at.button(key="dl_peek_button").click().run()
+    remaining = set(at.dataframe[0].value["message_id"])
+    assert {ids["poison"], ids["unknown"]} <= remaining and ids["job"] not in remaining
+    at.multiselect(key="dl_select").set_value([ids["poison"], ids["unknown"]]).run()
+    at.button(key="dl_delete_selected").click().run()
+    assert "This cannot be undone" in texts(at)
+    at.button(key="dl_cancel").click().run()
+    at.button(key="dl_peek_button").click().run()
+    assert ids["poison"] in set(at.dataframe[0].value["message_id"])
+    at.multiselect(key="dl_select").set_value([ids["poison"], ids["unknown"]]).run()
+    at.button(key="dl_delete_selected").click().run()
+    at.button(key="dl_confirm").click().run()
+    no_errors(at)
+    assert "deleted 2" in texts(at)
+    at.button(key="dl_peek_button").click().run()
+    left = set(at.dataframe[0].value["message_id"]) if at.dataframe else set()
+    assert not (set(ids.values()) & left)
+
+
+# --- empty states and other targets ---------------------------------------------------------
+
+
+def test_no_local_cloud_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_LOCAL_STATE", str(tmp_path / "nothing-here"))
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    no_errors(at)
+    text = texts(at)
+    assert "No stack to look at yet" in text and "python -m local up" in text
+    for page in PAGES[1:]:
+        at.switch_page(f"pages/{page}.py").run()
+        no_errors(at)
+        assert "No stack to look at yet" in texts(at)
+
+
+def test_pulumi_stack_without_the_cli_is_explained(local_cloud, monkeypatch):
+    if shutil.which("pulumi"):
+        pytest.skip("the Pulumi CLI is installed here")
+    monkeypatch.setenv("DASHBOARD_STACK", "dev")
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    no_errors(at)
+    assert "Pulumi CLI is not installed" in texts(at)
+
+
+def test_outputs_file_target_without_credentials_explains(local_cloud, tmp_path, monkeypatch):
+    outputs = tmp_path / "outputs.json"
+    monkeypatch.setenv("DASHBOARD_OUTPUTS", str(outputs))
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert "does not exist" in texts(at)
+    # A real outputs file means AWS itself: with no credentials anywhere, every page says so.
+    outputs.write_text(json.dumps({**local_cloud.outputs, "region": "eu-west-1"}))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    no_errors(at)
+    assert "No AWS credentials were found" in texts(at)
+    assert "eu-west-1" in texts(at)
+    for page in ("queues", "lambdas", "dead_letters"):
+        at.switch_page(f"pages/{page}.py").run()
+        no_errors(at)
+        assert "No AWS credentials were found" in texts(at), page
+
+
+@pytest.fixture
+def featured_cloud(local_cloud, tmp_path):
+    """The session's cloud seen through outputs with caching and analytics switched on,
+    a results bucket holding a report, and status-cache metrics."""
+    state_dir = tmp_path / "featured"
+    state_dir.mkdir()
+    for name in ("state.json", "registry.json"):
+        shutil.copy(Path(local_cloud.state_dir) / name, state_dir / name)
+    bucket = f"results-{uuid.uuid4().hex[:8]}"
+    outputs = {
+        **local_cloud.outputs,
+        "results_bucket": bucket,
+        "features": {"caching": True, "analytics": True, "edge_auth": False},
+    }
+    (state_dir / "outputs.json").write_text(json.dumps(outputs))
+    s3 = local_cloud.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    today = datetime.now(UTC).date().isoformat()
+    report = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "start_date": today,
+        "end_date": today,
+        "rows": 12,
+        "daily": [
+            {"date": today, "status": "complete", "decision": "approve", "jobs": 10},
+            {"date": today, "status": "failed", "decision": None, "jobs": 2},
+        ],
+        "top_labels": [
+            {
+                "label": "Violence",
+                "count": 3,
+                "mean_confidence": 91.5,
+                "p50_confidence": 92.0,
+                "p90_confidence": 97.0,
+            }
+        ],
+        "users": [
+            {
+                "user_id": "u1",
+                "jobs": 12,
+                "rejected": 1,
+                "reviewed": 2,
+                "reject_rate": 0.083,
+                "review_rate": 0.167,
+            }
+        ],
+        "latency_seconds": {
+            "end_to_end": {"p50": 2.5, "p95": 6.0, "p99": 8.0},
+            "stages": {"analysis": {"p50": 1.0, "p95": 3.0, "p99": 4.0}},
+        },
+        "failure_reasons": [{"reason": "deadline exceeded", "count": 2}],
+    }
+    s3.put_object(Bucket=bucket, Key=f"reports/dt={today}/summary.json", Body=json.dumps(report))
+    cw = local_cloud.client("cloudwatch")
+    now = datetime.now(UTC)
+    cw.put_metric_data(
+        Namespace="Moderation",
+        MetricData=[
+            {
+                "MetricName": name,
+                "Value": value,
+                "Unit": "Count",
+                "Timestamp": now,
+                "Dimensions": [{"Name": "service", "Value": "status"}],
+            }
+            for name, value in (
+                ("CacheHitLocal", 30),
+                ("CacheHitRemote", 10),
+                ("CacheMiss", 10),
+                ("CacheError", 1),
+            )
+        ],
+    )
+    return state_dir
+
+
+def test_caching_and_analytics_when_enabled(featured_cloud, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_LOCAL_STATE", str(featured_cloud))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    no_errors(at)
+    assert "Status cache" in texts(at)
+    assert metric(at, "Hit ratio") == "80.0%"
+    assert metric(at, "DynamoDB reads saved") == "40"
+    at.switch_page("pages/cost.py").run()
+    no_errors(at)
+    lines = at.dataframe[0].value
+    assert "ElastiCache" in set(lines["service"]) and "EMR Serverless" in set(lines["service"])
+    serverless = metric(at, "Monthly")
+    at.selectbox(key="cost_cache_node").set_value("cache.t4g.micro").run()
+    no_errors(at)
+    assert metric(at, "Monthly") != serverless  # the what-if reprices the cache
+    at.switch_page("pages/analytics.py").run()
+    no_errors(at)
+    assert metric(at, "Jobs in the report") == "12"
+    assert "Latency by stage" in texts(at)
+
+
+def test_the_data_layer_matches_what_the_page_counts(app, seeded, local_cloud):
+    """The overview's complete count equals a direct GSI query of the same window."""
+    at = render(app, "overview")
+    shown = int(metric(at, "Complete").lstrip("≥").replace(",", ""))
+    now = datetime.now(UTC)
+    from datetime import timedelta
+
+    items, _ = job_data.query_status(
+        local_cloud.client("dynamodb"),
+        local_cloud.outputs["jobs_table"],
+        "complete",
+        since=now - timedelta(hours=1),
+        before=now,
+    )
+    assert shown == len(items)

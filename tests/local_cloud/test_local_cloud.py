@@ -1,0 +1,263 @@
+"""The local cloud runs the real program end to end, through its HTTP gateway."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from local.tools.load import run_load
+
+pytestmark = pytest.mark.local_cloud
+
+
+@pytest.fixture(autouse=True)
+def no_faults(local_cloud):
+    local_cloud.control("clear-faults")
+    yield
+    local_cloud.control("clear-faults")
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def queue_counts(cloud, url: str) -> tuple[int, int]:
+    attrs = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def drain_dlq(cloud) -> list[dict]:
+    sqs, url = cloud.client("sqs"), cloud.outputs["dlq_url"]
+    found = []
+    while True:
+        out = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+        )
+        if not out.get("Messages"):
+            return found
+        for m in out["Messages"]:
+            found.append(m)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def job(cloud, job_id: str) -> dict:
+    from common import jobs
+
+    return jobs.get_job(cloud.client("dynamodb"), cloud.outputs["jobs_table"], job_id, True)
+
+
+def upload(cloud, data: bytes, content_type="image/png", user="e2e-user") -> str:
+    resp = requests.post(
+        f"{cloud.api_url}/jobs",
+        data=data,
+        headers={"Authorization": f"Bearer {cloud.token(user)}", "Content-Type": content_type},
+        timeout=30,
+    )
+    assert resp.status_code == 202, resp.text
+    return resp.json()["job_id"]
+
+
+def test_uploads_complete_with_the_right_decisions_and_one_notification_each(local_cloud):
+    summary, details = run_load(
+        local_cloud, 200, rate=20, concurrency=8, progress=False, timeout=240
+    )
+    assert summary.accepted == 200, summary.refused
+    assert summary.completed == 200, summary.as_dict()
+    assert summary.unexpected_decisions == 0
+    assert summary.duplicate_notifications == 0
+    assert set(summary.decisions) == {"approve", "warn", "reject", "review"}
+    for job_id in details["job_ids"][:20]:
+        assert job(local_cloud, job_id)["status"] == "complete"
+    wait_for(
+        lambda: queue_counts(local_cloud, local_cloud.outputs["processing_queue_url"]) == (0, 0), 30
+    )
+    assert queue_counts(local_cloud, local_cloud.outputs["dlq_url"]) == (0, 0)
+
+
+def test_gateway_enforces_the_jwt_authorizer(local_cloud):
+    url = f"{local_cloud.api_url}/jobs"
+    assert requests.post(url, data=b"x", timeout=10).status_code == 401
+    bad = requests.post(url, data=b"x", headers={"Authorization": "Bearer not.a.jwt"}, timeout=10)
+    assert bad.status_code == 401
+    token = local_cloud.token("someone")
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert (
+        requests.post(
+            url, data=b"x", headers={"Authorization": f"Bearer {tampered}"}, timeout=10
+        ).status_code
+        == 401
+    )
+
+
+def test_status_route_shows_own_jobs_only(local_cloud):
+    from local.tools import fixtures
+
+    job_id = upload(local_cloud, fixtures.png(seed=901), user="owner")
+
+    def get(user):
+        return requests.get(
+            f"{local_cloud.api_url}/jobs/{job_id}",
+            headers={"Authorization": f"Bearer {local_cloud.token(user)}"},
+            timeout=10,
+        )
+
+    wait_for(lambda: get("owner").json()["status"] == "complete", 60)
+    assert get("intruder").status_code == 404
+
+
+def test_poison_message_goes_to_the_dlq_after_max_receives_and_its_job_is_swept(local_cloud):
+    from local.tools import fixtures
+
+    sqs, dlq = local_cloud.client("sqs"), local_cloud.outputs["dlq_url"]
+    drain_dlq(local_cloud)
+    garbage = sqs.send_message(
+        QueueUrl=local_cloud.outputs["processing_queue_url"], MessageBody="{not json"
+    )["MessageId"]
+    # A real job whose dispatch keeps failing: its message is poison too.
+    local_cloud.control("faults", {"error_rate": 1.0, "functions": ["dispatcher"]})
+    stranded = upload(local_cloud, fixtures.png(seed=902))
+    dead = wait_for(
+        lambda: [m for m in _peek(sqs, dlq)] if len(_peek(sqs, dlq)) >= 2 else None, 120
+    )
+    local_cloud.control("clear-faults")
+    bodies = {m["Body"]: m for m in dead}
+    assert "{not json" in bodies and json.dumps({"job_id": stranded}) in bodies
+    for m in dead:
+        assert int(m["Attributes"]["ApproximateReceiveCount"]) >= 3
+    assert garbage in {m["MessageId"] for m in dead}
+
+    healthy = upload(local_cloud, fixtures.png(seed=903))
+    wait_for(lambda: job(local_cloud, healthy)["status"] == "complete", 60)
+    assert job(local_cloud, stranded)["status"] == "pending"
+    swept = wait_for(lambda: (j := job(local_cloud, stranded))["status"] == "failed" and j, 120)
+    assert swept["reasons"][0].startswith("deadline exceeded: still pending")
+    drain_dlq(local_cloud)
+
+
+def _peek(sqs, url):
+    out = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        AttributeNames=["All"],
+        VisibilityTimeout=0,
+        WaitTimeSeconds=0,
+    )
+    return out.get("Messages", [])
+
+
+def test_analyzer_crash_is_retried_then_fails_the_job_with_the_reason(local_cloud):
+    from local.tools import fixtures
+
+    local_cloud.control("faults", {"crash_before_rate": 1.0, "functions": ["custom_analyzer"]})
+    job_id = upload(local_cloud, fixtures.png(seed=904))
+    failed = wait_for(lambda: (j := job(local_cloud, job_id))["status"] == "failed" and j, 120)
+    reason = failed["reasons"][0]
+    assert reason.startswith(
+        f"{local_cloud.outputs['functions']['custom_analyzer']} failed after 3 attempt(s)"
+    )
+    assert "Runtime.ExitError" in reason
+    injected = local_cloud.control("faults")["injected"]
+    assert injected["crash_before:custom_analyzer"] == 3
+
+
+def test_duplicate_delivery_of_everything_still_means_one_outcome_per_job(local_cloud):
+    local_cloud.control("faults", {"duplicate_sqs_rate": 1.0, "duplicate_async_rate": 1.0})
+    summary, _ = run_load(
+        local_cloud, 30, rate=10, concurrency=4, progress=False, timeout=120, seed=99
+    )
+    assert summary.completed == 30 and summary.duplicate_notifications == 0
+    injected = local_cloud.control("faults")["injected"]
+    assert injected.get("duplicate_sqs", 0) > 0 and injected.get("duplicate_async", 0) > 0
+
+
+def test_timeout_kills_the_environment_and_the_next_start_is_cold(local_cloud):
+    local_cloud.control("faults", {"hang_rate": 1.0, "functions": ["sweeper"]})
+    result = local_cloud.control("invoke", {"function": "sweeper"}, timeout=60)
+    assert not result["ok"]
+    assert result["error"]["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 3.00 seconds" in result["error"]["errorMessage"]
+    local_cloud.control("clear-faults")
+    assert local_cloud.control("invoke", {"function": "sweeper"}, timeout=60)["ok"]
+    local_cloud.control("flush")
+    lines = _log_lines(local_cloud, "sweeper")
+    reports = [ln for ln in lines if ln.startswith("REPORT")]
+    timed_out = [ln for ln in lines if "Task timed out after 3.00 seconds" in ln]
+    assert timed_out
+    assert any("Duration: 3000.00 ms" in r for r in reports)
+    assert "Init Duration" in reports[-1], "the environment after a timeout starts cold"
+
+
+def test_reserved_concurrency_throttles(local_cloud):
+    local_cloud.control("faults", {"hang_rate": 1.0, "functions": ["sweeper"]})
+    first = threading.Thread(
+        target=local_cloud.control, args=("invoke", {"function": "sweeper"}), kwargs={"timeout": 60}
+    )
+    first.start()
+    time.sleep(0.8)
+    second = local_cloud.control("invoke", {"function": "sweeper"}, timeout=60)
+    first.join()
+    assert second["throttled"] is True
+    assert second["error"]["errorType"] == "TooManyRequestsException"
+
+
+def test_init_duration_appears_only_on_cold_starts(local_cloud):
+    local_cloud.control("flush")
+    status = local_cloud.control("status")["functions"]["upload"]
+    reports = [ln for ln in _log_lines(local_cloud, "upload") if ln.startswith("REPORT")]
+    cold = [r for r in reports if "Init Duration" in r]
+    assert len(reports) > len(cold) >= 1
+    assert len(cold) == status["cold_starts"]
+    for line in reports:
+        assert (
+            "Billed Duration:" in line
+            and "Memory Size: 512 MB" in line
+            and "Max Memory Used:" in line
+        )
+
+
+def test_lambda_and_sqs_metrics_reach_cloudwatch(local_cloud):
+    local_cloud.control("flush")
+    cw = local_cloud.client("cloudwatch")
+    names = {(m["Namespace"], m["MetricName"]) for m in cw.list_metrics()["Metrics"]}
+    for metric in ("Invocations", "Errors", "Duration", "ConcurrentExecutions"):
+        assert ("AWS/Lambda", metric) in names
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage") in names
+    assert ("Moderation", "JobsAccepted") in names, "EMF lines become metrics"
+
+
+def test_unemulated_types_are_listed_not_faked(local_cloud):
+    state = local_cloud.state
+    assert "rekognition:DetectModerationLabels" in state["stand_ins"]
+    assert any("X-Ray" in item for item in state["not_emulated_behaviour"])
+    recorded = {r["type"] for r in state["recorded_only"]}
+    assert "aws:lambda/permission:Permission" in recorded
+
+
+def _log_lines(cloud, logical: str) -> list[str]:
+    logs = cloud.client("logs")
+    group = cloud.outputs["log_groups"][logical]
+    lines, token = [], None
+    while True:
+        kwargs = {"logGroupName": group, "limit": 10000}
+        if token:
+            kwargs["nextToken"] = token
+        out = logs.filter_log_events(**kwargs)
+        lines += [e["message"] for e in sorted(out["events"], key=lambda e: e["timestamp"])]
+        token = out.get("nextToken")
+        if not token:
+            return lines

@@ -1,0 +1,1 @@
+"""Test harnesses: the in-process stack, recording mocks, event builders, token forgers."""

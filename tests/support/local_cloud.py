@@ -1,0 +1,37 @@
+"""A local cloud for tests: the real program with short timeouts, so redelivery, retries
+and the sweeper happen within seconds rather than minutes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+LOCAL_TEST_SETTINGS: dict[str, Any] = {
+    "functions": {
+        "dispatcher": {"timeout": 2},
+        "rekognition_analyzer": {"timeout": 10},
+        "custom_analyzer": {"timeout": 10},
+        "sweeper": {"timeout": 3},
+    },
+    "jobDeadlineSeconds": 60,
+}
+LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
+
+
+def start_local_cloud(
+    state_dir: Path, settings: dict[str, Any] | None = None, options: list[str] | None = None
+) -> Any:
+    """Start a local cloud in `state_dir` with the test settings; return a client for it."""
+    from local.client import start_cloud
+
+    return start_cloud(
+        state_dir,
+        {**LOCAL_TEST_SETTINGS, **(settings or {})},
+        LOCAL_TEST_OPTIONS if options is None else options,
+    )
+
+
+def stop_local_cloud(state_dir: Path) -> None:
+    from local.client import stop_cloud
+
+    stop_cloud(state_dir)
