@@ -24,7 +24,8 @@ from components import packaging
 from components.settings import DEFAULT_FUNCTIONS
 from lambdas.common.contract import PIPELINE_FUNCTIONS
 from local.registry import FunctionDef
-from local.runtime.lambda_service import ExecutionEnvironment, base_environment
+from local.runtime.environment import ExecutionEnvironment
+from local.runtime.lambda_service import base_environment
 
 
 class CollectingTelemetry:

@@ -1,11 +1,12 @@
-"""The AWS cost of 1M jobs: this design, measured on the local cloud, next to seed 004's.
+"""The AWS cost of 1M jobs: this design, measured on the local cloud, next to the reference design.
 
 This design's figures are measured from a local run: invocations, billed
 duration and memory per function (REPORT lines and the environments' counters),
 every AWS API call each function made (counted in the execution environments),
 and DynamoDB write units computed from the items the run actually wrote.
 
-The seed design is the code of seed 004's "Content moderation pipeline" section
+The reference design is the code of the course notes' "Content moderation pipeline" section
+(docs/reference-design.md)
 as written: 128 MB x86 functions, the upload writes S3/DynamoDB/SQS, the
 dispatcher invokes both analyzers and then sets `analyzing`, each analyzer writes
 its result, reads the item back (GetItem, strongly consistent), claims with a
@@ -93,8 +94,8 @@ def this_design_write_units(job: dict) -> tuple[int, int]:
     return table, index
 
 
-def seed_design_units(job: dict) -> tuple[int, float]:
-    """(WRU, RRU) of the seed's writes and strongly consistent reads for the same job."""
+def reference_design_units(job: dict) -> tuple[int, float]:
+    """(WRU, RRU) of the reference design's writes and strongly consistent reads for the same job."""
     base = {k: job[k] for k in ("job_id", "user_id", "created_at")}
     created = {**base, "status": "pending"}
     analyzing = {**created, "status": "analyzing"}
@@ -164,9 +165,9 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
     units = [this_design_write_units(j) for j in m["jobs"]]
     table_wru = sum(u[0] for u in units) / len(units)
     index_wru = sum(u[1] for u in units) / len(units)
-    seed_units = [seed_design_units(j) for j in m["jobs"]]
-    seed_wru = sum(u[0] for u in seed_units) / len(seed_units)
-    seed_rru = sum(u[1] for u in seed_units) / len(seed_units)
+    reference_units = [reference_design_units(j) for j in m["jobs"]]
+    reference_wru = sum(u[0] for u in reference_units) / len(reference_units)
+    reference_rru = sum(u[1] for u in reference_units) / len(reference_units)
 
     def load(name: str) -> FunctionLoad:
         f = fns[name]
@@ -195,18 +196,18 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
 
     custom = load("custom_analyzer")
     cpu_share = min(custom.memory_mb, 1769) / SEED_MEMORY_MB
-    seed_functions = (
+    reference_functions = (
         replace(load("upload"), memory_mb=SEED_MEMORY_MB),
         replace(load("dispatcher"), memory_mb=SEED_MEMORY_MB),
         replace(load("rekognition_analyzer"), memory_mb=SEED_MEMORY_MB),
         replace(custom, memory_mb=SEED_MEMORY_MB, duration_ms=custom.duration_ms * cpu_share),
         FunctionLoad("status", 1.0, load("upload").duration_ms / 4, SEED_MEMORY_MB),
     )
-    seed = replace(
+    reference = replace(
         ours,
         architecture="x86_64",
-        functions=seed_functions,
-        ddb_wru_per_job=seed_wru,
+        functions=reference_functions,
+        ddb_wru_per_job=reference_wru,
         ddb_gsi_wru_per_job=0.0,
         alarms=0,
         kms_keys=0,
@@ -215,20 +216,20 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
         pitr=False,
         sns_fifo=False,  # a standard topic
         sqs_fixed_requests=5 * 3 * 60 * 24 * 30,  # the dispatcher's idle long polls only
-        notes=("seed 004 as written",),
+        notes=("the reference design as written",),
     )
     extra = {
         "this_design_calls_per_job": calls,
         "this_design_dynamodb_calls_per_job": round(
             sum(v for k, v in calls.items() if k.startswith("dynamodb:")), 2
         ),
-        "seed_design_dynamodb_calls_per_job": 8,
+        "reference_design_dynamodb_calls_per_job": 8,
         "table_wru_per_job": round(table_wru, 2),
         "index_wru_per_job": round(index_wru, 2),
-        "seed_wru_per_job": round(seed_wru, 2),
-        "seed_strong_rru_per_job": round(seed_rru, 2),
+        "reference_wru_per_job": round(reference_wru, 2),
+        "reference_strong_rru_per_job": round(reference_rru, 2),
     }
-    return ours, seed, extra
+    return ours, reference, extra
 
 
 STORAGE_LINES = (
@@ -301,12 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="300 jobs")
     args = parser.parse_args(argv)
     m = measure(300 if args.quick else args.jobs, args.rate)
-    ours, seed, extra = workloads(m)
+    ours, reference, extra = workloads(m)
     this = priced(ours)
     this["dynamodb_calls_per_job"] = extra["this_design_dynamodb_calls_per_job"]
-    seed_priced = priced(seed, extra_read_units=extra["seed_strong_rru_per_job"])
-    seed_priced["dynamodb_calls_per_job"] = extra["seed_design_dynamodb_calls_per_job"]
-    # Like for like: this design without what the seed design has no counterpart for
+    reference_priced = priced(reference, extra_read_units=extra["reference_strong_rru_per_job"])
+    reference_priced["dynamodb_calls_per_job"] = extra["reference_design_dynamodb_calls_per_job"]
+    # Like for like: this design without what the reference design has no counterpart for
     # (the status index the sweeper queries, the sweeper, alarms, custom metrics, the
     # alarm topic's key, tracing, point-in-time recovery), so both pay for the same
     # functionality.
@@ -319,28 +320,29 @@ def main(argv: list[str] | None = None) -> int:
         kms_keys=0,
         pitr=False,
         xray_traces_per_job=0.0,
-        sqs_fixed_requests=seed.sqs_fixed_requests,
+        sqs_fixed_requests=reference.sqs_fixed_requests,
     )
     like_for_like = priced(core)
-    # Month 12: the seed design expires nothing; this one deletes originals after
+    # Month 12: the reference design expires nothing; this one deletes originals after
     # uploadExpiryDays (30) and job records after jobRetentionDays (90).
     ours_storage = month_n_storage(ours, 12, image_days=30, job_days=90)
-    seed_storage = month_n_storage(seed, 12, image_days=None, job_days=None)
+    reference_storage = month_n_storage(reference, 12, image_days=None, job_days=None)
     month12 = {
         "this_design_pipeline_usd": round(
             this["pipeline_without_storage_usd"] + ours_storage["S3"] + ours_storage["DynamoDB"], 2
         ),
-        "seed_design_pipeline_usd": round(
-            seed_priced["pipeline_without_storage_usd"]
-            + seed_storage["S3"]
-            + seed_storage["DynamoDB"],
+        "reference_design_pipeline_usd": round(
+            reference_priced["pipeline_without_storage_usd"]
+            + reference_storage["S3"]
+            + reference_storage["DynamoDB"],
             2,
         ),
         "this_design_storage": ours_storage,
-        "seed_design_storage": seed_storage,
+        "reference_design_storage": reference_storage,
     }
     month12["saving_percent"] = round(
-        100 * (1 - month12["this_design_pipeline_usd"] / month12["seed_design_pipeline_usd"]), 1
+        100 * (1 - month12["this_design_pipeline_usd"] / month12["reference_design_pipeline_usd"]),
+        1,
     )
     report = {
         "benchmark": "cost",
@@ -348,13 +350,13 @@ def main(argv: list[str] | None = None) -> int:
         "jobs_measured": m["accepted"],
         "jobs_per_month_priced": MILLION,
         "this_design": this,
-        "seed_design": seed_priced,
+        "reference_design": reference_priced,
         "pipeline_saving_percent": round(
-            100 * (1 - this["pipeline_usd"] / seed_priced["pipeline_usd"]), 1
+            100 * (1 - this["pipeline_usd"] / reference_priced["pipeline_usd"]), 1
         ),
         "this_design_like_for_like": like_for_like,
         "like_for_like_saving_percent": round(
-            100 * (1 - like_for_like["pipeline_usd"] / seed_priced["pipeline_usd"]), 1
+            100 * (1 - like_for_like["pipeline_usd"] / reference_priced["pipeline_usd"]), 1
         ),
         "what_the_difference_buys": {
             k: round(
@@ -364,12 +366,14 @@ def main(argv: list[str] | None = None) -> int:
             if abs(this["by_service_usd"].get(k, 0) - like_for_like["by_service_usd"].get(k, 0))
             >= 0.01
         },
-        "total_saving_percent": round(100 * (1 - this["total_usd"] / seed_priced["total_usd"]), 1),
+        "total_saving_percent": round(
+            100 * (1 - this["total_usd"] / reference_priced["total_usd"]), 1
+        ),
         "month_12": month12,
         "targets": {
-            "pipeline_cost_20_percent_below_seed_month_1": this["pipeline_usd"]
-            <= 0.8 * seed_priced["pipeline_usd"],
-            "pipeline_cost_20_percent_below_seed_month_12": month12["saving_percent"] >= 20,
+            "pipeline_cost_20_percent_below_reference_month_1": this["pipeline_usd"]
+            <= 0.8 * reference_priced["pipeline_usd"],
+            "pipeline_cost_20_percent_below_reference_month_12": month12["saving_percent"] >= 20,
             "dynamodb_calls_per_job_at_most_5": extra["this_design_dynamodb_calls_per_job"] <= 5,
         },
         "measured": extra,

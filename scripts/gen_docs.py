@@ -1,9 +1,10 @@
-"""Write (or `--check`) the generated pages of docs/: the settings and function environment.
+"""Write (or `--check`) the generated pages of docs/: settings, function environment, figures.
 
 The settings table comes from the settings dataclasses' field metadata; the function
 environment table from what the program declares for each function with every optional
-component on (local/declared.py), with the meaning of each variable from the contract.
-`make test` runs `--check`, so the committed pages cannot drift from the code.
+component on (local/declared.py), with the meaning of each variable from the contract;
+the figures page from the benchmarks' recorded JSON (bench/figures.py). `make test` runs
+`--check`, so the committed pages cannot drift from the code or the measurements.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import figures
 from components.settings.docs import functions_table, settings_table
 from lambdas.common.contract import ENV_DOCS, Env
 from local.declared import record
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when a page is not current")
     args = parser.parse_args(argv)
-    pages = {SETTINGS_PAGE: settings_page()}
+    pages = {SETTINGS_PAGE: settings_page(), figures.PAGE: figures.page(*figures.load_recorded())}
     stale = [p for p, text in pages.items() if not p.exists() or p.read_text() != text]
     if args.check:
         for page in stale:

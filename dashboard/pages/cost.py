@@ -263,8 +263,8 @@ st.caption(
     "NAT or VPC endpoints, and support plans."
 )
 
-# --- the seed's worked example -------------------------------------------------------------
-with st.expander("Check: seed 004's worked example"):
+# --- the reference design's worked example -------------------------------------------------------------
+with st.expander("Check: the reference design's worked example"):
     example = cost.lambda_cost(1_000_000, 512, 200, "x86_64", free_tier=False, prices=prices)
     st.markdown(
         f"1,000,000 requests x 512 MB x 200 ms on x86_64, no free tier: requests "

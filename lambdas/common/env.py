@@ -1,6 +1,6 @@
 """The environment a function runs with, read once per execution environment.
 
-Names follow ARCHITECTURE.md. Each function reads only what it uses; a missing
+Names come from `contract.Env`. Each function reads only what it uses; a missing
 variable fails loudly at first use rather than with a KeyError deep in a handler.
 """
 

@@ -1,6 +1,6 @@
 """The `make bench` report: figures read from each benchmark's JSON, worded honestly."""
 
-from bench.run_all import markdown, summary_rows
+from bench.figures import markdown, summary_rows
 
 MACHINE = {
     "date": "2026-01-01 00:00 UTC",
@@ -14,7 +14,11 @@ MACHINE = {
 def cost(saving: float, like_for_like: float, month_12: float) -> dict:
     return {
         "this_design": {"pipeline_usd": 40.0, "total_usd": 1154.4, "dynamodb_calls_per_job": 5.0},
-        "seed_design": {"pipeline_usd": 31.0, "total_usd": 1145.4, "dynamodb_calls_per_job": 8},
+        "reference_design": {
+            "pipeline_usd": 31.0,
+            "total_usd": 1145.4,
+            "dynamodb_calls_per_job": 8,
+        },
         "pipeline_saving_percent": saving,
         "like_for_like_saving_percent": like_for_like,
         "month_12": {

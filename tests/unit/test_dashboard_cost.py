@@ -1,4 +1,4 @@
-"""The cost model: seed 004's worked example, free-tier arithmetic, tiers, what-ifs, measurements."""
+"""The cost model: the reference design's worked example, free-tier arithmetic, tiers, what-ifs, measurements."""
 
 from __future__ import annotations
 

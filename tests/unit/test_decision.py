@@ -1,4 +1,4 @@
-"""The decision table of ARCHITECTURE.md, with config thresholds."""
+"""The decision table (docs/architecture.md), with config thresholds."""
 
 from __future__ import annotations
 

@@ -1,0 +1,261 @@
+"""The figures page, docs/figures.md, rendered from the benchmarks' recorded JSON.
+
+`make bench` records the quick run of every benchmark in `bench/recorded/quick.json`;
+`python -m bench.record NAME ARGS...` records a full run in `bench/recorded/full/NAME.json`.
+Both re-render the page from everything recorded, so every figure in the docs comes from
+a JSON document with its command, date and machine beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDED = ROOT / "bench" / "recorded"
+PAGE = ROOT / "docs" / "figures.md"
+
+
+def _get(doc: Any, *path: str, default: Any = "–") -> Any:
+    for key in path:
+        if not isinstance(doc, dict) or key not in doc:
+            return default
+        doc = doc[key]
+    return doc
+
+
+def _saving(percent: Any) -> str:
+    """A signed saving in words: -33.1 is 33.1% more, not "-33.1% less"."""
+    if not isinstance(percent, int | float):
+        return f"{percent}"
+    return f"{abs(percent)}% {'less' if percent >= 0 else 'more'}"
+
+
+def throughput_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    rows += [
+        (
+            "Local throughput, max sustained offered load",
+            f"{_get(t, 'max_sustained_offered_jobs_per_s')} jobs/s "
+            f"(measured max {_get(t, 'max_throughput_jobs_per_s')} jobs/s)",
+        ),
+        (
+            "Saturation (first offered rate not kept up)",
+            f"{_get(t, 'saturation_offered_jobs_per_s', default=None) or 'not reached'}",
+        ),
+        ("End-to-end p95 at half saturation", f"{_get(t, 'p95_ms_at_half_saturation')} ms"),
+        ("Local cloud memory (PSS, peak)", f"{_get(t, 'peak_memory_mb')} MB"),
+        ("Local cloud CPU per job vs direct handler calls", f"{_get(t, 'overhead_ratio')}x"),
+    ]
+    return rows
+
+
+def cost_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    rows += [
+        (
+            "Cost of 1M jobs/month without Rekognition, month 1 (this design / reference design)",
+            f"${_get(c, 'this_design', 'pipeline_usd')} / ${_get(c, 'reference_design', 'pipeline_usd')} "
+            f"({_saving(_get(c, 'pipeline_saving_percent'))}; like for like, without the sweeper "
+            f"index, alarms, metrics, key, tracing and backups: "
+            f"{_saving(_get(c, 'like_for_like_saving_percent'))})",
+        ),
+        (
+            "Same, month 12 (the reference design expires no image or job)",
+            f"${_get(c, 'month_12', 'this_design_pipeline_usd')} / "
+            f"${_get(c, 'month_12', 'seed_design_pipeline_usd')} "
+            f"({_saving(_get(c, 'month_12', 'saving_percent'))})",
+        ),
+        (
+            "Cost per 1M jobs including Rekognition",
+            f"${_get(c, 'this_design', 'total_usd')} / ${_get(c, 'reference_design', 'total_usd')}",
+        ),
+        (
+            "DynamoDB calls per job (this design / reference design)",
+            f"{_get(c, 'this_design', 'dynamodb_calls_per_job')} / "
+            f"{_get(c, 'reference_design', 'dynamodb_calls_per_job')}",
+        ),
+    ]
+    return rows
+
+
+def chaos_rows(ch: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    rows += [
+        (
+            "Chaos: jobs accepted / terminal / notified twice / poison in DLQ",
+            f"{_get(ch, 'jobs_accepted')} / {_get(ch, 'jobs_terminal')} / "
+            f"{_get(ch, 'jobs_notified_twice')} / {_get(ch, 'poison_in_dlq')} of "
+            f"{_get(ch, 'poison_sent')} — {'passed' if ch.get('passed') else 'FAILED'}",
+        ),
+    ]
+    return rows
+
+
+def coldstart_rows(cs: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    fns = _get(cs, "functions", default={})
+    if isinstance(fns, dict) and fns:
+        worst = max(
+            (k for k in fns if not k.startswith("(")), key=lambda k: fns[k]["init_ms"]["p50"]
+        )
+        rows.append(
+            (
+                "Cold start (Init Duration p50), slowest function / empty handler",
+                f"{worst} {fns[worst]['init_ms']['p50']} ms / "
+                f"{fns['(empty handler)']['init_ms']['p50']} ms",
+            )
+        )
+    return rows
+
+
+def cache_rows(ca: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    rows.append(
+        (
+            "Status cache: DynamoDB reads per status request off / on (reduction)",
+            f"{_get(ca, 'cache_off', 'reads_per_request')} / "
+            f"{_get(ca, 'cache_on', 'reads_per_request')} "
+            f"({_get(ca, 'ratios', 'dynamodb_reads_per_request_off_over_on')}x)",
+        )
+    )
+    return rows
+
+
+def edge_coldstart_rows(ed: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in ed:
+        return rows
+    rows.append(
+        (
+            "Edge function package (zipped, limit 1 MB) / cold import / verify",
+            f"{_get(ed, 'package', 'zipped_bytes')} bytes / "
+            f"{_get(ed, 'cold_import', 'p50_ms')} ms / "
+            f"{_get(ed, 'requests', 'valid_token', 'p50_ms')} ms per token",
+        )
+    )
+    return rows
+
+
+def spark_report_rows(sp: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in sp:
+        return rows
+    rows.append(
+        (
+            "Spark report, local mode (EMR Serverless estimate per run)",
+            f"{_get(sp, 'input', 'rows')} rows in {_get(sp, 'report', 'wall_seconds')} s "
+            f"({_get(sp, 'report', 'rows_per_second')} rows/s; "
+            f"${_get(sp, 'emr_serverless_estimate', 'cost_usd_arm64')} on arm64)",
+        )
+    )
+    return rows
+
+
+def dashboard_load_rows(dl: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in dl:
+        return rows
+    pages = _get(dl, "pages", default={})
+    if isinstance(pages, dict) and pages:
+        slow = max(pages, key=lambda k: pages[k].get("seconds", 0))
+        rows.append(
+            (
+                f"Dashboard data load at {_get(dl, 'jobs')} jobs, slowest page",
+                f"{slow} {pages[slow].get('seconds')} s (all under 2 s: "
+                f"{_get(dl, 'all_under_budget')})",
+            )
+        )
+    return rows
+
+
+# Benchmark name -> (section heading, its rows); the order of the page.
+SECTIONS = {
+    "throughput": ("Throughput", throughput_rows),
+    "coldstart": ("Cold starts", coldstart_rows),
+    "cost": ("Cost", cost_rows),
+    "chaos": ("Chaos", chaos_rows),
+    "cache": ("Status cache", cache_rows),
+    "edge_coldstart": ("Edge auth", edge_coldstart_rows),
+    "spark_report": ("Analytics", spark_report_rows),
+    "dashboard_load": ("Dashboard load", dashboard_load_rows),
+}
+
+
+def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """Every figure of `results` ({benchmark: its JSON}), in page order."""
+    rows: list[tuple[str, str]] = []
+    for name, (_, section_rows) in SECTIONS.items():
+        if results.get(name):
+            rows += section_rows(results[name])
+    return rows
+
+
+def _machine(machine: dict[str, Any]) -> str:
+    return (
+        f"{machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('cpu')}), "
+        f"{machine.get('memory_gib')} GiB, Python {machine.get('python')}"
+    )
+
+
+def _table(rows: list[tuple[str, str]]) -> list[str]:
+    return ["| Figure | Value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+
+
+def markdown(results: dict[str, dict[str, Any]], machine: dict[str, Any]) -> str:
+    """The summary table of one `make bench` run."""
+    lines = [f"Measured {_machine(machine)} — `make bench` (quick versions).", ""]
+    lines += _table(summary_rows(results))
+    failed = [n for n, r in results.items() if r.get("_exit_code")]
+    if failed:
+        lines += ["", f"Benchmarks that exited non-zero: {', '.join(failed)}."]
+    return "\n".join(lines) + "\n"
+
+
+def load_recorded(directory: Path = RECORDED) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the quick run, {name: full run}) as recorded."""
+    quick_file = directory / "quick.json"
+    quick = json.loads(quick_file.read_text()) if quick_file.exists() else None
+    full = {p.stem: json.loads(p.read_text()) for p in sorted((directory / "full").glob("*.json"))}
+    return quick, full
+
+
+def page(quick: dict[str, Any] | None, full: dict[str, Any]) -> str:
+    """docs/figures.md: the quick run's table, then each benchmark's section."""
+    lines = [
+        "# Figures",
+        "",
+        "<!-- generated by `make bench` / `python -m bench.record` (bench/figures.py) from",
+        "     bench/recorded/*.json: edit nothing here, run the benchmark instead -->",
+        "",
+        "Every measured figure in these docs, each with the command that produced it. "
+        "`make bench` runs the quick version of every benchmark in `bench/`; the full runs "
+        "below were recorded with `python -m bench.record NAME ARGS...`. Each benchmark's "
+        "JSON (with its machine and date) is in `bench/recorded/`.",
+        "",
+    ]
+    if quick is None:
+        lines += ["No `make bench` run has been recorded yet.", ""]
+    else:
+        lines += ["## Summary", "", markdown(quick["results"], quick["machine"])]
+    for name, (heading, section_rows) in SECTIONS.items():
+        runs = []
+        if quick is not None and quick["results"].get(name):
+            runs.append(("`make bench`", quick["machine"], quick["results"][name]))
+        if name in full:
+            doc = full[name]
+            runs.append((f"`{doc['command']}`", doc["machine"], doc["result"]))
+        if not runs:
+            continue
+        lines += [f"## {heading}", ""]
+        for command, machine, result in runs:
+            lines += [f"{command}, {_machine(machine)}:", ""]
+            lines += _table(section_rows(result)) + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render(directory: Path = RECORDED, target: Path = PAGE) -> Path:
+    quick, full = load_recorded(directory)
+    target.write_text(page(quick, full))
+    return target
