@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -122,7 +123,7 @@ def start_job_run_input(
     )
 
 
-def _doc(statements: list[dict]) -> pulumi.Output[str]:
+def _doc(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     return pulumi.Output.from_input(statements).apply(
         lambda resolved: json.dumps(
             {"Version": "2012-10-17", "Statement": resolved}, sort_keys=True

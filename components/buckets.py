@@ -88,7 +88,7 @@ class PrivateBucket(Component):
         self.guards: list[pulumi.Resource] = [self.public_access_block, ownership, sse]
         if args.attach_policy:
             self.guards.append(self.attach_policy())
-        rules: list[dict[str, Any]] = [
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
             {
                 "id": "abort-incomplete-multipart",
                 "status": "Enabled",

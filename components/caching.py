@@ -30,10 +30,13 @@ nothing from the cache, so they stay outside.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -42,7 +45,7 @@ import pulumi_random as random
 from components.base import Component
 from components.function import statement
 from components.pipeline_functions import CacheInputs
-from components.settings import StackSettings
+from components.settings import CachingSettings, StackSettings
 from lambdas.common.contract import Env
 
 CACHE_PORT = 6379  # serverless: the primary (read/write) endpoint; 6380 (readers) stays closed
@@ -57,6 +60,13 @@ ENGINE_VERSIONS = {
     "valkey": ("8", "8.0"),
     "redis": ("7", "7.1"),
 }
+
+
+class _EgressTarget(TypedDict, total=False):
+    """Where the status function's Secrets Manager egress rule points: one of the two."""
+
+    cidr_ipv4: pulumi.Input[str]
+    referenced_security_group_id: pulumi.Input[str]
 
 
 @dataclass
@@ -106,6 +116,7 @@ class StatusCache(Component):
         self.serverless = c.node_type == "serverless"
 
         # --- network -----------------------------------------------------------------
+        route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
         if c.vpc_id is None:
             self.vpc_id, self.subnet_ids, route_table_ids = self._create_network(prefix, c, child)
         else:
@@ -247,6 +258,7 @@ class StatusCache(Component):
             )
             # Serverless caches always encrypt in transit (TLS only) and at rest (an AWS
             # owned key unless kms_key_id is given); there is nothing to turn on.
+            self.cache: aws.elasticache.ServerlessCache | aws.elasticache.ReplicationGroup
             self.cache = aws.elasticache.ServerlessCache(
                 self.child("cache"),
                 name=f"{ident}-status",
@@ -358,7 +370,9 @@ class StatusCache(Component):
 
     # --- pieces ----------------------------------------------------------------------
 
-    def _create_network(self, prefix: str, c, child: pulumi.ResourceOptions):
+    def _create_network(
+        self, prefix: str, c: CachingSettings, child: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], list[pulumi.Output[str]], list[pulumi.Output[str]]]:
         net = ipaddress.ip_network(c.vpc_cidr)
         blocks = list(net.subnets(new_prefix=net.prefixlen + 2))[:2]
         vpc = aws.ec2.Vpc(
@@ -384,7 +398,7 @@ class StatusCache(Component):
                 self.child(f"private-{i}"),
                 vpc_id=vpc.id,
                 cidr_block=str(block),
-                availability_zone=azs.apply(lambda n, i=i: _first_two(n, i)),
+                availability_zone=azs.apply(functools.partial(_first_two, index=i)),
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{prefix}-status-private-{i}"},
                 opts=child,
@@ -399,7 +413,15 @@ class StatusCache(Component):
         self.vpc = vpc
         return vpc.id, subnet_ids, [route_table.id]
 
-    def _create_endpoints(self, prefix, region, account, route_table_ids, child, own_vpc):
+    def _create_endpoints(
+        self,
+        prefix: str,
+        region: pulumi.Output[str],
+        account: pulumi.Output[str],
+        route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        child: pulumi.ResourceOptions,
+        own_vpc: bool,
+    ) -> tuple[pulumi.Output[str], _EgressTarget]:
         """DynamoDB gateway and Secrets Manager interface endpoints.
 
         In the VPC this component creates, nothing but the status function runs, so the

@@ -67,7 +67,7 @@ def issuer_url(region: str, pool_id: str) -> str:
     return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
 
 
-def public_jwks(doc: Any, source: str) -> dict:
+def public_jwks(doc: Any, source: str) -> dict[str, Any]:
     """The RS256 signature keys of a JWKS, public members only; refuses a JWKS without one."""
     keys = []
     for jwk in (doc.get("keys") if isinstance(doc, dict) else None) or []:
@@ -81,7 +81,7 @@ def public_jwks(doc: Any, source: str) -> dict:
     return {"keys": keys}
 
 
-def fetch_jwks(issuer: str, attempts: int = 5, timeout: float = 10.0) -> dict:
+def fetch_jwks(issuer: str, attempts: int = 5, timeout: float = 10.0) -> dict[str, Any]:
     """The user pool's JWKS, fetched over TLS at deploy time (retried: a new pool's
     endpoint can take a moment to answer)."""
     url = f"{issuer}/.well-known/jwks.json"
@@ -228,7 +228,7 @@ class EdgeAuth(Component):
             else None
         )
 
-        def edge_config(issuer: str, client_id: str, jwks: dict) -> dict:
+        def edge_config(issuer: str, client_id: str, jwks: dict[str, Any]) -> dict[str, Any]:
             return {
                 "issuer": issuer,
                 "client_id": client_id,
@@ -240,7 +240,7 @@ class EdgeAuth(Component):
                 "cookie_name": f"{e.token_use}_token",
             }
 
-        def package(a: list) -> pulumi.Archive:
+        def package(a: list[Any]) -> pulumi.Archive:
             issuer, client_id = a
             jwks = jwks_file if jwks_file is not None else fetch_jwks(issuer)
             built = packaging.build_edge_function("edge_auth", edge_config(issuer, client_id, jwks))
@@ -369,6 +369,7 @@ class EdgeAuth(Component):
             },
             opts=child,
         )
+        viewer_certificate: aws.cloudfront.DistributionViewerCertificateArgsDict
         if e.certificate_arn:
             viewer_certificate = {
                 "acm_certificate_arn": e.certificate_arn,

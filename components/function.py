@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -28,11 +29,11 @@ LAMBDA_TRUST = json.dumps(
 )
 
 
-def statement(sid: str, actions: list[str], resources: list[Any]) -> dict:
+def statement(sid: str, actions: list[str], resources: pulumi.Input[list[Any]]) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
 
 
-def policy_json(statements: list[dict]) -> pulumi.Output[str]:
+def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     """A policy document whose resources may be Outputs."""
     return pulumi.Output.from_input(statements).apply(
         lambda resolved: json.dumps(
@@ -49,14 +50,14 @@ def physical_name(settings: StackSettings, logical: str) -> str:
 class FunctionSpec:
     name: str
     environment: dict[str, Any]
-    statements: list[dict]
+    statements: list[dict[str, Any]]
     description: str
-    vpc_config: dict | None = None
-    extra_sources: tuple = ()
-    extra_layers: list = field(default_factory=list)
+    vpc_config: aws.lambda_.FunctionVpcConfigArgsDict | None = None
+    extra_sources: tuple[Path, ...] = ()
+    extra_layers: list[pulumi.Input[str]] = field(default_factory=list)
     # Third-party packages an optional component adds (e.g. `redis` for the status cache),
     # on top of `lambdas/<name>/requirements.txt`; the code imports them only when enabled.
-    extra_requirements: tuple = ()
+    extra_requirements: tuple[str, ...] = ()
 
 
 class LambdaFunction(Component):

@@ -7,6 +7,7 @@ go to a log group with retention, in a JSON format the dashboard reads.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -130,7 +131,7 @@ class HttpApi(Component):
                 function=fn.function.name,
                 principal="apigateway.amazonaws.com",
                 source_arn=self.api.execution_arn.apply(
-                    lambda arn, key=route.key: _source_arn(arn, key)
+                    functools.partial(_source_arn, route_key=route.key)
                 ),
                 opts=self.opts(),
             )

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ROOT / "lambdas"
@@ -235,7 +236,9 @@ class EdgePackage:
         self.versions = versions
 
 
-def build_edge_function(name: str, config: dict, limit: int = EDGE_VIEWER_ZIP_LIMIT) -> EdgePackage:
+def build_edge_function(
+    name: str, config: dict[str, Any], limit: int = EDGE_VIEWER_ZIP_LIMIT
+) -> EdgePackage:
     """Build `lambdas/<name>` with `config` baked in as `<name>/config.json`.
 
     Raises PackageTooLarge, naming the size and the limit, when the zip is not under

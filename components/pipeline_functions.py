@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.function import FunctionSpec, statement
 from components.messaging import NotificationTopic, ProcessingQueues
@@ -34,8 +35,9 @@ class EdgeInputs:
 class CacheInputs:
     """What the pipeline takes from StatusCache: the status function joins its VPC."""
 
-    vpc_config: dict[str, Any]
-    environment: dict[str, pulumi.Input[str]]
+    vpc_config: aws.lambda_.FunctionVpcConfigArgsDict
+    # The cache endpoint is None while the cache reports no endpoint.
+    environment: dict[str, pulumi.Input[str | None]]
     statements: list[dict[str, Any]]
     # Third-party packages only the cached status code imports (`redis`).
     extra_requirements: tuple[str, ...] = ()
@@ -149,7 +151,7 @@ def upload(r: Resources) -> FunctionSpec:
 
 
 def status(r: Resources) -> FunctionSpec:
-    environment: dict[str, pulumi.Input[str]] = {Env.JOBS_TABLE: r.store.table.name}
+    environment: dict[str, pulumi.Input[str | None]] = {Env.JOBS_TABLE: r.store.table.name}
     if r.edge is not None:
         environment[Env.CDN_BASE_URL] = r.edge.cdn_base_url
     statements = [statement("ReadJobs", ["dynamodb:GetItem"], [r.store.table.arn])]

@@ -1,7 +1,9 @@
 """Validation of StackSettings: one function per concern, each naming the setting and the fix.
 
 Every check runs before a resource is declared, so a wrong stack fails `pulumi preview`
-with the list of problems instead of failing half-way through `pulumi up`. The limits
+with the list of problems instead of failing half-way through `pulumi up`. It is one
+module of many small checks (one function per concern, listed in VALIDATORS), longer
+than most because every message carries its own fix. The limits
 checked are AWS's documented ones (Lambda, SQS, CloudWatch Logs, Cognito, CloudFront,
 EMR Serverless); `tests/program/test_aws_rules.py` checks the declared resources too.
 """
@@ -463,7 +465,7 @@ def _edge_auth_values(e_: EdgeAuthSettings, p: Problems) -> None:
     if e_.certificate_arn is not None:
         match = _ACM_ARN.fullmatch(e_.certificate_arn)
         p.need(
-            bool(match) and match.group(1) == "us-east-1",
+            match is not None and match.group(1) == "us-east-1",
             f"{key}.certificateArn = {e_.certificate_arn!r} must be an ACM certificate ARN in "
             "us-east-1: CloudFront only uses certificates from that region.",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pandas as pd
 
 from dashboard.data.queues import ROLE_LABELS
@@ -28,7 +30,7 @@ STAGES = (
 )
 
 
-def alarms(cloudwatch, names: list[str]) -> pd.DataFrame:
+def alarms(cloudwatch: Any, names: list[str]) -> pd.DataFrame:
     """The named alarms with their state (DescribeAlarms, 100 names per call)."""
     found = []
     for i in range(0, len(names), 100):
@@ -63,7 +65,8 @@ def stage_health(totals: pd.DataFrame, queues: pd.DataFrame, stuck: int) -> pd.D
     by_fn = totals.set_index("function") if not totals.empty else pd.DataFrame()
     ordered = [s for s in STAGES if s in by_fn.index] + [s for s in by_fn.index if s not in STAGES]
     for fn in ordered:
-        t = by_fn.loc[fn]
+        # One row per function: `.loc` of one label is that row, a Series.
+        t = cast(pd.Series, by_fn.loc[fn])
         inv, err, thr = int(t["invocations"]), int(t["errors"]), int(t["throttles"])
         errors = f"{err} error{'' if err == 1 else 's'} in {inv} invocations"
         if thr:

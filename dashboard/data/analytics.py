@@ -43,7 +43,7 @@ class Report:
         return self.raw.get("generated_at")
 
 
-def report_days(s3, bucket: str) -> list[str]:
+def report_days(s3: Any, bucket: str) -> list[str]:
     """The `dt=` partitions under reports/, oldest first."""
     days: list[str] = []
     kwargs = {"Bucket": bucket, "Prefix": REPORT_PREFIX, "Delimiter": "/"}
@@ -59,7 +59,7 @@ def report_days(s3, bucket: str) -> list[str]:
     return sorted(days)
 
 
-def latest_report(s3, outputs: dict[str, Any], day: str | None = None) -> Report:
+def latest_report(s3: Any, outputs: dict[str, Any], day: str | None = None) -> Report:
     features = outputs.get(Output.FEATURES) or {}
     bucket = outputs.get(Output.RESULTS_BUCKET)
     if not bucket:

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -294,6 +297,26 @@ class CostLine:
     note: str = ""
 
 
+class _AddLine(Protocol):
+    """`estimate`'s `add`: one cost line, `quantity * unit_price` unless `monthly` is given."""
+
+    def __call__(
+        self,
+        service: str,
+        item: str,
+        quantity: float,
+        unit: str,
+        unit_price: float,
+        fixed: bool = False,
+        note: str = "",
+        monthly: float | None = None,
+    ) -> None: ...
+
+
+# `estimate`'s `free`: (service, item, used, allowance, unit, unit_price), a free-tier credit.
+_FreeLine = Callable[[str, str, float, float, str, float], None]
+
+
 @dataclass
 class Estimate:
     workload: Workload
@@ -325,7 +348,7 @@ class Estimate:
             out[line.service] = out.get(line.service, 0.0) + line.monthly
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
-    def frame(self):
+    def frame(self) -> pd.DataFrame:
         import pandas as pd
 
         rows = [line.__dict__ for line in self.lines]
@@ -353,11 +376,22 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     jobs = w.jobs_per_month
     lines: list[CostLine] = []
 
-    def add(service, item, quantity, unit, unit_price, fixed=False, note="", monthly=None):
+    def add(
+        service: str,
+        item: str,
+        quantity: float,
+        unit: str,
+        unit_price: float,
+        fixed: bool = False,
+        note: str = "",
+        monthly: float | None = None,
+    ) -> None:
         cost = quantity * unit_price if monthly is None else monthly
         lines.append(CostLine(service, item, quantity, unit, unit_price, cost, fixed, note))
 
-    def free(service, item, used, allowance, unit, unit_price):
+    def free(
+        service: str, item: str, used: float, allowance: float, unit: str, unit_price: float
+    ) -> None:
         if free_tier and used > 0 and allowance > 0:
             credit = min(used, allowance)
             add(
@@ -551,7 +585,7 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     return Estimate(w, p, free_tier, lines)
 
 
-def _cache_lines(w: Workload, p: PriceTable, add) -> None:
+def _cache_lines(w: Workload, p: PriceTable, add: _AddLine) -> None:
     c = w.caching
     assert c is not None
     if c.node_type == "serverless":
@@ -600,7 +634,7 @@ def _cache_lines(w: Workload, p: PriceTable, add) -> None:
         )
 
 
-def _edge_lines(w: Workload, p: PriceTable, add, free) -> None:
+def _edge_lines(w: Workload, p: PriceTable, add: _AddLine, free: _FreeLine) -> None:
     e = w.edge
     assert e is not None
     views = w.jobs_per_month * e.views_per_job
@@ -626,7 +660,7 @@ def _edge_lines(w: Workload, p: PriceTable, add, free) -> None:
     )
 
 
-def _analytics_lines(w: Workload, p: PriceTable, add) -> None:
+def _analytics_lines(w: Workload, p: PriceTable, add: _AddLine) -> None:
     a = w.analytics
     assert a is not None
     vcpu_price, gb_price = p.emr_serverless[a.architecture]
@@ -726,7 +760,7 @@ def _first_tier_price(product: dict[str, Any]) -> float | None:
 
 
 def refresh_from_price_list(
-    pricing, region: str = "us-east-1", base: PriceTable = PRICES
+    pricing: Any, region: str = "us-east-1", base: PriceTable = PRICES
 ) -> tuple[PriceTable, list[str]]:
     """Lambda request and GB-second prices per architecture from the Price List API.
 

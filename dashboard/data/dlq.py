@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -53,10 +53,10 @@ def job_id_from_body(body: str) -> str | None:
     if not isinstance(doc, dict):
         return None
     if isinstance(doc.get("job_id"), str):
-        return doc["job_id"]
+        return cast(str, doc["job_id"])
     payload = doc.get("requestPayload")
     if isinstance(payload, dict) and isinstance(payload.get("job_id"), str):
-        return payload["job_id"]
+        return cast(str, payload["job_id"])
     return None
 
 
@@ -66,7 +66,9 @@ def _stamp(value: str | None) -> pd.Timestamp | None:
     return pd.Timestamp(datetime.fromtimestamp(int(value) / 1000, tz=UTC))
 
 
-def _receive(sqs, url: str, count: int, visibility_timeout: int, wait_seconds: int) -> list[dict]:
+def _receive(
+    sqs: Any, url: str, count: int, visibility_timeout: int, wait_seconds: int
+) -> list[dict[str, Any]]:
     out = sqs.receive_message(
         QueueUrl=url,
         MaxNumberOfMessages=max(1, min(10, count)),
@@ -75,10 +77,11 @@ def _receive(sqs, url: str, count: int, visibility_timeout: int, wait_seconds: i
         AttributeNames=["All"],
         MessageAttributeNames=["All"],
     )
-    return out.get("Messages", [])
+    messages: list[dict[str, Any]] = out.get("Messages", [])
+    return messages
 
 
-def release(sqs, url: str, handles: dict[str, str]) -> tuple[int, int]:
+def release(sqs: Any, url: str, handles: dict[str, str]) -> tuple[int, int]:
     """Make held messages visible again now; (released, failed). A failed release is
     harmless: the message reappears when its visibility timeout ends."""
     released = failed = 0
@@ -123,7 +126,7 @@ class Peek:
 
 
 def peek(
-    sqs,
+    sqs: Any,
     url: str,
     max_messages: int = 50,
     visibility_timeout: int = 20,
@@ -189,7 +192,7 @@ def messages_frame(messages: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return df.sort_values("sent_at", ignore_index=True) if not df.empty else df
 
 
-def with_jobs(messages: pd.DataFrame, ddb, table: str) -> pd.DataFrame:
+def with_jobs(messages: pd.DataFrame, ddb: Any, table: str) -> pd.DataFrame:
     """Each message's job (status, decision, reasons) looked up by the job id in its body."""
     out = messages.copy()
     out["job_id"] = out["job_id"].astype(object).where(out["job_id"].notna(), None)
@@ -248,7 +251,7 @@ def _message_attributes(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def redrive(
-    sqs,
+    sqs: Any,
     dlq_url: str,
     source_url: str,
     message_ids: Iterable[str] | None = None,
@@ -315,7 +318,9 @@ def redrive(
     return report
 
 
-def _send(sqs, url: str, messages: list[dict], report: ActionReport) -> tuple[list, list]:
+def _send(
+    sqs: Any, url: str, messages: list[dict[str, Any]], report: ActionReport
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)]
     for entry, message in zip(entries, messages, strict=True):
         attrs = _message_attributes(message)
@@ -335,9 +340,11 @@ def _send(sqs, url: str, messages: list[dict], report: ActionReport) -> tuple[li
     return accepted, refused
 
 
-def _delete(sqs, url: str, messages: list[dict], report: ActionReport) -> list[dict]:
+def _delete(
+    sqs: Any, url: str, messages: list[dict[str, Any]], report: ActionReport
+) -> list[dict[str, Any]]:
     """Delete messages; return those deleted. Failures are reported, not raised."""
-    deleted = []
+    deleted: list[dict[str, Any]] = []
     for i in range(0, len(messages), 10):
         chunk = messages[i : i + 10]
         try:
@@ -359,7 +366,7 @@ def _delete(sqs, url: str, messages: list[dict], report: ActionReport) -> list[d
 
 
 def delete(
-    sqs,
+    sqs: Any,
     url: str,
     message_ids: Iterable[str],
     visibility_timeout: int = 60,

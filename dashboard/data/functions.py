@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 import pandas as pd
 
@@ -60,7 +61,7 @@ def lambda_queries(functions: dict[str, str]) -> list[MetricQuery]:
 
 
 def metric_series(
-    cloudwatch, functions: dict[str, str], start: datetime, end: datetime, period: int
+    cloudwatch: Any, functions: dict[str, str], start: datetime, end: datetime, period: int
 ) -> pd.DataFrame:
     return get_series(cloudwatch, lambda_queries(functions), start, end, period)
 
@@ -71,7 +72,7 @@ def metric_totals(series: pd.DataFrame, functions: dict[str, str]) -> pd.DataFra
     for logical in functions:
         s = series[series["key"] == logical]
 
-        def total(metric: str, stat: str, how: str = "sum", s=s) -> float:
+        def total(metric: str, stat: str, how: str = "sum", s: pd.DataFrame = s) -> float:
             v = s[(s["metric"] == metric) & (s["stat"] == stat)]["value"]
             return float(getattr(v, how)()) if not v.empty else 0.0
 
@@ -99,7 +100,7 @@ def metric_totals(series: pd.DataFrame, functions: dict[str, str]) -> pd.DataFra
 
 
 def report_lines(
-    logs, log_groups: dict[str, str], start: datetime, end: datetime, limit: int = 5000
+    logs: Any, log_groups: dict[str, str], start: datetime, end: datetime, limit: int = 5000
 ) -> tuple[pd.DataFrame, dict[str, bool]]:
     frames, truncated = [], {}
     for logical, group in log_groups.items():
@@ -163,11 +164,11 @@ class FunctionStats:
 
 
 def function_stats(
-    cloudwatch,
-    logs,
+    cloudwatch: Any,
+    logs: Any,
     functions: dict[str, str],
     log_groups: dict[str, str],
-    settings: dict[str, dict],
+    settings: dict[str, dict[str, Any]],
     start: datetime,
     end: datetime,
     period: int,
@@ -181,7 +182,8 @@ def function_stats(
     rows = []
     for logical, name in functions.items():
         r = all_reports[all_reports["function"] == logical]
-        t = totals.loc[logical] if logical in totals.index else None
+        # One row per function: `.loc` of one label is that row, a Series.
+        t = cast(pd.Series, totals.loc[logical]) if logical in totals.index else None
         cfg = settings.get(logical, {})
         memory = cfg.get("memory") or (float(r["memory_mb"].max()) if not r.empty else None)
         durations = r["duration_ms"]

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer
@@ -45,10 +45,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+@overload
+def deserialize(item: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def deserialize(item: None) -> None: ...
 def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
-    return plain({k: _de.deserialize(v) for k, v in item.items()})
+    doc: dict[str, Any] = plain({k: _de.deserialize(v) for k, v in item.items()})
+    return doc
 
 
 def iso(dt: datetime) -> str:
@@ -57,7 +62,7 @@ def iso(dt: datetime) -> str:
 
 
 def query_status(
-    ddb,
+    ddb: Any,
     table: str,
     status: str,
     *,
@@ -165,7 +170,7 @@ class JobsOverview:
 
 
 def jobs_overview(
-    ddb,
+    ddb: Any,
     table: str,
     now: datetime,
     window: timedelta,
@@ -257,8 +262,13 @@ def throughput(jobs: pd.DataFrame, freq: str) -> pd.DataFrame:
     done = jobs.dropna(subset=["completed_at"])
     if done.empty:
         return pd.DataFrame(columns=["time", "jobs", "jobs_per_min"])
-    out = done.assign(time=done["completed_at"].dt.floor(freq)).groupby("time").size()
-    out = out.rename("jobs").reset_index()
+    out = (
+        done.assign(time=done["completed_at"].dt.floor(freq))
+        .groupby("time")
+        .size()
+        .rename("jobs")
+        .reset_index()
+    )
     out["jobs_per_min"] = out["jobs"] / (pd.Timedelta(freq).total_seconds() / 60)
     return out
 
@@ -266,12 +276,13 @@ def throughput(jobs: pd.DataFrame, freq: str) -> pd.DataFrame:
 # --- single jobs ---------------------------------------------------------------------------
 
 
-def get_job(ddb, table: str, job_id: str) -> dict[str, Any] | None:
+def get_job(ddb: Any, table: str, job_id: str) -> dict[str, Any] | None:
     out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=True)
-    return deserialize(out.get("Item"))
+    item: dict[str, Any] | None = out.get("Item")
+    return deserialize(item)
 
 
-def get_jobs(ddb, table: str, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def get_jobs(ddb: Any, table: str, job_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Many jobs by id (BatchGetItem, 100 per call, retrying unprocessed keys)."""
     ids = list(dict.fromkeys(j for j in job_ids if j))
     found: dict[str, dict[str, Any]] = {}
@@ -296,7 +307,7 @@ def get_jobs(ddb, table: str, job_ids: Iterable[str]) -> dict[str, dict[str, Any
 
 
 def recent(
-    ddb,
+    ddb: Any,
     table: str,
     statuses: Iterable[str],
     limit: int = 50,

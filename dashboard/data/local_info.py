@@ -68,7 +68,8 @@ def runtime_status(endpoint: str, timeout: float = 3.0) -> dict[str, Any]:
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as resp:
-        return json.loads(resp.read())
+        status: dict[str, Any] = json.loads(resp.read())
+        return status
 
 
 ENVIRONMENT_COLUMNS = [

@@ -43,7 +43,7 @@ def quoted(term: str) -> str:
 
 
 def filter_events(
-    logs,
+    logs: Any,
     group: str,
     term: str | None,
     start: datetime | int,
@@ -77,7 +77,7 @@ def filter_events(
 
 
 def recent_events(
-    logs,
+    logs: Any,
     group: str,
     term: str | None,
     start: datetime,
@@ -149,7 +149,7 @@ def report_frame(function: str, events: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def reports(
-    logs, function: str, group: str, start: datetime, end: datetime, limit: int = 5000
+    logs: Any, function: str, group: str, start: datetime, end: datetime, limit: int = 5000
 ) -> tuple[pd.DataFrame, bool]:
     """The most recent REPORT lines of one function's log group; (frame, truncated)."""
     events, truncated = recent_events(logs, group, REPORT_TERM, start, end, limit)
@@ -175,5 +175,7 @@ def parse_json_line(message: str) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def window_around(first: datetime, last: datetime, before: float = 60, after: float = 300):
+def window_around(
+    first: datetime, last: datetime, before: float = 60, after: float = 300
+) -> tuple[datetime, datetime]:
     return first - timedelta(seconds=before), last + timedelta(seconds=after)

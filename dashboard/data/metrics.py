@@ -6,10 +6,13 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pandas as pd
 
 SERIES_COLUMNS = ["key", "metric", "stat", "timestamp", "value"]
+# What one GetMetricStatistics call reads: namespace, metric name, dimensions.
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,9 @@ class MetricQuery:
     stat: str = "Sum"
 
     @classmethod
-    def of(cls, key: str, namespace: str, metric: str, stat: str = "Sum", **dims: str):
+    def of(
+        cls, key: str, namespace: str, metric: str, stat: str = "Sum", **dims: str
+    ) -> MetricQuery:
         return cls(key, namespace, metric, tuple(sorted(dims.items())), stat)
 
 
@@ -35,7 +40,7 @@ def choose_period(window: timedelta, max_points: int = 120) -> int:
 
 
 def get_series(
-    cloudwatch,
+    cloudwatch: Any,
     queries: Sequence[MetricQuery],
     start: datetime,
     end: datetime,
@@ -48,11 +53,11 @@ def get_series(
     once), run concurrently. It costs one request per series on AWS, and on moto (the
     local cloud) it is linear in the stored datapoints, where GetMetricData is not.
     """
-    grouped: dict[tuple, list[MetricQuery]] = {}
+    grouped: dict[SeriesKey, list[MetricQuery]] = {}
     for q in queries:
         grouped.setdefault((q.namespace, q.metric, q.dimensions), []).append(q)
 
-    def read(item: tuple[tuple, list[MetricQuery]]) -> list[dict]:
+    def read(item: tuple[SeriesKey, list[MetricQuery]]) -> list[dict[str, Any]]:
         (namespace, metric, dims), qs = item
         stats = sorted({q.stat for q in qs})
         out = cloudwatch.get_metric_statistics(
@@ -97,8 +102,9 @@ def totals(series: pd.DataFrame, how: dict[str, str] | None = None) -> pd.DataFr
     if series.empty:
         return pd.DataFrame()
     how = how or {}
-    parts = []
-    for (metric, stat), group in series.groupby(["metric", "stat"], sort=False):
+    parts: list[pd.Series] = []
+    for keys, group in series.groupby(["metric", "stat"], sort=False):
+        metric, stat = cast(tuple[str, str], keys)
         agg = how.get(metric) or {
             "Sum": "sum",
             "Maximum": "max",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -46,11 +47,13 @@ def queue_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def attributes(sqs, url: str) -> dict[str, str]:
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
+def attributes(sqs: Any, url: str) -> dict[str, str]:
+    out = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    attrs: dict[str, str] = out.get("Attributes", {})
+    return attrs
 
 
-def snapshot(sqs, cloudwatch, queues: dict[str, str], now: datetime) -> pd.DataFrame:
+def snapshot(sqs: Any, cloudwatch: Any, queues: dict[str, str], now: datetime) -> pd.DataFrame:
     """One row per queue: depth from SQS now, age of oldest message from CloudWatch.
 
     SQS's API has no age-of-oldest figure; CloudWatch publishes it once a minute, so the
@@ -98,7 +101,7 @@ def snapshot(sqs, cloudwatch, queues: dict[str, str], now: datetime) -> pd.DataF
 
 
 def history(
-    cloudwatch, queues: dict[str, str], start: datetime, end: datetime, period: int
+    cloudwatch: Any, queues: dict[str, str], start: datetime, end: datetime, period: int
 ) -> pd.DataFrame:
     """AWS/SQS depth and age series per queue (Maximum per period), long form."""
     queries = [

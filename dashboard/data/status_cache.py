@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -49,7 +50,7 @@ class CacheFigures:
         return self.hits
 
 
-def cache_figures(cloudwatch, start: datetime, end: datetime, period: int) -> CacheFigures:
+def cache_figures(cloudwatch: Any, start: datetime, end: datetime, period: int) -> CacheFigures:
     series = get_series(
         cloudwatch,
         [

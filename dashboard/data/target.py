@@ -102,11 +102,12 @@ class Target:
     def name(self) -> str:
         return str(self.outputs.get(Output.STACK) or self.spec.location or "stack")
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
+        # Typed as Any: the service is a runtime string; callers name their client's service.
         if service not in self._clients:
             if self.endpoint_url:
                 os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-                self._clients[service] = boto3.client(
+                self._clients[service] = boto3.client(  # type: ignore[call-overload]  # stubs: literal service names only
                     service,
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
@@ -116,7 +117,7 @@ class Target:
                 )
             else:
                 session = boto3.Session(profile_name=self.profile, region_name=self.region)
-                self._clients[service] = session.client(service, config=CLIENT_CONFIG)
+                self._clients[service] = session.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]  # stubs: literal service names only
         return self._clients[service]
 
     def queues(self) -> dict[str, str]:
@@ -253,7 +254,7 @@ def outputs_target(spec: TargetSpec) -> Target:
 
 def stack_target(
     spec: TargetSpec,
-    run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+    run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
     which: Callable[[str], str | None] = shutil.which,
 ) -> Target:
     if not spec.location:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ JOB_METRICS = (
 )
 
 
-def job_metrics(cloudwatch, start: datetime, end: datetime, period: int) -> pd.DataFrame:
+def job_metrics(cloudwatch: Any, start: datetime, end: datetime, period: int) -> pd.DataFrame:
     queries = [
         MetricQuery.of(
             metric,
@@ -35,7 +36,7 @@ def job_metrics(cloudwatch, start: datetime, end: datetime, period: int) -> pd.D
 
 
 def totals(series: pd.DataFrame) -> dict[str, float]:
-    out = {}
+    out: dict[str, float] = {}
     for metric, _ in JOB_METRICS:
         values = series[series["key"] == metric]["value"]
         out[metric] = (

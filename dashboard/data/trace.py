@@ -134,8 +134,8 @@ def _line(event: dict[str, Any], group: str, function: str) -> dict[str, Any]:
 
 
 def job_trace(
-    logs,
-    ddb,
+    logs: Any,
+    ddb: Any,
     table: str,
     log_groups: dict[str, str],
     job_id: str,
@@ -172,7 +172,7 @@ def job_trace(
     for (_, rid), batch in zip(requests, request_lines, strict=True):
         by_request[rid] = batch
 
-    seen: set[tuple] = set()
+    seen: set[tuple[str, pd.Timestamp, str]] = set()
     lines = []
     for line in job_lines + [line for batch in request_lines for line in batch]:
         key = (line["group"], line["time"], line["raw"])
