@@ -39,6 +39,9 @@ SCRIPT_KEY = "scripts/report.py"
 EXPORT_PREFIX = "jobs/"
 REPORT_PREFIX = "reports/"
 START_JOB_RUN_TARGET = "arn:aws:scheduler:::aws-sdk:emrserverless:startJobRun"
+# EventBridge Scheduler context attributes, replaced in the target input at each run.
+SCHEDULER_SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+SCHEDULER_EXECUTION_ID = "<aws.scheduler.execution-id>"
 # A runaway run is cancelled rather than billed for hours.
 REPORT_TIMEOUT_MINUTES = 120
 # Spark workers: 2 vCPU with 3 GB heap; with the 10% (min 384 MB) overhead EMR
@@ -91,14 +94,18 @@ def start_job_run_input(
 ) -> str:
     """The StartJobRun request the schedule sends (the SDK's parameter names).
 
-    EventBridge Scheduler substitutes `<aws.scheduler.scheduled-time>` at each run: it
-    names the report's run date (the report covers the `report_days` days before it)
-    and is the idempotency token, so a retried invocation cannot start a second run.
+    EventBridge Scheduler substitutes its context attributes at each run:
+    `<aws.scheduler.scheduled-time>` names the report's run date (the report covers the
+    `report_days` days before it), and `<aws.scheduler.execution-id>` is the idempotency
+    token. StartJobRun's `clientToken` must match `^[A-Za-z0-9._-]+$` (at most 64
+    characters): the scheduled time renders with colons and would be refused, the
+    execution id is a short hex id. A second run for the same scheduled time writes the
+    same `reports/dt=<run date>/` objects again, so it duplicates work, never a report.
     """
     return json.dumps(
         {
             "ApplicationId": application_id,
-            "ClientToken": "<aws.scheduler.scheduled-time>",
+            "ClientToken": SCHEDULER_EXECUTION_ID,
             "ExecutionRoleArn": role_arn,
             "Name": "daily-moderation-report",
             "ExecutionTimeoutMinutes": REPORT_TIMEOUT_MINUTES,
@@ -111,7 +118,7 @@ def start_job_run_input(
                         "--output",
                         f"s3://{bucket}/{REPORT_PREFIX.rstrip('/')}",
                         "--run-date",
-                        "<aws.scheduler.scheduled-time>",
+                        SCHEDULER_SCHEDULED_TIME,
                         "--days",
                         str(report_days),
                     ],

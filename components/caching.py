@@ -96,6 +96,38 @@ def _endpoint_policy(sid: str, action: str, resource: str) -> str:
     )
 
 
+def subnet_route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> pulumi.Output[list[str]]:
+    """The route tables the subnets use, each once (subnets may share one).
+
+    A subnet with no explicit association uses its VPC's main route table, which a
+    lookup by `association.subnet-id` does not find; those fall back to the main table.
+    """
+    explicit = [
+        aws.ec2.get_route_tables_output(
+            vpc_id=vpc_id, filters=[{"name": "association.subnet-id", "values": [sid]}]
+        ).ids
+        for sid in subnet_ids
+    ]
+    main = aws.ec2.get_route_tables_output(
+        vpc_id=vpc_id, filters=[{"name": "association.main", "values": ["true"]}]
+    ).ids
+
+    def resolve(found: list[list[str]]) -> list[str]:
+        *per_subnet, main_ids = found
+        tables = {t for ids in per_subnet for t in (ids or [])}
+        if any(not ids for ids in per_subnet):
+            if not main_ids:
+                raise ValueError(
+                    f"moderation:caching.subnetIds: VPC {vpc_id} has no main route table to "
+                    "fall back to for a subnet without one; set "
+                    "`pulumi config set --path moderation:caching.routeTableIds[0] rtb-...`."
+                )
+            tables.update(main_ids)
+        return sorted(tables)
+
+    return pulumi.Output.all(*explicit, main).apply(resolve)
+
+
 def _first_two(names: list[str] | None, index: int) -> str | None:
     # Under mocks the AZ lookup may return nothing; AWS always returns >= 2 in a region.
     return names[index] if names and len(names) > index else None
@@ -122,13 +154,12 @@ class StatusCache(Component):
         else:
             self.vpc_id = pulumi.Output.from_input(c.vpc_id)
             self.subnet_ids = [pulumi.Output.from_input(sid) for sid in c.subnet_ids]
-            # Subnets may share a route table; the endpoint takes each once.
-            route_table_ids = pulumi.Output.all(
-                *[
-                    aws.ec2.get_route_table_output(subnet_id=sid).route_table_id
-                    for sid in c.subnet_ids
-                ]
-            ).apply(lambda ids: sorted({i for i in ids if i}))
+            # Only the DynamoDB gateway endpoint needs them (when this stack creates it).
+            route_table_ids = (
+                list(c.route_table_ids)
+                if c.route_table_ids or not c.create_vpc_endpoints
+                else subnet_route_tables(c.vpc_id, c.subnet_ids)
+            )
 
         self.function_sg = aws.ec2.SecurityGroup(
             self.child("function-sg"),

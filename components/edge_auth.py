@@ -128,15 +128,11 @@ class EdgeAuth(Component):
                 "moderation:edgeAuthEnabled is true: the API trusts this stack's own user pool."
             )
 
-        # Lambda@Edge functions must live in us-east-1 whatever the stack's region. An
-        # explicit provider does not read the stack's aws: settings, so pass the profile on.
-        self.edge_provider = aws.Provider(
-            self.child("us-east-1"),
-            region=EDGE_REGION,
-            profile=pulumi.Config("aws").get("profile"),
-            opts=child,
-        )
-        at_edge = pulumi.ResourceOptions(parent=self, provider=self.edge_provider)
+        # Lambda@Edge functions must live in us-east-1 whatever the stack's region. They are
+        # declared with a per-resource `region` on the stack's own provider, so everything
+        # the stack configures for it (profile, assumed roles, credentials, allowed
+        # accounts, default tags) applies to them too; a second provider would not inherit
+        # any of it.
 
         # --- identity: user pool, app client, hosted UI ------------------------------------
         self.user_pool = aws.cognito.UserPool(
@@ -166,6 +162,15 @@ class EdgeAuth(Component):
             },
             # Users are invited, not self-registered: the platform decides who may upload.
             admin_create_user_config={"allow_admin_create_user_only": True},
+            # Cognito's own sender caps at about 50 e-mails a day per account: production
+            # pools send through a verified SES identity (edgeAuth.sesSourceArn).
+            email_configuration={
+                "email_sending_account": "DEVELOPER",
+                "source_arn": e.ses_source_arn,
+                "from_email_address": e.from_email,
+            }
+            if e.ses_source_arn
+            else None,
             deletion_protection="INACTIVE" if s.force_destroy else "ACTIVE",
             opts=child,
         )
@@ -283,9 +288,9 @@ class EdgeAuth(Component):
             # of it, and until then AWS refuses to delete the function. `pulumi destroy` (or
             # a replacement) therefore leaves the function behind instead of failing; the
             # README's "Edge auth" section has the command that deletes it later.
+            region=EDGE_REGION,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                provider=self.edge_provider,
                 retain_on_delete=True,
                 depends_on=[self.role],
             ),
@@ -297,7 +302,8 @@ class EdgeAuth(Component):
             self.child("logs"),
             name=edge_log_group,
             retention_in_days=s.log_retention_days,
-            opts=at_edge,
+            region=EDGE_REGION,
+            opts=child,
         )
         log_arns = pulumi.Output.all(account, edge_log_group).apply(
             # "*" is the region: CloudFront runs the function in whichever region is nearest

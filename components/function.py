@@ -104,11 +104,13 @@ class LambdaFunction(Component):
             log_statements.append(
                 statement(
                     "VpcNetworking",
+                    # What AWSLambdaVPCAccessExecutionRole grants (DescribeSubnets since 2024).
                     [
                         "ec2:AssignPrivateIpAddresses",
                         "ec2:CreateNetworkInterface",
                         "ec2:DeleteNetworkInterface",
                         "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
                         "ec2:UnassignPrivateIpAddresses",
                     ],
                     ["*"],

@@ -129,7 +129,9 @@ def upload(r: Resources) -> FunctionSpec:
         },
         statements=[
             statement("StoreImages", ["s3:DeleteObject", "s3:PutObject"], objects),
-            statement("ReadIncoming", ["s3:GetObject"], [r.incoming_objects]),
+            # Incoming uploads are read to validate them; a keyed retry reads the stored
+            # original's metadata (HeadObject, which IAM authorizes as s3:GetObject).
+            statement("ReadImages", ["s3:GetObject"], objects),
             statement(
                 "CreateAndFailJobs",
                 ["dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -250,9 +252,16 @@ def sweeper(r: Resources) -> FunctionSpec:
             Env.JOBS_TABLE: r.store.table.name,
             Env.FAILURE_QUEUE_URL: r.queues.failure_queue.url,
             Env.JOB_DEADLINE_SECONDS: str(r.settings.job_deadline_seconds),
+            Env.LEASE_TABLE: r.store.idempotency_table.name,
+            Env.SWEEP_LEASE_SECONDS: str(r.settings.function(Function.SWEEPER).timeout),
         },
         statements=[
             statement("FindOverdue", ["dynamodb:Query"], [r.store.status_index_arn]),
+            statement(
+                "RunLease",
+                ["dynamodb:DeleteItem", "dynamodb:PutItem"],
+                [r.store.idempotency_table.arn],
+            ),
             statement("FailJobs", ["dynamodb:UpdateItem"], [r.store.table.arn]),
             statement(
                 "DrainFailures",

@@ -110,8 +110,11 @@ def fake_outputs(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    """`calls`: answers for provider functions (data sources) by token, for a test to set."""
+
+    def __init__(self, calls: dict[str, Any] | None = None) -> None:
         self.resources: list[Resource] = []
+        self.calls = calls or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         rid, outputs = fake_outputs(args.typ, args.name, dict(args.inputs))
@@ -130,12 +133,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             }
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        answer = self.calls.get(args.token)
+        if answer is not None:
+            return answer(dict(args.args)) if callable(answer) else answer
         return {}
 
 
-def record(config: dict[str, Any], stack: str = "test") -> ProgramRun:
+def record(
+    config: dict[str, Any], stack: str = "test", calls: dict[str, Any] | None = None
+) -> ProgramRun:
     """Run the program with `config` (keys without the namespace) and collect what it declares."""
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(calls)
     run = ProgramRun(resources=mocks.resources)
     run.exports = program.run(mocks, config, stack)
     return run

@@ -20,8 +20,13 @@ from components.settings.fields import (
 from lambdas.common.contract import ALL_FUNCTIONS, Function
 
 MIB = 1024 * 1024
-# API Gateway hands the body to Lambda base64-encoded inside a 6 MB invoke payload.
-MAX_INLINE_UPLOAD_BYTES = 4 * MIB + MIB // 2
+# API Gateway hands the body to Lambda base64-encoded (4 bytes for 3) inside the event,
+# and a synchronous invoke's payload is at most 6 MB (6,291,456 bytes). The rest of the
+# event (request context, JWT claims, headers: an HTTP API admits 10 KB of headers) is
+# allowed 32 KiB.
+LAMBDA_SYNC_PAYLOAD_BYTES = 6 * MIB
+EVENT_ENVELOPE_BYTES = 32 * 1024
+MAX_INLINE_UPLOAD_BYTES = (LAMBDA_SYNC_PAYLOAD_BYTES - EVENT_ENVELOPE_BYTES) // 4 * 3
 # Rekognition reads at most 15 MB from an S3 object.
 MAX_REKOGNITION_OBJECT_BYTES = 15 * MIB
 
@@ -55,7 +60,9 @@ DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
     Function.REKOGNITION_ANALYZER: FunctionSettings(256, 30, None),
     Function.CUSTOM_ANALYZER: FunctionSettings(1024, 60, None),
     Function.NOTIFIER: FunctionSettings(256, 30, None),
-    Function.SWEEPER: FunctionSettings(256, 60, 1),
+    # No reserved concurrency: reserving any fails on accounts whose unreserved
+    # concurrency would drop below AWS's minimum; a run lease keeps sweeps single.
+    Function.SWEEPER: FunctionSettings(256, 60, None),
     Function.EXPORTER: FunctionSettings(256, 60, None),
     # Lambda@Edge viewer-request triggers are capped at 128 MB and 5 s.
     Function.EDGE_AUTH: FunctionSettings(128, 5, None),
@@ -96,6 +103,11 @@ class CachingSettings:
         None, "use an existing VPC (with `subnetIds`) instead of a new one"
     )
     subnet_ids: tuple[str, ...] = setting((), "at least two private subnets in different AZs")
+    route_table_ids: tuple[str, ...] = setting(
+        (),
+        "route tables of those subnets for the DynamoDB gateway endpoint (default: looked "
+        "up, the VPC's main table for subnets without one)",
+    )
     vpc_cidr: str = setting("10.42.0.0/16", "private /16-/24 network of the VPC created")
     # An existing VPC usually has its own DynamoDB gateway and Secrets Manager interface
     # endpoints already; a second one conflicts (route, private DNS), so this turns ours off.
@@ -135,6 +147,13 @@ class EdgeAuthSettings:
     certificate_arn: str | None = setting(
         None, "ACM certificate in us-east-1 covering the aliases (enables TLSv1.2_2021)"
     )
+    ses_source_arn: str | None = setting(
+        None,
+        "verified SES identity the user pool sends invitations and codes from (Cognito's "
+        "own sender allows about 50 e-mails a day: set this for production)",
+        key="sesSourceArn",
+    )
+    from_email: str | None = setting(None, "From address of those e-mails (with sesSourceArn)")
 
 
 @dataclass(frozen=True)
@@ -225,7 +244,7 @@ class StackSettings:
     max_aspect_ratio: float = setting(4.0, "images longer than this ratio are `unusable`")
     # Upload
     max_inline_upload_bytes: int = setting(
-        4 * MIB, "largest image accepted as the request body (<= 4.5 MiB)"
+        4 * MIB, "largest image accepted as the request body (base64 within Lambda's 6 MB)"
     )
     max_upload_bytes: int = setting(
         15 * MIB, "largest image accepted through a presigned PUT (<= 15 MiB)"

@@ -149,21 +149,44 @@ def settings_from_mapping(stack: str, raw: Mapping[str, Any]) -> StackSettings:
     return settings
 
 
-def configured_values() -> dict[str, Any]:
-    """All `moderation:*` values of the running stack, namespace stripped."""
+def configured_values(namespace: str = NAMESPACE) -> dict[str, Any]:
+    """All `<namespace>:*` values of the running stack, namespace stripped."""
     from pulumi.runtime import config as runtime_config
 
     merged: dict[str, Any] = {}
     for source in (runtime_config.get_config_env(), runtime_config.CONFIG.get()):
         for full_key, value in source.items():
             ns, _, key = full_key.partition(":")
-            if ns == NAMESPACE and key:
+            if ns == namespace and key:
                 merged[key] = value
     return merged
+
+
+def misplaced_keys(project: str, project_values: Mapping[str, Any]) -> list[str]:
+    """Settings written under the project's namespace, which this program never reads.
+
+    `pulumi config set KEY` without a namespace writes `<project>:KEY`; the settings are
+    read from `moderation:` whatever the project is called, so a renamed project would
+    silently ignore them.
+    """
+    if project == NAMESPACE:
+        return []
+    known = set(known_keys())
+    return [
+        f"{project}:{key} is a setting of this program but is read as {NAMESPACE}:{key}. "
+        f"Move it: `pulumi config rm {project}:{key}` and "
+        f"`pulumi config set {NAMESPACE}:{key} VALUE`."
+        for key in sorted(project_values)
+        if key in known
+    ]
 
 
 def load_settings() -> StackSettings:
     """Read the running stack's configuration and validate it."""
     import pulumi
 
+    project = pulumi.get_project()
+    misplaced = misplaced_keys(project, configured_values(project))
+    if misplaced:
+        raise ConfigError(_format(misplaced))
     return settings_from_mapping(pulumi.get_stack(), configured_values())

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from components import naming
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
 from components.settings.model import (
@@ -256,11 +257,49 @@ def api(s: StackSettings, p: Problems) -> None:
             f"{NAMESPACE}:jwtIssuer = {s.jwt_issuer!r} must be an https:// URL (API Gateway "
             "fetches its JWKS over TLS).",
         )
+    if s.jwt_issuer and not s.edge_auth_enabled:
+        _issuer_is_real(s.jwt_issuer, s.jwt_audience, p)
     for key, throttle in (("postJobs", s.throttling.post_jobs), ("getJob", s.throttling.get_job)):
         p.need(
             throttle.rate > 0 and throttle.burst >= 1,
             f"{NAMESPACE}:throttling.{key} needs rate > 0 and burst >= 1. "
             f"Set {_set_cmd(f'throttling.{key}.rate', 50)}.",
+        )
+
+
+# Values the docs and the example stack show in place of a real pool and client.
+PLACEHOLDERS = (
+    "EXAMPLE",
+    "POOL_ID",
+    "<pool-id>",
+    "APP_CLIENT_ID",
+    "<app-client-id>",
+    "example-app",
+)
+_COGNITO_ISSUER = re.compile(r"https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/(.+)")
+
+
+def _issuer_is_real(issuer: str, audience: tuple[str, ...], p: Problems) -> None:
+    """An example's placeholder deploys an API that refuses every request: refuse it here."""
+    fix = (
+        f"Set your user pool's issuer and app client with "
+        f"{_set_cmd('jwtIssuer', 'https://cognito-idp.REGION.amazonaws.com/REGION_PoolId')} "
+        f"and {_set_cmd('jwtAudience', 'CLIENT_ID')}, or {_set_cmd('edgeAuthEnabled', 'true')} "
+        "to create a user pool with the stack."
+    )
+    placeholder = [v for v in (issuer, *audience) if any(ph in v for ph in PLACEHOLDERS)]
+    p.need(
+        not placeholder,
+        f"{NAMESPACE}:jwtIssuer/jwtAudience still hold the example's placeholder "
+        f"({', '.join(placeholder)}): the API would refuse every request. {fix}",
+    )
+    match = _COGNITO_ISSUER.fullmatch(issuer)
+    if match and not placeholder:
+        region, pool = match.groups()
+        p.need(
+            bool(re.fullmatch(r"[\w-]+_[0-9a-zA-Z]+", pool)) and pool.startswith(f"{region}_"),
+            f"{NAMESPACE}:jwtIssuer = {issuer!r}: a Cognito issuer ends in the user pool id, "
+            f"which starts with the pool's region ({region}_...). {fix}",
         )
 
 
@@ -313,6 +352,16 @@ def caching(s: StackSettings, p: Problems) -> None:
             c.vpc_id is None or len(c.subnet_ids) >= 2,
             f"{NAMESPACE}:caching.subnetIds needs at least two private subnets in different "
             "availability zones.",
+        )
+        p.need(
+            not c.route_table_ids or c.vpc_id is not None,
+            f"{NAMESPACE}:caching.routeTableIds applies to an existing VPC (caching.vpcId); "
+            f"remove it with `pulumi config rm --path {NAMESPACE}:caching.routeTableIds`.",
+        )
+        p.need(
+            all(rt.startswith("rtb-") for rt in c.route_table_ids),
+            f"{NAMESPACE}:caching.routeTableIds = {list(c.route_table_ids)} must be route table "
+            "ids (rtb-...).",
         )
         p.need(
             c.terminal_ttl_seconds >= c.active_ttl_seconds,
@@ -462,6 +511,19 @@ def _edge_auth_values(e_: EdgeAuthSettings, p: Problems) -> None:
         f"both, e.g. {_set_cmd('edgeAuth.aliases[0]', 'cdn.example.com')} and "
         f"{_set_cmd('edgeAuth.certificateArn', 'arn:aws:acm:us-east-1:ACCOUNT:certificate/ID')}.",
     )
+    if e_.ses_source_arn is not None:
+        p.need(
+            bool(
+                re.fullmatch(r"arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity/.+", e_.ses_source_arn)
+            ),
+            f"{key}.sesSourceArn = {e_.ses_source_arn!r} must be the ARN of a verified SES "
+            "identity (arn:aws:ses:REGION:ACCOUNT:identity/example.com). Set "
+            f"{_set_cmd('edgeAuth.sesSourceArn', 'arn:aws:ses:us-east-1:ACCOUNT:identity/example.com')}.",
+        )
+    p.need(
+        e_.from_email is None or (e_.ses_source_arn is not None and "@" in e_.from_email),
+        f"{key}.fromEmail needs {key}.sesSourceArn and an e-mail address.",
+    )
     if e_.certificate_arn is not None:
         match = _ACM_ARN.fullmatch(e_.certificate_arn)
         p.need(
@@ -490,7 +552,38 @@ def _private_cidr_with_room(cidr: str) -> bool:
     return net.version == 4 and net.is_private and 16 <= net.prefixlen <= 24
 
 
+def names(s: StackSettings, p: Problems) -> None:
+    """The stack name, and the names derived from it, within AWS's naming rules."""
+    p.need(
+        bool(re.fullmatch(naming.STACK_PATTERN, s.stack)),
+        f"the stack name {s.stack!r} cannot be part of this stack's resource names: S3 buckets "
+        "and ElastiCache ids take lowercase letters, digits and single hyphens only. Create "
+        "a stack with such a name (`pulumi stack init dev-eu`) and move the config there "
+        "(`pulumi config cp --dest dev-eu`).",
+    )
+    functions = [f for f in s.functions if f != Function.EDGE_AUTH or s.edge_auth_enabled]
+    functions = [f for f in functions if f != Function.EXPORTER or s.analytics_enabled]
+    derived = naming.derived_names(
+        s.prefix,
+        functions,
+        caching=s.caching_enabled,
+        caching_nodes=s.caching.node_type != "serverless",
+        edge_auth=s.edge_auth_enabled,
+        analytics=s.analytics_enabled,
+    )
+    allowed, limiting = naming.longest_stack_name(derived, s.stack)
+    rule = naming.RULES[limiting.rule]
+    p.need(
+        len(s.stack) <= allowed,
+        f"the stack name {s.stack!r} is {len(s.stack)} characters; with this stack's "
+        f"components it may have at most {allowed}: the {rule.what} {limiting.name!r} must fit "
+        f"AWS's {rule.max_length} characters ({rule.doc}). Use a shorter stack name "
+        "(`pulumi stack init NAME`, then `pulumi config cp --dest NAME`).",
+    )
+
+
 VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
+    names,
     functions,
     platform,
     queueing,

@@ -119,6 +119,8 @@ class Env(StrEnum):
     CONTENT_MAX_AGE_SECONDS = "CONTENT_MAX_AGE_SECONDS"
     CDN_BASE_URL = "CDN_BASE_URL"
     EXPORT_PREFIX = "EXPORT_PREFIX"
+    LEASE_TABLE = "LEASE_TABLE"
+    SWEEP_LEASE_SECONDS = "SWEEP_LEASE_SECONDS"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -156,6 +158,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.CONTENT_MAX_AGE_SECONDS: "`Cache-Control` max-age of published images",
     Env.CDN_BASE_URL: "base of `content_url` in status answers",
     Env.EXPORT_PREFIX: "key prefix of exported rows",
+    Env.LEASE_TABLE: "where the sweeper takes its run lease (the idempotency table)",
+    Env.SWEEP_LEASE_SECONDS: "how long a sweep's lease lasts (the sweeper's timeout)",
 }
 
 
@@ -223,6 +227,7 @@ class Metric(StrEnum):
     JOBS_FAILED = "JobsFailed"
     STUCK_JOBS = "StuckJobs"
     JOBS_FAILED_BY_SWEEPER = "JobsFailedBySweeper"
+    SWEEPS_SKIPPED = "SweepsSkipped"
     UNREADABLE_FAILURE_RECORDS = "UnreadableFailureRecords"
     JOBS_EXPORTED = "JobsExported"
     EXPORT_OBJECTS = "ExportObjects"

@@ -1,10 +1,14 @@
-"""Scheduled: fail jobs whose analyzers gave up or that passed their deadline."""
+"""Scheduled: fail jobs whose analyzers gave up or that passed their deadline.
+
+One sweep at a time: each takes a run lease first (common/lease.py) and a sweep that
+finds it held skips its run.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from common import env, sweep
+from common import env, lease, sweep
 from common.clients import client
 from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
@@ -16,6 +20,21 @@ from common.timeutil import utcnow
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ddb, table = client("dynamodb"), env.require(Env.JOBS_TABLE)
+    run_lease = lease.Lease("sweeper", context.aws_request_id)
+    lease_table = env.require(Env.LEASE_TABLE)
+    if not lease.acquire(
+        ddb, lease_table, run_lease, utcnow(), env.integer(Env.SWEEP_LEASE_SECONDS, 60)
+    ):
+        logger.info("sweep skipped: another sweep holds the run lease")
+        metrics.add_metric(name=Metric.SWEEPS_SKIPPED, unit="Count", value=1)
+        return {"skipped": True}
+    try:
+        return _sweep(ddb, table)
+    finally:
+        lease.release(ddb, lease_table, run_lease)
+
+
+def _sweep(ddb: Any, table: str) -> dict[str, Any]:
     report = sweep.SweepReport()
     sweep.drain_failure_queue(
         client("sqs"), ddb, table, env.require(Env.FAILURE_QUEUE_URL), utcnow(), report

@@ -98,3 +98,36 @@ def test_swept_jobs_are_notified_once(stack):
     stack.invoke("notifier", {"Records": stream_records(stack)})
     (msg,) = notifications(stack, topic_queue)
     assert msg["job_id"] == job_id and msg["status"] == "failed"
+
+
+def test_a_sweep_that_finds_the_run_lease_held_skips_its_run(stack):
+    """No reserved concurrency: overlapping sweeps are kept single by the lease."""
+    from common import lease
+    from common.timeutil import utcnow
+
+    ddb, table = stack.client("dynamodb"), stack.exports["idempotency_table"]
+    held = lease.Lease("sweeper", "another-sweep")
+    assert lease.acquire(ddb, table, held, utcnow(), 60)
+    put_job(stack, "overdue-while-held", "pending", ago(3600))
+    assert stack.invoke("sweeper", {}) == {"skipped": True}
+    assert job(stack, "overdue-while-held")["status"] == "pending"
+    lease.release(ddb, table, held)
+    assert stack.invoke("sweeper", {})["failed_overdue"] == 1
+    # the sweep gave its lease back: the next one runs at once
+    assert "skipped" not in stack.invoke("sweeper", {})
+
+
+def test_an_expired_lease_is_taken_over_and_only_its_holder_releases_it(stack):
+    from datetime import timedelta
+
+    from common import lease
+    from common.timeutil import utcnow
+
+    ddb, table = stack.client("dynamodb"), stack.exports["idempotency_table"]
+    now = utcnow()
+    first, second = lease.Lease("sweeper", "first"), lease.Lease("sweeper", "second")
+    assert lease.acquire(ddb, table, first, now, 60)
+    assert not lease.acquire(ddb, table, second, now + timedelta(seconds=30), 60)
+    assert lease.acquire(ddb, table, second, now + timedelta(seconds=61), 60)
+    lease.release(ddb, table, first)  # no longer first's: must not free it
+    assert not lease.acquire(ddb, table, first, now + timedelta(seconds=62), 60)

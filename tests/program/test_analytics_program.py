@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pulumi
@@ -174,7 +175,11 @@ def test_schedule_starts_the_report_on_this_application(run):
     bucket = run.exports["results_bucket"]
     assert request["ApplicationId"] == run.exports["emr_application_id"]
     assert request["ExecutionRoleArn"] == job_role
-    assert request["ClientToken"] == "<aws.scheduler.scheduled-time>"
+    # StartJobRun's clientToken: 1-64 of [A-Za-z0-9._-], after the scheduler's substitution
+    # (the documented example execution id); the scheduled time would not be one.
+    token = request["ClientToken"].replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3")
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", token), token
+    assert "<aws.scheduler.scheduled-time>" not in request["ClientToken"]
     submit = request["JobDriver"]["SparkSubmit"]
     assert submit["EntryPoint"] == f"s3://{bucket}/scripts/report.py"
     args = submit["EntryPointArguments"]

@@ -268,3 +268,60 @@ def test_bad_cache_settings_fail_preview_naming_the_setting(caching, needle):
     raw = {**BASE_CONFIG, "cachingEnabled": True, "caching": caching}
     with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
         settings_from_mapping("test", raw)
+
+
+GET_ROUTE_TABLES = "aws:ec2/getRouteTables:getRouteTables"
+
+
+def route_tables_of(explicit: dict[str, list[str]], main: list[str]):
+    """A `getRouteTables` answer: subnets' explicit associations, else the main table."""
+
+    def answer(args: dict) -> dict:
+        (flt,) = args["filters"]
+        if flt["name"] == "association.main":
+            return {"ids": main, "id": args["vpcId"]}
+        return {"ids": explicit.get(flt["values"][0], []), "id": args["vpcId"]}
+
+    return answer
+
+
+def gateway_route_tables(run) -> list[str]:
+    ddb = [e for e in run.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Gateway"]
+    assert len(ddb) == 1
+    return ddb[0].inputs["routeTableIds"]
+
+
+EXISTING_VPC = {
+    "cachingEnabled": True,
+    "caching": {"vpcId": "vpc-0abc", "subnetIds": ["subnet-a", "subnet-b"]},
+}
+
+
+def test_existing_vpc_subnets_on_the_main_route_table_get_the_gateway_endpoint():
+    """A subnet with no explicit association uses the main table; the lookup by subnet
+    finds nothing for it, so the endpoint must fall back to the main table."""
+    run = run_program(
+        EXISTING_VPC,
+        calls={GET_ROUTE_TABLES: route_tables_of({"subnet-a": ["rtb-a"]}, ["rtb-main"])},
+    )
+    assert gateway_route_tables(run) == ["rtb-a", "rtb-main"]
+    shared = run_program(
+        EXISTING_VPC,
+        calls={
+            GET_ROUTE_TABLES: route_tables_of(
+                {"subnet-a": ["rtb-a"], "subnet-b": ["rtb-a"]}, ["rtb-main"]
+            )
+        },
+    )
+    assert gateway_route_tables(shared) == ["rtb-a"]
+
+
+def test_route_tables_can_be_given_instead_of_looked_up():
+    run = run_program(
+        {
+            "cachingEnabled": True,
+            "caching": {**EXISTING_VPC["caching"], "routeTableIds": ["rtb-1"]},
+        },
+        calls={GET_ROUTE_TABLES: lambda args: (_ for _ in ()).throw(AssertionError("looked up"))},
+    )
+    assert gateway_route_tables(run) == ["rtb-1"]

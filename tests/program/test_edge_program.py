@@ -90,21 +90,18 @@ def test_flag_off_declares_no_cognito_cloudfront_or_edge_provider():
     assert "cdn_url" not in run.exports and "user_pool_id" not in run.exports
 
 
-def test_the_edge_function_is_declared_in_us_east_1_through_an_explicit_provider(edge):
+def test_the_edge_function_is_declared_in_us_east_1_on_the_stacks_own_provider(edge):
+    """A per-resource region, not a second provider: a second provider would not inherit
+    the stack's assumed roles, credentials, allowed accounts or default tags."""
     run, mocks = edge
-    provider = run.one("pulumi:providers:aws")
-    assert provider.inputs["region"] == "us-east-1"
+    assert not run.of_type("pulumi:providers:aws")
     fn = run.one("aws:lambda/function:Function", "moderation-test-edge-auth")
-    assert mocks.providers[fn.name].split("::")[-2] == provider.name
     log_group = run.one("aws:cloudwatch/logGroup:LogGroup", "edge-auth-logs")
-    assert mocks.providers[log_group.name].split("::")[-2] == provider.name
+    assert fn.inputs["region"] == "us-east-1" and log_group.inputs["region"] == "us-east-1"
     assert log_group.inputs["name"] == f"/aws/lambda/us-east-1.{fn.outputs['name']}"
-    # Everything else stays on the stack's default provider.
     pipeline_fn = run.one("aws:lambda/function:Function", "moderation-upload-function")
-    assert (
-        mocks.providers[pipeline_fn.name] is None
-        or "edge-us-east-1" not in mocks.providers[pipeline_fn.name]
-    )
+    assert mocks.providers[fn.name] == mocks.providers[pipeline_fn.name]
+    assert "region" not in pipeline_fn.inputs
 
 
 def test_the_edge_function_obeys_lambda_at_edge_limits(edge):
@@ -366,3 +363,17 @@ def test_default_hosted_ui_prefix_is_a_valid_cognito_prefix(prefix, account, exp
     from components.edge_auth import default_domain_prefix
 
     assert default_domain_prefix(prefix, account) == expected
+
+
+def test_the_user_pool_sends_through_ses_when_an_identity_is_given(jwks_file):
+    """Cognito's default sender caps at about 50 e-mails a day: production uses SES."""
+    default, _ = edge_run(jwks_file)
+    assert "emailConfiguration" not in default.one("aws:cognito/userPool:UserPool").inputs
+    arn = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+    run, _ = edge_run(jwks_file, sesSourceArn=arn, fromEmail="moderation@example.com")
+    config = run.one("aws:cognito/userPool:UserPool").inputs["emailConfiguration"]
+    assert config == {
+        "emailSendingAccount": "DEVELOPER",
+        "sourceArn": arn,
+        "fromEmailAddress": "moderation@example.com",
+    }

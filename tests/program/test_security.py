@@ -20,6 +20,7 @@ STAR_RESOURCE_ALLOWED = {
     "rekognition:DetectModerationLabels",
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
@@ -67,6 +68,8 @@ EXPECTED_ACTIONS = {
     "sweeper": {
         "dynamodb:Query",
         "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
@@ -199,7 +202,12 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         "rekognition_analyzer": images | {table["arn"], failures, "*"},
         "custom_analyzer": images | {table["arn"], failures},
         "notifier": {table["streamArn"], topic, failures},
-        "sweeper": {f"{table['arn']}/index/status-created_at-index", table["arn"], failures},
+        "sweeper": {
+            f"{table['arn']}/index/status-created_at-index",
+            table["arn"],
+            failures,
+            idem,
+        },
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())

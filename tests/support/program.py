@@ -11,9 +11,14 @@ from tests.support.config import BASE_CONFIG
 __all__ = ["ACCOUNT", "REGION", "ProgramRun", "RecordingMocks", "Resource", "run_program"]
 
 
-def run_program(config: dict[str, Any] | None = None, stack: str = "test") -> ProgramRun:
-    """Execute the program with the base test config plus `config` and collect results."""
-    return record({**BASE_CONFIG, **(config or {})}, stack)
+def run_program(
+    config: dict[str, Any] | None = None, stack: str = "test", calls: dict[str, Any] | None = None
+) -> ProgramRun:
+    """Execute the program with the base test config plus `config` and collect results.
+
+    `calls`: answers of provider functions by token (e.g. route table lookups).
+    """
+    return record({**BASE_CONFIG, **(config or {})}, stack, calls)
 
 
 def function_component(logical: str) -> str:

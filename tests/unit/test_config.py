@@ -121,3 +121,25 @@ def test_structured_values_arrive_as_json_text():
 
 def test_base_test_config_is_itself_valid():
     settings_from_mapping("test", BASE_CONFIG)
+
+
+def test_stack_names_must_fit_every_derived_name():
+    assert "at most 32" in refuse_stack("a" * 33, {})
+    assert "ElastiCache id" in refuse_stack("a" * 22, {"cachingEnabled": True})
+    settings_from_mapping("a" * 21, {**OK, "cachingEnabled": True})
+    assert "lowercase letters, digits and single hyphens" in refuse_stack("Dev_1", {})
+
+
+def refuse_stack(stack: str, raw: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(stack, {**OK, **raw})
+    return str(info.value)
+
+
+def test_settings_under_a_renamed_projects_namespace_are_refused_not_ignored():
+    from components.settings.parse import misplaced_keys
+
+    problems = misplaced_keys("acme", {"batchSize": 5, "unrelated": 1})
+    assert len(problems) == 1 and "acme:batchSize" in problems[0]
+    assert "pulumi config set moderation:batchSize" in problems[0]
+    assert misplaced_keys("moderation", {"batchSize": 5}) == []
