@@ -68,6 +68,7 @@ def cmd_up(args) -> int:
         str(args.schedule_scale),
         "--sample-interval",
         str(args.sample_interval),
+        *(["--no-iam"] if args.no_iam else []),
     ]
     for item in args.set or []:
         cmd += ["--set", item]
@@ -121,6 +122,7 @@ def cmd_daemon(args) -> int:
         async_backoff=args.async_backoff,
         schedule_scale=args.schedule_scale,
         sample_interval=args.sample_interval,
+        iam=not args.no_iam,
     )
     return run_daemon(options)
 
@@ -338,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
             help="multiply schedule periods (0.1 runs the sweeper every 6 s)",
         )
         p.add_argument("--sample-interval", type=float, default=10.0)
+        p.add_argument(
+            "--no-iam",
+            action="store_true",
+            help="do not authorize the functions' requests against their roles' policies",
+        )
         p.add_argument("--wait", type=float, default=180.0)
 
     p = sub.add_parser("up")

@@ -26,12 +26,13 @@ from botocore.config import Config
 from lambdas.common.contract import Output
 from local import moto_patches
 from local.client import DEFAULT_STATE_DIR
+from local.moto_patches import iam_auth
 from local.registry import Registry
 from local.runtime.endpoint import Endpoint
 from local.runtime.event_sources import DirectQueue, S3Trigger, SqsEventSource, StreamEventSource
 from local.runtime.faults import FaultPlan, Faults
 from local.runtime.gateway import Gateway
-from local.runtime.lambda_service import LambdaService, base_environment
+from local.runtime.lambda_service import LambdaService, base_environment, role_credentials
 from local.runtime.monitors import Sampler, Scheduler
 from local.runtime.telemetry import Telemetry
 from local.twins import edge as edge_twins
@@ -50,7 +51,11 @@ STAND_INS = {
 }
 NOT_EMULATED_BEHAVIOUR = [
     "X-Ray tracing (functions run with POWERTOOLS_TRACE_DISABLED=true)",
-    "IAM authorization (roles and policies are created but not enforced)",
+    (
+        "IAM: policy conditions, NotResource, resource policies (bucket, queue, topic, key "
+        "policies, Lambda permissions), session policies and permission boundaries are not "
+        "evaluated; identity policies of each function's role are (iam_auth)"
+    ),
     "TLS (the endpoint and gateway are loopback HTTP)",
     "KMS encryption of stored data (keys are created; data is not encrypted at rest)",
 ]
@@ -80,6 +85,9 @@ class CloudOptions:
     async_backoff: float = 1.0
     schedule_scale: float = 1.0
     sample_interval: float = 10.0
+    # Each function runs with its role's credentials and every request it makes is
+    # authorized against the role's policy (local/moto_patches/iam_auth.py).
+    iam: bool = True
 
     def stack_config(self, issuer: str) -> dict[str, Any]:
         return {
@@ -132,6 +140,7 @@ class LocalCloud:
         os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         moto_patches.install_all()
+        iam_auth.install()
         self.endpoint = Endpoint(self, lambda: self.client("s3"))
         self.endpoint.start()
         gateway_port = free_port()
@@ -189,6 +198,11 @@ class LocalCloud:
             idle_seconds=self.options.idle_seconds,
             async_backoff=self.options.async_backoff,
             faults=self.faults,
+            credentials=(
+                role_credentials(self.client("sts"), self.registry.functions.values())
+                if self.options.iam
+                else None
+            ),
         )
         self.lambdas.start()
 
@@ -255,6 +269,8 @@ class LocalCloud:
         if self.cdn is not None:
             self.components.append(self.cdn)
 
+        # From here on, every request signed with a function's credentials is authorized.
+        iam_auth.enforce(self.options.iam)
         state = self.describe()
         (self.state_dir / "state.json").write_text(json.dumps(state, indent=2))
         return state

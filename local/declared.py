@@ -104,6 +104,12 @@ def fake_outputs(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
         out.update(primaryEndpointAddress=f"master.{physical}.use1.cache.amazonaws.com", port=6379)
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         out.update(prefixListId="pl-02cd2c6b")
+    elif typ == "aws:secretsmanager/secret:Secret":
+        # AWS appends six random characters to a secret's name in its ARN.
+        out.update(arn=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}-AbCdEf")
+    elif typ == "aws:emrserverless/application:Application":
+        rid = f"00f{suffix(name)}"
+        out.update(arn=f"arn:aws:emr-serverless:{REGION}:{ACCOUNT}:/applications/{rid}")
     else:
         out.setdefault("arn", arn)
     return rid, out

@@ -29,6 +29,8 @@ class FunctionDef:
     architecture: str
     log_group: str
     tracing: str = "PassThrough"
+    # The execution role: the local cloud runs the function with credentials of this role.
+    role_arn: str = ""
 
 
 @dataclass

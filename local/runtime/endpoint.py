@@ -19,7 +19,9 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
+from local.moto_patches import iam_auth
 from local.twins import rekognition
+from local.twins.common import ACCOUNT
 
 log = logging.getLogger("local.runtime.endpoint")
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -34,6 +36,17 @@ def service_of(environ: dict) -> str:
     query = environ.get("QUERY_STRING", "")
     match = re.search(r"X-Amz-Credential=[^&]*?%2F[^&]*?%2F[^&]*?%2F(?P<service>[^%&]+)%2F", query)
     return match.group("service") if match else ""
+
+
+def function_arn(name: str, environ: dict) -> str:
+    """The ARN IAM authorizes an Invoke of `name` (a name or an ARN) against."""
+    if name.startswith("arn:"):
+        return name
+    match = re.search(
+        r"Credential=[^/]+/[^/]+/(?P<region>[^/]+)/", environ.get("HTTP_AUTHORIZATION", "")
+    )
+    region = match.group("region") if match else "us-east-1"
+    return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
 
 
 def _json(status: int, body: Any, headers: dict | None = None) -> Response:
@@ -63,13 +76,17 @@ class Router:
         if service == "lambda":
             match = _INVOKE.match(path)
             if match and environ.get("REQUEST_METHOD") == "POST":
-                return self._invoke(Request(environ), unquote(match.group("name")))(
-                    environ, start_response
-                )
+                request, name = Request(environ), unquote(match.group("name"))
+                denied = self._authorize(request, "InvokeFunction", function_arn(name, environ))
+                response = denied or self._invoke(request, name)
+                return response(environ, start_response)
         if service == "rekognition":
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.endswith(".DetectModerationLabels"):
-                return self._rekognition(Request(environ))(environ, start_response)
+                request = Request(environ)
+                # DetectModerationLabels has no resource-level permissions: "*" as on AWS.
+                denied = self._authorize(request, "DetectModerationLabels", "*")
+                return (denied or self._rekognition(request))(environ, start_response)
             return _json(
                 400,
                 {"__type": "UnsupportedOperation", "message": f"{target} is not emulated locally"},
@@ -103,6 +120,22 @@ class Router:
             entry[0] += 1
             entry[1] += seconds
             entry[2] = max(entry[2], seconds)
+
+    def _authorize(self, request: Request, action: str, resource: str) -> Response | None:
+        """moto's IAM check for the calls this router answers itself; None when allowed."""
+        denial = iam_auth.authorize_request(
+            account=ACCOUNT,
+            method=request.method,
+            path=request.full_path.rstrip("?"),
+            headers=dict(request.headers),
+            body=request.get_data(),
+            action=action,
+            resource=resource,
+        )
+        if denial is None:
+            return None
+        status, content_type, body = denial
+        return Response(body, status=status, content_type=content_type)
 
     def _invoke(self, request: Request, name: str) -> Response:
         kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")

@@ -217,14 +217,22 @@ class LambdaService:
         async_backoff: float = 1.0,
         async_workers: int = 12,
         faults: Any = None,
+        credentials: dict[str, dict[str, str]] | None = None,
     ) -> None:
+        """`credentials`: per function name, the AWS_* variables of its role's session."""
         self.registry = registry
         self.telemetry = telemetry
         self.send_to_queue = send_to_queue
         self.async_backoff = async_backoff
         self.faults = faults
         self.pools = {
-            name: FunctionPool(fn, base_env, telemetry, max_environments, idle_seconds)
+            name: FunctionPool(
+                fn,
+                {**base_env, **(credentials or {}).get(name, {})},
+                telemetry,
+                max_environments,
+                idle_seconds,
+            )
             for name, fn in registry.functions.items()
         }
         self._heap: list[_AsyncEvent] = []
@@ -372,6 +380,25 @@ class LambdaService:
         while not self._stop.wait(10.0):
             for pool in self.pools.values():
                 pool.reap_idle()
+
+
+def role_credentials(sts: Any, functions: Any) -> dict[str, dict[str, str]]:
+    """Each function's own role session, as Lambda gives it: the AWS_* variables.
+
+    With IAM enforced (local/moto_patches/iam_auth.py) every request a function makes is
+    authorized against its role's policy, so a missing permission fails locally as on AWS.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for fn in functions:
+        if not fn.role_arn:
+            continue
+        creds = sts.assume_role(RoleArn=fn.role_arn, RoleSessionName=fn.name[:64])["Credentials"]
+        out[fn.name] = {
+            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"],
+        }
+    return out
 
 
 def base_environment(endpoint: str, region: str) -> dict[str, str]:

@@ -47,6 +47,7 @@ def function(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
         architecture=(inputs.get("architectures") or ["x86_64"])[0],
         log_group=logging_config.get("logGroup") or f"/aws/lambda/{fn_name}",
         tracing=(inputs.get("tracingConfig") or {}).get("mode", "PassThrough"),
+        role_arn=str(inputs.get("role") or ""),
     )
     return fn_name, {
         **inputs,

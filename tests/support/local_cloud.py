@@ -11,7 +11,8 @@ LOCAL_TEST_SETTINGS: dict[str, Any] = {
         "dispatcher": {"timeout": 2},
         "rekognition_analyzer": {"timeout": 10},
         "custom_analyzer": {"timeout": 10},
-        "sweeper": {"timeout": 3},
+        # A reservation, so throttling can be tested (stacks reserve nothing by default).
+        "sweeper": {"timeout": 3, "reservedConcurrency": 1},
     },
     "jobDeadlineSeconds": 60,
 }
