@@ -102,6 +102,10 @@ class NotificationListener:
         )
         self.sns = sns
         self.received: dict[str, list[tuple[float, dict]]] = {}
+        # moto may hand one message to both receiving threads at once (its receive is
+        # not atomic); a message received twice is one delivery, a second message is
+        # a second notification.
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(2)]
@@ -118,6 +122,9 @@ class NotificationListener:
             for m in msgs:
                 body = json.loads(m["Body"])
                 with self._lock:
+                    if m["MessageId"] in self._seen:
+                        continue
+                    self._seen.add(m["MessageId"])
                     self.received.setdefault(body["job_id"], []).append((now, body))
             if msgs:
                 self.sqs.delete_message_batch(
