@@ -89,6 +89,11 @@ BRANCH_FUNCTIONS: dict[Branch, Function] = {
     Branch.CUSTOM: Function.CUSTOM_ANALYZER,
     Branch.TEXT: Function.TEXT_ANALYZER,
 }
+# The models each model function runs (the `model` dimension of its ModelInferenceMs).
+FUNCTION_MODELS: dict[Function, tuple[str, ...]] = {
+    Function.CUSTOM_ANALYZER: ("open_nsfw", "blazeface_short_range"),
+    Function.TEXT_ANALYZER: ("rapidocr",),
+}
 # Jobs claimed before the job recorded its branches expected these two.
 LEGACY_BRANCHES: tuple[Branch, ...] = (Branch.REKOGNITION, Branch.CUSTOM)
 
@@ -151,7 +156,7 @@ ENV_DOCS: dict[Env, str] = {
     Env.JOB_RETENTION_DAYS: "the job record's TTL (`expires_at`)",
     Env.DISPATCH_LEASE_SECONDS: "the dispatcher's claim lease (its timeout)",
     Env.CUSTOM_MODEL: "optional plugin `module:function` (yours to set)",
-    Env.MODEL_THREADS: "ONNX Runtime intra-op threads (unset: the CPUs the function may use)",
+    Env.MODEL_THREADS: "ONNX Runtime intra-op threads: one per 1,769 MB (Lambda's vCPU share)",
     Env.JOB_DEADLINE_SECONDS: "jobs older than this are failed by the sweeper",
     Env.CACHE_ENDPOINT: "the status cache's `rediss://host:port`",
     Env.CACHE_SECRET_ARN: "the cache credentials' secret",
