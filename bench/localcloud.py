@@ -15,7 +15,9 @@ FAST = {
     "functions": {
         "dispatcher": {"timeout": 3},
         "rekognition_analyzer": {"timeout": 8},
-        "custom_analyzer": {"timeout": 8},
+        # The model functions' cold start loads models: several at once on two cores.
+        "custom_analyzer": {"timeout": 30},
+        "text_analyzer": {"timeout": 30},
         "upload": {"timeout": 6},
     },
 }

@@ -26,6 +26,14 @@ MODELS_BUILD = packaging.BUILD / "models"
 FACE_MODEL = "face_detection_short_range.onnx"
 # The text analyzer keeps this much recognised text in the job (DynamoDB items are <= 400 KB).
 MAX_TEXT_CHARS = 1000
+# Lambda gives a function one vCPU's worth of CPU per 1,769 MB of memory.
+MB_PER_VCPU = 1769
+
+
+def model_threads(memory_mb: int) -> str:
+    """ONNX Runtime's intra-op threads for a function: its share of vCPUs, at least one
+    (more threads than the share only contend for it)."""
+    return str(max(1, round(memory_mb / MB_PER_VCPU)))
 
 
 @dataclass
@@ -116,7 +124,10 @@ def custom_analyzer(r: Resources) -> FunctionSpec:
     return FunctionSpec(
         name=Function.CUSTOM_ANALYZER,
         description="NSFW classifier, faces, blocklist and image checks for one job",
-        environment=r.branch_environment(),
+        environment={
+            **r.branch_environment(),
+            Env.MODEL_THREADS: model_threads(s.function(Function.CUSTOM_ANALYZER).memory),
+        },
         config={
             **r.decision_config(),
             "custom": rules.custom_section(
@@ -133,7 +144,10 @@ def text_analyzer(r: Resources) -> FunctionSpec:
     return FunctionSpec(
         name=Function.TEXT_ANALYZER,
         description="Text in the image (OCR): links, contact details, blocked terms",
-        environment=r.branch_environment(),
+        environment={
+            **r.branch_environment(),
+            Env.MODEL_THREADS: model_threads(r.settings.function(Function.TEXT_ANALYZER).memory),
+        },
         config={
             **r.decision_config(),
             "text": rules.text_section(r.settings.blocked_terms, MAX_TEXT_CHARS),

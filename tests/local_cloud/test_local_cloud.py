@@ -74,7 +74,7 @@ def upload(cloud, data: bytes, content_type="image/png", user="e2e-user") -> str
 
 def test_uploads_complete_with_the_right_decisions_and_one_notification_each(local_cloud):
     summary, details = run_load(
-        local_cloud, 200, rate=20, concurrency=8, progress=False, timeout=240
+        local_cloud, 200, rate=10, concurrency=8, progress=False, timeout=300
     )
     assert summary.accepted == 200, summary.refused
     assert summary.completed == 200, summary.as_dict()
@@ -144,7 +144,7 @@ def test_poison_message_goes_to_the_dlq_after_max_receives_and_its_job_is_swept(
     healthy = upload(local_cloud, fixtures.png(seed=903))
     wait_for(lambda: job(local_cloud, healthy)["status"] == "complete", 60)
     assert job(local_cloud, stranded)["status"] == "pending"
-    swept = wait_for(lambda: (j := job(local_cloud, stranded))["status"] == "failed" and j, 120)
+    swept = wait_for(lambda: (j := job(local_cloud, stranded))["status"] == "failed" and j, 180)
     assert swept["reasons"][0].startswith("deadline exceeded: still pending")
     drain_dlq(local_cloud)
 

@@ -25,6 +25,12 @@ def test_reads_url_and_phone_at_font_sizes(ocr, size):
     assert read == LINES
 
 
+def test_small_text_across_a_wide_banner_is_read_at_the_detection_limit(ocr):
+    """The detector sees at most 640 px: 20 px text on an 1,800 px banner still reads."""
+    image = text_image(LINES, size=20, width=1800)
+    assert [line["text"] for line in ocr.predict(image).details["lines"]] == LINES
+
+
 def test_lines_have_boxes_and_confidences(ocr):
     prediction = ocr.predict(text_image(LINES[:2]))
     assert prediction.scores["text"] > 0.9

@@ -1,5 +1,7 @@
 """A local cloud for tests: the real program with short timeouts, so redelivery, retries
-and the sweeper happen within seconds rather than minutes."""
+and the sweeper happen within seconds rather than minutes. The model analyzers keep 30 s:
+their cold start loads models, and on two shared cores several environments start at
+once (an init may run up to the timeout, as Lambda allows)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ LOCAL_TEST_SETTINGS: dict[str, Any] = {
     "functions": {
         "dispatcher": {"timeout": 2},
         "rekognition_analyzer": {"timeout": 10},
-        "custom_analyzer": {"timeout": 10},
+        "custom_analyzer": {"timeout": 30},
+        "text_analyzer": {"timeout": 30},
         "sweeper": {"timeout": 3},
     },
-    "jobDeadlineSeconds": 60,
+    "jobDeadlineSeconds": 120,
 }
 LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
 

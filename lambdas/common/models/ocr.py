@@ -1,9 +1,12 @@
 """Text in images with RapidOCR (PP-OCRv6 small det + rec, ONNX weights inside the wheel).
 
 Why these settings (rapidocr 3.10's `params` keys):
-- `Det.limit_type=max`, `Det.limit_side_len=960`: shrink only images larger than 960 px.
+- `Det.limit_type=max`, `Det.limit_side_len=640`: shrink only images larger than 640 px.
   The default (`min`, 736) *enlarges* every image until its short side is 736 px,
-  which is ~4x slower on screenshots and buys nothing for moderation-sized text.
+  which is ~4x slower on screenshots and buys nothing for moderation-sized text. The
+  detector's cost grows with the pixels it sees, and it is the text branch's largest
+  cost; 640 px still reads 20 px text across an 1,800 px banner
+  (`tests/models/test_ocr.py`), and a smaller limit did not.
 - `Global.use_cls=False`: skips the 180-degree text-angle classifier, one ONNX run
   per text line; upside-down text is rare in uploads.
 - `Det/Rec/Cls.model_path` point at the wheel's own files. Without them rapidocr
@@ -33,6 +36,7 @@ LICENSE = "code Apache-2.0 (RapidOCR Authors), PP-OCR weights Apache-2.0 (Baidu/
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+LIMIT_SIDE_LEN = 640
 
 
 def bundled_model(filename: str) -> Path:
@@ -43,7 +47,7 @@ def bundled_model(filename: str) -> Path:
     return path
 
 
-def engine_params(limit_side_len: int = 960, use_cls: bool = False) -> dict[str, Any]:
+def engine_params(limit_side_len: int = LIMIT_SIDE_LEN, use_cls: bool = False) -> dict[str, Any]:
     """rapidocr `params`: tuned detection, bundled models only, shared thread count."""
     params: dict[str, Any] = {
         "Global.use_cls": use_cls,
@@ -73,7 +77,7 @@ class RapidOcr:
 
     name = "rapidocr"
 
-    def __init__(self, limit_side_len: int = 960, use_cls: bool = False) -> None:
+    def __init__(self, limit_side_len: int = LIMIT_SIDE_LEN, use_cls: bool = False) -> None:
         self.version = package_version(PACKAGE)
         self._params = (limit_side_len, use_cls)
         self._engine: Any = None
