@@ -1,7 +1,8 @@
 """A local cloud for tests: the real program with short timeouts, so redelivery, retries
 and the sweeper happen within seconds rather than minutes. The model analyzers keep 30 s:
 their cold start loads models, and on two shared cores several environments start at
-once (an init may run up to the timeout, as Lambda allows)."""
+once (an init may run up to the timeout, as Lambda allows); the dispatcher 5 s, so the
+CPU those cold starts take cannot time it out and send healthy jobs to the DLQ."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 LOCAL_TEST_SETTINGS: dict[str, Any] = {
     "functions": {
-        "dispatcher": {"timeout": 2},
+        "dispatcher": {"timeout": 5},
         "rekognition_analyzer": {"timeout": 10},
         "custom_analyzer": {"timeout": 30},
         "text_analyzer": {"timeout": 30},
