@@ -144,6 +144,8 @@ if inference is not None:
         column_config={
             "avg_ms": st.column_config.NumberColumn("avg ms per image", format="%.1f"),
             "max_ms": st.column_config.NumberColumn("max ms", format="%.1f"),
+            "loads": st.column_config.NumberColumn("model loads (cold starts)"),
+            "avg_load_ms": st.column_config.NumberColumn("avg load ms", format="%.0f"),
         },
     )
 st.subheader("Right-sizing")

@@ -19,6 +19,7 @@ from common.timeutil import utcnow
 MODELS = custom_analysis.default_models()
 LOAD_MS = MODELS.load()
 logger.info("models loaded", extra={"load_ms": LOAD_MS, "models": MODELS.versions()})
+model_timings(LOAD_MS, Metric.MODEL_LOAD_MS)
 
 
 @functools.cache

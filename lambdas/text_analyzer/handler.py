@@ -8,6 +8,7 @@ once per execution environment, and runs one warm-up image so its sessions exist
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from common import analysis, env, rules, text_analysis
@@ -18,8 +19,11 @@ from common.observability import logger, metrics, model_timings, tracer
 from common.timeutil import utcnow
 
 OCR = text_analysis.default_model()
+_started = time.perf_counter()
 OCR.load()
-logger.info("model loaded", extra={"models": {OCR.name: OCR.version}})
+LOAD_MS = {OCR.name: round((time.perf_counter() - _started) * 1000, 1)}
+logger.info("model loaded", extra={"load_ms": LOAD_MS, "models": {OCR.name: OCR.version}})
+model_timings(LOAD_MS, Metric.MODEL_LOAD_MS)
 
 
 @functools.cache
