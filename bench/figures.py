@@ -45,6 +45,24 @@ def throughput_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
             f"{_get(t, 'saturation_offered_jobs_per_s', default=None) or 'not reached'}",
         ),
         ("End-to-end p95 at half saturation", f"{_get(t, 'p95_ms_at_half_saturation')} ms"),
+        (
+            "Goals with the models on: >= 10 jobs/s sustained / p95 < 3 s at 10 jobs/s",
+            f"{_get(t, 'targets', 'sustained_10_jobs_per_s_with_models')} / "
+            f"{_get(t, 'targets', 'p95_under_3s_at_10')}",
+        ),
+        (
+            "Local cloud CPU per job (all processes)",
+            f"{_get(t, 'local_cloud_cpu_seconds_per_job')} s",
+        ),
+        (
+            "Per offered rate: achieved jobs/s, p95 created -> completed",
+            "; ".join(
+                f"{s.get('offered_jobs_per_s')} -> {s.get('throughput_jobs_per_s')} jobs/s, "
+                f"p95 {_get(s, 'latency_ms', 'p95')} ms"
+                for s in (_get(t, "steps", default=[]) or [])
+            )
+            or "–",
+        ),
         ("Local cloud memory (PSS, peak)", f"{_get(t, 'peak_memory_mb')} MB"),
         ("Local cloud CPU per job vs direct handler calls", f"{_get(t, 'overhead_ratio')}x"),
     ]
