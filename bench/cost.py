@@ -71,22 +71,26 @@ def wru(before: dict | None, after: dict) -> int:
 
 
 def this_design_write_units(job: dict) -> tuple[int, int]:
-    """(table WRU, status-index WRU) of one completed job, replaying its five writes."""
-    results = ("rekognition_result", "custom_result")
-    final_only = ("decision", "reasons", "completed_at")
-    created = {k: v for k, v in job.items() if k not in (*results, *final_only, "dispatch_lease")}
+    """(table WRU, status-index WRU) of one completed job, replaying its 3 + N writes."""
+    results = [f"{b}_result" for b in job.get("branches") or ("rekognition", "custom")]
+    final_only = ("decision", "reasons", "categories", "completed_at")
+    created = {
+        k: v
+        for k, v in job.items()
+        if k not in (*results, *final_only, "branches", "dispatch_lease")
+    }
     created["status"] = "pending"
     claimed = {**created, "status": "analyzing", "dispatch_lease": 1764000000}
-    first = {**claimed, "rekognition_result": job["rekognition_result"]}
-    second = {**first, "custom_result": job["custom_result"]}
+    if job.get("branches"):
+        claimed["branches"] = job["branches"]
+    table = wru(None, created) + wru(created, claimed)
+    before = claimed
+    for attribute in results:
+        after = {**before, attribute: job[attribute]}
+        table += wru(before, after)
+        before = after
     final = {k: v for k, v in job.items() if k != "dispatch_lease"}
-    table = (
-        wru(None, created)
-        + wru(created, claimed)
-        + wru(claimed, first)
-        + wru(first, second)
-        + wru(second, final)
-    )
+    table += wru(before, final)
     # The status index projects user_id, decision and completed_at: creation puts an
     # entry; each status change (claim, finalize) deletes one and puts one; the result
     # writes change nothing it holds.
@@ -176,7 +180,15 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
 
     ours_functions = [
         load(n)
-        for n in ("upload", "dispatcher", "rekognition_analyzer", "custom_analyzer", "notifier")
+        for n in (
+            "upload",
+            "dispatcher",
+            "rekognition_analyzer",
+            "custom_analyzer",
+            "text_analyzer",
+            "notifier",
+        )
+        if n in fns
     ]
     ours_functions.append(FunctionLoad("status", 1.0, load("upload").duration_ms / 4, 256))
     ours_functions.append(FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60))

@@ -45,6 +45,24 @@ def throughput_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
             f"{_get(t, 'saturation_offered_jobs_per_s', default=None) or 'not reached'}",
         ),
         ("End-to-end p95 at half saturation", f"{_get(t, 'p95_ms_at_half_saturation')} ms"),
+        (
+            "Goals with the models on: >= 10 jobs/s sustained / p95 < 3 s at 10 jobs/s",
+            f"{_get(t, 'targets', 'sustained_10_jobs_per_s_with_models')} / "
+            f"{_get(t, 'targets', 'p95_under_3s_at_10')}",
+        ),
+        (
+            "Local cloud CPU per job (all processes)",
+            f"{_get(t, 'local_cloud_cpu_seconds_per_job')} s",
+        ),
+        (
+            "Per offered rate: achieved jobs/s, p95 created -> completed",
+            "; ".join(
+                f"{s.get('offered_jobs_per_s')} -> {s.get('throughput_jobs_per_s')} jobs/s, "
+                f"p95 {_get(s, 'latency_ms', 'p95')} ms"
+                for s in (_get(t, "steps", default=[]) or [])
+            )
+            or "–",
+        ),
         ("Local cloud memory (PSS, peak)", f"{_get(t, 'peak_memory_mb')} MB"),
         ("Local cloud CPU per job vs direct handler calls", f"{_get(t, 'overhead_ratio')}x"),
     ]
@@ -105,6 +123,47 @@ def coldstart_rows(cs: dict[str, Any]) -> list[tuple[str, str]]:
                 "Cold start (Init Duration p50), slowest function / empty handler",
                 f"{worst} {fns[worst]['init_ms']['p50']} ms / "
                 f"{fns['(empty handler)']['init_ms']['p50']} ms",
+            )
+        )
+    return rows
+
+
+def models_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in m:
+        return rows
+    goals = _get(m, "goals", default={})
+    for name, f in (_get(m, "functions", default={}) or {}).items():
+        if "error" in f:
+            rows.append((f"{name}: cold start", "failed to run"))
+            continue
+        rows.append(
+            (
+                f"{name} ({f.get('what')}, {f.get('memory_mb')} MB, {f.get('threads')} thread): "
+                "cold start (import + model load)",
+                f"{f.get('cold_ms')} ms ({f.get('import_ms')} + {f.get('load_ms')} ms; "
+                f"goal < {goals.get('cold_ms', '–')} ms)",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: warm inference per safe image p50 / p95 (CPU p50); peak RSS",
+                f"{f.get('warm_p50_ms')} / {f.get('warm_p95_ms')} ms "
+                f"({f.get('warm_cpu_p50_ms')} ms CPU; goal p95 < {goals.get('warm_p95_ms', '–')} "
+                f"ms); {f.get('peak_rss_mb')} MB",
+            )
+        )
+    for name, pkg in (_get(m, "packages", default={}) or {}).items():
+        if "error" in pkg:
+            rows.append((f"{name} package (arm64)", f"not built: {pkg['error'][:120]}"))
+            continue
+        rows.append(
+            (
+                f"{name} package (arm64, Python 3.12): unzipped of {pkg.get('limit_mb')} MB / "
+                "layer zip / code zip",
+                f"{pkg.get('unzipped_mb')} MB ({pkg.get('headroom_mb')} MB headroom) / "
+                f"{pkg.get('layer_zip_mb')} MB{' (through S3)' if pkg.get('layer_through_s3') else ''}"
+                f" / {pkg.get('code_zip_mb')} MB",
             )
         )
     return rows
@@ -174,6 +233,7 @@ def dashboard_load_rows(dl: dict[str, Any]) -> list[tuple[str, str]]:
 SECTIONS = {
     "throughput": ("Throughput", throughput_rows),
     "coldstart": ("Cold starts", coldstart_rows),
+    "models": ("Models", models_rows),
     "cost": ("Cost", cost_rows),
     "chaos": ("Chaos", chaos_rows),
     "cache": ("Status cache", cache_rows),
@@ -193,9 +253,11 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _machine(machine: dict[str, Any]) -> str:
+    load = machine.get("load_average")
+    shared = f", load average {load[0]} (a shared machine)" if load else ""
     return (
         f"{machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('cpu')}), "
-        f"{machine.get('memory_gib')} GiB, Python {machine.get('python')}"
+        f"{machine.get('memory_gib')} GiB, Python {machine.get('python')}{shared}"
     )
 
 

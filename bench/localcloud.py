@@ -13,9 +13,11 @@ from local.client import LocalCloudClient, start_cloud, stop_cloud
 # Short timeouts so retries and redelivery happen within a benchmark's run.
 FAST = {
     "functions": {
-        "dispatcher": {"timeout": 3},
+        "dispatcher": {"timeout": 5},
         "rekognition_analyzer": {"timeout": 8},
-        "custom_analyzer": {"timeout": 8},
+        # The model functions' cold start loads models: several at once on two cores.
+        "custom_analyzer": {"timeout": 30},
+        "text_analyzer": {"timeout": 30},
         "upload": {"timeout": 6},
     },
 }

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "throughput": ("bench.throughput", ["--quick"]),
     "coldstart": ("bench.coldstart", ["--quick"]),
+    "models": ("bench.models", ["--quick"]),
     "cost": ("bench.cost", ["--quick"]),
     "chaos": ("bench.chaos", ["--quick"]),
     "cache": ("bench.cache", ["--quick"]),

@@ -1,4 +1,8 @@
-"""One Lambda function with everything it owns: role, scoped policy, log group, layer."""
+"""One Lambda function with everything it owns: role, scoped policy, log group, layer.
+
+Before anything is declared, its package and environment are checked against Lambda's
+limits (`function_package.py`): a too-large package or environment fails preview.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import packaging
+from components import function_package, packaging
 from components.base import Component
 from components.settings import StackSettings
 from lambdas.common.contract import METRICS_NAMESPACE, TERMINAL_STATUSES
@@ -58,6 +62,28 @@ class FunctionSpec:
     # Third-party packages an optional component adds (e.g. `redis` for the status cache),
     # on top of `lambdas/<name>/requirements.txt`; the code imports them only when enabled.
     extra_requirements: tuple[str, ...] = ()
+    # Baked into the package as `function_config.json` (rules too large for the 4 KB
+    # environment); read by `common/function_config.py`.
+    config: dict[str, Any] | None = None
+    # Converted model files (from `.build/models/`), copied into the package's `models/`.
+    model_files: tuple[Path, ...] = ()
+    # > 0: a `live` alias with this much provisioned concurrency (callers invoke the alias).
+    provisioned_concurrency: int = 0
+
+
+LIVE_ALIAS = "live"
+
+
+def check_environment(name: str, environment: dict[str, Any]) -> None:
+    """Lambda's 4 KB environment limit: checked on the known values now (preview fails
+    here), and on every value once the resources' outputs are known."""
+    known = {k: v for k, v in environment.items() if isinstance(v, str)}
+    function_package.check_environment(name, known)
+    pending = {k: v for k, v in environment.items() if not isinstance(v, str) and v is not None}
+    if pending:
+        pulumi.Output.all(**pending).apply(
+            lambda resolved: function_package.check_environment(name, {**known, **resolved})
+        )
 
 
 class LambdaFunction(Component):
@@ -74,12 +100,24 @@ class LambdaFunction(Component):
         spec: FunctionSpec,
         settings: StackSettings,
         opts: pulumi.ResourceOptions | None = None,
+        artifacts: aws.s3.Bucket | None = None,
     ) -> None:
         super().__init__(name, opts)
         child = self.opts()
         cfg = settings.function(spec.name)
         self.logical_name = spec.name
         self.function_name = physical_name(settings, spec.name)
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_TRACE_DISABLED": "false" if settings.tracing else "true",
+            **spec.environment,
+        }
+        check_environment(spec.name, environment)
+        code_dir = packaging.stage_function(
+            spec.name, spec.extra_sources, spec.config, spec.model_files
+        )
 
         self.log_group = aws.cloudwatch.LogGroup(
             self.child("logs"),
@@ -136,25 +174,10 @@ class LambdaFunction(Component):
         deps += [r for r in spec.extra_requirements if r not in deps]
         if deps and settings.dependency_layer == "build":
             layer_dir = packaging.build_dependencies(deps, settings.architecture)
-            self.layer = aws.lambda_.LayerVersion(
-                self.child("deps"),
-                layer_name=f"{self.function_name}-deps",
-                code=pulumi.FileArchive(str(layer_dir)),
-                compatible_runtimes=[packaging.RUNTIME],
-                compatible_architectures=[settings.architecture],
-                description=", ".join(deps),
-                opts=child,
-            )
+            self.unzipped_bytes = function_package.check_unzipped(spec.name, code_dir, [layer_dir])
+            self.layer = self._layer(layer_dir, deps, settings, artifacts)
             layers.append(self.layer.arn)
 
-        environment = {
-            "POWERTOOLS_SERVICE_NAME": spec.name,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            "POWERTOOLS_TRACE_DISABLED": "false" if settings.tracing else "true",
-            **spec.environment,
-        }
-        code_dir = packaging.stage_function(spec.name, spec.extra_sources)
         self.function = aws.lambda_.Function(
             self.child("function"),
             name=self.function_name,
@@ -172,12 +195,79 @@ class LambdaFunction(Component):
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
             layers=layers or None,
             vpc_config=spec.vpc_config,
+            publish=spec.provisioned_concurrency > 0,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group]),
         )
         self.arn = self.function.arn
         self.name = self.function.name
+        # What callers invoke: the function, or its provisioned `live` alias.
+        self.invoke_name: pulumi.Output[str] = self.function.name
+        self.invoke_arn: pulumi.Output[str] = self.function.arn
+        self.alias: aws.lambda_.Alias | None = None
+        if spec.provisioned_concurrency > 0:
+            self.alias = aws.lambda_.Alias(
+                self.child("live"),
+                name=LIVE_ALIAS,
+                function_name=self.function.name,
+                function_version=self.function.version,
+                description="Provisioned, initialised environments (models loaded)",
+                opts=child,
+            )
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                self.child("provisioned"),
+                function_name=self.function.name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=spec.provisioned_concurrency,
+                opts=child,
+            )
+            self.invoke_name = pulumi.Output.concat(self.function.name, ":", LIVE_ALIAS)
+            self.invoke_arn = self.alias.arn
         self.register_outputs(
             {"arn": self.function.arn, "name": self.function.name, "role": self.role.arn}
+        )
+
+    def _layer(
+        self,
+        layer_dir: Path,
+        deps: list[str],
+        settings: StackSettings,
+        artifacts: aws.s3.Bucket | None,
+    ) -> aws.lambda_.LayerVersion:
+        """The dependency layer; a zip over 50 MB goes through the artifacts bucket."""
+        common: dict[str, Any] = {
+            "layer_name": f"{self.function_name}-deps",
+            "compatible_runtimes": [packaging.RUNTIME],
+            "compatible_architectures": [settings.architecture],
+            "description": ", ".join(deps)[:256],
+        }
+        zip_path = function_package.layer_zip(layer_dir)
+        if not function_package.needs_s3(zip_path):
+            return aws.lambda_.LayerVersion(
+                self.child("deps"),
+                code=pulumi.FileArchive(str(layer_dir)),
+                **common,
+                opts=self.opts(),
+            )
+        if artifacts is None:
+            raise function_package.PackageTooLarge(
+                f"the dependency layer of {self.logical_name} is {zip_path.stat().st_size} bytes "
+                f"zipped, over the {function_package.DIRECT_UPLOAD_LIMIT} bytes Lambda accepts "
+                "directly, and no artifacts bucket was given to upload it through"
+            )
+        obj = aws.s3.BucketObjectv2(
+            self.child("deps-zip"),
+            bucket=artifacts.id,
+            key=f"layers/{zip_path.name}",
+            source=pulumi.FileAsset(str(zip_path)),
+            opts=self.opts(),
+        )
+        return aws.lambda_.LayerVersion(
+            self.child("deps"),
+            s3_bucket=obj.bucket,
+            s3_key=obj.key,
+            source_code_hash=function_package.source_code_hash(zip_path),
+            **common,
+            opts=self.opts(),
         )
 
 

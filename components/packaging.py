@@ -1,11 +1,14 @@
 """Lambda code packages: the handler package plus `common/`, and a dependency layer.
 
-A function's zip holds exactly its own handler package and the shared `common/`
-package. Its third-party imports are listed, closure included and boto3 excluded
-(the runtime provides it), in `lambdas/<name>/requirements.txt`; versions come from
-the project lock. With `dependencyLayer: build` they are installed for Lambda's
-platform into a per-function layer at deploy time; with `skip` (the local cloud and
-the tests) no layer is built and the local cloud provides them from its own venv.
+A function's zip holds exactly its own handler package, the shared `common/` package,
+its rule configuration (`function_config.json`, written from the stack's settings) and
+the model files built for it (`models/`, from `.build/models/`); all of them are part
+of the package's digest. Its third-party imports are listed, closure included and boto3
+excluded (the runtime provides it), in `lambdas/<name>/requirements.txt`; versions come
+from the project lock. With `dependencyLayer: build` they are installed for Lambda's
+platform from pinned wheels into a per-function layer at deploy time and trimmed
+(`function_package.py`); with `skip` (the local cloud and the tests) no layer is built
+and the local cloud provides them from its own venv.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from components import function_package
+from lambdas.common.contract import FUNCTION_CONFIG_FILE, MODELS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ROOT / "lambdas"
@@ -53,20 +59,53 @@ def _tree_digest(*dirs: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def stage_function(name: str, extra_dirs: tuple[Path, ...] = ()) -> Path:
-    """Copy `lambdas/<name>` and `lambdas/common` into a clean build directory."""
+def config_text(config: dict[str, Any]) -> str:
+    """The bytes of `function_config.json`: canonical, so equal rules give equal digests."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def stage_function(
+    name: str,
+    extra_dirs: tuple[Path, ...] = (),
+    config: dict[str, Any] | None = None,
+    model_files: tuple[Path, ...] = (),
+) -> Path:
+    """Copy `lambdas/<name>`, `lambdas/common`, the configuration and the model files
+    into a build directory named by their digest."""
     sources = (LAMBDAS / name, LAMBDAS / "common", *extra_dirs)
     for src in sources:
         if not src.is_dir():
             raise FileNotFoundError(f"function source {src} does not exist")
-    digest = _tree_digest(*sources)
-    out = BUILD / "functions" / f"{name}-{digest}"
+    for model in model_files:
+        if not model.is_file():
+            raise FileNotFoundError(
+                f"model file {model} for {name} does not exist: run `make models`"
+            )
+    h = hashlib.sha256(_tree_digest(*sources).encode())
+    if config is not None:
+        h.update(config_text(config).encode())
+    for model in model_files:
+        h.update(model.name.encode())
+        h.update(model.read_bytes())
+    out = BUILD / "functions" / f"{name}-{h.hexdigest()[:16]}"
     if not out.exists():
-        tmp = out.with_name(out.name + ".tmp")
+        tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         for src in sources:
             _copy_tree(src, tmp / src.name)
-        tmp.rename(out)
+        if config is not None:
+            (tmp / FUNCTION_CONFIG_FILE).write_text(config_text(config))
+        for model in model_files:
+            (tmp / MODELS_DIR).mkdir(exist_ok=True)
+            shutil.copy2(model, tmp / MODELS_DIR / model.name)
+            provenance = model.with_suffix(".json")
+            if provenance.is_file():
+                shutil.copy2(provenance, tmp / MODELS_DIR / provenance.name)
+        try:
+            tmp.rename(out)
+        except OSError:
+            # Another process staged the same digest first; its copy is identical.
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -89,8 +128,9 @@ def build_dependencies(names: list[str], architecture: str, target_subdir: str =
     Returns the directory to archive. Cached by content, so repeated previews are free.
     """
     lock = LOCK.read_text() if LOCK.exists() else ""
+    trim = "\n".join(function_package.TRIM)
     key = hashlib.sha256(
-        "\n".join([*sorted(names), architecture, RUNTIME, lock]).encode()
+        "\n".join([*sorted(names), architecture, RUNTIME, lock, trim]).encode()
     ).hexdigest()[:16]
     out = BUILD / "deps" / f"{architecture}-{key}"
     if (out / ".complete").exists():
@@ -123,8 +163,7 @@ def build_dependencies(names: list[str], architecture: str, target_subdir: str =
             f"{result.stderr.strip()}\nSet `pulumi config set moderation:dependencyLayer skip` "
             "only for local runs."
         )
-    for cache in (out / target_subdir).rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
+    function_package.trim(out / target_subdir)
     (out / ".complete").write_text("ok\n")
     return out
 

@@ -20,6 +20,7 @@ import pulumi_aws as aws
 from components import pipeline_functions as specs
 from components.alarms import AlarmSet, AlarmTopic
 from components.base import Component
+from components.buckets import PrivateBucket, PrivateBucketArgs
 from components.function import FunctionSpec, LambdaFunction, terminal_stream_mapping
 from components.http_api import HttpApi, HttpApiArgs, Route
 from components.messaging import NotificationTopic, ProcessingQueues, ProcessingQueuesArgs
@@ -28,7 +29,7 @@ from components.settings import StackSettings
 from components.storage import JobStore, JobStoreArgs
 from lambdas.common.contract import METRICS_NAMESPACE, Function, Metric
 
-ANALYZERS = (Function.REKOGNITION_ANALYZER, Function.CUSTOM_ANALYZER)
+ANALYZERS = (Function.REKOGNITION_ANALYZER, Function.CUSTOM_ANALYZER, Function.TEXT_ANALYZER)
 
 __all__ = ["CacheInputs", "EdgeInputs", "ModerationPipeline", "ModerationPipelineArgs"]
 
@@ -83,17 +84,34 @@ class ModerationPipeline(Component):
         # --- functions -------------------------------------------------------------------
         r = specs.Resources(s, self.store, self.queues, self.notifications, args.edge, args.cache)
         self.functions: dict[str, LambdaFunction] = {}
+        # Dependency layers whose zips exceed Lambda's direct upload go through this bucket.
+        self.artifacts = (
+            PrivateBucket(
+                self.child("artifacts"), PrivateBucketArgs(force_destroy=True), self.opts()
+            )
+            if s.dependency_layer == "build"
+            else None
+        )
 
         def add(spec: FunctionSpec) -> LambdaFunction:
-            fn = LambdaFunction(self.child(spec.name), spec, s, opts=self.opts())
+            fn = LambdaFunction(
+                self.child(spec.name),
+                spec,
+                s,
+                opts=self.opts(),
+                artifacts=self.artifacts.bucket if self.artifacts else None,
+            )
             self.functions[spec.name] = fn
             return fn
 
         add(specs.rekognition_analyzer(r))
         add(specs.custom_analyzer(r))
+        if s.text_analysis_enabled:
+            add(specs.text_analyzer(r))
+        self.analyzers = {a: self.functions[a] for a in ANALYZERS if a in self.functions}
         upload = add(specs.upload(r))
         status = add(specs.status(r))
-        dispatcher = add(specs.dispatcher(r, {a: self.functions[a] for a in ANALYZERS}))
+        dispatcher = add(specs.dispatcher(r, self.analyzers))
         notifier = add(specs.notifier(r))
         sweeper = add(specs.sweeper(r))
 
@@ -120,11 +138,12 @@ class ModerationPipeline(Component):
             failure_queue_arn=self.failure_queue.arn,
             parent=self,
         )
-        for analyzer in ANALYZERS:
-            fn = self.functions[analyzer]
+        for analyzer, fn in self.analyzers.items():
+            # Async settings belong to the qualifier invoked: the alias when provisioned.
             aws.lambda_.FunctionEventInvokeConfig(
                 self.child(f"{analyzer}-async"),
                 function_name=fn.function.name,
+                qualifier=fn.alias.name if fn.alias is not None else None,
                 maximum_retry_attempts=s.async_retries,
                 maximum_event_age_in_seconds=s.async_max_event_age_seconds,
                 destination_config={"on_failure": {"destination": self.failure_queue.arn}},

@@ -13,11 +13,27 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import packaging
 from components.function import FunctionSpec, statement
 from components.messaging import NotificationTopic, ProcessingQueues
 from components.settings import StackSettings
 from components.storage import JobStore
+from lambdas.common import rules
 from lambdas.common.contract import Env, Function
+
+# The converted model each function's package carries (scripts/build_models.py).
+MODELS_BUILD = packaging.BUILD / "models"
+FACE_MODEL = "face_detection_short_range.onnx"
+# The text analyzer keeps this much recognised text in the job (DynamoDB items are <= 400 KB).
+MAX_TEXT_CHARS = 1000
+# Lambda gives a function one vCPU's worth of CPU per 1,769 MB of memory.
+MB_PER_VCPU = 1769
+
+
+def model_threads(memory_mb: int) -> str:
+    """ONNX Runtime's intra-op threads for a function: its share of vCPUs, at least one
+    (more threads than the share only contend for it)."""
+    return str(max(1, round(memory_mb / MB_PER_VCPU)))
 
 
 @dataclass
@@ -60,18 +76,26 @@ class Resources:
         self.uploads_objects = self.store.objects("uploads/")
         self.incoming_objects = self.store.objects("incoming/")
 
-    def rules_environment(self) -> dict[str, pulumi.Input[str]]:
-        s = self.settings
+    def branch_environment(self) -> dict[str, pulumi.Input[str]]:
         return {
             Env.JOBS_TABLE: self.store.table.name,
             Env.UPLOAD_BUCKET: self.store.uploads.name,
-            Env.MIN_CONFIDENCE: str(s.rekognition_min_confidence),
-            Env.REJECT_THRESHOLD: str(s.reject_threshold),
-            Env.UNSAFE_CATEGORIES: ",".join(s.unsafe_categories),
+        }
+
+    def decision_config(self) -> dict[str, Any]:
+        """The rules every analyzer needs (any branch may be the one that finalizes)."""
+        s = self.settings
+        return {
+            "decision": rules.decision_section(
+                s.rekognition_min_confidence,
+                s.reject_threshold,
+                s.unsafe_categories,
+                s.custom_categories,
+            )
         }
 
     def branch_statements(self) -> list[dict[str, Any]]:
-        """What both analyzers need: read the image, write their result, fail over."""
+        """What every analyzer needs: read the image, write its result, fail over."""
         return [
             statement(
                 "ReadImages", ["s3:GetObject"], [self.uploads_objects, self.incoming_objects]
@@ -85,7 +109,8 @@ def rekognition_analyzer(r: Resources) -> FunctionSpec:
     return FunctionSpec(
         name=Function.REKOGNITION_ANALYZER,
         description="Rekognition moderation labels for one job",
-        environment=r.rules_environment(),
+        environment=r.branch_environment(),
+        config=r.decision_config(),
         statements=[
             # DetectModerationLabels has no resource-level permissions: AWS requires "*".
             statement("DetectModerationLabels", ["rekognition:DetectModerationLabels"], ["*"]),
@@ -98,13 +123,34 @@ def custom_analyzer(r: Resources) -> FunctionSpec:
     s = r.settings
     return FunctionSpec(
         name=Function.CUSTOM_ANALYZER,
-        description="Blocklist and image checks for one job",
+        description="NSFW classifier, faces, blocklist and image checks for one job",
         environment={
-            **r.rules_environment(),
-            Env.BLOCKLIST_HASHES: ",".join(s.blocklist_hashes),
-            Env.BLOCKLIST_MAX_DISTANCE: str(s.blocklist_max_distance),
-            Env.MIN_IMAGE_SIDE: str(s.min_image_side),
-            Env.MAX_ASPECT_RATIO: str(s.max_aspect_ratio),
+            **r.branch_environment(),
+            Env.MODEL_THREADS: model_threads(s.function(Function.CUSTOM_ANALYZER).memory),
+        },
+        config={
+            **r.decision_config(),
+            "custom": rules.custom_section(
+                s.blocklist_hashes, s.blocklist_max_distance, s.min_image_side, s.max_aspect_ratio
+            ),
+        },
+        model_files=(MODELS_BUILD / FACE_MODEL,),
+        statements=r.branch_statements(),
+        provisioned_concurrency=s.custom_provisioned_concurrency,
+    )
+
+
+def text_analyzer(r: Resources) -> FunctionSpec:
+    return FunctionSpec(
+        name=Function.TEXT_ANALYZER,
+        description="Text in the image (OCR): links, contact details, blocked terms",
+        environment={
+            **r.branch_environment(),
+            Env.MODEL_THREADS: model_threads(r.settings.function(Function.TEXT_ANALYZER).memory),
+        },
+        config={
+            **r.decision_config(),
+            "text": rules.text_section(r.settings.blocked_terms, MAX_TEXT_CHARS),
         },
         statements=r.branch_statements(),
     )
@@ -170,16 +216,23 @@ def status(r: Resources) -> FunctionSpec:
     )
 
 
+# The dispatcher's variable naming each analyzer (lambdas/common/dispatch.py reads them).
+ANALYZER_ENV = {
+    Function.REKOGNITION_ANALYZER: Env.REKOGNITION_FUNCTION,
+    Function.CUSTOM_ANALYZER: Env.CUSTOM_FUNCTION,
+    Function.TEXT_ANALYZER: Env.TEXT_FUNCTION,
+}
+
+
 def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
-    """`analyzers`: the analyzer LambdaFunctions it invokes, by logical name."""
-    rek, custom = analyzers[Function.REKOGNITION_ANALYZER], analyzers[Function.CUSTOM_ANALYZER]
+    """`analyzers`: the analyzer LambdaFunctions it invokes, by logical name (the branches
+    the stack has); each is invoked by `invoke_name` (its provisioned alias, if any)."""
     return FunctionSpec(
         name=Function.DISPATCHER,
-        description="Claims queued jobs and fans out to both analyzers",
+        description="Claims queued jobs and fans out to the analyzers",
         environment={
             Env.JOBS_TABLE: r.store.table.name,
-            Env.REKOGNITION_FUNCTION: rek.function.name,
-            Env.CUSTOM_FUNCTION: custom.function.name,
+            **{ANALYZER_ENV[name]: fn.invoke_name for name, fn in analyzers.items()},
             Env.DISPATCH_LEASE_SECONDS: str(r.settings.function(Function.DISPATCHER).timeout),
         },
         statements=[
@@ -187,7 +240,7 @@ def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
             statement(
                 "InvokeAnalyzers",
                 ["lambda:InvokeFunction"],
-                [rek.function.arn, custom.function.arn],
+                [fn.invoke_arn for fn in analyzers.values()],
             ),
             statement(
                 "ConsumeQueue",

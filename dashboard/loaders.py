@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard.data import (
     alarms,
+    analysis,
     analytics,
     dlq,
     functions,
@@ -165,6 +166,23 @@ def job_trace(key: str, job_id: str, _target: Target):
         _now(),
         extra_groups=extra,
     ), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading model inference metrics…")
+def model_inference(key: str, window_s: float, _target: Target):
+    end = _now()
+    start = end - timedelta(seconds=window_s)
+    period = metrics.choose_period(timedelta(seconds=window_s))
+    return functions.model_inference(_target.client("cloudwatch"), start, end, period), _now()
+
+
+@st.cache_data(ttl=300, show_spinner="Reading the image…")
+def annotated_image(key: str, image_key: str, job: dict, _target: Target) -> bytes:
+    """The job's original from the upload bucket with its face boxes and OCR lines drawn."""
+    data = analysis.original_image(
+        _target.client("s3"), _target.outputs[Output.UPLOAD_BUCKET], image_key
+    )
+    return analysis.annotate(data, analysis.analysis_view(job))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the analytics report…")

@@ -7,6 +7,7 @@ chaos    the same with injected faults
 token    print a bearer token for a local user
 invoke   invoke a function by its logical name
 hash     print the dHash of an image (for moderation:blocklistHashes)
+moderate upload an image of your own through the API and print its decision
 report   run the Spark report over the exported jobs (needs analyticsEnabled)
 demo     up + a short load + the dashboard
 down     stop the local cloud and remove its state
@@ -196,6 +197,43 @@ def cmd_hash(args) -> int:
     return 0
 
 
+def cmd_moderate(args) -> int:
+    """POST /jobs with a file, then GET /jobs/{id} until it is terminal: what a client does."""
+    import requests
+
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    path = Path(args.image)
+    suffix = path.suffix.lower().lstrip(".")
+    content_type = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}.get(
+        suffix, f"image/{suffix}"
+    )
+    headers = {"Authorization": f"Bearer {cloud.token(args.user)}"}
+    resp = requests.post(
+        f"{cloud.api_url}/jobs",
+        data=path.read_bytes(),
+        headers={**headers, "Content-Type": content_type},
+        timeout=30,
+    )
+    if resp.status_code != 202:
+        print(json.dumps({"status_code": resp.status_code, **resp.json()}, indent=2))
+        return 1
+    job_id = resp.json()["job_id"]
+    deadline = time.monotonic() + args.timeout
+    job = resp.json()
+    while job.get("status") not in ("complete", "failed") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = requests.get(f"{cloud.api_url}/jobs/{job_id}", headers=headers, timeout=10).json()
+    shown = {k: job.get(k) for k in ("job_id", "status", "decision", "reasons", "categories")}
+    text = (job.get("text_result") or {}).get("text")
+    if text:
+        shown["text_read"] = text
+    shown["trace"] = "dashboard: Job trace page, this job id"
+    print(json.dumps(shown, indent=2))
+    return 0 if job.get("status") == "complete" else 1
+
+
 def cmd_load(args) -> int:
     from local.client import LocalCloudClient
     from local.tools.load import run_load
@@ -269,6 +307,7 @@ def cmd_demo(args) -> int:
     if args.no_dashboard:
         print(f"outputs: {Path(args.state_dir) / 'outputs.json'}; stop with `make down`")
         return 0
+    print("your own image: `python -m local moderate IMAGE` prints its decision and reasons")
     print("dashboard: http://localhost:8501  (Ctrl-C quits it; `make down` stops the cloud)")
     return subprocess.call(
         [
@@ -366,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("hash")
     p.add_argument("image")
     p.set_defaults(fn=cmd_hash)
+    p = sub.add_parser("moderate")
+    p.add_argument("image")
+    p.add_argument("--user", default="demo-user")
+    p.add_argument("--timeout", type=float, default=120.0)
+    p.set_defaults(fn=cmd_moderate)
     p = sub.add_parser("load")
     p.add_argument("count", type=int)
     p.add_argument("--rate", type=float, default=20.0)

@@ -45,8 +45,9 @@ log = logging.getLogger("local.cloud")
 
 STAND_INS = {
     "rekognition:DetectModerationLabels": (
-        "stand-in: returns the labels a PNG carries in its moderation-labels text chunk "
-        "(model version 'local-stand-in'); not a model"
+        "stand-in: nsfwjs MobileNetV2 (ONNX) mapped onto Rekognition's taxonomy, a weaker "
+        "model than Rekognition and not the custom branch's; Rekognition's input limits and "
+        "error codes; a PNG's moderation-labels text chunk overrides it (load fixtures)"
     ),
 }
 NOT_EMULATED_BEHAVIOUR = [

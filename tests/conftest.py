@@ -3,6 +3,7 @@
 | folder | marker | what runs |
 |---|---|---|
 | unit/ | unit | pure functions: decisions, settings, cost model, reports |
+| models/ | models | the real models on safe images (onnxruntime) |
 | handlers/ | handlers | handler and behaviour code on in-process moto |
 | program/ | program | the Pulumi program under mocks: what `pulumi up` would declare |
 | local_cloud/ | local_cloud | the embedded local cloud, end to end |
@@ -29,7 +30,7 @@ from moto import mock_aws  # noqa: E402
 
 from tests.support.local_cloud import start_local_cloud, stop_local_cloud  # noqa: E402
 
-TIERS = ("unit", "handlers", "program", "local_cloud", "dashboard", "browser", "spark")
+TIERS = ("unit", "models", "handlers", "program", "local_cloud", "dashboard", "browser", "spark")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,6 +6,7 @@ from the `doc` of each field (`python -m components.settings.docs`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from components.settings.fields import (
     upper,
 )
 from lambdas.common.contract import ALL_FUNCTIONS, Function
+from lambdas.common.decision import DEFAULT_CATEGORIES
 
 MIB = 1024 * 1024
 # API Gateway hands the body to Lambda base64-encoded (4 bytes for 3) inside the event,
@@ -51,14 +53,16 @@ class FunctionSettings:
     )
 
 
-# Sized for what each function does: the custom analyzer decodes whole images and
-# gets more memory (and so more CPU); the rest are I/O-bound.
+# Sized for what each function does: the model functions from their measured peak memory
+# and CPU (CPU scales with memory; docs/models.md and docs/figures.md), the rest are
+# I/O-bound.
 DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
     Function.UPLOAD: FunctionSettings(512, 10, None),
     Function.STATUS: FunctionSettings(256, 5, None),
     Function.DISPATCHER: FunctionSettings(256, 30, None),
-    Function.REKOGNITION_ANALYZER: FunctionSettings(256, 30, None),
+    Function.REKOGNITION_ANALYZER: FunctionSettings(1024, 30, None),
     Function.CUSTOM_ANALYZER: FunctionSettings(1024, 60, None),
+    Function.TEXT_ANALYZER: FunctionSettings(1769, 60, None),
     Function.NOTIFIER: FunctionSettings(256, 30, None),
     # No reserved concurrency: reserving any fails on accounts whose unreserved
     # concurrency would drop below AWS's minimum; a run lease keeps sweeps single.
@@ -173,6 +177,29 @@ class AnalyticsSettings:
     )
 
 
+def _category_settings() -> dict[str, dict[str, Any]]:
+    return {
+        name: {"threshold": rule.threshold, "effect": rule.effect}
+        for name, rule in DEFAULT_CATEGORIES.items()
+    }
+
+
+def as_categories(raw: Any) -> dict[str, dict[str, Any]]:
+    """`moderation:customCategories` over the defaults: a category given replaces only the
+    fields it names (`--path moderation:customCategories.faces.effect review`). Values are
+    kept as given; `validate.py` checks them and names the fix."""
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    if not isinstance(raw, dict):
+        raise ValueError("expected an object: {category: {threshold, effect}}")
+    merged = _category_settings()
+    for name, value in raw.items():
+        if not isinstance(value, dict):
+            raise ValueError(f"{name} must be an object with threshold and effect")
+        merged[str(name)] = {**merged.get(str(name), {}), **value}
+    return merged
+
+
 def _functions_field() -> Any:
     return field(
         default_factory=lambda: dict(DEFAULT_FUNCTIONS),
@@ -240,8 +267,28 @@ class StackSettings:
         (), "dHashes of known-bad images (`python -m local hash IMAGE`)"
     )
     blocklist_max_distance: int = setting(10, "bits a dHash may differ and still match (0-32)")
-    min_image_side: int = setting(64, "images with a shorter side are `unusable`")
+    min_image_side: int = setting(
+        100, "images with a shorter side are `unusable` (>= 80: smaller ones are refused)"
+    )
     max_aspect_ratio: float = setting(4.0, "images longer than this ratio are `unusable`")
+    custom_categories: dict[str, dict[str, Any]] = setting(
+        doc="category -> {threshold, effect}; effect `reject`, `review`, `warn` or `info` "
+        "(docs/models.md); entries given replace the defaults' fields",
+        default_factory=_category_settings,
+        parse=as_categories,
+        default_doc=", ".join(
+            f"`{n}` {r.threshold:g} {r.effect}" for n, r in DEFAULT_CATEGORIES.items()
+        ),
+    )
+    blocked_terms: tuple[str, ...] = setting(
+        (), "terms that make `blocked_terms` fire when read in an image (case/spacing-insensitive)"
+    )
+    text_analysis_enabled: bool = setting(
+        True, "the text branch (RapidOCR: `spam_link`, `contact_info`, `blocked_terms`)"
+    )
+    custom_provisioned_concurrency: int = setting(
+        0, "provisioned concurrency on the custom analyzer's `live` alias (0: off)"
+    )
     # Upload
     max_inline_upload_bytes: int = setting(
         4 * MIB, "largest image accepted as the request body (base64 within Lambda's 6 MB)"

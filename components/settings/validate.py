@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components import naming
+from components.settings import validate_models
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
 from components.settings.model import (
@@ -589,6 +590,10 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     queueing,
     analyzers,
     rules,
+    validate_models.categories,
+    validate_models.blocked_terms,
+    validate_models.image_limits,
+    validate_models.provisioned,
     uploads,
     lifecycle,
     api,

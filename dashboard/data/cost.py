@@ -84,6 +84,7 @@ class FunctionLoad:
     memory_mb: float
     fixed_per_month: float = 0.0  # schedule-driven invocations, independent of volume
     measured: bool = False
+    provisioned_concurrency: int = 0  # environments kept initialised on an alias
 
 
 # Defaults from the code (README "AWS calls per job") and the local cloud's durations;
@@ -93,6 +94,7 @@ DEFAULT_FUNCTIONS = (
     FunctionLoad("dispatcher", 0.2, 80, 256),  # batches of ~5 messages
     FunctionLoad("rekognition_analyzer", 1.0, 250, 256),
     FunctionLoad("custom_analyzer", 1.0, 150, 1024),
+    FunctionLoad("text_analyzer", 1.0, 400, 1769),
     FunctionLoad("notifier", 0.2, 60, 256),  # stream batches
     FunctionLoad("status", 1.0, 20, 256),  # one status poll per job
     FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60),  # every minute
@@ -165,6 +167,16 @@ class Workload:
 
     def function(self, name: str) -> FunctionLoad | None:
         return next((f for f in self.functions if f.name == name), None)
+
+    def with_provisioned(self, name: str, concurrency: int) -> Workload:
+        """What-if: provisioned concurrency on one function (0: off)."""
+        return replace(
+            self,
+            functions=tuple(
+                replace(f, provisioned_concurrency=concurrency) if f.name == name else f
+                for f in self.functions
+            ),
+        )
 
     def with_memory(self, name: str, memory_mb: float, scale_duration: bool = False) -> Workload:
         """What-if: another memory size. With `scale_duration`, CPU-bound code is assumed
@@ -310,10 +322,14 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
         invocations = f.invocations_per_job * jobs + f.fixed_per_month
         gbs = invocations * (f.memory_mb / 1024) * (f.duration_ms / 1000)
         total_requests += invocations
-        total_gbs += gbs
         fixed = f.invocations_per_job == 0
         note = "measured" if f.measured else "default"
         add("Lambda", f"{f.name} requests", invocations, "requests", p.lambda_request, fixed, note)
+        if f.provisioned_concurrency > 0:
+            # The free tier does not apply to a function with provisioned concurrency.
+            _provisioned_lines(f, gbs, w.architecture, p, add)
+            continue
+        total_gbs += gbs
         add(
             "Lambda",
             f"{f.name} duration ({f.memory_mb:.0f} MB x {f.duration_ms:.0f} ms, {w.architecture})",
@@ -483,6 +499,40 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     if w.analytics is not None:
         _analytics_lines(w, p, add)
     return Estimate(w, p, free_tier, lines)
+
+
+def _provisioned_lines(
+    f: FunctionLoad, gbs: float, architecture: str, p: PriceTable, add: _AddLine
+) -> None:
+    """Provisioned environments all month, the duration they serve at their lower rate,
+    and what exceeds their capacity at the on-demand rate."""
+    capacity = f.provisioned_concurrency * (f.memory_mb / 1024) * SECONDS_PER_MONTH
+    add(
+        "Lambda",
+        f"{f.name} provisioned concurrency ({f.provisioned_concurrency} x {f.memory_mb:.0f} MB)",
+        capacity,
+        "GB-s",
+        p.lambda_provisioned_gb_second[architecture],
+        fixed=True,
+        note="billed while enabled, used or not",
+    )
+    served = min(gbs, capacity)
+    add(
+        "Lambda",
+        f"{f.name} duration on provisioned environments ({architecture})",
+        served,
+        "GB-s",
+        p.lambda_provisioned_duration_gb_second[architecture],
+    )
+    if gbs > served:
+        add(
+            "Lambda",
+            f"{f.name} duration beyond the provisioned environments ({architecture})",
+            gbs - served,
+            "GB-s",
+            p.lambda_gb_second[architecture],
+            note="spill-over at the on-demand rate",
+        )
 
 
 def _cache_lines(w: Workload, p: PriceTable, add: _AddLine) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboard.data.logs import REPORT_COLUMNS, reports
 from dashboard.data.metrics import MetricQuery, get_series
+from lambdas.common.contract import FUNCTION_MODELS, METRICS_NAMESPACE, Metric
 
 LAMBDA_METRICS = (
     ("Invocations", "Sum"),
@@ -97,6 +98,54 @@ def metric_totals(series: pd.DataFrame, functions: dict[str, str]) -> pd.DataFra
             "duration_max_ms",
         ],
     )
+
+
+MODEL_COLUMNS = ["function", "model", "images", "avg_ms", "max_ms", "loads", "avg_load_ms"]
+
+
+def model_inference(cloudwatch: Any, start: datetime, end: datetime, period: int) -> pd.DataFrame:
+    """Per model: images inferred, average and maximum inference time (ModelInferenceMs,
+    the EMF metric the model functions write per image, dimensions service and model),
+    and its loads (ModelLoadMs, once per cold start)."""
+    queries = [
+        MetricQuery.of(
+            f"{prefix}{fn}/{model}",
+            METRICS_NAMESPACE,
+            metric,
+            stat,
+            service=str(fn),
+            model=model,
+        )
+        for prefix, metric in (("", Metric.MODEL_INFERENCE_MS), ("load:", Metric.MODEL_LOAD_MS))
+        for fn, models in FUNCTION_MODELS.items()
+        for model in models
+        for stat in ("SampleCount", "Sum", "Maximum")
+    ]
+    series = get_series(cloudwatch, queries, start, end, period)
+    rows = []
+    for fn, models in FUNCTION_MODELS.items():
+        for model in models:
+            s = series[series["key"] == f"{fn}/{model}"] if not series.empty else series
+            count = float(s[s["stat"] == "SampleCount"]["value"].sum()) if len(s) else 0.0
+            total = float(s[s["stat"] == "Sum"]["value"].sum()) if len(s) else 0.0
+            peak = float(s[s["stat"] == "Maximum"]["value"].max()) if len(s) else float("nan")
+            loads = series[series["key"] == f"load:{fn}/{model}"] if not series.empty else series
+            n_loads = (
+                float(loads[loads["stat"] == "SampleCount"]["value"].sum()) if len(loads) else 0.0
+            )
+            load_total = float(loads[loads["stat"] == "Sum"]["value"].sum()) if len(loads) else 0.0
+            rows.append(
+                {
+                    "function": str(fn),
+                    "model": model,
+                    "images": int(count),
+                    "avg_ms": total / count if count else None,
+                    "max_ms": peak if count else None,
+                    "loads": int(n_loads),
+                    "avg_load_ms": load_total / n_loads if n_loads else None,
+                }
+            )
+    return pd.DataFrame(rows, columns=MODEL_COLUMNS)
 
 
 def report_lines(

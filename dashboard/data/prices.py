@@ -33,6 +33,14 @@ class PriceTable:
     )
     lambda_free_requests: float = 1_000_000
     lambda_free_gb_seconds: float = 400_000
+    # Provisioned concurrency: the configured environments, per GB-second while enabled,
+    # and the duration of invocations they serve (cheaper than on-demand duration).
+    lambda_provisioned_gb_second: dict[str, float] = field(
+        default_factory=lambda: {"x86_64": 0.0000041667, "arm64": 0.0000033334}
+    )
+    lambda_provisioned_duration_gb_second: dict[str, float] = field(
+        default_factory=lambda: {"x86_64": 0.0000097222, "arm64": 0.0000077778}
+    )
     # SQS (standard queue; one request per 64 KB chunk)
     sqs_request: float = 0.40 / 1e6
     sqs_free_requests: float = 1_000_000

@@ -185,6 +185,19 @@ with st.expander("Memory what-if per function"):
         if chosen != int(f.memory_mb):
             workload = workload.with_memory(f.name, float(chosen), scale)
 
+with st.expander("Provisioned concurrency what-if (custom analyzer)"):
+    provisioned = st.number_input(
+        "Environments kept initialised (models loaded) on the custom analyzer's live alias",
+        0,
+        100,
+        0,
+        key="cost_provisioned",
+        help="moderation:customProvisionedConcurrency (default 0: off). Billed per GB-second "
+        "all month; invocations they serve are billed at a lower duration rate.",
+    )
+    if provisioned:
+        workload = workload.with_provisioned("custom_analyzer", int(provisioned))
+
 estimate = cost.estimate(workload, prices, free_tier)
 baseline = cost.estimate(replace(workload, architecture=arch_default), prices, free_tier)
 

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import loaders, ui
+from dashboard.data import analysis
 
 tgt = ui.page(
     "Job trace",
@@ -85,6 +86,52 @@ else:
     c[3].metric("Dispatch attempts", job.get("attempts", 0))
     for reason in job.get("reasons") or []:
         st.markdown(f"- {reason}")
+    view = analysis.analysis_view(job)
+    if not view.empty:
+        st.subheader("What the models saw")
+        left, right = st.columns([3, 2])
+        with left:
+            if job.get("image_key"):
+                try:
+                    image = loaders.annotated_image(key, job["image_key"], job, tgt)
+                    st.image(
+                        image,
+                        caption=f"{len(view.faces)} face box(es) in blue, "
+                        f"{len(view.ocr_lines)} OCR line(s) in red",
+                    )
+                except Exception as exc:  # noqa: BLE001 - said on the page, never a trace
+                    st.info(
+                        f"The original could not be read from the upload bucket ({exc}). "
+                        "Originals expire after `uploadExpiryDays`; reading needs "
+                        "`s3:GetObject` on `uploads/*` (docs/dashboard.md)."
+                    )
+        with right:
+            if not view.signals.empty:
+                st.dataframe(
+                    view.signals,
+                    hide_index=True,
+                    column_config={"score": st.column_config.NumberColumn(format="%.3f")},
+                )
+            for label in view.labels:
+                st.caption(
+                    f"rekognition: {label.get('name')} ({float(label.get('confidence', 0)):.1f}%)"
+                )
+            if view.text:
+                st.text_area(
+                    "Text read (OCR)" + (", truncated" if view.text_truncated else ""),
+                    view.text,
+                    height=120,
+                    disabled=True,
+                )
+            if view.models:
+                st.caption(
+                    "Models: " + ", ".join(f"{k} {v}" for k, v in sorted(view.models.items()))
+                )
+            if view.timings_ms:
+                st.caption(
+                    "Inference: "
+                    + ", ".join(f"{k} {v:.0f} ms" for k, v in sorted(view.timings_ms.items()))
+                )
     with st.expander("Record"):
         st.json(job)
 

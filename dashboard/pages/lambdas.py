@@ -128,6 +128,26 @@ st.dataframe(
         ),
     },
 )
+st.subheader("Models")
+st.caption(
+    "A model function's Init Duration (above) is mostly its model load: the models load "
+    "once per execution environment. Inference per image is the ModelInferenceMs metric "
+    "the functions write (namespace Moderation, dimensions service and model)."
+)
+inference = ui.load(
+    loaders.model_inference, key, window.total_seconds(), tgt, what="reading model metrics"
+)
+if inference is not None:
+    st.dataframe(
+        inference,
+        hide_index=True,
+        column_config={
+            "avg_ms": st.column_config.NumberColumn("avg ms per image", format="%.1f"),
+            "max_ms": st.column_config.NumberColumn("max ms", format="%.1f"),
+            "loads": st.column_config.NumberColumn("model loads (cold starts)"),
+            "avg_load_ms": st.column_config.NumberColumn("avg load ms", format="%.0f"),
+        },
+    )
 st.subheader("Right-sizing")
 for _, row in summary.iterrows():
     st.markdown(

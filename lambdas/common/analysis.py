@@ -1,8 +1,9 @@
-"""One analyzer branch reports; the branch that completes the pair finalizes.
+"""One analyzer branch reports; the branch that completes the job's set finalizes.
 
-The result write returns the whole item, so the second branch learns that both
-results are in without a read; the finalize write is conditional on `analyzing`,
-so when both branches see both results at once exactly one of them wins.
+The result write returns the whole item, so a branch learns which of the job's
+expected branches (recorded by the dispatcher's claim) have reported without a read;
+the finalize write is conditional on `analyzing` and on every expected result, so when
+several branches see the complete set at once exactly one of them wins.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ class BranchOutcome(StrEnum):
     """What reporting one branch's result did."""
 
     IGNORED = "ignored"  # the job had already moved on (terminal); nothing written
-    WAITING = "waiting"  # recorded; the other branch has not reported yet
+    WAITING = "waiting"  # recorded; another expected branch has not reported yet
     FINALIZED = "finalized"  # recorded, and this branch wrote the decision
-    LOST_RACE = "lost_race"  # recorded; the other branch wrote the decision first
+    LOST_RACE = "lost_race"  # recorded; another branch wrote the decision first
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class BranchReport:
     outcome: BranchOutcome
     decision: Decision | None = None
     job_status: str | None = None
+    waiting_for: tuple[Branch, ...] = ()
 
     @property
     def finalized(self) -> bool:
@@ -42,10 +44,15 @@ class BranchReport:
         if self.outcome is BranchOutcome.IGNORED:
             return f"ignored: job already {self.job_status}"
         if self.outcome is BranchOutcome.WAITING:
-            return "recorded: waiting for the other analyzer"
+            return f"recorded: waiting for {', '.join(self.waiting_for) or 'the other analyzers'}"
         if self.outcome is BranchOutcome.FINALIZED:
             return f"finalized: {self.decision}"
-        return "recorded: the other analyzer finalized"
+        return "recorded: another analyzer finalized"
+
+
+def results_of(job: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Each expected branch's result in a job item."""
+    return {b: job.get(b.result_attribute) for b in jobs.expected_branches(job)}
 
 
 def complete_branch(
@@ -57,18 +64,25 @@ def complete_branch(
     rules: Rules,
     clock: Callable[[], datetime],
 ) -> BranchReport:
-    """Record `result`; finalize when both are in."""
+    """Record `result`; finalize when every branch the job expects is in."""
     recorded = jobs.record_result(ddb, table, job_id, branch, result, clock())
     if not recorded.written:
         return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get("status"))
-    if not recorded.both_results:
-        return BranchReport(BranchOutcome.WAITING)
-    decision, reasons = decide(
-        recorded.job[Branch.REKOGNITION.result_attribute],
-        recorded.job[Branch.CUSTOM.result_attribute],
-        rules,
+    if not recorded.complete_set:
+        return BranchReport(
+            BranchOutcome.WAITING, waiting_for=tuple(jobs.missing_results(recorded.job))
+        )
+    verdict = decide(results_of(recorded.job), rules)
+    won, _ = jobs.finalize(
+        ddb,
+        table,
+        job_id,
+        verdict.decision,
+        verdict.reasons,
+        clock(),
+        branches=jobs.expected_branches(recorded.job),
+        categories=verdict.categories(),
     )
-    won, _ = jobs.finalize(ddb, table, job_id, decision, reasons, clock())
     if won:
-        return BranchReport(BranchOutcome.FINALIZED, decision=decision)
+        return BranchReport(BranchOutcome.FINALIZED, decision=verdict.decision)
     return BranchReport(BranchOutcome.LOST_RACE)

@@ -34,10 +34,15 @@ class Decision(StrEnum):
 
 
 class Branch(StrEnum):
-    """An analysis branch; its result is stored in the job's `<branch>_result` attribute."""
+    """An analysis branch; its result is stored in the job's `<branch>_result` attribute.
+
+    The dispatcher's claim records on the job which branches it expects (`branches`), so
+    a job keeps its set while the stack's configuration changes under it.
+    """
 
     REKOGNITION = "rekognition"
     CUSTOM = "custom"
+    TEXT = "text"
 
     @property
     def result_attribute(self) -> str:
@@ -58,6 +63,7 @@ class Function(StrEnum):
     DISPATCHER = "dispatcher"
     REKOGNITION_ANALYZER = "rekognition_analyzer"
     CUSTOM_ANALYZER = "custom_analyzer"
+    TEXT_ANALYZER = "text_analyzer"
     NOTIFIER = "notifier"
     SWEEPER = "sweeper"
     EXPORTER = "exporter"
@@ -70,6 +76,7 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.DISPATCHER,
     Function.REKOGNITION_ANALYZER,
     Function.CUSTOM_ANALYZER,
+    Function.TEXT_ANALYZER,
     Function.NOTIFIER,
     Function.SWEEPER,
 )
@@ -80,7 +87,21 @@ ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
 BRANCH_FUNCTIONS: dict[Branch, Function] = {
     Branch.REKOGNITION: Function.REKOGNITION_ANALYZER,
     Branch.CUSTOM: Function.CUSTOM_ANALYZER,
+    Branch.TEXT: Function.TEXT_ANALYZER,
 }
+# The models each model function runs (the `model` dimension of its ModelInferenceMs).
+FUNCTION_MODELS: dict[Function, tuple[str, ...]] = {
+    Function.CUSTOM_ANALYZER: ("open_nsfw", "blazeface_short_range"),
+    Function.TEXT_ANALYZER: ("rapidocr",),
+}
+# Jobs claimed before the job recorded its branches expected these two.
+LEGACY_BRANCHES: tuple[Branch, ...] = (Branch.REKOGNITION, Branch.CUSTOM)
+
+# The file baked into a function's package holding its rule configuration (blocklist,
+# categories, terms, thresholds): Lambda allows 4 KB of environment per function.
+FUNCTION_CONFIG_FILE = "function_config.json"
+# The directory of a function's package holding the model files built for it.
+MODELS_DIR = "models"
 
 
 class Env(StrEnum):
@@ -92,6 +113,7 @@ class Env(StrEnum):
     NOTIFICATION_TOPIC_ARN = "NOTIFICATION_TOPIC_ARN"
     REKOGNITION_FUNCTION = "REKOGNITION_FUNCTION"
     CUSTOM_FUNCTION = "CUSTOM_FUNCTION"
+    TEXT_FUNCTION = "TEXT_FUNCTION"
     FAILURE_QUEUE_URL = "FAILURE_QUEUE_URL"
     RESULTS_BUCKET = "RESULTS_BUCKET"
     IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
@@ -101,14 +123,8 @@ class Env(StrEnum):
     PRESIGN_EXPIRY_SECONDS = "PRESIGN_EXPIRY_SECONDS"
     JOB_RETENTION_DAYS = "JOB_RETENTION_DAYS"
     DISPATCH_LEASE_SECONDS = "DISPATCH_LEASE_SECONDS"
-    MIN_CONFIDENCE = "MIN_CONFIDENCE"
-    REJECT_THRESHOLD = "REJECT_THRESHOLD"
-    UNSAFE_CATEGORIES = "UNSAFE_CATEGORIES"
-    BLOCKLIST_HASHES = "BLOCKLIST_HASHES"
-    BLOCKLIST_MAX_DISTANCE = "BLOCKLIST_MAX_DISTANCE"
-    MIN_IMAGE_SIDE = "MIN_IMAGE_SIDE"
-    MAX_ASPECT_RATIO = "MAX_ASPECT_RATIO"
     CUSTOM_MODEL = "CUSTOM_MODEL"
+    MODEL_THREADS = "MODEL_THREADS"
     JOB_DEADLINE_SECONDS = "JOB_DEADLINE_SECONDS"
     CACHE_ENDPOINT = "CACHE_ENDPOINT"
     CACHE_SECRET_ARN = "CACHE_SECRET_ARN"
@@ -131,6 +147,7 @@ ENV_DOCS: dict[Env, str] = {
     Env.NOTIFICATION_TOPIC_ARN: "the notification topic",
     Env.REKOGNITION_FUNCTION: "the Rekognition analyzer's function name",
     Env.CUSTOM_FUNCTION: "the custom analyzer's function name",
+    Env.TEXT_FUNCTION: "the text analyzer's function name (unset: no text branch)",
     Env.FAILURE_QUEUE_URL: "the analyzers' on-failure destination queue",
     Env.RESULTS_BUCKET: "the analytics results bucket",
     Env.IDEMPOTENCY_TABLE: "Powertools idempotency records of keyed uploads",
@@ -140,14 +157,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.PRESIGN_EXPIRY_SECONDS: "lifetime of a presigned PUT",
     Env.JOB_RETENTION_DAYS: "the job record's TTL (`expires_at`)",
     Env.DISPATCH_LEASE_SECONDS: "the dispatcher's claim lease (its timeout)",
-    Env.MIN_CONFIDENCE: "Rekognition labels below this never count",
-    Env.REJECT_THRESHOLD: "an unsafe label at or above this rejects",
-    Env.UNSAFE_CATEGORIES: "Rekognition categories that count (comma-separated)",
-    Env.BLOCKLIST_HASHES: "dHash blocklist (comma-separated hex)",
-    Env.BLOCKLIST_MAX_DISTANCE: "largest Hamming distance that is a match",
-    Env.MIN_IMAGE_SIDE: "shorter side below this is `unusable`",
-    Env.MAX_ASPECT_RATIO: "aspect ratio above this is `unusable`",
     Env.CUSTOM_MODEL: "optional plugin `module:function` (yours to set)",
+    Env.MODEL_THREADS: "ONNX Runtime intra-op threads: one per 1,769 MB (Lambda's vCPU share)",
     Env.JOB_DEADLINE_SECONDS: "jobs older than this are failed by the sweeper",
     Env.CACHE_ENDPOINT: "the status cache's `rediss://host:port`",
     Env.CACHE_SECRET_ARN: "the cache credentials' secret",
@@ -237,6 +248,8 @@ class Metric(StrEnum):
     CACHE_MISS = "CacheMiss"
     CACHE_ERROR = "CacheError"
     EDGE_REQUESTS_REFUSED = "EdgeRequestsRefused"
+    MODEL_INFERENCE_MS = "ModelInferenceMs"
+    MODEL_LOAD_MS = "ModelLoadMs"
 
 
 def terminal_metric(status: str) -> Metric:

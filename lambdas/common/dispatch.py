@@ -1,4 +1,4 @@
-"""Fan one queued job out to both analyzers, claiming it first."""
+"""Fan one queued job out to its analyzers, claiming it first."""
 
 from __future__ import annotations
 
@@ -7,8 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common import jobs
-from common.contract import Branch, Status
+from common import env, jobs
+from common.contract import Branch, Env, Status
+
+# The variable naming each branch's function; a branch whose variable is unset is off.
+BRANCH_ENV: dict[Branch, Env] = {
+    Branch.REKOGNITION: Env.REKOGNITION_FUNCTION,
+    Branch.CUSTOM: Env.CUSTOM_FUNCTION,
+    Branch.TEXT: Env.TEXT_FUNCTION,
+}
+
+
+def analyzers_from_env() -> dict[Branch, str]:
+    """{branch: function name} for every branch the program configured."""
+    found = {b: name for b, var in BRANCH_ENV.items() if (name := env.optional(var))}
+    if not found:
+        raise env.MissingSetting("no analyzer function is configured for the dispatcher")
+    return found
 
 
 class PoisonMessage(ValueError):
@@ -19,7 +34,7 @@ class ClaimHeld(RuntimeError):
     """Another delivery of this message holds the job's dispatch lease right now.
 
     Acknowledging would be wrong if that delivery's dispatcher then dies before
-    invoking both analyzers: the message is reported failed instead, so SQS offers
+    invoking every analyzer: the message is reported failed instead, so SQS offers
     it again after the visibility timeout (past the lease), when it is either a
     no-op (the job moved on) or a retry of what the dead dispatcher left undone.
     """
@@ -64,13 +79,18 @@ def dispatch(
     now: datetime,
     lease_seconds: int,
 ) -> Dispatched:
-    """Claim the job, then invoke the analyzers whose results are missing.
+    """Claim the job (recording the branches of `analyzers` as the ones it expects), then
+    invoke the analyzers whose results are missing.
 
     A redelivered message for a job already dispatched or finished invokes nothing;
-    one that arrives while another delivery's claim is still held raises ClaimHeld.
+    one that arrives while another delivery's claim is still held raises ClaimHeld. A
+    re-claimed job keeps the branches its first claim recorded; a branch this stack no
+    longer has cannot be invoked, and the job is left to the sweeper's deadline.
     """
     try:
-        claim = jobs.claim_for_analysis(ddb, table, job_id, now, lease_seconds)
+        claim = jobs.claim_for_analysis(
+            ddb, table, job_id, now, lease_seconds, branches=tuple(analyzers)
+        )
     except jobs.UnknownJob as exc:
         raise PoisonMessage(f"job {job_id} does not exist") from exc
     if not claim.claimed:
@@ -85,6 +105,9 @@ def dispatch(
     payload = json.dumps({"job_id": job_id, "image_key": claim.job["image_key"]}).encode()
     started = []
     for branch in claim.missing_branches():
-        lam.invoke(FunctionName=analyzers[branch], InvocationType="Event", Payload=payload)
+        function = analyzers.get(branch)
+        if function is None:
+            continue
+        lam.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
         started.append(branch)
     return Dispatched(tuple(started), int(claim.job.get("attempts", 0)), Status.ANALYZING)

@@ -23,7 +23,7 @@ Rows carry the job's contract fields plus what only the stream record knows:
   dispatch lease (the lease is the claim time + the dispatcher timeout, in whole
   seconds, so this is second-precision);
 - `analyzed_at`: when the last analyzer reported (the old image's `updated_at` when
-  it holds both results), i.e. the moment before the decision write;
+  it holds every result the job expected), i.e. the moment before the decision write;
 - `stream`: the record's event id and sequence number.
 """
 
@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common import jobs
-from common.contract import TERMINAL_STATUSES, Branch
+from common.contract import TERMINAL_STATUSES
 from common.timeutil import iso, parse_iso
 
 PREFIX = "jobs/"
@@ -58,8 +58,11 @@ JOB_FIELDS = (
     "content_type",
     "size_bytes",
     "attempts",
+    "branches",
     "rekognition_result",
     "custom_result",
+    "text_result",
+    "categories",
 )
 
 
@@ -106,9 +109,8 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
     row: dict[str, Any] = {k: new.get(k) for k in JOB_FIELDS}
     row["completed_at"] = completed
     row["claimed_at"] = _claimed_at(old, lease_seconds)
-    row["analyzed_at"] = (
-        old.get("updated_at") if all(b.result_attribute in old for b in Branch) else None
-    )
+    # The old image is the last result write when it holds every expected result.
+    row["analyzed_at"] = old.get("updated_at") if old and not jobs.missing_results(old) else None
     row["stream"] = {
         "event_id": record.get("eventID"),
         "sequence_number": change.get("SequenceNumber"),

@@ -17,6 +17,11 @@ from PIL import Image, UnidentifiedImageError
 ALLOWED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 # Images above this many pixels are refused before decoding (decompression bombs).
 MAX_PIXELS = 40_000_000
+# Rekognition's image limits (DetectModerationLabels): each side at least 80 px and at
+# most 10,000 px. Refused at upload so neither branch ever sees an image one of them
+# cannot analyze.
+MIN_SIDE = 80
+MAX_SIDE = 10_000
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,24 @@ def inspect(data: bytes, declared_type: str, max_bytes: int) -> ImageInfo:
         raise Rejection(
             400, "content_type_mismatch", f"the body decodes as {img.format}, not {declared}"
         )
+    check_dimensions(img.width, img.height)
     return ImageInfo(declared, img.width, img.height, len(data))
+
+
+def check_dimensions(width: int, height: int) -> None:
+    """Rekognition's side limits, with the limit in the message. Raises Rejection."""
+    if min(width, height) < MIN_SIDE:
+        raise Rejection(
+            400,
+            "image_too_small",
+            f"the image is {width}x{height} px; each side must be at least {MIN_SIDE} px",
+        )
+    if max(width, height) > MAX_SIDE:
+        raise Rejection(
+            400,
+            "image_too_large",
+            f"the image is {width}x{height} px; no side may exceed {MAX_SIDE} px",
+        )
 
 
 def dhash(img: Image.Image) -> str:

@@ -4,8 +4,9 @@ Status moves forward only: pending -> analyzing -> complete | failed (and
 pending -> failed). Every transition is one conditional UpdateItem on the expected
 current status, so concurrent writers cannot both win. Writes return the item
 (ALL_NEW on success, ALL_OLD on a failed condition) so no transition needs a
-separate read. A job costs five DynamoDB calls end to end: create, claim, two
-result writes, finalize.
+separate read. The claim records the branches the job expects (`branches`); a job
+costs 3 + N DynamoDB calls end to end with N branches: create, claim, N result
+writes, finalize.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from common.contract import STATUS_INDEX, Branch, Status
+from common.contract import LEGACY_BRANCHES, STATUS_INDEX, Branch, Status
 from common.timeutil import epoch, iso
 
 # Attributes a caller may see; internal bookkeeping (dispatch lease, request hash, TTL)
@@ -33,10 +34,13 @@ PUBLIC_FIELDS = (
     "image_key",
     "content_type",
     "size_bytes",
+    "branches",
     "rekognition_result",
     "custom_result",
+    "text_result",
     "decision",
     "reasons",
+    "categories",
     "completed_at",
     "attempts",
 )
@@ -169,38 +173,58 @@ def create_job(ddb: Any, table: str, job: dict[str, Any]) -> dict[str, Any] | No
 # --- dispatch claim ----------------------------------------------------------------------
 
 
+def expected_branches(job: dict[str, Any]) -> tuple[Branch, ...]:
+    """The branches a job waits for: those its claim recorded (older jobs: the first two)."""
+    recorded = job.get("branches")
+    if not recorded:
+        return LEGACY_BRANCHES
+    return tuple(Branch(b) for b in recorded)
+
+
+def missing_results(job: dict[str, Any]) -> list[Branch]:
+    return [b for b in expected_branches(job) if b.result_attribute not in job]
+
+
 @dataclass(frozen=True)
 class Claim:
     claimed: bool
     job: dict[str, Any]
 
     def missing_branches(self) -> list[Branch]:
-        return [b for b in Branch if b.result_attribute not in self.job]
+        return missing_results(self.job)
 
 
 def claim_for_analysis(
-    ddb: Any, table: str, job_id: str, now: datetime, lease_seconds: int
+    ddb: Any,
+    table: str,
+    job_id: str,
+    now: datetime,
+    lease_seconds: int,
+    branches: tuple[Branch, ...] = LEGACY_BRANCHES,
 ) -> Claim:
-    """pending -> analyzing, before any analyzer is started.
+    """pending -> analyzing, before any analyzer is started; records `branches`.
 
     The claim carries a lease as long as the dispatcher's timeout. A redelivered
     message inside the lease finds the job claimed and does nothing. A message
     redelivered after the lease (SQS waits a visibility timeout >= 6x the function
     timeout, so the first dispatcher is gone) may re-claim an `analyzing` job whose
     analyzers never all reported, so a dispatcher crash between claim and invoke
-    cannot strand the job.
+    cannot strand the job. A re-claim keeps the branches the first claim recorded.
     """
+    if not branches:
+        raise ValueError("a job needs at least one analysis branch")
+    missing_any = " OR ".join(f"attribute_not_exists({b.result_attribute})" for b in Branch)
     won, item = _conditional_update(
         ddb,
         table,
         job_id,
         UpdateExpression=(
             "SET #s = :analyzing, updated_at = :now, dispatch_lease = :lease, "
-            "attempts = if_not_exists(attempts, :zero) + :one"
+            "attempts = if_not_exists(attempts, :zero) + :one, "
+            "branches = if_not_exists(branches, :branches)"
         ),
         ConditionExpression=(
-            "#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND "
-            "(attribute_not_exists(rekognition_result) OR attribute_not_exists(custom_result)))"
+            f"#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND ({missing_any}))"
         ),
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues=_values(
@@ -211,6 +235,7 @@ def claim_for_analysis(
             epoch=epoch(now),
             zero=0,
             one=1,
+            branches=[str(b) for b in branches],
         ),
     )
     if item is None:
@@ -227,8 +252,9 @@ class Recorded:
     job: dict[str, Any]
 
     @property
-    def both_results(self) -> bool:
-        return all(b.result_attribute in self.job for b in Branch)
+    def complete_set(self) -> bool:
+        """Every branch the job expects has reported."""
+        return not missing_results(self.job)
 
 
 def record_result(
@@ -236,8 +262,8 @@ def record_result(
 ) -> Recorded:
     """Store one analyzer's result while the job is `analyzing`; return the whole item.
 
-    The returned item shows whether the other branch has reported, which replaces the
-    seed design's separate GetItem.
+    The returned item shows whether the other branches have reported, which replaces
+    the seed design's separate GetItem.
     """
     if branch not in tuple(Branch):
         raise ValueError(f"unknown branch {branch!r}")
@@ -258,31 +284,38 @@ def record_result(
 
 
 def finalize(
-    ddb: Any, table: str, job_id: str, decision: str, reasons: list[str], now: datetime
+    ddb: Any,
+    table: str,
+    job_id: str,
+    decision: str,
+    reasons: list[str],
+    now: datetime,
+    branches: tuple[Branch, ...] = LEGACY_BRANCHES,
+    categories: list[dict[str, Any]] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`.
+    """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`
+    and on every expected branch's result being present.
 
-    The winner gets no item back (it already has both results); a loser gets the item
+    The winner gets no item back (it already has every result); a loser gets the item
     as the winner left it.
     """
+    present = " AND ".join(f"attribute_exists({b.result_attribute})" for b in branches)
     won, item = _conditional_update(
         ddb,
         table,
         job_id,
         returns="NONE",
         UpdateExpression=(
-            "SET #s = :complete, decision = :d, reasons = :r, completed_at = :now, "
-            "updated_at = :now REMOVE dispatch_lease"
+            "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
+            "completed_at = :now, updated_at = :now REMOVE dispatch_lease"
         ),
-        ConditionExpression=(
-            "#s = :analyzing AND attribute_exists(rekognition_result) "
-            "AND attribute_exists(custom_result)"
-        ),
+        ConditionExpression=f"#s = :analyzing AND {present}",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues=_values(
             complete=Status.COMPLETE,
             d=decision,
             r=list(reasons),
+            c=list(categories or []),
             now=iso(now),
             analyzing=Status.ANALYZING,
         ),

@@ -7,8 +7,31 @@ component) and the metrics namespace from POWERTOOLS_METRICS_NAMESPACE
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import os
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+from common.contract import Metric
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
+
+
+def model_timings(timings: Mapping[str, float], metric: Metric = Metric.MODEL_INFERENCE_MS) -> None:
+    """One EMF metric per model (dimensions service and model): inference or load time.
+
+    Each is its own EMF document because Powertools' shared metric set has one set of
+    dimensions per invocation, and the dashboard reads these per model.
+    """
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+    for model, ms in timings.items():
+        with single_metric(
+            name=metric,
+            unit=MetricUnit.Milliseconds,
+            value=float(ms),
+            default_dimensions={"service": service, "model": model},
+        ):
+            pass

@@ -2,7 +2,11 @@
 
 DetectModerationLabels reads JPEG and PNG only. The API also accepts WebP uploads,
 so when Rekognition refuses the format the image is converted to JPEG in memory and
-sent as bytes (up to Rekognition's 5 MB bytes limit).
+sent as bytes (up to Rekognition's 5 MB bytes limit). A WebP may hold up to 40
+megapixels (`images.MAX_PIXELS`): it is shrunk to `MAX_CONVERTED_SIDE` while it is
+converted, which bounds the encoder's memory and the JPEG's size, and loses nothing
+moderation labels depend on. The function's memory is sized from the measured peak
+(`tests/handlers/test_rekognition_webp.py`).
 """
 
 from __future__ import annotations
@@ -11,14 +15,22 @@ import io
 from typing import Any
 
 from botocore.exceptions import ClientError
+from PIL import Image
 
 from common.images import open_image
 
 MAX_BYTES_PAYLOAD = 5 * 1024 * 1024
+MAX_CONVERTED_SIDE = 4096
 
 
 def _as_jpeg(data: bytes) -> bytes:
-    img = open_image(data).convert("RGB")
+    img = open_image(data)
+    if max(img.size) > MAX_CONVERTED_SIDE:
+        # reduce() by an integer factor first, then resample: never a second full-size copy.
+        img.thumbnail(
+            (MAX_CONVERTED_SIDE, MAX_CONVERTED_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0
+        )
+    img = img.convert("RGB")
     for quality in (90, 80, 70, 60):
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=quality)

@@ -1,25 +1,87 @@
-"""Moderation thresholds from the function's environment (set from stack config)."""
+"""Moderation rules from the function's baked-in configuration (set from stack config).
+
+`decision` is in every analyzer's file (any of them may finalize); `custom` and `text`
+only in their own analyzer's. The program writes the sections with `*_section` below,
+so the reader and the writer of each key are in one module.
+"""
 
 from __future__ import annotations
 
-from common import env
-from common.contract import Env
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from common import function_config
 from common.custom_analysis import CustomRules
-from common.decision import Rules
+from common.decision import CategoryRule, Rules
+from common.text_analysis import TextRules
 
 
-def from_env() -> Rules:
+def decision_section(
+    min_confidence: float,
+    reject_threshold: float,
+    unsafe_categories: Sequence[str],
+    categories: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "min_confidence": float(min_confidence),
+        "reject_threshold": float(reject_threshold),
+        "unsafe_categories": list(unsafe_categories),
+        "categories": {
+            name: {"threshold": float(c["threshold"]), "effect": str(c["effect"])}
+            for name, c in sorted(categories.items())
+        },
+    }
+
+
+def custom_section(
+    blocklist: Sequence[str], max_distance: int, min_side: int, max_aspect_ratio: float
+) -> dict[str, Any]:
+    return {
+        "blocklist": list(blocklist),
+        "max_distance": int(max_distance),
+        "min_side": int(min_side),
+        "max_aspect_ratio": float(max_aspect_ratio),
+    }
+
+
+def text_section(blocked_terms: Sequence[str], max_text_chars: int) -> dict[str, Any]:
+    return {"blocked_terms": list(blocked_terms), "max_text_chars": int(max_text_chars)}
+
+
+def rules_of(doc: Mapping[str, Any]) -> Rules:
     return Rules(
-        min_confidence=env.number(Env.MIN_CONFIDENCE, 50.0),
-        reject_threshold=env.number(Env.REJECT_THRESHOLD, 90.0),
-        unsafe_categories=env.words(Env.UNSAFE_CATEGORIES),
+        min_confidence=float(doc["min_confidence"]),
+        reject_threshold=float(doc["reject_threshold"]),
+        unsafe_categories=tuple(doc["unsafe_categories"]),
+        categories={
+            name: CategoryRule(float(c["threshold"]), str(c["effect"]))
+            for name, c in doc["categories"].items()
+        },
     )
 
 
-def custom_from_env() -> CustomRules:
+def custom_rules_of(doc: Mapping[str, Any]) -> CustomRules:
     return CustomRules(
-        blocklist=env.words(Env.BLOCKLIST_HASHES),
-        max_distance=env.integer(Env.BLOCKLIST_MAX_DISTANCE, 10),
-        min_side=env.integer(Env.MIN_IMAGE_SIDE, 64),
-        max_aspect_ratio=env.number(Env.MAX_ASPECT_RATIO, 4.0),
+        blocklist=tuple(doc["blocklist"]),
+        max_distance=int(doc["max_distance"]),
+        min_side=int(doc["min_side"]),
+        max_aspect_ratio=float(doc["max_aspect_ratio"]),
     )
+
+
+def text_rules_of(doc: Mapping[str, Any]) -> TextRules:
+    return TextRules(
+        blocked_terms=tuple(doc["blocked_terms"]), max_text_chars=int(doc["max_text_chars"])
+    )
+
+
+def from_config() -> Rules:
+    return rules_of(function_config.section("decision"))
+
+
+def custom_from_config() -> CustomRules:
+    return custom_rules_of(function_config.section("custom"))
+
+
+def text_from_config() -> TextRules:
+    return text_rules_of(function_config.section("text"))

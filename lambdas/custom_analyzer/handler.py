@@ -1,4 +1,8 @@
-"""Async-invoked: the custom analysis (blocklist, image checks) for one job, then report."""
+"""Async-invoked: the custom analysis (open_nsfw, BlazeFace, blocklist, image checks), then report.
+
+The models load at import, once per execution environment: Lambda's Init Duration
+(the REPORT line) is the model load, and warm invocations reuse the sessions.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,13 @@ from typing import Any
 from common import analysis, custom_analysis, env, rules
 from common.clients import client
 from common.contract import Branch, Env, Metric
-from common.observability import logger, metrics, tracer
+from common.observability import logger, metrics, model_timings, tracer
 from common.timeutil import utcnow
+
+MODELS = custom_analysis.default_models()
+LOAD_MS = MODELS.load()
+logger.info("models loaded", extra={"load_ms": LOAD_MS, "models": MODELS.versions()})
+model_timings(LOAD_MS, Metric.MODEL_LOAD_MS)
 
 
 @functools.cache
@@ -27,15 +36,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     data = (
         client("s3").get_object(Bucket=env.require(Env.UPLOAD_BUCKET), Key=image_key)["Body"].read()
     )
-    result = custom_analysis.analyze(data, rules.custom_from_env(), _plugin())
-    logger.info("custom analysis complete", extra={"flags": result["flags"]})
+    result = custom_analysis.analyze(data, rules.custom_from_config(), MODELS, _plugin())
+    model_timings(result["timings_ms"])
+    logger.info(
+        "custom analysis complete",
+        extra={"signals": result["signals"], "timings_ms": result["timings_ms"]},
+    )
     report = analysis.complete_branch(
         client("dynamodb"),
         env.require(Env.JOBS_TABLE),
         job_id,
         Branch.CUSTOM,
         result,
-        rules.from_env(),
+        rules.from_config(),
         utcnow,
     )
     logger.info("branch reported", extra={"branch": Branch.CUSTOM, "outcome": report.describe()})

@@ -1,4 +1,4 @@
-"""SQS -> claim each job, then fan out to both analyzers (partial batch responses)."""
+"""SQS -> claim each job, then fan out to the analyzers (partial batch responses)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @functools.cache
 def _analyzers() -> dict[Branch, str]:
-    return {
-        Branch.REKOGNITION: env.require(Env.REKOGNITION_FUNCTION),
-        Branch.CUSTOM: env.require(Env.CUSTOM_FUNCTION),
-    }
+    """Each branch's function, for the branches this stack has (their variables are set)."""
+    return dispatch.analyzers_from_env()
 
 
 def record_handler(record: SQSRecord) -> str:

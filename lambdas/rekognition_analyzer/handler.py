@@ -17,7 +17,7 @@ from common.timeutil import utcnow
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id, image_key = event["job_id"], event["image_key"]
     logger.append_keys(job_id=job_id)
-    settings = rules.from_env()
+    settings = rules.from_config()
     result = rekognition.detect(
         client("rekognition"),
         client("s3"),

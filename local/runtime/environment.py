@@ -28,7 +28,14 @@ from local.runtime.telemetry import Telemetry, report_line
 
 log = logging.getLogger("local.runtime.environment")
 WORKER = Path(__file__).resolve().parent / "worker.py"
+# Lambda's Init phase gets 10 s; one that runs over is retried by Lambda within the
+# first invocation, under the function's timeout. Locally the same init is allowed to
+# finish within max(10 s, the timeout) instead of being started again.
 INIT_TIMEOUT = 10.0
+
+
+def init_timeout(function_timeout: float) -> float:
+    return max(INIT_TIMEOUT, float(function_timeout))
 
 
 @dataclass
@@ -98,14 +105,14 @@ class ExecutionEnvironment:
         self._reader = threading.Thread(target=self._read, daemon=True, name=f"env-{fn.name}")
         self._reader.start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
-        ready = self._wait("ready", INIT_TIMEOUT)
+        ready = self._wait("ready", init_timeout(fn.timeout))
         self.init_ms = (time.perf_counter() - started) * 1000
         if ready is None or ready.get("t") != "ready":
             self.kill()
             if ready is None:
                 err = {
                     "errorType": "Runtime.InitTimeout",
-                    "errorMessage": f"init did not finish in {INIT_TIMEOUT:.0f} s",
+                    "errorMessage": f"init did not finish in {init_timeout(fn.timeout):.0f} s",
                 }
             elif ready.get("t") == "init_error":
                 err = {

@@ -2,7 +2,10 @@
 
 PNG fixtures can embed the moderation labels the local Rekognition stand-in should
 return (a `moderation-labels` text chunk), so load runs and tests are reproducible
-without Rekognition. The same bytes sent to real Rekognition are just images.
+without Rekognition. The same bytes sent to real Rekognition are just images. The
+`text` and `face` kinds are real content the models read (`safe_images.py`): a
+rendered link and phone number (the text branch's `spam_link` and `contact_info`,
+review by default) and a public-domain portrait (`faces`, informational).
 """
 
 from __future__ import annotations
@@ -105,9 +108,22 @@ def make(kind: str, seed: int) -> Fixture:
         shade = 40 + seed % 150
         return Fixture(kind, "image/png", blank_png(color=(shade, shade, shade)), "warn")
     if kind == "tiny":
-        return Fixture(kind, "image/png", png(32, 32, seed=seed, labels=[]), "warn")
+        # Above the 80 px the upload accepts, below minImageSide's default 100: unusable.
+        return Fixture(kind, "image/png", png(90, 90, seed=seed, labels=[]), "warn")
     if kind == "blocklisted":
-        return Fixture(kind, "image/png", png(seed=BLOCKLISTED_SEED, labels=[]), "warn")
+        return Fixture(kind, "image/png", png(seed=BLOCKLISTED_SEED, labels=[]), "reject")
+    if kind == "text":
+        from local.tools import safe_images
+
+        lines = [f"call 555-01{seed % 90 + 10:02d} now", f"http://spam{seed % 97}.example"]
+        return Fixture(
+            kind, "image/jpeg", safe_images.encoded(safe_images.text_image(lines), "JPEG"), "review"
+        )
+    if kind == "face":
+        from local.tools import safe_images
+
+        img = safe_images.grace_hopper().rotate(seed % 7 - 3, fillcolor=(255, 255, 255))
+        return Fixture(kind, "image/jpeg", safe_images.encoded(img, "JPEG"), "approve")
     raise ValueError(f"unknown fixture kind {kind!r}")
 
 
@@ -120,6 +136,8 @@ MIX = (
     + ["blank"]
     + ["tiny"]
     + ["blocklisted"]
+    + ["text"]
+    + ["face"]
 )
 
 

@@ -149,12 +149,21 @@ def test_job_trace_of_a_real_job(app, seeded):
     at.text_input(key="trace_job_id").input(job_id).run()
     no_errors(at)
     assert metric(at, "Status") in ("complete", "failed")
-    invocations = at.dataframe[0].value
-    assert {"upload", "dispatcher", "rekognition_analyzer", "custom_analyzer", "notifier"} <= set(
-        invocations["function"]
-    )
+    frames = {tuple(df.value.columns)[0]: df.value for df in at.dataframe}
+    signals = frames["branch"]  # what the models saw: every branch's signals
+    assert "nsfw" in set(signals["category"]) and signals["score"].between(0, 1).all()
+    assert at.get("image"), "the original is drawn with its face and text boxes"
+    invocations = frames["function"]
+    assert {
+        "upload",
+        "dispatcher",
+        "rekognition_analyzer",
+        "custom_analyzer",
+        "text_analyzer",
+        "notifier",
+    } <= set(invocations["function"])
     assert invocations["duration_ms"].notna().all()
-    lines = at.dataframe[1].value
+    lines = frames["time"]
     assert (lines["kind"] == "log").sum() >= 5 and "REPORT" in set(lines["kind"])
     assert any(c.proto.spec for c in at.get("plotly_chart"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -137,8 +138,34 @@ def test_batch_reports_only_the_failed_messages(stack):
             {"itemIdentifier": "m-4"},
         ]
     }
-    assert len(lam.calls) == 6
+    # Three branches (rekognition, custom, text) for each of the three good jobs.
+    assert len(lam.calls) == 9
     assert all(job(stack, j)["status"] == "analyzing" for j in good)
+    assert {tuple(job(stack, j)["branches"]) for j in good} == {("rekognition", "custom", "text")}
+
+
+def test_the_claim_records_the_branches_and_a_reclaim_keeps_them(stack):
+    """An in-flight job keeps the branches its claim recorded when the stack changes."""
+    job_id = accept(stack, fixtures.png(seed=30))
+    lam = RecordingLambda()
+    three = {**ANALYZERS, "text": "text-fn"}
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    started = dispatch.dispatch(ddb, lam, table, job_id, three, utcnow(), 30).started
+    assert sorted(started) == ["custom", "rekognition", "text"]
+    assert job(stack, job_id)["branches"] == ["rekognition", "custom", "text"]
+    jobs.record_result(ddb, table, job_id, "rekognition", {"labels": []}, utcnow())
+    # The lease has run out, and the stack now has only two branches: the re-claim keeps
+    # the job's three and invokes the missing custom branch (text is no longer deployed).
+    later = utcnow() + timedelta(seconds=120)
+    again = dispatch.dispatch(ddb, lam, table, job_id, ANALYZERS, later, 30)
+    assert again.started == ("custom",)
+    assert job(stack, job_id)["branches"] == ["rekognition", "custom", "text"]
+    assert jobs.missing_results(job(stack, job_id)) == ["custom", "text"]
+
+
+def test_a_job_claimed_before_branches_were_recorded_expects_the_first_two():
+    assert jobs.expected_branches({"job_id": "j"}) == ("rekognition", "custom")
+    assert jobs.missing_results({"custom_result": {}}) == ["rekognition"]
 
 
 def test_parse_message_rejects_poison():

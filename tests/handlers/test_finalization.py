@@ -1,4 +1,5 @@
-"""Both analyzers report; exactly one finalizes; one notification per terminal job."""
+"""The analyzers report; the one that completes the job's set finalizes, exactly once;
+one notification per terminal job. With two branches and with three."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from common import analysis, jobs
 from common.analysis import BranchOutcome
+from common.contract import Branch
 from common.decision import Rules
 from common.timeutil import utcnow
 from tests.support.helpers import job, put_job
@@ -18,14 +22,19 @@ REK_CLEAN = {"labels": []}
 REK_EXPLICIT = {
     "labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]
 }
-CUSTOM_CLEAN = {"flags": []}
+CUSTOM_CLEAN = {"signals": [{"category": "nsfw", "score": 0.01, "evidence": []}]}
+TEXT_CLEAN = {"signals": [], "text": ""}
+TEXT_LINK = {
+    "signals": [{"category": "spam_link", "score": 0.99, "evidence": ["url http://spam.example"]}]
+}
+THREE = (Branch.REKOGNITION, Branch.CUSTOM, Branch.TEXT)
 
 
-def analyzing_job(stack) -> str:
+def analyzing_job(stack, branches=(Branch.REKOGNITION, Branch.CUSTOM)) -> str:
     job_id = str(uuid.uuid4())
     put_job(stack, job_id, "pending", utcnow())
     jobs.claim_for_analysis(
-        stack.client("dynamodb"), stack.exports["jobs_table"], job_id, utcnow(), 30
+        stack.client("dynamodb"), stack.exports["jobs_table"], job_id, utcnow(), 30, branches
     )
     return job_id
 
@@ -48,7 +57,10 @@ def test_second_branch_finalizes_with_the_combined_decision(stack):
     assert reported.finalized and reported.decision == "reject"
     final = job(stack, job_id)
     assert final["status"] == "complete" and final["decision"] == "reject"
-    assert final["reasons"] == ["rekognition: Explicit (97.0%)"]
+    assert final["reasons"] == ["rekognition: Explicit (97.0%) -> reject"]
+    assert final["categories"] == [
+        {"category": "Explicit", "source": "rekognition", "score": 97.0, "effect": "reject"}
+    ]
     assert final["completed_at"].endswith("Z")
     assert "dispatch_lease" not in final
 
@@ -62,29 +74,63 @@ def test_a_retried_branch_after_completion_changes_nothing(stack):
     assert job(stack, job_id) == before
 
 
-def test_racing_branches_finalize_each_job_exactly_once(stack):
-    """Both analyzers finish at the same instant for hundreds of jobs."""
+def test_with_three_branches_only_the_third_report_finalizes(stack):
+    job_id = analyzing_job(stack, THREE)
+    first = report(stack, job_id, "custom", CUSTOM_CLEAN)
+    assert first.outcome is BranchOutcome.WAITING
+    assert first.waiting_for == ("rekognition", "text")
+    assert report(stack, job_id, "rekognition", REK_CLEAN).waiting_for == ("text",)
+    assert job(stack, job_id)["status"] == "analyzing"
+    last = report(stack, job_id, "text", TEXT_LINK)
+    assert last.finalized and last.decision == "review"
+    final = job(stack, job_id)
+    assert final["reasons"] == ["text: spam_link 0.99 >= 0.5: url http://spam.example -> review"]
+    assert final["text_result"] == TEXT_LINK
+
+
+def test_finalize_refuses_while_an_expected_result_is_missing(stack):
+    job_id = analyzing_job(stack, THREE)
+    report(stack, job_id, "custom", CUSTOM_CLEAN)
+    report(stack, job_id, "rekognition", REK_CLEAN)
+    won, item = jobs.finalize(
+        stack.client("dynamodb"),
+        stack.exports["jobs_table"],
+        job_id,
+        "approve",
+        [],
+        utcnow(),
+        branches=THREE,
+    )
+    assert not won and item["status"] == "analyzing"
+
+
+RESULTS = {"rekognition": REK_CLEAN, "custom": CUSTOM_CLEAN, "text": TEXT_CLEAN}
+
+
+@pytest.mark.parametrize("branches", [THREE[:2], THREE], ids=["two branches", "three branches"])
+def test_racing_branches_finalize_each_job_exactly_once(stack, branches):
+    """Every analyzer of hundreds of jobs finishes at the same instant."""
     topic_queue = subscribe_queue(stack)
-    job_ids = [analyzing_job(stack) for _ in range(200)]
+    job_ids = [analyzing_job(stack, branches) for _ in range(200)]
     outcomes: dict[str, list[analysis.BranchReport]] = {j: [] for j in job_ids}
-    barriers = {j: threading.Barrier(2) for j in job_ids}
+    barriers = {j: threading.Barrier(len(branches)) for j in job_ids}
 
     def branch(job_id, name, result):
         barriers[job_id].wait()
         outcomes[job_id].append(report(stack, job_id, name, result))
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        futures = []
-        for j in job_ids:
-            futures.append(pool.submit(branch, j, "rekognition", REK_CLEAN))
-            futures.append(pool.submit(branch, j, "custom", CUSTOM_CLEAN))
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        futures = [pool.submit(branch, j, b, RESULTS[b]) for j in job_ids for b in branches]
         for f in futures:
             f.result()
 
     for j in job_ids:
         finalized = [o for o in outcomes[j] if o.finalized]
         assert len(finalized) == 1, (j, outcomes[j])
-        assert job(stack, j)["status"] == "complete"
+        assert len(outcomes[j]) == len(branches)
+        final = job(stack, j)
+        assert final["status"] == "complete" and final["decision"] == "approve"
+        assert all(b.result_attribute in final for b in branches)
 
     result = run_notifier(stack)
     assert result == {"batchItemFailures": []}

@@ -306,3 +306,44 @@ def test_retry_after_a_failure_between_storing_the_image_and_creating_the_job(st
     status, body = retry["statusCode"], json.loads(retry["body"])
     assert status == 202, body
     assert stored(stack) == (1, 1, 1)
+
+
+# Rekognition's side limits (80 px to 10,000 px) are refused at upload, so no branch ever
+# sees an image one of them cannot analyze.
+SIDE_LIMITS = [
+    ("too small", (79, 200), "image_too_small", "at least 80 px"),
+    ("too small, the other side", (300, 60), "image_too_small", "at least 80 px"),
+    ("too large", (10_001, 90), "image_too_large", "exceed 10000 px"),
+]
+
+
+def test_images_rekognition_cannot_read_are_refused_inline(stack):
+    for fmt in ("png", "jpeg", "webp"):
+        for case, size, error, limit in SIDE_LIMITS:
+            body = fixtures.encode(fixtures.texture(*size, seed=1), fmt.upper())
+            status, got = upload(stack, body, f"image/{fmt}")
+            assert (status, got["error"]) == (400, error), (fmt, case)
+            assert limit in got["message"] and f"{size[0]}x{size[1]}" in got["message"]
+            assert stored(stack) == (0, 0, 0), (fmt, case)
+    for size in ((80, 80), (10_000, 80)):  # the limits themselves are accepted
+        status, got = upload(stack, fixtures.encode(fixtures.texture(*size, 2), "PNG"), "image/png")
+        assert status == 202, got
+
+
+def test_presigned_images_rekognition_cannot_read_fail_the_job(stack):
+    for n, (case, size, error, limit) in enumerate(SIDE_LIMITS, start=1):
+        data = fixtures.encode(fixtures.texture(*size, seed=1), "PNG")
+        req = json.dumps({"content_type": "image/png", "size_bytes": len(data)}).encode()
+        _, body = upload(stack, req, "application/json")
+        key = f"incoming/{body['job_id']}"
+        stack.client("s3").put_object(
+            Bucket=stack.exports["upload_bucket"], Key=key, Body=data, ContentType="image/png"
+        )
+        stack.invoke("upload", {"Records": [{"s3": {"object": {"key": key}}}]})
+        item = stack.client("dynamodb").get_item(
+            TableName=stack.exports["jobs_table"], Key={"job_id": {"S": body["job_id"]}}
+        )["Item"]
+        assert item["status"]["S"] == "failed", case
+        reason = item["reasons"]["L"][0]["S"]
+        assert error in reason and limit in reason, case
+        assert stored(stack) == (0, n, 0), "the object is deleted and nothing is queued"

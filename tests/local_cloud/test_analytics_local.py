@@ -17,7 +17,7 @@ import pytest
 from common import export, jobs
 from local.tools.load import run_load
 from local.tools.report import run_report
-from tests.support.local_cloud import start_local_cloud, stop_local_cloud
+from tests.support.local_cloud import LOCAL_TEST_SETTINGS, start_local_cloud, stop_local_cloud
 
 pytestmark = [
     pytest.mark.local_cloud,
@@ -105,7 +105,8 @@ def test_jobs_flow_to_the_exports_and_the_report_counts_them(cloud):
     per_user = Counter(b["user_id"] for b in expected.values())
     for user, n in per_user.items():
         assert users[user]["jobs"] == n
-    assert {"reason": "deadline exceeded: still pending after 60 s", "count": 1} in report[
+    deadline = LOCAL_TEST_SETTINGS["jobDeadlineSeconds"]
+    assert {"reason": f"deadline exceeded: still pending after {deadline} s", "count": 1} in report[
         "failure_reasons"
     ]
 

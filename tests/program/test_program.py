@@ -116,6 +116,7 @@ def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
         "dispatcher",
         "rekognition_analyzer",
         "custom_analyzer",
+        "text_analyzer",
         "notifier",
         "sweeper",
     }
@@ -169,6 +170,7 @@ def test_analyzers_retry_async_then_land_in_the_failure_queue(run):
     assert {c.inputs["functionName"] for c in configs} == {
         "moderation-test-rekognition-analyzer",
         "moderation-test-custom-analyzer",
+        "moderation-test-text-analyzer",
     }
     for c in configs:
         assert c.inputs["maximumRetryAttempts"] == 2
@@ -224,6 +226,7 @@ def test_alarms_cover_dlq_age_errors_throttles_and_stuck_jobs(run):
         "dispatcher",
         "rekognition-analyzer",
         "custom-analyzer",
+        "text-analyzer",
         "notifier",
         "sweeper",
     ):

@@ -57,6 +57,7 @@ EXPECTED_ACTIONS = {
         "sqs:SendMessage",
     },
     "custom_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "sqs:SendMessage"},
+    "text_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "sqs:SendMessage"},
     "notifier": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -198,9 +199,11 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             queue,
             fn_arn["rekognition_analyzer"],
             fn_arn["custom_analyzer"],
+            fn_arn["text_analyzer"],
         },
         "rekognition_analyzer": images | {table["arn"], failures, "*"},
         "custom_analyzer": images | {table["arn"], failures},
+        "text_analyzer": images | {table["arn"], failures},
         "notifier": {table["streamArn"], topic, failures},
         "sweeper": {
             f"{table['arn']}/index/status-created_at-index",

@@ -49,6 +49,8 @@ class InProcessStack:
         os.environ.update(fn.environment)
         os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = fn.name
+        # As in Lambda and the local cloud: the package root, where function_config.json is.
+        os.environ["LAMBDA_TASK_ROOT"] = fn.code_dir
         reset_caches()
         try:
             yield fn
@@ -94,6 +96,7 @@ HANDLER_PACKAGES = {
     "dispatcher",
     "rekognition_analyzer",
     "custom_analyzer",
+    "text_analyzer",
     "notifier",
     "sweeper",
     "exporter",

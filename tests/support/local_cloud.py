@@ -1,5 +1,8 @@
 """A local cloud for tests: the real program with short timeouts, so redelivery, retries
-and the sweeper happen within seconds rather than minutes."""
+and the sweeper happen within seconds rather than minutes. The model analyzers keep 30 s:
+their cold start loads models, and on two shared cores several environments start at
+once (an init may run up to the timeout, as Lambda allows); the dispatcher 5 s, so the
+CPU those cold starts take cannot time it out and send healthy jobs to the DLQ."""
 
 from __future__ import annotations
 
@@ -8,13 +11,14 @@ from typing import Any
 
 LOCAL_TEST_SETTINGS: dict[str, Any] = {
     "functions": {
-        "dispatcher": {"timeout": 2},
+        "dispatcher": {"timeout": 5},
         "rekognition_analyzer": {"timeout": 10},
-        "custom_analyzer": {"timeout": 10},
+        "custom_analyzer": {"timeout": 30},
+        "text_analyzer": {"timeout": 30},
         # A reservation, so throttling can be tested (stacks reserve nothing by default).
         "sweeper": {"timeout": 3, "reservedConcurrency": 1},
     },
-    "jobDeadlineSeconds": 60,
+    "jobDeadlineSeconds": 120,
 }
 LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
 

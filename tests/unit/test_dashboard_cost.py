@@ -257,3 +257,33 @@ def test_notification_topic_fifo_vs_standard():
     standard = replace(fifo, sns_fifo=False)
     assert sns(standard) == pytest.approx(0.50)
     assert sns(standard, free_tier=True) == pytest.approx(0.0)
+
+
+Workload, estimate = cost.Workload, cost.estimate
+
+
+def test_provisioned_concurrency_is_a_fixed_line_and_lowers_the_duration_rate():
+    base = Workload(jobs_per_month=1_000_000, architecture="arm64")
+    with_pc = base.with_provisioned("custom_analyzer", 2)
+    plain, pc = estimate(base), estimate(with_pc)
+    lines = {line.item: line for line in pc.lines}
+    capacity = lines["custom_analyzer provisioned concurrency (2 x 1024 MB)"]
+    assert capacity.fixed and capacity.quantity == 2 * 1.0 * cost.SECONDS_PER_MONTH
+    assert capacity.monthly == pytest.approx(2 * cost.SECONDS_PER_MONTH * 0.0000033334)
+    served = lines["custom_analyzer duration on provisioned environments (arm64)"]
+    custom = base.function("custom_analyzer")
+    gbs = 1_000_000 * custom.memory_mb / 1024 * custom.duration_ms / 1000
+    assert served.quantity == pytest.approx(gbs)
+    assert served.monthly == pytest.approx(gbs * 0.0000077778)
+    assert not any("beyond" in item for item in lines)
+    # Idle capacity costs more than it saves at this volume.
+    assert pc.total > plain.total
+
+
+def test_provisioned_capacity_spills_over_at_the_on_demand_rate():
+    w = Workload(jobs_per_month=100_000_000, architecture="arm64").with_provisioned(
+        "custom_analyzer", 1
+    )
+    lines = {line.item: line for line in estimate(w).lines}
+    spill = lines["custom_analyzer duration beyond the provisioned environments (arm64)"]
+    assert spill.quantity > 0 and spill.unit_price == 0.0000133334
