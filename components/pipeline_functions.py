@@ -68,6 +68,7 @@ class Resources:
             Env.MIN_CONFIDENCE: str(s.rekognition_min_confidence),
             Env.REJECT_THRESHOLD: str(s.reject_threshold),
             Env.UNSAFE_CATEGORIES: ",".join(s.unsafe_categories),
+            Env.REVIEW_QUEUE_WARN: "true" if s.review.queue_warn else "false",
         }
 
     def branch_statements(self) -> list[dict[str, Any]]:
@@ -252,12 +253,43 @@ def sweeper(r: Resources) -> FunctionSpec:
             Env.JOB_DEADLINE_SECONDS: str(r.settings.job_deadline_seconds),
         },
         statements=[
-            statement("FindOverdue", ["dynamodb:Query"], [r.store.status_index_arn]),
+            statement(
+                "FindOverdueAndMeasureReviews",
+                ["dynamodb:Query"],
+                [r.store.status_index_arn, r.store.review_index_arn],
+            ),
             statement("FailJobs", ["dynamodb:UpdateItem"], [r.store.table.arn]),
             statement(
                 "DrainFailures",
                 ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
                 [r.queues.failure_queue.arn],
+            ),
+        ],
+    )
+
+
+def review(r: Resources) -> FunctionSpec:
+    """The moderator API: read the queue, record a verdict, presign the original.
+
+    No GetItem, no Scan, no PutItem: the queue is the review index (Query), a verdict is
+    one conditional UpdateItem, and the image URLs are signed with this role, so it may
+    read the originals and nothing else of the bucket.
+    """
+    s = r.settings
+    return FunctionSpec(
+        name=Function.REVIEW,
+        description="GET /reviews and POST /jobs/{job_id}/review (moderators)",
+        environment={
+            Env.JOBS_TABLE: r.store.table.name,
+            Env.UPLOAD_BUCKET: r.store.uploads.name,
+            Env.MODERATOR_GROUP: s.review.moderator_group,
+            Env.REVIEW_IMAGE_URL_SECONDS: str(s.review.image_url_seconds),
+        },
+        statements=[
+            statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
+            statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            statement(
+                "PresignOriginals", ["s3:GetObject"], [r.uploads_objects, r.incoming_objects]
             ),
         ],
     )

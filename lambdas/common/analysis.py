@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common import jobs
+from common import jobs, review
 from common.contract import Branch, Decision
 from common.decision import Rules, decide
 
@@ -56,8 +56,10 @@ def complete_branch(
     result: dict[str, Any],
     rules: Rules,
     clock: Callable[[], datetime],
+    queue_warn: bool = False,
 ) -> BranchReport:
-    """Record `result`; finalize when both are in."""
+    """Record `result`; finalize when both are in (queued for review when the decision
+    is `review`, or `warn` with `queue_warn`)."""
     recorded = jobs.record_result(ddb, table, job_id, branch, result, clock())
     if not recorded.written:
         return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get("status"))
@@ -68,7 +70,9 @@ def complete_branch(
         recorded.job[Branch.CUSTOM.result_attribute],
         rules,
     )
-    won, _ = jobs.finalize(ddb, table, job_id, decision, reasons, clock())
+    won, _ = jobs.finalize(
+        ddb, table, job_id, decision, reasons, clock(), review.queued(decision, queue_warn)
+    )
     if won:
         return BranchReport(BranchOutcome.FINALIZED, decision=decision)
     return BranchReport(BranchOutcome.LOST_RACE)

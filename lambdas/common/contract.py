@@ -33,6 +33,35 @@ class Decision(StrEnum):
     REVIEW = "review"
 
 
+class ReviewState(StrEnum):
+    """Where a complete job stands with the moderators; absent when no person needs to look.
+
+    `pending`: the rules decided `review` (or `warn`, with `moderation:review.queueWarn`)
+    and the job waits in the review queue; `reviewed`: a moderator's verdict is recorded.
+    """
+
+    PENDING = "pending"
+    REVIEWED = "reviewed"
+
+
+# What a moderator may decide: the job's final decision becomes this.
+VERDICTS: tuple[Decision, ...] = (Decision.APPROVE, Decision.REJECT)
+
+
+class NotificationEvent(StrEnum):
+    """What a notification announces (its `event` field and message attribute).
+
+    A job gets one `decided` or `failed` notification when it becomes terminal, or
+    `awaiting_review` when its decision waits for a moderator; a reviewed job then gets
+    exactly one `reviewed` notification carrying the verdict.
+    """
+
+    DECIDED = "decided"
+    FAILED = "failed"
+    AWAITING_REVIEW = "awaiting_review"
+    REVIEWED = "reviewed"
+
+
 class Branch(StrEnum):
     """An analysis branch; its result is stored in the job's `<branch>_result` attribute."""
 
@@ -46,6 +75,14 @@ class Branch(StrEnum):
 
 # The jobs table's index on (status, created_at): the sweeper and the dashboard query it.
 STATUS_INDEX = "status-created_at-index"
+# The jobs table's sparse index on (review_state, completed_at): only jobs that went to
+# review are in it; the review queue is its `pending` partition, oldest first.
+REVIEW_INDEX = "review_state-completed_at-index"
+# The review function's two routes (one function serves both, by `routeKey`).
+REVIEWS_ROUTE = "GET /reviews"
+VERDICT_ROUTE = "POST /jobs/{job_id}/review"
+# The JWT claim that lists a Cognito user's groups.
+GROUPS_CLAIM = "cognito:groups"
 # The CloudWatch namespace of every EMF metric the handlers write.
 METRICS_NAMESPACE = "Moderation"
 
@@ -62,6 +99,7 @@ class Function(StrEnum):
     SWEEPER = "sweeper"
     EXPORTER = "exporter"
     EDGE_AUTH = "edge_auth"
+    REVIEW = "review"
 
 
 PIPELINE_FUNCTIONS: tuple[Function, ...] = (
@@ -72,6 +110,7 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.CUSTOM_ANALYZER,
     Function.NOTIFIER,
     Function.SWEEPER,
+    Function.REVIEW,
 )
 OPTIONAL_FUNCTIONS: tuple[Function, ...] = (Function.EXPORTER, Function.EDGE_AUTH)
 ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
@@ -119,6 +158,9 @@ class Env(StrEnum):
     CONTENT_MAX_AGE_SECONDS = "CONTENT_MAX_AGE_SECONDS"
     CDN_BASE_URL = "CDN_BASE_URL"
     EXPORT_PREFIX = "EXPORT_PREFIX"
+    REVIEW_QUEUE_WARN = "REVIEW_QUEUE_WARN"
+    MODERATOR_GROUP = "MODERATOR_GROUP"
+    REVIEW_IMAGE_URL_SECONDS = "REVIEW_IMAGE_URL_SECONDS"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -156,6 +198,9 @@ ENV_DOCS: dict[Env, str] = {
     Env.CONTENT_MAX_AGE_SECONDS: "`Cache-Control` max-age of published images",
     Env.CDN_BASE_URL: "base of `content_url` in status answers",
     Env.EXPORT_PREFIX: "key prefix of exported rows",
+    Env.REVIEW_QUEUE_WARN: "`true`: `warn` decisions wait for a moderator too",
+    Env.MODERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to review",
+    Env.REVIEW_IMAGE_URL_SECONDS: "lifetime of the presigned image URL in the review queue",
 }
 
 
@@ -167,6 +212,9 @@ class Output(StrEnum):
     API_URL = "api_url"
     JOBS_TABLE = "jobs_table"
     STATUS_INDEX = "status_index"
+    REVIEW_INDEX = "review_index"
+    MODERATOR_GROUP = "moderator_group"
+    REVIEW_MAX_AGE_MINUTES = "review_max_age_minutes"
     IDEMPOTENCY_TABLE = "idempotency_table"
     UPLOAD_BUCKET = "upload_bucket"
     PROCESSING_QUEUE_URL = "processing_queue_url"
@@ -232,6 +280,14 @@ class Metric(StrEnum):
     CACHE_MISS = "CacheMiss"
     CACHE_ERROR = "CacheError"
     EDGE_REQUESTS_REFUSED = "EdgeRequestsRefused"
+    # Human review: the sweeper's view of the queue, the review function's verdicts and
+    # refusals, the notifier's `reviewed` notifications.
+    REVIEW_BACKLOG = "ReviewBacklog"
+    OLDEST_REVIEW_AGE_SECONDS = "OldestReviewAgeSeconds"
+    REVIEW_VERDICTS = "ReviewVerdicts"
+    REVIEW_CONFLICTS = "ReviewConflicts"
+    REVIEWS_REFUSED = "ReviewsRefused"
+    JOBS_REVIEWED = "JobsReviewed"
 
 
 def terminal_metric(status: str) -> Metric:

@@ -19,7 +19,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from common.contract import STATUS_INDEX, Branch, Status
+from common.contract import STATUS_INDEX, Branch, ReviewState, Status
 from common.timeutil import epoch, iso
 
 # Attributes a caller may see; internal bookkeeping (dispatch lease, request hash, TTL)
@@ -39,6 +39,11 @@ PUBLIC_FIELDS = (
     "reasons",
     "completed_at",
     "attempts",
+    # Human review (common/review.py): the queue state, the rules' own decision once a
+    # moderator has overruled or confirmed it, and the verdict.
+    "review_state",
+    "automatic_decision",
+    "review",
 )
 
 _ser = TypeSerializer()
@@ -258,13 +263,21 @@ def record_result(
 
 
 def finalize(
-    ddb: Any, table: str, job_id: str, decision: str, reasons: list[str], now: datetime
+    ddb: Any,
+    table: str,
+    job_id: str,
+    decision: str,
+    reasons: list[str],
+    now: datetime,
+    awaiting_review: bool = False,
 ) -> tuple[bool, dict[str, Any]]:
     """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`.
 
     The winner gets no item back (it already has both results); a loser gets the item
-    as the winner left it.
+    as the winner left it. `awaiting_review` puts the job in the review queue in this
+    same write (`review_state = pending`, which the review index keys on).
     """
+    review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
     won, item = _conditional_update(
         ddb,
         table,
@@ -272,7 +285,9 @@ def finalize(
         returns="NONE",
         UpdateExpression=(
             "SET #s = :complete, decision = :d, reasons = :r, completed_at = :now, "
-            "updated_at = :now REMOVE dispatch_lease"
+            "updated_at = :now"
+            + (", review_state = :review_state" if review else "")
+            + " REMOVE dispatch_lease"
         ),
         ConditionExpression=(
             "#s = :analyzing AND attribute_exists(rekognition_result) "
@@ -285,6 +300,7 @@ def finalize(
             r=list(reasons),
             now=iso(now),
             analyzing=Status.ANALYZING,
+            **review,
         ),
     )
     if item is None:
