@@ -4,7 +4,7 @@ up       start the local cloud in the background (writes .local-cloud/outputs.js
 status   what is running: functions, queues, faults, what is not emulated
 load     send N uploads through the API and report what happened
 chaos    the same with injected faults
-token    print a bearer token for a local user
+token    print a bearer token for a local user (--group moderators: a moderator)
 invoke   invoke a function by its logical name
 hash     print the dHash of an image (for moderation:blocklistHashes)
 report   run the Spark report over the exported jobs (needs analyticsEnabled)
@@ -101,6 +101,7 @@ def _print_up(state: dict) -> None:
     print(f"  outputs:   {state['outputs_file']}")
     print(f"  logs:      {state['log_file']}")
     print("  token:     python -m local token --user demo-user")
+    print("  moderator: python -m local token --user moderator-1 --group moderators")
     for name, what in state["stand_ins"].items():
         print(f"  {name}: {what}")
     if state["not_emulated"]:
@@ -172,7 +173,7 @@ def cmd_status(args) -> int:
 def cmd_token(args) -> int:
     from local.client import LocalCloudClient
 
-    print(LocalCloudClient(Path(args.state_dir)).token(args.user, args.token_use))
+    print(LocalCloudClient(Path(args.state_dir)).token(args.user, args.token_use, args.group))
     return 0
 
 
@@ -351,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("token")
     p.add_argument("--user", default="demo-user")
     p.add_argument("--token-use", default="id", choices=["id", "access"])
+    p.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="a Cognito group of the user (repeatable), e.g. moderators for the review API",
+    )
     p.set_defaults(fn=cmd_token)
     p = sub.add_parser("invoke")
     p.add_argument("function")
