@@ -252,6 +252,21 @@ def _query_partition(
     return out
 
 
+def pending_jobs(
+    ddb: Any, table: str, limit: int = DEFAULT_PAGE, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Whole records of jobs awaiting review, oldest first, and the next page's cursor.
+
+    One Query on the review index, which projects every attribute: the results of
+    every analysis come with it, whatever branches the stack runs.
+    """
+    page = _query_partition(
+        ddb, table, ReviewState.PENDING, limit=limit, start=decode_cursor(cursor)
+    )
+    records = [jobs.deserialize(raw) or {} for raw in page.get("Items", [])]
+    return records, encode_cursor(page.get("LastEvaluatedKey"))
+
+
 def list_queue(
     ddb: Any,
     table: str,
@@ -260,18 +275,15 @@ def list_queue(
     cursor: str | None = None,
     image_url: Callable[[str], str] | None = None,
 ) -> QueuePage:
-    """One page of jobs awaiting review, oldest first: one Query on the review index."""
-    page = _query_partition(
-        ddb, table, ReviewState.PENDING, limit=limit, start=decode_cursor(cursor)
-    )
+    """One page of the queue as the API shows it (`queue_item`, plus `image_url`)."""
+    records, next_cursor = pending_jobs(ddb, table, limit, cursor)
     items = []
-    for raw in page.get("Items", []):
-        job = jobs.deserialize(raw) or {}
+    for job in records:
         item = queue_item(job, now)
         if image_url is not None and job.get("image_key"):
             item["image_url"] = image_url(str(job["image_key"]))
         items.append(item)
-    return QueuePage(items, encode_cursor(page.get("LastEvaluatedKey")))
+    return QueuePage(items, next_cursor)
 
 
 def recent_verdicts(ddb: Any, table: str, limit: int = 50) -> list[dict[str, Any]]:
