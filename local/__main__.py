@@ -254,6 +254,7 @@ def cmd_demo(args) -> int:
     args.rate, args.concurrency, args.users, args.seed, args.timeout = 20.0, 8, 5, 7, 300.0
     args.poll = 1.0
     cmd_load(args)
+    _review_hint(args)
     if shutil.which("java"):
         args.days, args.end_date, args.top = 1, None, 10
         print("running the analytics report (Spark, local mode) ...", file=sys.stderr)
@@ -285,6 +286,27 @@ def cmd_demo(args) -> int:
             str(args.state_dir),
         ],
         cwd=ROOT,
+    )
+
+
+def _review_hint(args) -> None:
+    """How many of the demo's jobs wait for a moderator, and where to decide them."""
+    from datetime import UTC, datetime
+
+    from lambdas.common.contract import Output
+    from lambdas.common.review import queue_stats
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    stats = queue_stats(
+        cloud.client("dynamodb"), cloud.outputs[Output.JOBS_TABLE], datetime.now(UTC)
+    )
+    more = "+" if stats.at_least else ""
+    print(
+        f"{stats.backlog}{more} job(s) await review: decide them on the dashboard's Review "
+        "page, or through the API with a moderator's token "
+        "(python -m local token --user moderator-1 --group moderators)",
+        file=sys.stderr,
     )
 
 

@@ -369,7 +369,7 @@ def queue_item(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
 @dataclass(frozen=True)
 class QueueStats:
     backlog: int
-    at_least: bool  # the read stopped at its cap: there are more
+    at_least: bool  # the read stopped (its cap, or 1 MB) before the end: maybe more
     oldest_age_seconds: float | None
     oldest_job_id: str | None
     consumed_read_units: float | None
@@ -396,7 +396,8 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
     oldest = items[0] if items else None
     return QueueStats(
         backlog=len(items),
-        at_least=bool(page.get("LastEvaluatedKey")) and len(items) >= cap,
+        # More may wait: the cap was reached, or the page stopped at DynamoDB's 1 MB.
+        at_least=bool(page.get("LastEvaluatedKey")),
         oldest_age_seconds=_age_seconds(oldest, now) if oldest else None,
         oldest_job_id=oldest.get("job_id") if oldest else None,
         consumed_read_units=float(consumed) if isinstance(consumed, (int, float)) else None,

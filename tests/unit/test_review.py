@@ -236,3 +236,19 @@ def test_a_job_awaiting_review_is_cached_as_active_not_as_final():
     assert ttl_for(done, 3600, 1, 0) == 3600
     assert ttl_for({**done, "review_state": ReviewState.PENDING}, 3600, 1, 0) == 1
     assert ttl_for({**done, "review_state": ReviewState.REVIEWED}, 3600, 1, 0) == 3600
+
+
+def test_the_reviewed_notification_has_its_own_fifo_deduplication_id():
+    from common.contract import NotificationEvent
+    from common.notify import Notification
+
+    job_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    first = Notification(
+        NotificationEvent.AWAITING_REVIEW, {"job_id": job_id, "status": "complete"}
+    )
+    second = Notification(NotificationEvent.REVIEWED, {"job_id": job_id, "status": "complete"})
+    assert first.deduplication_id == f"{job_id}.complete"
+    assert second.deduplication_id == f"{job_id}.reviewed"
+    # SNS FIFO: at most 128 characters, alphanumeric and punctuation
+    for dedup in (first.deduplication_id, second.deduplication_id):
+        assert len(dedup) <= 128 and all(c.isalnum() or c in "-._" for c in dedup)
