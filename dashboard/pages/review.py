@@ -114,18 +114,21 @@ else:
                     hide_index=True,
                 )
             for name, text in section.texts.items():
-                st.text_area(name, text, disabled=True, key=f"text_{section.branch}_{name}")
+                st.text_area(
+                    name, text, disabled=True, key=f"text:{job_id}:{section.branch}:{name}"
+                )
             if section.values:
                 st.json(section.values, expanded=False)
 
     st.subheader("Verdict")
+    # Keyed by job: a choice made for one job never carries over to the next.
     decision = st.radio(
-        "Decision", list(VERDICTS), horizontal=True, key="review_decision", index=None
+        "Decision", list(VERDICTS), horizontal=True, key=f"review_decision:{job_id}", index=None
     )
     note = st.text_area(
         "Note (kept with the verdict, not shown to the uploader)",
         max_chars=review_data.MAX_NOTE_CHARS,
-        key="review_note",
+        key=f"review_note:{job_id}",
     )
     if st.button("Record verdict…", key="review_submit", disabled=decision is None):
         st.session_state[PENDING] = {"job_id": job_id, "decision": decision, "note": note}
@@ -149,8 +152,6 @@ else:
             )
             st.session_state.pop(PENDING, None)
             st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}
-            for widget in ("review_decision", "review_note"):
-                st.session_state.pop(widget, None)
             loaders.forget_review_reads()
             st.rerun()
         if no.button("Cancel", key="review_cancel"):

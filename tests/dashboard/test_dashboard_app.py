@@ -464,21 +464,21 @@ def test_review_page_shows_a_job_and_records_a_confirmed_verdict(app, local_clou
     assert at.get("image"), "the original is shown"
     assert "rekognition" in texts(at) and "Violence" in texts(at)
     assert at.button(key="review_submit").disabled, "no decision chosen yet"
-    at.radio(key="review_decision").set_value("reject").run()
-    at.text_area(key="review_note").input("graphic; policy 4.2").run()
+    at.radio(key=f"review_decision:{job_id}").set_value("reject").run()
+    at.text_area(key=f"review_note:{job_id}").input("graphic; policy 4.2").run()
     at.button(key="review_submit").click().run()
     no_errors(at)
     assert "cannot be changed" in texts(at), "a confirmation comes first"
     assert record(local_cloud, job_id)["review_state"] == "pending", "nothing written yet"
     at.button(key="review_cancel").click().run()
     assert record(local_cloud, job_id)["review_state"] == "pending"
-    at.radio(key="review_decision").set_value("reject").run()
     at.button(key="review_submit").click().run()
     at.button(key="review_confirm").click().run()
     no_errors(at)
     assert "reject recorded" in texts(at)
     final = record(local_cloud, job_id)
     assert (final["decision"], final["review"]["via"]) == ("reject", "dashboard")
+    assert final["review"]["note"] == "graphic; policy 4.2", "the choice survived the cancel"
     assert final["review"]["reviewer"].startswith("local:")
     queue = next((d.value for d in at.dataframe if "waiting" in d.value.columns), None)
     assert queue is None or job_id not in set(queue["job_id"]), "it left the queue"
