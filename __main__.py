@@ -11,7 +11,7 @@ from components.caching import StatusCache, StatusCacheArgs
 from components.edge_auth import EdgeAuth, EdgeAuthArgs
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
 from components.settings import load_settings
-from lambdas.common.contract import STATUS_INDEX, Feature, Function, Output
+from lambdas.common.contract import REVIEW_INDEX, STATUS_INDEX, Feature, Function, Output
 
 settings = load_settings()
 
@@ -59,6 +59,9 @@ pulumi.export(Output.REGION, pipeline.region)
 pulumi.export(Output.API_URL, pipeline.api_url)
 pulumi.export(Output.JOBS_TABLE, pipeline.table.name)
 pulumi.export(Output.STATUS_INDEX, STATUS_INDEX)
+pulumi.export(Output.REVIEW_INDEX, REVIEW_INDEX)
+pulumi.export(Output.MODERATOR_GROUP, settings.review.moderator_group)
+pulumi.export(Output.REVIEW_MAX_AGE_MINUTES, settings.review.max_age_minutes)
 pulumi.export(Output.IDEMPOTENCY_TABLE, pipeline.idempotency_table.name)
 pulumi.export(Output.UPLOAD_BUCKET, pipeline.bucket.bucket)
 pulumi.export(Output.PROCESSING_QUEUE_URL, pipeline.queue.url)

@@ -229,6 +229,42 @@ def dashboard_load_rows(dl: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def review_rows(rv: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in rv:
+        return rows
+    calls = _get(rv, "dynamodb_calls_per_request", default={})
+
+    def per(kind: str) -> str:
+        found = calls.get(kind) if isinstance(calls, dict) else None
+        if not isinstance(found, dict) or not found:
+            return "–"
+        return ", ".join(f"{v:g} {k}" for k, v in sorted(found.items()))
+
+    rows.append(
+        (
+            f"Review queue: `GET /reviews` (page of {_get(rv, 'page_size')}) at "
+            f"{_get(rv, 'pending_reviews')} pending reviews, p50 / p95 "
+            f"(goal p95 < {_get(rv, 'goal_p95_ms')} ms)",
+            f"{_get(rv, 'list_ms', 'p50')} / {_get(rv, 'list_ms', 'p95')} ms "
+            f"({'met' if rv.get('p95_under_goal') else 'NOT met'})",
+        )
+    )
+    rows.append(
+        (
+            "Review: DynamoDB calls per list page / per verdict / per second verdict (409)",
+            f"{per('list_page')} / {per('verdict')} / {per('second_verdict_409')}",
+        )
+    )
+    rows.append(
+        (
+            "Review: verdict p50 / p95",
+            f"{_get(rv, 'verdict_ms', 'p50')} / {_get(rv, 'verdict_ms', 'p95')} ms",
+        )
+    )
+    return rows
+
+
 # Benchmark name -> (section heading, its rows); the order of the page.
 SECTIONS = {
     "throughput": ("Throughput", throughput_rows),
@@ -240,6 +276,7 @@ SECTIONS = {
     "edge_coldstart": ("Edge auth", edge_coldstart_rows),
     "spark_report": ("Analytics", spark_report_rows),
     "dashboard_load": ("Dashboard load", dashboard_load_rows),
+    "review": ("Human review", review_rows),
 }
 
 

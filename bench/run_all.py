@@ -31,6 +31,7 @@ BENCHMARKS = {
     "cache": ("bench.cache", ["--quick"]),
     "edge_coldstart": ("bench.edge_coldstart", []),
     "dashboard_load": ("bench.dashboard_load", []),  # 100,000 jobs: the target's scale
+    "review": ("bench.review", ["--quick"]),
     "spark_report": ("bench.spark_report", ["--rows", "200000"]),
 }
 

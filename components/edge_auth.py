@@ -204,6 +204,16 @@ class EdgeAuth(Component):
             if e.domain_prefix
             else account.apply(lambda acct: default_domain_prefix(prefix, acct))
         )
+        # The moderators: the review API admits members of this group (`cognito:groups`).
+        # Membership is given by an administrator (`aws cognito-idp admin-add-user-to-group`).
+        self.moderators = aws.cognito.UserGroup(
+            self.child("moderators"),
+            name=s.review.moderator_group,
+            user_pool_id=self.user_pool.id,
+            description="May list the review queue and record verdicts (GET /reviews, "
+            "POST /jobs/{job_id}/review)",
+            opts=child,
+        )
         self.domain = aws.cognito.UserPoolDomain(
             self.child("hosted-ui"),
             domain=domain_prefix,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -59,9 +60,20 @@ class HttpApiArgs:
 
 
 def _source_arn(execution_arn: str, route_key: str) -> str:
-    """The execute-api ARN pattern that lets API Gateway invoke the function for one route."""
+    """The execute-api ARN pattern that lets API Gateway invoke the function for one route.
+
+    Each path parameter matches one segment (`/jobs/{job_id}/review` -> `/jobs/*/review`);
+    a path without one keeps its trailing `*`.
+    """
     method, path = route_key.split()
-    return f"{execution_arn}/*/{method}{path.split('{')[0]}*"
+    if "{" not in path:
+        return f"{execution_arn}/*/{method}{path}*"
+    return f"{execution_arn}/*/{method}{re.sub(r'[{][^}]+[}]', '*', path)}"
+
+
+def _slug(route_key: str) -> str:
+    """`POST /jobs/{job_id}/review` -> `post-jobs-job-id-review`, for resource names."""
+    return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
 
 
 class HttpApi(Component):
@@ -101,22 +113,37 @@ class HttpApi(Component):
             opts=self.opts(),
         )
         routes = []
+        # One integration per function; a function serving several routes (the review
+        # function) names its routes and permissions after each route.
+        integrations: dict[str, aws.apigatewayv2.Integration] = {}
+        per_function: dict[str, int] = {}
+        for route in args.routes:
+            per_function[route.function.logical_name] = (
+                per_function.get(route.function.logical_name, 0) + 1
+            )
         for route in args.routes:
             fn = route.function
-            integration = aws.apigatewayv2.Integration(
-                self.child(f"{fn.logical_name}-integration"),
-                api_id=self.api.id,
-                integration_type="AWS_PROXY",
-                integration_uri=fn.function.invoke_arn,
-                payload_format_version="2.0",
-                timeout_milliseconds=min(
-                    MAX_INTEGRATION_TIMEOUT_MS, route.timeout_seconds * 1000 + 1000
-                ),
-                opts=self.opts(),
+            integration = integrations.get(fn.logical_name)
+            if integration is None:
+                integration = integrations[fn.logical_name] = aws.apigatewayv2.Integration(
+                    self.child(f"{fn.logical_name}-integration"),
+                    api_id=self.api.id,
+                    integration_type="AWS_PROXY",
+                    integration_uri=fn.function.invoke_arn,
+                    payload_format_version="2.0",
+                    timeout_milliseconds=min(
+                        MAX_INTEGRATION_TIMEOUT_MS, route.timeout_seconds * 1000 + 1000
+                    ),
+                    opts=self.opts(),
+                )
+            own = (
+                fn.logical_name
+                if per_function[fn.logical_name] == 1
+                else f"{fn.logical_name}-{_slug(route.key)}"
             )
             routes.append(
                 aws.apigatewayv2.Route(
-                    self.child(f"{fn.logical_name}-route"),
+                    self.child(f"{own}-route"),
                     api_id=self.api.id,
                     route_key=route.key,
                     target=integration.id.apply(lambda i: f"integrations/{i}"),
@@ -126,7 +153,7 @@ class HttpApi(Component):
                 )
             )
             aws.lambda_.Permission(
-                self.child(f"{fn.logical_name}-permission"),
+                self.child(f"{own}-permission"),
                 action="lambda:InvokeFunction",
                 function=fn.function.name,
                 principal="apigateway.amazonaws.com",

@@ -1,4 +1,5 @@
-"""ModerationPipeline: upload API, storage, queueing, the two analyzers, decision, notification.
+"""ModerationPipeline: upload API, storage, queueing, the two analyzers, decision, notification,
+and the moderators' review API.
 
 The reference design's pipeline (docs/reference-design.md), hardened: the dispatcher
 claims a job before fanning out, the finalize write is conditional on `analyzing` so
@@ -27,7 +28,13 @@ from components.messaging import NotificationTopic, ProcessingQueues, Processing
 from components.pipeline_functions import CacheInputs, EdgeInputs
 from components.settings import StackSettings
 from components.storage import JobStore, JobStoreArgs
-from lambdas.common.contract import METRICS_NAMESPACE, Function, Metric
+from lambdas.common.contract import (
+    METRICS_NAMESPACE,
+    REVIEWS_ROUTE,
+    VERDICT_ROUTE,
+    Function,
+    Metric,
+)
 
 ANALYZERS = (Function.REKOGNITION_ANALYZER, Function.CUSTOM_ANALYZER, Function.TEXT_ANALYZER)
 
@@ -114,6 +121,7 @@ class ModerationPipeline(Component):
         dispatcher = add(specs.dispatcher(r, self.analyzers))
         notifier = add(specs.notifier(r))
         sweeper = add(specs.sweeper(r))
+        reviewer = add(specs.review(r))
 
         # --- triggers ----------------------------------------------------------------------
         aws.lambda_.EventSourceMapping(
@@ -215,6 +223,13 @@ class ModerationPipeline(Component):
                         s.function(Function.STATUS).timeout,
                         throttling.get_job,
                     ),
+                    # Moderators only: the function checks the token's cognito:groups.
+                    *(
+                        Route(
+                            key, reviewer, s.function(Function.REVIEW).timeout, throttling.reviews
+                        )
+                        for key in (REVIEWS_ROUTE, VERDICT_ROUTE)
+                    ),
                 ],
                 default_throttle=throttling.get_job,
                 log_retention_days=s.log_retention_days,
@@ -287,5 +302,15 @@ class ModerationPipeline(Component):
             Metric.STUCK_JOBS,
             {"service": Function.SWEEPER},
             statistic="Maximum",
+        )
+        alarms.above(
+            "review-oldest-age",
+            f"A job has waited more than {s.review.max_age_minutes} minutes for a moderator.",
+            METRICS_NAMESPACE,
+            Metric.OLDEST_REVIEW_AGE_SECONDS,
+            {"service": Function.SWEEPER},
+            statistic="Maximum",
+            period=60 * s.sweep_rate_minutes,
+            threshold=60 * s.review.max_age_minutes,
         )
         alarms.function_errors_and_throttles(self.functions.values())

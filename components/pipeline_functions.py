@@ -80,6 +80,7 @@ class Resources:
         return {
             Env.JOBS_TABLE: self.store.table.name,
             Env.UPLOAD_BUCKET: self.store.uploads.name,
+            Env.REVIEW_QUEUE_WARN: "true" if self.settings.review.queue_warn else "false",
         }
 
     def decision_config(self) -> dict[str, Any]:
@@ -309,7 +310,11 @@ def sweeper(r: Resources) -> FunctionSpec:
             Env.SWEEP_LEASE_SECONDS: str(r.settings.function(Function.SWEEPER).timeout),
         },
         statements=[
-            statement("FindOverdue", ["dynamodb:Query"], [r.store.status_index_arn]),
+            statement(
+                "FindOverdueAndMeasureReviews",
+                ["dynamodb:Query"],
+                [r.store.status_index_arn, r.store.review_index_arn],
+            ),
             statement(
                 "RunLease",
                 ["dynamodb:DeleteItem", "dynamodb:PutItem"],
@@ -320,6 +325,33 @@ def sweeper(r: Resources) -> FunctionSpec:
                 "DrainFailures",
                 ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
                 [r.queues.failure_queue.arn],
+            ),
+        ],
+    )
+
+
+def review(r: Resources) -> FunctionSpec:
+    """The moderator API: read the queue, record a verdict, presign the original.
+
+    No GetItem, no Scan, no PutItem: the queue is the review index (Query), a verdict is
+    one conditional UpdateItem, and the image URLs are signed with this role, so it may
+    read the originals and nothing else of the bucket.
+    """
+    s = r.settings
+    return FunctionSpec(
+        name=Function.REVIEW,
+        description="GET /reviews and POST /jobs/{job_id}/review (moderators)",
+        environment={
+            Env.JOBS_TABLE: r.store.table.name,
+            Env.UPLOAD_BUCKET: r.store.uploads.name,
+            Env.MODERATOR_GROUP: s.review.moderator_group,
+            Env.REVIEW_IMAGE_URL_SECONDS: str(s.review.image_url_seconds),
+        },
+        statements=[
+            statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
+            statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            statement(
+                "PresignOriginals", ["s3:GetObject"], [r.uploads_objects, r.incoming_objects]
             ),
         ],
     )

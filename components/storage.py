@@ -1,9 +1,17 @@
 """JobStore: where uploads and jobs live: the originals bucket, the jobs table, idempotency.
 
 The jobs table's stream (new and old images) is the pipeline's outbox: the notifier and
-the exporter read it. Its one index, on (status, created_at), serves the sweeper and the
+the exporter read it. Its index on (status, created_at) serves the sweeper and the
 dashboard; it projects only attributes that change with the status, so an analyzer's
 result write does not rewrite the index entry.
+
+The review index on (review_state, completed_at) is sparse: only jobs that went to
+review carry `review_state`, so it holds the review queue (`pending`, oldest first) and
+the reviewed jobs, nothing else. It projects every attribute, so a page of the queue is
+one Query with no read per job, whatever attributes the analyses add. It is written
+only twice per reviewed job (the entry appears with the finalize write; the verdict
+moves it from `pending` to `reviewed`, a delete and a put), each write sized by the item
+(1 write unit per KB), and stores a copy of each reviewed job until its TTL.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import pulumi_aws as aws
 
 from components.base import Component
 from components.buckets import PrivateBucket, PrivateBucketArgs
-from lambdas.common.contract import STATUS_INDEX
+from lambdas.common.contract import REVIEW_INDEX, STATUS_INDEX
 
 UPLOAD_PREFIXES = ("uploads/", "incoming/")
 
@@ -49,6 +57,8 @@ class JobStore(Component):
                 {"name": "job_id", "type": "S"},
                 {"name": "status", "type": "S"},
                 {"name": "created_at", "type": "S"},
+                {"name": "review_state", "type": "S"},
+                {"name": "completed_at", "type": "S"},
             ],
             global_secondary_indexes=[
                 {
@@ -59,7 +69,13 @@ class JobStore(Component):
                     # would rewrite the index entry on each analyzer's result write.
                     "projection_type": "INCLUDE",
                     "non_key_attributes": ["user_id", "decision", "completed_at"],
-                }
+                },
+                {
+                    "name": REVIEW_INDEX,
+                    "hash_key": "review_state",
+                    "range_key": "completed_at",
+                    "projection_type": "ALL",
+                },
             ],
             ttl={"attribute_name": "expires_at", "enabled": True},
             point_in_time_recovery={"enabled": True},
@@ -81,6 +97,7 @@ class JobStore(Component):
             opts=self.opts(),
         )
         self.status_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{STATUS_INDEX}")
+        self.review_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{REVIEW_INDEX}")
         self.register_outputs(
             {
                 "upload_bucket": self.uploads.name,

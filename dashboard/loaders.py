@@ -21,6 +21,7 @@ from dashboard.data import (
     local_info,
     metrics,
     queues,
+    review,
     status_cache,
     throughput,
     trace,
@@ -199,6 +200,46 @@ def dlq_jobs(key: str, job_ids: tuple[str, ...], _target: Target):
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def local_runtime(key: str, endpoint: str):
     return local_info.runtime_status(endpoint), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the review queue…")
+def review_queue(key: str, limit: int, _target: Target):
+    t = _target
+    return review.read_queue(
+        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], _now(), limit
+    ), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def review_stats(key: str, _target: Target):
+    t = _target
+    return review.stats(t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], _now()), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading recent verdicts…")
+def recent_verdicts(key: str, limit: int, _target: Target):
+    t = _target
+    return review.recent_verdicts(t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], limit), _now()
+
+
+@st.cache_data(ttl=300, max_entries=32, show_spinner="Reading the image…")
+def review_image(key: str, image_key: str, _target: Target):
+    """Originals never change under a key: cached for minutes, a few at a time."""
+    t = _target
+    return review.image_bytes(t.client("s3"), t.outputs[Output.UPLOAD_BUCKET], image_key), _now()
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def operator(key: str, _target: Target):
+    """Who the dashboard acts as (recorded as the reviewer of its verdicts)."""
+    t = _target
+    return review.operator(None if t.is_local else t.client("sts"), t.is_local), _now()
+
+
+def forget_review_reads() -> None:
+    """After a verdict: the next draw reads the queue, its figures and the verdicts again."""
+    for loader in (review_queue, review_stats, recent_verdicts):
+        loader.clear()
 
 
 def peek_messages(target: Target, url: str, max_messages: int, visibility: int):

@@ -4,7 +4,7 @@ up       start the local cloud in the background (writes .local-cloud/outputs.js
 status   what is running: functions, queues, faults, what is not emulated
 load     send N uploads through the API and report what happened
 chaos    the same with injected faults
-token    print a bearer token for a local user
+token    print a bearer token for a local user (--group moderators: a moderator)
 invoke   invoke a function by its logical name
 hash     print the dHash of an image (for moderation:blocklistHashes)
 moderate upload an image of your own through the API and print its decision
@@ -103,6 +103,7 @@ def _print_up(state: dict) -> None:
     print(f"  outputs:   {state['outputs_file']}")
     print(f"  logs:      {state['log_file']}")
     print("  token:     python -m local token --user demo-user")
+    print("  moderator: python -m local token --user moderator-1 --group moderators")
     for name, what in state["stand_ins"].items():
         print(f"  {name}: {what}")
     if state["not_emulated"]:
@@ -175,7 +176,7 @@ def cmd_status(args) -> int:
 def cmd_token(args) -> int:
     from local.client import LocalCloudClient
 
-    print(LocalCloudClient(Path(args.state_dir)).token(args.user, args.token_use))
+    print(LocalCloudClient(Path(args.state_dir)).token(args.user, args.token_use, args.group))
     return 0
 
 
@@ -293,6 +294,7 @@ def cmd_demo(args) -> int:
     args.rate, args.concurrency, args.users, args.seed, args.timeout = 20.0, 8, 5, 7, 300.0
     args.poll = 1.0
     cmd_load(args)
+    _review_hint(args)
     if shutil.which("java"):
         args.days, args.end_date, args.top = 1, None, 10
         print("running the analytics report (Spark, local mode) ...", file=sys.stderr)
@@ -325,6 +327,27 @@ def cmd_demo(args) -> int:
             str(args.state_dir),
         ],
         cwd=ROOT,
+    )
+
+
+def _review_hint(args) -> None:
+    """How many of the demo's jobs wait for a moderator, and where to decide them."""
+    from datetime import UTC, datetime
+
+    from lambdas.common.contract import Output
+    from lambdas.common.review import queue_stats
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    stats = queue_stats(
+        cloud.client("dynamodb"), cloud.outputs[Output.JOBS_TABLE], datetime.now(UTC)
+    )
+    more = "+" if stats.at_least else ""
+    print(
+        f"{stats.backlog}{more} job(s) await review: decide them on the dashboard's Review "
+        "page, or through the API with a moderator's token "
+        "(python -m local token --user moderator-1 --group moderators)",
+        file=sys.stderr,
     )
 
 
@@ -397,6 +420,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("token")
     p.add_argument("--user", default="demo-user")
     p.add_argument("--token-use", default="id", choices=["id", "access"])
+    p.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="a Cognito group of the user (repeatable), e.g. moderators for the review API",
+    )
     p.set_defaults(fn=cmd_token)
     p = sub.add_parser("invoke")
     p.add_argument("function")

@@ -72,8 +72,12 @@ class LocalCloudClient:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read())
 
-    def token(self, user: str = "demo-user", token_use: str = "id") -> str:
-        return self.control("token", {"user": user, "token_use": token_use})["token"]
+    def token(
+        self, user: str = "demo-user", token_use: str = "id", groups: list[str] | None = None
+    ) -> str:
+        """A token of the local identity provider; `groups` become its `cognito:groups`."""
+        body = {"user": user, "token_use": token_use, "groups": list(groups or [])}
+        return self.control("token", body)["token"]
 
 
 def process_alive(pid: int) -> bool:

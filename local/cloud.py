@@ -326,6 +326,7 @@ class LocalCloud:
                     body.get("user", "demo-user"),
                     body.get("token_use", "id"),
                     int(body.get("ttl", 3600)),
+                    groups=[str(g) for g in body.get("groups") or []],
                 )
             }
         if action == "faults":

@@ -68,6 +68,7 @@ DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
     # concurrency would drop below AWS's minimum; a run lease keeps sweeps single.
     Function.SWEEPER: FunctionSettings(256, 60, None),
     Function.EXPORTER: FunctionSettings(256, 60, None),
+    Function.REVIEW: FunctionSettings(256, 10, None),
     # Lambda@Edge viewer-request triggers are capped at 128 MB and 5 s.
     Function.EDGE_AUTH: FunctionSettings(128, 5, None),
 }
@@ -84,6 +85,27 @@ class RouteThrottle:
 class ThrottlingSettings:
     post_jobs: RouteThrottle = section(lambda: RouteThrottle(50.0, 100), "`POST /jobs`")
     get_job: RouteThrottle = section(lambda: RouteThrottle(200.0, 400), "`GET /jobs/{job_id}`")
+    reviews: RouteThrottle = section(
+        lambda: RouteThrottle(20.0, 40), "`GET /reviews` and `POST /jobs/{job_id}/review`"
+    )
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    moderator_group: str = setting(
+        "moderators",
+        "the Cognito group (JWT `cognito:groups`) whose members may review; created in the "
+        "stack's user pool with edge auth",
+    )
+    queue_warn: bool = setting(
+        False, "`warn` decisions wait for a moderator too, not only `review`"
+    )
+    max_age_minutes: int = setting(
+        60, "alarm when the oldest pending review has waited longer than this"
+    )
+    image_url_seconds: int = setting(
+        300, "lifetime of the presigned image URLs in `GET /reviews` (60-3600 s)"
+    )
 
 
 @dataclass(frozen=True)
@@ -329,6 +351,7 @@ class StackSettings:
     caching_enabled: bool = setting(False, "the status cache (ElastiCache in a VPC)")
     edge_auth_enabled: bool = setting(False, "CloudFront + Lambda@Edge + Cognito downloads")
     analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
+    review: ReviewSettings = section(ReviewSettings, "human review")
     caching: CachingSettings = section(CachingSettings, "the status cache")
     edge_auth: EdgeAuthSettings = section(EdgeAuthSettings, "edge auth")
     analytics: AnalyticsSettings = section(AnalyticsSettings, "analytics")

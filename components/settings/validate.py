@@ -260,7 +260,11 @@ def api(s: StackSettings, p: Problems) -> None:
         )
     if s.jwt_issuer and not s.edge_auth_enabled:
         _issuer_is_real(s.jwt_issuer, s.jwt_audience, p)
-    for key, throttle in (("postJobs", s.throttling.post_jobs), ("getJob", s.throttling.get_job)):
+    for key, throttle in (
+        ("postJobs", s.throttling.post_jobs),
+        ("getJob", s.throttling.get_job),
+        ("reviews", s.throttling.reviews),
+    ):
         p.need(
             throttle.rate > 0 and throttle.burst >= 1,
             f"{NAMESPACE}:throttling.{key} needs rate > 0 and burst >= 1. "
@@ -302,6 +306,33 @@ def _issuer_is_real(issuer: str, audience: tuple[str, ...], p: Problems) -> None
             f"{NAMESPACE}:jwtIssuer = {issuer!r}: a Cognito issuer ends in the user pool id, "
             f"which starts with the pool's region ({region}_...). {fix}",
         )
+
+
+def review(s: StackSettings, p: Problems) -> None:
+    """Human review: the moderator group (a Cognito group name), the alarm, image URLs."""
+    r = s.review
+    group = r.moderator_group
+    p.need(
+        1 <= len(group) <= 128 and group.isprintable() and not any(c.isspace() for c in group),
+        f"{NAMESPACE}:review.moderatorGroup = {group!r} is not a Cognito group name (1-128 "
+        "characters, no whitespace: API Gateway passes the groups to Lambda separated by "
+        f"spaces). Set it with {_set_cmd('review.moderatorGroup', 'moderators')}.",
+    )
+    retention_minutes = s.job_retention_days * 1440
+    p.need(
+        1 <= r.max_age_minutes < retention_minutes,
+        f"{NAMESPACE}:review.maxAgeMinutes = {r.max_age_minutes} must be at least 1 and below "
+        f"{NAMESPACE}:jobRetentionDays ({retention_minutes} minutes): DynamoDB's TTL deletes a "
+        "queued job when its record expires, so the alarm would never see it. "
+        f"Set it with {_set_cmd('review.maxAgeMinutes', 60)}.",
+    )
+    p.need(
+        60 <= r.image_url_seconds <= 3600,
+        f"{NAMESPACE}:review.imageUrlSeconds = {r.image_url_seconds} is outside 60-3600: the "
+        "URLs are signed with the review function's temporary credentials, which do not "
+        "outlive its session, so a longer lifetime would be a promise it cannot keep. "
+        f"Set it with {_set_cmd('review.imageUrlSeconds', 300)}.",
+    )
 
 
 def alarms(s: StackSettings, p: Problems) -> None:
@@ -597,6 +628,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     uploads,
     lifecycle,
     api,
+    review,
     alarms,
     packaging,
     caching,

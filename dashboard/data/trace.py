@@ -62,11 +62,13 @@ class JobTrace:
         return self.job is not None or not self.lines.empty
 
     def milestones(self) -> pd.DataFrame:
-        """Times from the record itself (created, last update, completed); one row per
-        distinct time, naming every milestone at it."""
+        """Times from the record itself (created, last update, completed, reviewed); one row
+        per distinct time, naming every milestone at it."""
         at: dict[pd.Timestamp, list[str]] = {}
-        for name in ("created_at", "updated_at", "completed_at"):
-            value = (self.job or {}).get(name)
+        job = self.job or {}
+        times = {name: job.get(name) for name in ("created_at", "updated_at", "completed_at")}
+        times["reviewed_at"] = (job.get("review") or {}).get("reviewed_at")
+        for name, value in times.items():
             if value:
                 at.setdefault(pd.Timestamp(value), []).append(name)
         rows = [{"milestone": " = ".join(names), "time": t} for t, names in sorted(at.items())]
@@ -82,11 +84,16 @@ def _parse_time(value: str | None) -> datetime | None:
 def trace_window(
     job: dict[str, Any] | None, now: datetime, default: timedelta
 ) -> tuple[datetime, datetime]:
-    """From a minute before the job was created to a few minutes after it finished."""
+    """From a minute before the job was created to a few minutes after it finished (or
+    was reviewed)."""
     created = _parse_time((job or {}).get("created_at"))
     finished = _parse_time((job or {}).get("completed_at")) or _parse_time(
         (job or {}).get("updated_at")
     )
+    # A moderator's verdict can come hours later: the window reaches it and its notification.
+    reviewed = _parse_time(((job or {}).get("review") or {}).get("reviewed_at"))
+    if reviewed is not None and (finished is None or reviewed > finished):
+        finished = reviewed
     if created is None:
         return now - default, now
     end = (finished or now) + timedelta(minutes=5)

@@ -86,6 +86,17 @@ else:
     c[3].metric("Dispatch attempts", job.get("attempts", 0))
     for reason in job.get("reasons") or []:
         st.markdown(f"- {reason}")
+    verdict = job.get("review") or {}
+    if verdict:
+        st.info(
+            f"**Reviewed:** {verdict.get('decision')} by `{verdict.get('reviewer')}` at "
+            f"{verdict.get('reviewed_at')} (via {verdict.get('via')}); the rules had decided "
+            f"`{job.get('automatic_decision')}`."
+            + (f" Note: {verdict['note']}" if verdict.get("note") else ""),
+            icon=":material/gavel:",
+        )
+    elif job.get("review_state") == "pending":
+        st.info("Awaiting a moderator's verdict (the Review page).", icon=":material/gavel:")
     view = analysis.analysis_view(job)
     if not view.empty:
         st.subheader("What the models saw")

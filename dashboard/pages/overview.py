@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import plotly.express as px
 import streamlit as st
 
@@ -9,7 +11,7 @@ from dashboard import loaders, ui
 from dashboard.data import alarms as alarm_data
 from dashboard.data import functions as fn_data
 from dashboard.data import jobs as job_data
-from dashboard.data import status_cache, throughput
+from dashboard.data import metrics, status_cache, throughput
 from lambdas.common.contract import Metric, Output
 
 tgt = ui.page(
@@ -58,7 +60,6 @@ alarm_table = ui.load(loaders.alarm_states, key, tgt, what="reading the alarms")
 ui.updated("reading jobs from the status index")
 
 # --- headline figures ----------------------------------------------------------------------
-metric_totals = throughput.totals(job_series) if job_series is not None else {}
 in_alarm = alarm_table[alarm_table["state"] == "ALARM"] if alarm_table is not None else None
 row1, row2 = st.columns(4), st.columns(4)
 if overview is not None:
@@ -83,15 +84,35 @@ if overview is not None:
             ui.fmt_seconds(latency.get(name)),
             help="completed_at - created_at of the complete jobs created in the window",
         )
+row3 = st.columns(4)
 if job_series is not None:
-    minutes = window.total_seconds() / 60
-    done = metric_totals.get(Metric.JOBS_COMPLETE, 0) + metric_totals.get(Metric.JOBS_FAILED, 0)
+    rate = throughput.finish_rate(job_series, datetime.now(UTC), metrics.choose_period(window))
     row2[3].metric(
         "Throughput",
-        f"{done / minutes:.2f}/min",
-        help="Jobs finished per minute: JobsComplete + JobsFailed (EMF metrics of the "
-        "notifier) over the window",
+        f"{rate.recent_per_min:.2f}/min",
+        help=f"Jobs finished per minute over the last {rate.recent_minutes:.0f} min: "
+        "JobsComplete + JobsFailed (EMF metrics of the notifier)",
     )
+    row3[0].metric(
+        "Throughput peak",
+        f"{rate.peak_per_min:.2f}/min",
+        help=f"The busiest {rate.period_seconds // 60}-minute period of the window"
+        + (f", at {rate.peak_at:%H:%M} UTC" if rate.peak_at else ""),
+    )
+if Output.REVIEW_INDEX in tgt.outputs:
+    review_stats = ui.load(loaders.review_stats, key, tgt, what="measuring the review queue")
+    if review_stats is not None:
+        backlog = review_stats.backlog
+        row3[1].metric(
+            "Awaiting review",
+            f"≥{backlog:,}" if review_stats.at_least else f"{backlog:,}",
+            help="Jobs waiting for a moderator (the Review page)",
+        )
+        row3[2].metric(
+            "Oldest review waiting",
+            ui.fmt_seconds(review_stats.oldest_age_seconds),
+            help="The review-oldest-age alarm fires past moderation:review.maxAgeMinutes",
+        )
 
 # --- alarms and stage health ---------------------------------------------------------------
 left, right = st.columns([1, 1])

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common import jobs
+from common import jobs, review
 from common.contract import Branch, Decision
 from common.decision import Rules, decide
 
@@ -63,8 +63,10 @@ def complete_branch(
     result: dict[str, Any],
     rules: Rules,
     clock: Callable[[], datetime],
+    queue_warn: bool = False,
 ) -> BranchReport:
-    """Record `result`; finalize when every branch the job expects is in."""
+    """Record `result`; finalize when every branch the job expects is in (queued for
+    review when the decision is `review`, or `warn` with `queue_warn`)."""
     recorded = jobs.record_result(ddb, table, job_id, branch, result, clock())
     if not recorded.written:
         return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get("status"))
@@ -82,6 +84,7 @@ def complete_branch(
         clock(),
         branches=jobs.expected_branches(recorded.job),
         categories=verdict.categories(),
+        awaiting_review=review.queued(verdict.decision, queue_warn),
     )
     if won:
         return BranchReport(BranchOutcome.FINALIZED, decision=verdict.decision)

@@ -24,3 +24,11 @@ _CONFIG = Config(
 def client(service: str) -> Any:
     # Typed as Any: the service is a runtime string; callers name their client's service.
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+@functools.cache
+def s3_presigner() -> Any:
+    """An S3 client for presigned URLs: Signature Version 4, which S3 requires of buckets
+    created since June 2020 (botocore would otherwise presign with SigV2 in us-east-1)."""
+    config = _CONFIG.merge(Config(signature_version="s3v4"))
+    return boto3.client("s3", config=config)

@@ -33,6 +33,35 @@ class Decision(StrEnum):
     REVIEW = "review"
 
 
+class ReviewState(StrEnum):
+    """Where a complete job stands with the moderators; absent when no person needs to look.
+
+    `pending`: the rules decided `review` (or `warn`, with `moderation:review.queueWarn`)
+    and the job waits in the review queue; `reviewed`: a moderator's verdict is recorded.
+    """
+
+    PENDING = "pending"
+    REVIEWED = "reviewed"
+
+
+# What a moderator may decide: the job's final decision becomes this.
+VERDICTS: tuple[Decision, ...] = (Decision.APPROVE, Decision.REJECT)
+
+
+class NotificationEvent(StrEnum):
+    """What a notification announces (its `event` field and message attribute).
+
+    A job gets one `decided` or `failed` notification when it becomes terminal, or
+    `awaiting_review` when its decision waits for a moderator; a reviewed job then gets
+    exactly one `reviewed` notification carrying the verdict.
+    """
+
+    DECIDED = "decided"
+    FAILED = "failed"
+    AWAITING_REVIEW = "awaiting_review"
+    REVIEWED = "reviewed"
+
+
 class Branch(StrEnum):
     """An analysis branch; its result is stored in the job's `<branch>_result` attribute.
 
@@ -51,6 +80,14 @@ class Branch(StrEnum):
 
 # The jobs table's index on (status, created_at): the sweeper and the dashboard query it.
 STATUS_INDEX = "status-created_at-index"
+# The jobs table's sparse index on (review_state, completed_at): only jobs that went to
+# review are in it; the review queue is its `pending` partition, oldest first.
+REVIEW_INDEX = "review_state-completed_at-index"
+# The review function's two routes (one function serves both, by `routeKey`).
+REVIEWS_ROUTE = "GET /reviews"
+VERDICT_ROUTE = "POST /jobs/{job_id}/review"
+# The JWT claim that lists a Cognito user's groups.
+GROUPS_CLAIM = "cognito:groups"
 # The CloudWatch namespace of every EMF metric the handlers write.
 METRICS_NAMESPACE = "Moderation"
 
@@ -68,6 +105,7 @@ class Function(StrEnum):
     SWEEPER = "sweeper"
     EXPORTER = "exporter"
     EDGE_AUTH = "edge_auth"
+    REVIEW = "review"
 
 
 PIPELINE_FUNCTIONS: tuple[Function, ...] = (
@@ -79,6 +117,7 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.TEXT_ANALYZER,
     Function.NOTIFIER,
     Function.SWEEPER,
+    Function.REVIEW,
 )
 OPTIONAL_FUNCTIONS: tuple[Function, ...] = (Function.EXPORTER, Function.EDGE_AUTH)
 ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
@@ -137,6 +176,9 @@ class Env(StrEnum):
     EXPORT_PREFIX = "EXPORT_PREFIX"
     LEASE_TABLE = "LEASE_TABLE"
     SWEEP_LEASE_SECONDS = "SWEEP_LEASE_SECONDS"
+    REVIEW_QUEUE_WARN = "REVIEW_QUEUE_WARN"
+    MODERATOR_GROUP = "MODERATOR_GROUP"
+    REVIEW_IMAGE_URL_SECONDS = "REVIEW_IMAGE_URL_SECONDS"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -171,6 +213,9 @@ ENV_DOCS: dict[Env, str] = {
     Env.EXPORT_PREFIX: "key prefix of exported rows",
     Env.LEASE_TABLE: "where the sweeper takes its run lease (the idempotency table)",
     Env.SWEEP_LEASE_SECONDS: "how long a sweep's lease lasts (the sweeper's timeout)",
+    Env.REVIEW_QUEUE_WARN: "`true`: `warn` decisions wait for a moderator too",
+    Env.MODERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to review",
+    Env.REVIEW_IMAGE_URL_SECONDS: "lifetime of the presigned image URL in the review queue",
 }
 
 
@@ -182,6 +227,9 @@ class Output(StrEnum):
     API_URL = "api_url"
     JOBS_TABLE = "jobs_table"
     STATUS_INDEX = "status_index"
+    REVIEW_INDEX = "review_index"
+    MODERATOR_GROUP = "moderator_group"
+    REVIEW_MAX_AGE_MINUTES = "review_max_age_minutes"
     IDEMPOTENCY_TABLE = "idempotency_table"
     UPLOAD_BUCKET = "upload_bucket"
     PROCESSING_QUEUE_URL = "processing_queue_url"
@@ -250,6 +298,14 @@ class Metric(StrEnum):
     EDGE_REQUESTS_REFUSED = "EdgeRequestsRefused"
     MODEL_INFERENCE_MS = "ModelInferenceMs"
     MODEL_LOAD_MS = "ModelLoadMs"
+    # Human review: the sweeper's view of the queue, the review function's verdicts and
+    # refusals, the notifier's `reviewed` notifications.
+    REVIEW_BACKLOG = "ReviewBacklog"
+    OLDEST_REVIEW_AGE_SECONDS = "OldestReviewAgeSeconds"
+    REVIEW_VERDICTS = "ReviewVerdicts"
+    REVIEW_CONFLICTS = "ReviewConflicts"
+    REVIEWS_REFUSED = "ReviewsRefused"
+    JOBS_REVIEWED = "JobsReviewed"
 
 
 def terminal_metric(status: str) -> Metric:

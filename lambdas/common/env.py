@@ -35,6 +35,14 @@ def integer(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def flag(name: str, default: bool = False) -> bool:
+    """A boolean variable: `true` or `false` (as the program writes them)."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return value.strip().lower() in ("true", "1", "yes")
+
+
 def words(name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     value = os.environ.get(name)
     if not value:

@@ -18,7 +18,9 @@ never count twice. The exporter writes every good record of a batch even when
 another record fails, so a batch Lambda later gives up on (retries exhausted) has
 still exported everything it could.
 
-Rows carry the job's contract fields plus what only the stream record knows:
+One row per job, written when it became terminal (a moderator's later verdict is not
+exported: the row keeps the rules' decision). Rows carry the job's contract fields
+plus what only the stream record knows:
 - `claimed_at`: when the dispatcher last claimed the job, from the old image's
   dispatch lease (the lease is the claim time + the dispatcher timeout, in whole
   seconds, so this is second-precision);
@@ -94,6 +96,11 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise MalformedRecord(f"the record's image cannot be decoded: {exc}") from exc
     if not new or new.get("status") not in TERMINAL_STATUSES:
+        return None
+    if old.get("status") in TERMINAL_STATUSES:
+        # A later write to a terminal job (a moderator's verdict): the row is the job as
+        # it became terminal, with the rules' decision and its stage times, so the report
+        # keeps one meaning for `decision` and `review`; verdicts are in the job record.
         return None
     job_id = new.get("job_id")
     if not isinstance(job_id, str) or not job_id:

@@ -20,7 +20,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from common.contract import LEGACY_BRANCHES, STATUS_INDEX, Branch, Status
+from common.contract import LEGACY_BRANCHES, STATUS_INDEX, Branch, ReviewState, Status
 from common.timeutil import epoch, iso
 
 # Attributes a caller may see; internal bookkeeping (dispatch lease, request hash, TTL)
@@ -43,6 +43,11 @@ PUBLIC_FIELDS = (
     "categories",
     "completed_at",
     "attempts",
+    # Human review (common/review.py): the queue state, the rules' own decision once a
+    # moderator has overruled or confirmed it, and the verdict.
+    "review_state",
+    "automatic_decision",
+    "review",
 )
 
 _ser = TypeSerializer()
@@ -292,14 +297,17 @@ def finalize(
     now: datetime,
     branches: tuple[Branch, ...] = LEGACY_BRANCHES,
     categories: list[dict[str, Any]] | None = None,
+    awaiting_review: bool = False,
 ) -> tuple[bool, dict[str, Any]]:
     """analyzing -> complete. Exactly one caller wins: the condition is on `analyzing`
     and on every expected branch's result being present.
 
     The winner gets no item back (it already has every result); a loser gets the item
-    as the winner left it.
+    as the winner left it. `awaiting_review` puts the job in the review queue in this
+    same write (`review_state = pending`, which the review index keys on).
     """
     present = " AND ".join(f"attribute_exists({b.result_attribute})" for b in branches)
+    review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
     won, item = _conditional_update(
         ddb,
         table,
@@ -307,7 +315,9 @@ def finalize(
         returns="NONE",
         UpdateExpression=(
             "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
-            "completed_at = :now, updated_at = :now REMOVE dispatch_lease"
+            "completed_at = :now, updated_at = :now"
+            + (", review_state = :review_state" if review else "")
+            + " REMOVE dispatch_lease"
         ),
         ConditionExpression=f"#s = :analyzing AND {present}",
         ExpressionAttributeNames={"#s": "status"},
@@ -318,6 +328,7 @@ def finalize(
             c=list(categories or []),
             now=iso(now),
             analyzing=Status.ANALYZING,
+            **review,
         ),
     )
     if item is None:

@@ -1,28 +1,55 @@
-"""Notifications from the jobs table's stream: one SNS message per terminal job.
+"""Notifications from the jobs table's stream: one SNS message per job event.
 
-The stream carries exactly one record for the write that made a job terminal
-(status only moves forward and every transition is conditional), so publishing
-from it cannot double-notify through a race, and a crash between the decision
-write and the publish cannot lose the notification: the record is retried. A crash
-after a publish replays it; a FIFO topic (the default) deduplicates the replay.
+A job is notified when it becomes terminal (`decided`, `failed`, or `awaiting_review`
+when its decision waits for a moderator) and, if it went to review, once more when the
+verdict is recorded (`reviewed`). The stream carries exactly one record for each of
+those writes (status only moves forward, review_state only from `pending` to
+`reviewed`, and every transition is conditional), so publishing from it cannot
+double-notify through a race, and a crash between the write and the publish cannot
+lose the notification: the record is retried. A crash after a publish replays it; a
+FIFO topic (the default) deduplicates the replay.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from common import jobs
-from common.contract import TERMINAL_STATUSES, Decision, Status
+from common.contract import (
+    TERMINAL_STATUSES,
+    Decision,
+    NotificationEvent,
+    ReviewState,
+    Status,
+)
+
+
+@dataclass(frozen=True)
+class Notification:
+    event: NotificationEvent
+    job: dict[str, Any]
+
+    @property
+    def deduplication_id(self) -> str:
+        """`<job id>.<status>` for the terminal notification, `<job id>.reviewed` after it."""
+        suffix = "reviewed" if self.event is NotificationEvent.REVIEWED else self.job["status"]
+        return f"{self.job['job_id']}.{suffix}"
+
+
+def _images(record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    change = record.get("dynamodb") or {}
+    new = jobs.deserialize(change.get("NewImage"))
+    old = jobs.deserialize(change.get("OldImage")) or {}
+    return new, old
 
 
 def terminal_transition(record: dict[str, Any]) -> dict[str, Any] | None:
     """The new job image if this stream record moved the job into a terminal status."""
     if record.get("eventName") not in ("MODIFY", "INSERT"):
         return None
-    change = record.get("dynamodb") or {}
-    new = jobs.deserialize(change.get("NewImage"))
-    old = jobs.deserialize(change.get("OldImage")) or {}
+    new, old = _images(record)
     if not new or new.get("status") not in TERMINAL_STATUSES:
         return None
     if old.get("status") in TERMINAL_STATUSES:
@@ -30,8 +57,41 @@ def terminal_transition(record: dict[str, Any]) -> dict[str, Any] | None:
     return new
 
 
-def message_for(job: dict[str, Any]) -> dict[str, Any]:
-    return {
+def review_transition(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The new job image if this stream record is a moderator's verdict (pending -> reviewed)."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    new, old = _images(record)
+    if not new or new.get("review_state") != ReviewState.REVIEWED:
+        return None
+    if old.get("review_state") != ReviewState.PENDING:
+        return None
+    return new
+
+
+def notification_for(record: dict[str, Any]) -> Notification | None:
+    """What this stream record announces, if anything."""
+    job = terminal_transition(record)
+    if job is not None:
+        if job["status"] == Status.FAILED:
+            return Notification(NotificationEvent.FAILED, job)
+        if job.get("review_state") == ReviewState.PENDING:
+            return Notification(NotificationEvent.AWAITING_REVIEW, job)
+        return Notification(NotificationEvent.DECIDED, job)
+    job = review_transition(record)
+    if job is not None:
+        return Notification(NotificationEvent.REVIEWED, job)
+    return None
+
+
+def message_for(job: dict[str, Any], event: NotificationEvent | None = None) -> dict[str, Any]:
+    """The body: the job's outcome, what happened (`event`), and for a review its verdict.
+
+    `reviewed` adds `automatic_decision` (the rules' decision, kept) and `review`
+    (`decision`, `reviewer`, `note`, `reviewed_at`, `via`); `decision` is then the
+    moderator's.
+    """
+    message = {
         "job_id": job["job_id"],
         "user_id": job.get("user_id"),
         "status": job["status"],
@@ -39,28 +99,39 @@ def message_for(job: dict[str, Any]) -> dict[str, Any]:
         "reasons": job.get("reasons", []),
         "completed_at": job.get("completed_at"),
     }
+    if event is not None:
+        message["event"] = event
+    if job.get("review_state"):
+        message["review_state"] = job["review_state"]
+    if event is NotificationEvent.REVIEWED:
+        message["automatic_decision"] = job.get("automatic_decision")
+        message["review"] = job.get("review")
+    return message
 
 
-def publish(sns: Any, topic_arn: str, job: dict[str, Any]) -> str:
-    """Publish the job's notification; on a FIFO topic, once per job whatever the retries.
+def publish(sns: Any, topic_arn: str, note: Notification) -> str:
+    """Publish one notification; on a FIFO topic, once per job event whatever the retries.
 
     A stream batch is retried whole after a crash, so a record may be published again.
-    On a FIFO topic the deduplication id (job id and terminal status) makes SNS accept
-    and drop the repeat for five minutes; each job is its own message group, so jobs
-    never wait behind each other.
+    On a FIFO topic the deduplication id (job id and status, or `reviewed`) makes SNS
+    accept and drop the repeat for five minutes, while a job's `reviewed` notification
+    is never mistaken for its first; each job is its own message group, so jobs never
+    wait behind each other.
     """
+    job = note.job
     kwargs: dict[str, Any] = {}
     if topic_arn.endswith(".fifo"):
         kwargs = {
             "MessageGroupId": job["job_id"],
-            "MessageDeduplicationId": f"{job['job_id']}.{job['status']}",
+            "MessageDeduplicationId": note.deduplication_id,
         }
     out = sns.publish(
         TopicArn=topic_arn,
-        Message=json.dumps(message_for(job), separators=(",", ":")),
+        Message=json.dumps(message_for(job, note.event), separators=(",", ":")),
         MessageAttributes={
             "job_id": {"DataType": "String", "StringValue": job["job_id"]},
             "status": {"DataType": "String", "StringValue": job["status"]},
+            "event": {"DataType": "String", "StringValue": str(note.event)},
         },
         **kwargs,
     )
@@ -71,6 +142,9 @@ def publish_content(
     s3: Any, source_bucket: str, content_bucket: str, job: dict[str, Any], max_age: int = 31536000
 ) -> bool:
     """Copy an approved image to the CDN's content bucket; never a rejected one.
+
+    Approved means the job's final decision: the rules', or a moderator's verdict (the
+    `reviewed` notification's job has the moderator's decision).
 
     The object is immutable (keyed by job id), so it is cacheable for `max_age`. It is
     `private`: only the browser of a signed-in user may keep it, never a shared cache

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from common import jobs
+from common import jobs, review
 from common.contract import Decision, Status
 
 
@@ -22,14 +22,19 @@ def job_for_caller(
 ) -> dict[str, Any] | None:
     """The public view of the job if it exists and belongs to `user_id`.
 
-    Another user's job answers exactly like a missing one, so ids cannot be probed.
+    Another user's job answers exactly like a missing one, so ids cannot be probed. Of a
+    moderator's verdict the owner sees the decision and its time, not who gave it or
+    their note.
     """
     if job_id is None or not valid_job_id(job_id):
         return None
     job = load(job_id)
     if job is None or job.get("user_id") != user_id:
         return None
-    return jobs.public_view(job)
+    view = jobs.public_view(job)
+    if "review" in view:
+        view["review"] = review.owner_view(view["review"])
+    return view
 
 
 def with_content_url(view: dict[str, Any], cdn_base: str | None) -> dict[str, Any]:

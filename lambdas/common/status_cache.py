@@ -2,7 +2,8 @@
 
 Why the rules are what they are:
 - `complete` and `failed` are final, so a terminal job is cached for
-  `terminal_ttl` (capped by the item's own `expires_at`).
+  `terminal_ttl` (capped by the item's own `expires_at`) — except a job awaiting a
+  moderator's verdict, whose decision will still change: it is cached as active.
 - Any other status may change at any moment, so it is cached for `active_ttl` only,
   counted from the moment the DynamoDB read *started*. Both tiers expire an entry
   at that same instant, so no answer is ever staler than `active_ttl`, however many
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from common import env, jobs
-from common.contract import TERMINAL_STATUSES, Env, Metric
+from common.contract import TERMINAL_STATUSES, Env, Metric, ReviewState
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Entry:
 
 def ttl_for(job: dict[str, Any], terminal_ttl: float, active_ttl: float, now: float) -> float:
     """How long (s) a job read at `now` may be served from a cache."""
-    if job.get("status") in TERMINAL_STATUSES:
+    if job.get("status") in TERMINAL_STATUSES and job.get("review_state") != ReviewState.PENDING:
         ttl = terminal_ttl
         expires = job.get("expires_at")
         if isinstance(expires, (int, float)):

@@ -50,6 +50,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result,
         rules.from_config(),
         utcnow,
+        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
     )
     logger.info("branch reported", extra={"branch": Branch.CUSTOM, "outcome": report.describe()})
     if report.finalized:

@@ -1,4 +1,4 @@
-"""Jobs-table stream -> one SNS notification per job that became terminal."""
+"""Jobs-table stream -> one SNS notification per job that became terminal, one more per verdict."""
 
 from __future__ import annotations
 
@@ -15,16 +15,17 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from common import env, notify
 from common.clients import client
-from common.contract import Env, terminal_metric
+from common.contract import Env, Metric, NotificationEvent, terminal_metric
 from common.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> str:
-    job = notify.terminal_transition(record.raw_event)
-    if job is None:
+    note = notify.notification_for(record.raw_event)
+    if note is None:
         return "skipped"
+    job = note.job
     logger.append_keys(job_id=job["job_id"])
     try:
         content_bucket = env.optional(Env.CONTENT_BUCKET)
@@ -36,16 +37,26 @@ def record_handler(record: DynamoDBRecord) -> str:
             env.integer(Env.CONTENT_MAX_AGE_SECONDS, 31536000),
         ):
             logger.info("approved image published to the content bucket")
-        message_id = notify.publish(client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), job)
+        message_id = notify.publish(client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), note)
+        review = job.get("review") or {}
         logger.info(
             "notification published",
             extra={
+                "event": note.event,
                 "status": job["status"],
                 "decision": job.get("decision"),
                 "message_id": message_id,
+                **(
+                    {"reviewer": review.get("reviewer"), "via": review.get("via")}
+                    if note.event is NotificationEvent.REVIEWED
+                    else {}
+                ),
             },
         )
-        metrics.add_metric(name=terminal_metric(job["status"]), unit="Count", value=1)
+        if note.event is NotificationEvent.REVIEWED:
+            metrics.add_metric(name=Metric.JOBS_REVIEWED, unit="Count", value=1)
+        else:
+            metrics.add_metric(name=terminal_metric(job["status"]), unit="Count", value=1)
         return message_id
     finally:
         logger.remove_keys(["job_id"])

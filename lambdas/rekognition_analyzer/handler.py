@@ -34,6 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result,
         settings,
         utcnow,
+        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
     )
     logger.info(
         "branch reported", extra={"branch": Branch.REKOGNITION, "outcome": report.describe()}

@@ -1,4 +1,5 @@
-"""Scheduled: fail jobs whose analyzers gave up or that passed their deadline.
+"""Scheduled: fail jobs whose analyzers gave up or that passed their deadline; measure the
+review queue (backlog, age of the oldest pending review) for its metrics and alarm.
 
 One sweep at a time: each takes a run lease first (common/lease.py) and a sweep that
 finds it held skips its run.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import env, lease, sweep
+from common import env, lease, review, sweep
 from common.clients import client
 from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
@@ -49,12 +50,22 @@ def _sweep(ddb: Any, table: str) -> dict[str, Any]:
     metrics.add_metric(
         name=Metric.UNREADABLE_FAILURE_RECORDS, unit="Count", value=report.unreadable_records
     )
+    queue = review.queue_stats(ddb, table, utcnow())
+    metrics.add_metric(name=Metric.REVIEW_BACKLOG, unit="Count", value=queue.backlog)
+    metrics.add_metric(
+        name=Metric.OLDEST_REVIEW_AGE_SECONDS, unit="Seconds", value=queue.oldest_age_seconds or 0
+    )
     summary = {
         "failure_records": report.failure_records,
         "failed_from_records": report.failed_from_records,
         "unreadable_records": report.unreadable_records,
         "overdue": report.overdue,
         "failed_overdue": report.failed_overdue,
+        "review_backlog": queue.backlog,
+        "review_backlog_at_least": queue.at_least,
+        "oldest_review_age_seconds": queue.oldest_age_seconds,
+        "oldest_review_job_id": queue.oldest_job_id,
+        "review_query_read_units": queue.consumed_read_units,
     }
     logger.info("sweep complete", extra=summary)
     return summary

@@ -55,6 +55,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result,
         rules.from_config(),
         utcnow,
+        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
     )
     logger.info("branch reported", extra={"branch": Branch.TEXT, "outcome": report.describe()})
     if report.finalized:

@@ -3,10 +3,12 @@
 Each module replaces one moto behaviour, once per process (`patching.py`), and its tests
 compare the result with AWS's documented behaviour: atomic conditional writes
 (`atomic.py`), index queries that cost what they match (`index_queries.py`), FIFO topics
-that deduplicate at the topic (`sns_fifo.py`).
+that deduplicate at the topic (`sns_fifo.py`), DynamoDB responses whose items are copied
+rather than walked attribute by attribute (`attribute_values.py`).
 """
 
 from local.moto_patches.atomic import make_dynamodb_atomic
+from local.moto_patches.attribute_values import make_attribute_values_fast
 from local.moto_patches.index_queries import make_index_queries_fast
 from local.moto_patches.sns_fifo import make_sns_fifo_dedup
 
@@ -16,3 +18,4 @@ def install_all() -> None:
     make_dynamodb_atomic()
     make_sns_fifo_dedup()
     make_index_queries_fast()
+    make_attribute_values_fast()

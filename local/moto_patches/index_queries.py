@@ -127,15 +127,20 @@ def _counting_writes(original):
     return write
 
 
-def first_page_only(table, range_attr: str | None, subset: list, limit, start_key, forward) -> list:
-    """The `limit` + 1 first items in index order, when that is all a first page reads.
+def one_page_only(table, range_attr: str | None, subset: list, limit, start_key, forward) -> list:
+    """The `limit` + 1 items in index order after `start_key`, when that is all a page reads.
 
     Index order is the index's sort key, then the table's keys (moto's own order, which
-    is total), so the cut keeps exactly the items moto's page would walk through; the
-    one extra item tells moto there is a next page.
+    is total), so the cut keeps exactly the items moto's page would walk through: those
+    after the exclusive start key (moto skips every item before or at it), then the
+    first `limit`; the one extra item tells moto there is a next page. A page deep in a
+    large partition therefore costs what it returns, as on DynamoDB, not a sort of the
+    whole partition.
     """
-    if range_attr is None or not limit or start_key or len(subset) <= limit + 1:
+    if range_attr is None or not limit or len(subset) <= limit + 1:
         return subset
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
     names = [range_attr, table.hash_key_attr, table.range_key_attr]
     names = [n for n in names if n]
 
@@ -143,7 +148,17 @@ def first_page_only(table, range_attr: str | None, subset: list, limit, start_ke
         # DynamoType orders by cast_value; comparing those directly is the same order.
         return tuple(_cast(item.attrs[n]) for n in names)
 
-    pick = heapq.nsmallest if forward is not False else heapq.nlargest
+    backwards = forward is False
+    if start_key:
+        if not all(n in start_key for n in names):
+            return subset  # a start key of another shape: moto's own walk decides
+        start = tuple(_cast(DynamoType(start_key[n])) for n in names)
+        try:
+            after = [i for i in subset if (key(i) < start if backwards else key(i) > start)]
+        except TypeError:
+            return subset  # values that do not compare (mixed types): moto decides
+        subset = after
+    pick = heapq.nlargest if backwards else heapq.nsmallest
     return pick(limit + 1, subset, key=key)
 
 
@@ -178,7 +193,7 @@ def _fast(original):
             )
             if subset is None:
                 return original(self, *args, **kwargs)
-            subset = first_page_only(
+            subset = one_page_only(
                 self,
                 keys[1],
                 subset,

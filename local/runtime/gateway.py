@@ -1,7 +1,8 @@
 """The local HTTP API: API Gateway's routes, JWT authorizer, throttling and access logs.
 
 It serves exactly the routes the program declared, builds payload-format-2.0 events
-as API Gateway does (binary bodies base64-encoded, JWT claims as strings), invokes
+as API Gateway does (binary bodies base64-encoded, JWT claims as strings, an array claim
+such as `cognito:groups` as `"[a b]"`), invokes
 the integration synchronously, and maps the response back.
 """
 
@@ -267,8 +268,18 @@ class Gateway:
 
 
 def _claim(value: Any) -> str:
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
+    """A claim as API Gateway's JWT authorizer hands it to Lambda (payload 2.0): a string.
+
+    An array becomes its members in brackets, separated by spaces (`cognito:groups`
+    `["moderators", "admins"]` arrives as `"[moderators admins]"`), booleans `true`/
+    `false`, numbers their digits. Objects have no documented form; they are JSON here.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(_claim(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 

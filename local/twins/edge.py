@@ -31,6 +31,10 @@ POOL_WHY = (
     "users, passwords, MFA and threat protection are not emulated"
 )
 CLIENT_WHY = "tokens minted by the local identity provider carry this client id"
+GROUP_WHY = (
+    "the local identity provider puts groups in the tokens it mints: "
+    "`python -m local token --user NAME --group GROUP`"
+)
 DOMAIN_WHY = "the hosted UI is not served locally: get tokens with `python -m local token`"
 DISTRIBUTION_WHY = (
     "played by the local CDN (local/cdn.py): it runs the viewer-request function and serves "
@@ -74,6 +78,10 @@ def handlers(
         recorded("aws:cognito/userPoolClient:UserPoolClient", name, CLIENT_WHY)
         return client_id, {**inputs, "name": inputs.get("name") or name, "clientSecret": ""}
 
+    def user_group(name: str, inputs: dict) -> tuple[str, dict]:
+        recorded("aws:cognito/userGroup:UserGroup", name, GROUP_WHY)
+        return f"{inputs.get('userPoolId')}/{inputs['name']}", dict(inputs)
+
     def user_pool_domain(name: str, inputs: dict) -> tuple[str, dict]:
         recorded("aws:cognito/userPoolDomain:UserPoolDomain", name, DOMAIN_WHY)
         return inputs["domain"], {
@@ -109,6 +117,7 @@ def handlers(
     return {
         "aws:cognito/userPool:UserPool": user_pool,
         "aws:cognito/userPoolClient:UserPoolClient": user_pool_client,
+        "aws:cognito/userGroup:UserGroup": user_group,
         "aws:cognito/userPoolDomain:UserPoolDomain": user_pool_domain,
         "aws:cloudfront/distribution:Distribution": distribution,
     }

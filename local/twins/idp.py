@@ -75,8 +75,16 @@ class LocalIdentityProvider:
             "response_types_supported": ["code", "token"],
         }
 
-    def token(self, sub: str, token_use: str = "id", ttl: int = 3600, **extra) -> str:
-        """A Cognito-shaped token: ID tokens carry `aud`, access tokens `client_id`."""
+    def token(
+        self,
+        sub: str,
+        token_use: str = "id",
+        ttl: int = 3600,
+        groups: list[str] | tuple[str, ...] = (),
+        **extra,
+    ) -> str:
+        """A Cognito-shaped token: ID tokens carry `aud`, access tokens `client_id`; both
+        carry `cognito:groups` (a JSON array, as Cognito writes it) when the user has groups."""
         now = int(time.time())
         claims = {
             "sub": sub,
@@ -94,6 +102,8 @@ class LocalIdentityProvider:
         else:
             claims["client_id"] = self.client_id
             claims["scope"] = "openid"
+        if groups:
+            claims["cognito:groups"] = list(groups)
         claims.update(extra)
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
 

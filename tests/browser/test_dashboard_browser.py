@@ -8,6 +8,7 @@ no browser is downloaded.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from common import review
+from common.timeutil import utcnow
 from dashboard.data import dlq
-from tests.dashboard.test_dashboard_app import seed_traffic
+from tests.dashboard.test_dashboard_app import queued_for_review, seed_traffic
+from tests.local_cloud.test_review_local import record
 from tests.support.paths import ROOT
 
 APP = ROOT / "dashboard" / "app.py"
@@ -37,6 +41,7 @@ CHROMIUM_ARGS = [
 # (url path, title, texts that must be on the page, a chart is expected)
 PAGES = [
     ("", "Overview", ["Complete", "Stage health", "Alarms", "Jobs over time"], True),
+    ("review", "Review", ["Awaiting review", "API moderators", "Recent verdicts"], False),
     ("queues", "Queues", ["Visible", "In flight", "History"], True),
     ("dead-letters", "Dead letters", ["Look at messages", "Retention"], False),
     (
@@ -152,6 +157,8 @@ def test_every_page_in_chromium(dashboard, browser):
         page.goto(f"{url}/{path}")
         page.get_by_role("heading", name=title, exact=True).wait_for(timeout=60_000)
         settle(page)
+        for text in expected:  # a page's later reads may still be drawing
+            page.get_by_text(text).first.wait_for(timeout=30_000)
         body = page.inner_text("body")
         for text in expected:
             assert text in body, f"{title}: {text!r} missing"
@@ -193,3 +200,62 @@ def test_trace_and_dead_letters_in_chromium(dashboard, browser, local_cloud):
         page.screenshot(path=str(ARTIFACTS / "dead-letters-browse.png"), full_page=True)
     finally:  # leave the session's DLQ as it was
         assert dlq.delete(sqs, dlq_url, [sent["MessageId"]], wait_seconds=0).deleted == 1
+
+
+def only_these_in_the_queue(cloud, keep: list[str]) -> None:
+    """Arrange: whatever other tests left in the shared cloud's queue gets a verdict."""
+    ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
+    cursor = None
+    while True:
+        records, cursor = review.pending_jobs(ddb, table, 100, cursor)
+        for job in records:
+            if job["job_id"] not in keep:
+                verdict = review.Verdict(review.Decision.APPROVE, "cleared before the browser test")
+                review.record_verdict(ddb, table, job["job_id"], verdict, "test-setup", utcnow())
+        if cursor is None:
+            return
+
+
+def test_a_moderator_clears_a_queue_of_three_in_chromium(dashboard, browser, local_cloud):
+    url, _ = dashboard
+    ids = queued_for_review(local_cloud, 3, seed=9100)
+    only_these_in_the_queue(local_cloud, ids)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 2600})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{url}/review")
+    page.get_by_role("heading", name="Review", exact=True).wait_for(timeout=60_000)
+    decided: dict[str, str] = {}
+    for n, decision in enumerate(["approve", "reject", "approve"]):
+        heading = page.get_by_role("heading", name=re.compile(r"^Job "))
+        heading.wait_for(timeout=60_000)
+        settle(page)
+        job_id = heading.inner_text().removeprefix("Job").strip().strip("`")
+        assert job_id in ids and job_id not in decided, job_id
+        page.locator("[data-testid='stImage'] img").first.wait_for(timeout=30_000)
+        page.locator("label").filter(has_text=re.compile(f"^{decision}$")).first.click()
+        settle(page)
+        note = page.get_by_label(re.compile("^Note"))
+        note.fill(f"browser verdict {n + 1}")
+        note.press("Tab")
+        settle(page)
+        page.get_by_role("button", name="Record verdict…").click()
+        page.get_by_text("cannot be changed").wait_for(timeout=30_000)
+        if n == 0:
+            page.screenshot(path=str(ARTIFACTS / "review-confirm.png"), full_page=True)
+        page.get_by_role("button", name="Confirm").click()
+        page.get_by_text(f"{decision} recorded for {job_id}").wait_for(timeout=60_000)
+        decided[job_id] = decision
+    page.get_by_text("No job is waiting for review.").wait_for(timeout=60_000)
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / "review-cleared.png"), full_page=True)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert not errors, errors
+    assert sorted(decided) == sorted(ids)
+    for job_id, decision in decided.items():
+        final = record(local_cloud, job_id)
+        assert (final["decision"], final["review_state"]) == (decision, "reviewed")
+        assert final["review"]["via"] == "dashboard"
+        assert final["review"]["reviewer"].startswith("local:")
+        assert final["review"]["note"].startswith("browser verdict")

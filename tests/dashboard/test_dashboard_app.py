@@ -24,6 +24,7 @@ from tests.support.paths import ROOT
 APP = ROOT / "dashboard" / "app.py"
 PAGES = [
     "overview",
+    "review",
     "queues",
     "dead_letters",
     "lambdas",
@@ -113,8 +114,17 @@ def test_every_page_renders(app, seeded, page):
     if page == "overview":
         assert int(metric(at, "Complete").lstrip("≥").replace(",", "")) >= 1
         assert metric(at, "Stuck").isdigit()
+        assert metric(at, "Throughput").endswith("/min")
+        peak = float(metric(at, "Throughput peak").removesuffix("/min"))
+        assert peak > 0, "the seeded load finished jobs in the window"
+        assert metric(at, "Awaiting review").lstrip("≥").replace(",", "").isdigit()
+        assert metric(at, "Oldest review waiting")
         assert "Stage health" in text and "Alarms" in text
         assert any(c.proto.spec for c in at.get("plotly_chart"))
+    elif page == "review":
+        assert metric(at, "API moderators") == "moderators"
+        assert metric(at, "Awaiting review").lstrip("≥").replace(",", "").isdigit()
+        assert "Recent verdicts" in text and "recorded as **local:" in text
     elif page == "queues":
         assert [m.label for m in at.metric].count("Visible") == 3
     elif page == "dead_letters":
@@ -423,3 +433,63 @@ def test_the_data_layer_matches_what_the_page_counts(app, seeded, local_cloud):
         before=now,
     )
     assert shown == len(items)
+
+
+# --- the review page ---------------------------------------------------------------------------
+
+
+def queued_for_review(cloud, n: int, seed: int) -> list[str]:
+    """`n` jobs the pipeline sends to review, uploaded through the API; wait for the queue."""
+    import requests
+
+    from local.tools import fixtures
+    from tests.local_cloud.test_review_local import record, wait_for
+
+    token = cloud.token("review-uploader")
+    ids = []
+    for i in range(n):
+        resp = requests.post(
+            f"{cloud.api_url}/jobs",
+            data=fixtures.make("moderate", seed=seed + i).data,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "image/png"},
+            timeout=30,
+        )
+        assert resp.status_code == 202, resp.text
+        ids.append(resp.json()["job_id"])
+    for job_id in ids:
+        wait_for(lambda j=job_id: record(cloud, j).get("review_state") == "pending", 90)
+    return ids
+
+
+def test_review_page_shows_a_job_and_records_a_confirmed_verdict(app, local_cloud):
+    from tests.local_cloud.test_review_local import record
+
+    (job_id,) = queued_for_review(local_cloud, 1, seed=8800)
+    at = render(app, "review")
+    no_errors(at)
+    assert job_id in set(at.dataframe[0].value["job_id"])
+    at.selectbox(key="review_pick").set_value(job_id).run()
+    no_errors(at)
+    assert at.get("image"), "the original is shown"
+    assert "rekognition" in texts(at) and "Violence" in texts(at)
+    assert at.button(key="review_submit").disabled, "no decision chosen yet"
+    at.radio(key=f"review_decision:{job_id}").set_value("reject").run()
+    at.text_area(key=f"review_note:{job_id}").input("graphic; policy 4.2").run()
+    at.button(key="review_submit").click().run()
+    no_errors(at)
+    assert "cannot be changed" in texts(at), "a confirmation comes first"
+    assert record(local_cloud, job_id)["review_state"] == "pending", "nothing written yet"
+    at.button(key="review_cancel").click().run()
+    assert record(local_cloud, job_id)["review_state"] == "pending"
+    at.button(key="review_submit").click().run()
+    at.button(key="review_confirm").click().run()
+    no_errors(at)
+    assert "reject recorded" in texts(at)
+    final = record(local_cloud, job_id)
+    assert (final["decision"], final["review"]["via"]) == ("reject", "dashboard")
+    assert final["review"]["note"] == "graphic; policy 4.2", "the choice survived the cancel"
+    assert final["review"]["reviewer"].startswith("local:")
+    queue = next((d.value for d in at.dataframe if "waiting" in d.value.columns), None)
+    assert queue is None or job_id not in set(queue["job_id"]), "it left the queue"
+    verdicts = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)
+    assert job_id in set(verdicts["job_id"])

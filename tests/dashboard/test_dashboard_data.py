@@ -52,11 +52,10 @@ def client(name: str):
 
 
 def fresh_table(aws) -> str:
-    """A new table with the jobs table's key schema and status GSI (isolation per test)."""
+    """A new table with the jobs table's key schema and indexes (isolation per test)."""
     ddb = client("dynamodb")
     desc = ddb.describe_table(TableName=aws.exports["jobs_table"])["Table"]
     name = f"jobs-{uuid.uuid4().hex[:8]}"
-    gsi = desc["GlobalSecondaryIndexes"][0]
     ddb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -68,6 +67,7 @@ def fresh_table(aws) -> str:
                 "KeySchema": gsi["KeySchema"],
                 "Projection": gsi["Projection"],
             }
+            for gsi in desc["GlobalSecondaryIndexes"]
         ],
     )
     return name

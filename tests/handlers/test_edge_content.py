@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from moto import mock_aws
 
-from common import analysis, jobs, notify
+from common import analysis, jobs, notify, review
 from common.decision import Rules
 from common.timeutil import utcnow
 from local.cloud import free_port
@@ -37,6 +37,10 @@ from tests.support.inprocess import InProcessStack, api_event, stream_records
 RULES = Rules(min_confidence=50, reject_threshold=90, unsafe_categories=("Explicit",))
 EXPLICIT = {
     "labels": [{"name": "Explicit", "confidence": 97.0, "parent": "", "top_level": "Explicit"}]
+}
+# Below the reject threshold and uncorroborated: the rules send it to review.
+MODERATE = {
+    "labels": [{"name": "Explicit", "confidence": 70.0, "parent": "", "top_level": "Explicit"}]
 }
 
 
@@ -216,6 +220,31 @@ def test_the_cdn_reads_only_what_the_bucket_policy_grants_this_distribution(edge
     assert edge.get(f"{edge.cdn.url}/content/plain", auth, method="HEAD")[0] == 200
     assert edge.get(f"{edge.cdn.url}/content/plain", auth, method="POST")[0] == 403
     assert edge.get(f"{edge.cdn.url}/content/{uuid.uuid4()}", auth)[0] == 403
+
+
+def test_a_moderators_approval_publishes_the_image_and_a_rejection_never_does(edge):
+    approved = accept(edge.stack, fixtures.png(seed=21), user="alice")
+    rejected = accept(edge.stack, fixtures.png(seed=22), user="alice")
+    for job_id in (approved, rejected):
+        assert edge.finish(job_id, MODERATE)["decision"] == "review"
+    assert edge.content_keys() == [], "nothing is published while a moderator has to look"
+    ddb, table = edge.stack.client("dynamodb"), edge.stack.exports["jobs_table"]
+    for job_id, decision in ((approved, "approve"), (rejected, "reject")):
+        review.record_verdict(
+            ddb, table, job_id, review.Verdict(review.Decision(decision)), "mod-1", utcnow()
+        )
+    assert edge.stack.invoke("notifier", {"Records": stream_records(edge.stack)}) == {
+        "batchItemFailures": []
+    }
+    assert edge.content_keys() == [f"content/{approved}"]
+    token = edge.idp.token("bob")
+    url = edge.status(approved)["content_url"]
+    assert edge.get(url, {"Authorization": f"Bearer {token}"})[0] == 200
+    assert "content_url" not in edge.status(rejected)
+    status, _, _ = edge.get(
+        f"{edge.cdn.url}/content/{rejected}", {"Authorization": f"Bearer {token}"}
+    )
+    assert status == 403
 
 
 @pytest.mark.parametrize(

@@ -146,8 +146,17 @@ def test_notification_body_is_the_contract(stack):
     report(stack, job_id, "rekognition", REK_EXPLICIT)
     run_notifier(stack)
     (msg,) = notifications(stack, topic_queue)
-    assert set(msg) == {"job_id", "user_id", "status", "decision", "reasons", "completed_at"}
+    assert set(msg) == {
+        "job_id",
+        "user_id",
+        "status",
+        "decision",
+        "reasons",
+        "completed_at",
+        "event",
+    }
     assert msg["decision"] == "reject" and msg["status"] == "complete" and msg["user_id"] == "u"
+    assert msg["event"] == "decided"
 
 
 def test_redelivered_stream_records_do_not_renotify_non_terminal_changes(stack):
@@ -167,6 +176,7 @@ def test_failed_jobs_are_notified_with_their_reason(stack):
     run_notifier(stack)
     (msg,) = notifications(stack, topic_queue)
     assert msg["status"] == "failed" and msg["reasons"] == ["deadline"] and msg["decision"] is None
+    assert msg["event"] == "failed"
 
 
 def test_notifier_reports_only_the_record_that_failed(stack):

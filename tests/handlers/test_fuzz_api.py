@@ -164,3 +164,81 @@ def test_a_real_job_is_invisible_to_every_other_user(api):
         "status", api_event("GET", f"/jobs/{job_id}", user="owner", path_params={"job_id": job_id})
     )
     assert mine["statusCode"] == 200
+
+
+# --- the review routes ------------------------------------------------------------------------
+
+REVIEWS_CODES = {int(c) for c in SPEC["paths"]["/reviews"]["get"]["responses"]}
+VERDICT_CODES = {int(c) for c in SPEC["paths"]["/jobs/{job_id}/review"]["post"]["responses"]}
+group_claims = st.one_of(
+    st.none(),
+    st.sampled_from(["[moderators]", "[users]", "[moderators-prod]", "[admins moderators]", "[]"]),
+    st.text(max_size=30),
+)
+
+
+def reviewing(api, user, groups, **kw) -> dict:
+    claims = {"cognito:groups": groups} if groups is not None else None
+    return api.invoke("review", api_event(user=user, claims=claims, **kw))
+
+
+def table_items(stack) -> list[dict]:
+    items = stack.client("dynamodb").scan(TableName=stack.exports["jobs_table"])["Items"]
+    return sorted(items, key=lambda i: i["job_id"]["S"])
+
+
+@FUZZ
+@given(
+    limit=st.one_of(st.none(), st.text(max_size=6), st.integers(-5, 500).map(str)),
+    cursor=st.one_of(st.none(), st.text(max_size=80)),
+    groups=group_claims,
+    user=st.one_of(st.none(), st.text(min_size=1, max_size=10)),
+)
+def test_review_queue_never_5xx_and_answers_moderators_only(api, limit, cursor, groups, user):
+    query = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
+    resp = reviewing(
+        api, user, groups, method="GET", path="/reviews", route_key="GET /reviews", query=query
+    )
+    status = resp["statusCode"]
+    assert status in REVIEWS_CODES and status < 500, resp
+    if status == 200:
+        assert user and "moderators" in (groups or "").strip("[]").split()
+        body = json.loads(resp["body"])
+        assert set(body) == {"items", "cursor", "image_url_expires_in"}
+    else:
+        check_error_shape(resp)
+
+
+@FUZZ
+@given(
+    job_id=st.one_of(st.uuids().map(str), st.text(max_size=40)),
+    body=st.one_of(
+        st.none(),
+        st.binary(max_size=64),
+        st.fixed_dictionaries(
+            {"decision": st.sampled_from(["approve", "reject", "review", "warn", "", "x"])},
+            optional={
+                "note": st.one_of(st.text(max_size=30), st.integers()),
+                "reviewer": st.text(),
+            },
+        ).map(json.dumps),
+    ),
+    groups=group_claims,
+)
+def test_verdicts_never_5xx_and_a_refusal_writes_nothing(api, job_id, body, groups):
+    before = table_items(api)
+    resp = reviewing(
+        api,
+        "fuzz-moderator",
+        groups,
+        method="POST",
+        path=f"/jobs/{job_id}/review",
+        route_key="POST /jobs/{job_id}/review",
+        body=body,
+        path_params={"job_id": job_id},
+    )
+    status = resp["statusCode"]
+    assert status in VERDICT_CODES and status < 500, resp
+    assert status != 200, "no job of this module is awaiting review"
+    check_error_shape(resp)
+    assert table_items(api) == before

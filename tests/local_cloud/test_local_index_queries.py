@@ -215,3 +215,28 @@ def test_a_write_is_seen_by_the_next_query(ddb):
     gone = sorted(before - {moved})[0]
     ddb.delete_item(TableName="jobs", Key={"job_id": {"S": gone}})
     assert complete_ids() == (before | {"new"}) - {moved, gone}
+
+
+def test_a_page_after_a_start_key_whose_item_is_gone_matches_moto(ddb, monkeypatch):
+    query = {
+        "IndexName": "status-created",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "complete"}},
+        "Limit": 10,
+    }
+    first = ddb.query(TableName="jobs", **query)
+    start = first["LastEvaluatedKey"]
+    # the item the cursor points at leaves the partition before the next page is read
+    ddb.update_item(
+        TableName="jobs",
+        Key={"job_id": start["job_id"]},
+        UpdateExpression="SET #s = :f",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":f": {"S": "failed"}},
+    )
+    fast = ddb.query(TableName="jobs", ExclusiveStartKey=start, **query)
+    monkeypatch.setattr(Table, "query", Table.query.__wrapped__)
+    reference = ddb.query(TableName="jobs", ExclusiveStartKey=start, **query)
+    assert fast["Items"] == reference["Items"] and len(fast["Items"]) == 10
+    assert fast.get("LastEvaluatedKey") == reference.get("LastEvaluatedKey")

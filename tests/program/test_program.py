@@ -64,8 +64,8 @@ def test_jobs_table_on_demand_pitr_sse_ttl_stream_and_status_index(run):
     assert i["serverSideEncryption"] == {"enabled": True}
     assert i["ttl"] == {"attributeName": "expires_at", "enabled": True}
     assert i["streamEnabled"] is True and i["streamViewType"] == "NEW_AND_OLD_IMAGES"
-    (gsi,) = i["globalSecondaryIndexes"]
-    assert (gsi["name"], gsi["hashKey"], gsi["rangeKey"]) == (
+    status_gsi, _ = i["globalSecondaryIndexes"]
+    assert (status_gsi["name"], status_gsi["hashKey"], status_gsi["rangeKey"]) == (
         "status-created_at-index",
         "status",
         "created_at",
@@ -119,6 +119,7 @@ def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
         "text_analyzer",
         "notifier",
         "sweeper",
+        "review",
     }
     groups = {g.inputs["name"]: g.inputs for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
     roles = set()
@@ -187,7 +188,12 @@ def test_api_routes_use_the_jwt_authorizer_with_throttling_and_access_logs(run):
         == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TEST"
     )
     routes = {r.inputs["routeKey"]: r.inputs for r in run.of_type("aws:apigatewayv2/route:Route")}
-    assert set(routes) == {"POST /jobs", "GET /jobs/{job_id}"}
+    assert set(routes) == {
+        "POST /jobs",
+        "GET /jobs/{job_id}",
+        "GET /reviews",
+        "POST /jobs/{job_id}/review",
+    }
     assert all(r["authorizationType"] == "JWT" for r in routes.values())
     stage = run.one("aws:apigatewayv2/stage:Stage").inputs
     throttled = {s["routeKey"]: s for s in stage["routeSettings"]}

@@ -75,6 +75,7 @@ EXPECTED_ACTIONS = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    "review": {"dynamodb:Query", "dynamodb:UpdateItem", "s3:GetObject"},
     "exporter": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -207,10 +208,13 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         "notifier": {table["streamArn"], topic, failures},
         "sweeper": {
             f"{table['arn']}/index/status-created_at-index",
+            f"{table['arn']}/index/review_state-completed_at-index",
             table["arn"],
             failures,
             idem,
         },
+        # The review queue (the index only), verdicts (the table), the originals to presign.
+        "review": images | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"]},
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())

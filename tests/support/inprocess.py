@@ -101,6 +101,7 @@ HANDLER_PACKAGES = {
     "sweeper",
     "exporter",
     "edge_auth",
+    "review",
 }
 
 
@@ -134,19 +135,28 @@ def api_event(
     body: bytes | str | None = None,
     headers: dict[str, str] | None = None,
     path_params: dict[str, str] | None = None,
+    claims: dict[str, str] | None = None,
+    route_key: str | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict:
-    """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer produces it."""
+    """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer produces it.
+
+    `claims` are added to the token's as API Gateway passes them (strings: groups as
+    `"[a b]"`); `route_key` is the route's template (`POST /jobs/{job_id}/review`).
+    """
     import base64
 
     binary = isinstance(body, bytes)
+    token_claims = {"sub": user} if user else {}
+    token_claims.update(claims or {})
     event = {
         "version": "2.0",
-        "routeKey": f"{method} {path}",
+        "routeKey": route_key or f"{method} {path}",
         "rawPath": path,
         "headers": {k.lower(): v for k, v in (headers or {}).items()},
         "requestContext": {
             "http": {"method": method, "path": path},
-            "authorizer": {"jwt": {"claims": {"sub": user} if user else {}, "scopes": None}},
+            "authorizer": {"jwt": {"claims": token_claims, "scopes": None}},
             "requestId": "req-1",
         },
         "isBase64Encoded": binary,
@@ -154,6 +164,8 @@ def api_event(
     }
     if path_params:
         event["pathParameters"] = path_params
+    if query:
+        event["queryStringParameters"] = query
     return event
 
 

@@ -45,3 +45,26 @@ def test_missing_figures_show_a_dash_and_failed_benchmarks_are_named():
     assert "$– / $–" in text
     assert "FAILED" in text
     assert "Benchmarks that exited non-zero: chaos." in text
+
+
+def test_review_figures_name_the_goal_and_the_calls_per_review():
+    result = {
+        "pending_reviews": 10000,
+        "page_size": 25,
+        "goal_p95_ms": 300.0,
+        "list_ms": {"p50": 60.0, "p95": 410.0},
+        "p95_under_goal": False,
+        "dynamodb_calls_per_request": {
+            "list_page": {"Query": 1.0},
+            "verdict": {"UpdateItem": 1.0},
+            "second_verdict_409": {"UpdateItem": 1.0},
+        },
+        "verdict_ms": {"p50": 7.0, "p95": 12.0},
+        "_exit_code": 1,
+    }
+    rows = dict(summary_rows({"review": result}))
+    listing = next(v for k, v in rows.items() if "GET /reviews" in k)
+    assert listing == "60.0 / 410.0 ms (NOT met)"
+    calls = next(v for k, v in rows.items() if "DynamoDB calls per list page" in k)
+    assert calls == "1 Query / 1 UpdateItem / 1 UpdateItem"
+    assert summary_rows({"review": {"error": "boom", "_exit_code": 1}}) == []

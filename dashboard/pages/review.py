@@ -1,0 +1,168 @@
+"""Review: the jobs the rules sent to a person, one at a time, oldest first; the verdicts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import loaders, ui
+from dashboard.data import review as review_data
+from lambdas.common.contract import VERDICTS, Output
+from lambdas.common.timeutil import utcnow
+
+QUEUE_READ = 200
+PENDING = "review_pending"  # a verdict waiting for its confirmation
+RESULT = "review_result"  # what the last confirmed verdict did
+
+tgt = ui.page(
+    "Review",
+    "Jobs the rules could not decide, oldest first: look at the image and what each analysis "
+    "saw, then approve or reject. Verdicts go through the review API's own code (one "
+    "conditional write: a job another moderator decided first is refused), with you as "
+    "the reviewer.",
+)
+key = ui.key()
+if Output.REVIEW_INDEX not in tgt.outputs:
+    st.info(
+        "This stack has no review queue: its outputs name no `review_index` (it was deployed "
+        "before human review). `pulumi up` adds the index, the review API and this page's data."
+    )
+    st.stop()
+
+who = ui.load(loaders.operator, key, tgt, what="finding out who you are")
+if who is None:
+    st.stop()
+group = tgt.outputs.get(Output.MODERATOR_GROUP, "moderators")
+max_age = tgt.outputs.get(Output.REVIEW_MAX_AGE_MINUTES)
+
+# --- the queue's figures ---------------------------------------------------------------------
+stats = ui.load(loaders.review_stats, key, tgt, what="measuring the review queue")
+c = st.columns(4)
+if stats is not None:
+    c[0].metric(
+        "Awaiting review",
+        f"≥{stats.backlog:,}" if stats.at_least else f"{stats.backlog:,}",
+        help="Jobs in the review index's pending partition (one bounded Query, as the sweeper)",
+    )
+    c[1].metric("Oldest waiting", ui.fmt_seconds(stats.oldest_age_seconds))
+c[2].metric(
+    "Alarm after",
+    f"{max_age} min" if max_age else "–",
+    help="moderation:review.maxAgeMinutes: the review-oldest-age alarm",
+)
+c[3].metric("API moderators", group, help="moderation:review.moderatorGroup (cognito:groups)")
+st.caption(f"Verdicts from this page are recorded as **{who}**.")
+
+result = st.session_state.pop(RESULT, None)
+if result is not None:
+    (st.success if result["ok"] else st.error)(result["message"])
+
+queue = ui.load(loaders.review_queue, key, QUEUE_READ, tgt, what="reading the review queue")
+ui.updated("reading the review queue", with_window=False)
+if queue is None:
+    st.stop()
+if queue.table.empty:
+    st.success("No job is waiting for review.")
+else:
+    st.subheader("Queue")
+    if queue.truncated:
+        st.caption(f"The {QUEUE_READ} oldest are shown; more are waiting.")
+    shown = queue.table.copy()
+    shown["waiting"] = shown["age_seconds"].map(ui.fmt_seconds)
+    st.dataframe(
+        shown[["job_id", "waiting", "decision", "reasons", "categories", "user_id"]],
+        hide_index=True,
+    )
+    ids = queue.table["job_id"].tolist()
+    labels = {
+        r["job_id"]: f"{ui.fmt_seconds(r['age_seconds'])} · {r['decision']} · {r['job_id']}"
+        for _, r in queue.table.iterrows()
+    }
+    job_id = st.selectbox(
+        "Job to review (oldest first)", ids, format_func=labels.get, key="review_pick"
+    )
+    job = queue.record(job_id) or {}
+
+    st.subheader(f"Job `{job_id}`")
+    left, right = st.columns([1, 1])
+    with left:
+        image_key = job.get("image_key")
+        image = (
+            ui.load(loaders.review_image, key, image_key, tgt, what="reading the image")
+            if image_key
+            else None
+        )
+        if image is not None:
+            st.image(image, caption=f"{image_key} ({job.get('content_type')})")
+        elif not image_key:
+            st.warning("The record names no image.")
+    with right:
+        st.markdown(f"**Decision of the rules:** `{job.get('decision')}`")
+        for reason in job.get("reasons") or []:
+            st.markdown(f"- {reason}")
+        for section in review_data.result_sections(job):
+            st.markdown(f"**{section.branch}**")
+            for name, table in section.tables.items():
+                st.caption(name)
+                st.dataframe(table, hide_index=True)
+            if section.scores:
+                st.dataframe(
+                    pd.DataFrame(
+                        sorted(section.scores.items(), key=lambda kv: -kv[1]),
+                        columns=["score", "value"],
+                    ),
+                    hide_index=True,
+                )
+            for name, text in section.texts.items():
+                st.text_area(
+                    name, text, disabled=True, key=f"text:{job_id}:{section.branch}:{name}"
+                )
+            if section.values:
+                st.json(section.values, expanded=False)
+
+    st.subheader("Verdict")
+    # Keyed by job: a choice made for one job never carries over to the next.
+    decision = st.radio(
+        "Decision", list(VERDICTS), horizontal=True, key=f"review_decision:{job_id}", index=None
+    )
+    note = st.text_area(
+        "Note (kept with the verdict, not shown to the uploader)",
+        max_chars=review_data.MAX_NOTE_CHARS,
+        key=f"review_note:{job_id}",
+    )
+    if st.button("Record verdict…", key="review_submit", disabled=decision is None):
+        st.session_state[PENDING] = {"job_id": job_id, "decision": decision, "note": note}
+    pending = st.session_state.get(PENDING)
+    if pending is not None and pending["job_id"] == job_id:
+        st.warning(
+            f"Record **{pending['decision']}** for job `{job_id}` as **{who}**? "
+            "The job's decision becomes yours and the uploader is notified; a verdict "
+            "cannot be changed."
+        )
+        yes, no = st.columns([1, 6])
+        if yes.button("Confirm", key="review_confirm", type="primary"):
+            outcome = review_data.submit(
+                tgt.client("dynamodb"),
+                tgt.outputs[Output.JOBS_TABLE],
+                job_id,
+                pending["decision"],
+                pending["note"],
+                who,
+                utcnow(),
+            )
+            st.session_state.pop(PENDING, None)
+            st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}
+            loaders.forget_review_reads()
+            st.rerun()
+        if no.button("Cancel", key="review_cancel"):
+            st.session_state.pop(PENDING, None)
+            st.rerun()
+
+# --- the audit list ----------------------------------------------------------------------------
+st.subheader("Recent verdicts")
+verdicts = ui.load(loaders.recent_verdicts, key, 50, tgt, what="reading recent verdicts")
+if verdicts is not None:
+    if verdicts.empty:
+        st.info("No verdict recorded yet.")
+    else:
+        st.dataframe(verdicts, hide_index=True)
