@@ -312,8 +312,8 @@ def results_of(job: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, float]]:
     """What the analyses saw, read generically from each result so new branches show too.
 
-    Categories: each label's top-level category and name, each flag, each named
-    category. Scores (`<branch>:<name>`): label confidences, named category scores and
+    Categories: each label's top-level category and name, each signal's category, each
+    named category. Scores (`<branch>:<name>`): label confidences, named category scores and
     the result's own `scores`.
     """
     categories: dict[str, None] = {}
@@ -330,9 +330,10 @@ def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, 
                     if isinstance(name, str) and name:
                         categories.setdefault(name)
                 score(f"{branch}:{lab['name']}", lab.get("confidence"))
-        for flag in result.get("flags") or []:
-            if isinstance(flag, str):
-                categories.setdefault(flag)
+        for sig in result.get("signals") or []:
+            if isinstance(sig, dict) and isinstance(sig.get("category"), str):
+                categories.setdefault(sig["category"])
+                score(f"{branch}:{sig['category']}", sig.get("score"))
         for cat in result.get("categories") or []:
             if isinstance(cat, dict) and isinstance(cat.get("category"), str):
                 categories.setdefault(cat["category"])
@@ -359,9 +360,16 @@ def queue_item(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "reasons": list(job.get("reasons") or []),
         "categories": categories,
         "scores": scores,
+        "text": _text_read(job),
         "image_key": job.get("image_key"),
         "content_type": job.get("content_type"),
     }
+
+
+def _text_read(job: Mapping[str, Any]) -> str | None:
+    """The text the OCR branch read (already truncated by it), so a reviewer sees why."""
+    text = (job.get("text_result") or {}).get("text")
+    return text if isinstance(text, str) and text else None
 
 
 @dataclass(frozen=True)

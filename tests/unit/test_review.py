@@ -171,9 +171,8 @@ def job(**extra) -> dict:
             ]
         },
         "custom_result": {
-            "flags": ["off_topic"],
+            "signals": [{"category": "off_topic", "score": 1.0, "evidence": ["blank"]}],
             "scores": {"contrast": 0.02, "nsfw": 0.31},
-            "categories": [{"category": "off_topic", "score": 1.0}],
         },
         **extra,
     }
@@ -205,12 +204,17 @@ def test_a_result_of_a_branch_added_later_shows_without_code_changes():
     assert "contact_details" in item["categories"]
     assert item["scores"]["text:contact_details"] == 0.93
     assert item["scores"]["text:ocr_confidence"] == 0.88
+    assert item["text"] == "call 555-0100"
 
 
 def test_odd_results_do_not_break_the_queue():
     odd = job(
         rekognition_result={"labels": [{"confidence": 5}, "x", {"name": "A", "confidence": True}]},
-        custom_result={"flags": [1, "f"], "scores": {"s": "high"}, "categories": ["c", 3]},
+        custom_result={
+            "signals": [1, {"category": "f", "score": "x"}],
+            "scores": {"s": "high"},
+            "categories": ["c", 3],
+        },
         completed_at="not a time",
     )
     item = review.queue_item(odd, NOW)
