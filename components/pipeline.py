@@ -63,7 +63,7 @@ class ModerationPipeline(Component):
 
         self.store = JobStore(
             self.child("store"),
-            JobStoreArgs(prefix, s.force_destroy, s.upload_expiry_days),
+            JobStoreArgs(prefix, s.force_destroy, s.upload_expiry_days, s.verdict_reuse.enabled),
             opts=self.opts(),
         )
         self.queues = ProcessingQueues(
@@ -84,6 +84,7 @@ class ModerationPipeline(Component):
         self.bucket = self.store.uploads.bucket
         self.table = self.store.table
         self.idempotency_table = self.store.idempotency_table
+        self.verdicts_table = self.store.verdicts_table
         self.queue, self.dlq = self.queues.queue, self.queues.dlq
         self.failure_queue = self.queues.failure_queue
         self.topic = self.notifications.topic
@@ -111,10 +112,10 @@ class ModerationPipeline(Component):
             self.functions[spec.name] = fn
             return fn
 
-        add(specs.rekognition_analyzer(r))
-        add(specs.custom_analyzer(r))
+        rekognition = add(specs.rekognition_analyzer(r))
+        add(specs.custom_analyzer(r, rekognition))
         if s.text_analysis_enabled:
-            add(specs.text_analyzer(r))
+            add(specs.text_analyzer(r, rekognition))
         self.analyzers = {a: self.functions[a] for a in ANALYZERS if a in self.functions}
         upload = add(specs.upload(r))
         status = add(specs.status(r))

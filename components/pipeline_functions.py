@@ -7,7 +7,10 @@ no access to another function's resources).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 import pulumi
@@ -19,7 +22,8 @@ from components.messaging import NotificationTopic, ProcessingQueues
 from components.settings import StackSettings
 from components.storage import JobStore
 from lambdas.common import rules
-from lambdas.common.contract import Env, Function
+from lambdas.common.contract import AnalysisOrder, Env, Function
+from lambdas.common.models import MODEL_PACKAGES
 
 # The converted model each function's package carries (scripts/build_models.py).
 MODELS_BUILD = packaging.BUILD / "models"
@@ -28,6 +32,31 @@ FACE_MODEL = "face_detection_short_range.onnx"
 MAX_TEXT_CHARS = 1000
 # Lambda gives a function one vCPU's worth of CPU per 1,769 MB of memory.
 MB_PER_VCPU = 1769
+
+
+def verdict_digest(settings: StackSettings, sections: dict[str, Any]) -> str:
+    """What a stored verdict depends on, hashed: the rules every analyzer is built with,
+    the branches, and the versions of the models (packages and converted files).
+
+    Any change gives a new digest, so verdicts decided before it are never reused.
+    Rekognition's model version is checked at lookup instead (lambdas/common/verdicts.py).
+    """
+    files = sorted(MODELS_BUILD.glob("*.onnx"))
+    doc = {
+        "sections": sections,
+        "text_analysis": settings.text_analysis_enabled,
+        "packages": {p: _installed_version(p) for p in MODEL_PACKAGES},
+        "model_files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _installed_version(dist: str) -> str:
+    """The version the function packages are built with (the lock installs both)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 def model_threads(memory_mb: int) -> str:
@@ -76,11 +105,39 @@ class Resources:
         self.uploads_objects = self.store.objects("uploads/")
         self.incoming_objects = self.store.objects("incoming/")
 
+    def rule_sections(self) -> dict[str, Any]:
+        """Every rule section an analyzer is built with (the verdict digest covers all)."""
+        s = self.settings
+        return {
+            **self.decision_config(),
+            "custom": rules.custom_section(
+                s.blocklist_hashes, s.blocklist_max_distance, s.min_image_side, s.max_aspect_ratio
+            ),
+            "text": rules.text_section(s.blocked_terms, MAX_TEXT_CHARS),
+        }
+
+    def reuse_environment(self) -> dict[str, pulumi.Input[str]]:
+        """Where verdicts are and what they depend on; empty with verdict reuse off."""
+        table = self.store.verdicts_table
+        if table is None:
+            return {}
+        return {
+            Env.VERDICTS_TABLE: table.name,
+            Env.VERDICT_DIGEST: verdict_digest(self.settings, self.rule_sections()),
+            Env.VERDICT_TTL_DAYS: str(self.settings.verdict_reuse.ttl_days),
+        }
+
+    def reuse_statements(self, sid: str, actions: list[str]) -> list[dict[str, Any]]:
+        table = self.store.verdicts_table
+        return [statement(sid, actions, [table.arn])] if table is not None else []
+
     def branch_environment(self) -> dict[str, pulumi.Input[str]]:
         return {
             Env.JOBS_TABLE: self.store.table.name,
             Env.UPLOAD_BUCKET: self.store.uploads.name,
             Env.REVIEW_QUEUE_WARN: "true" if self.settings.review.queue_warn else "false",
+            Env.ANALYSIS_ORDER: self.settings.analysis_order,
+            **self.reuse_environment(),
         }
 
     def decision_config(self) -> dict[str, Any]:
@@ -103,7 +160,20 @@ class Resources:
             ),
             statement("WriteResult", ["dynamodb:UpdateItem"], [self.store.table.arn]),
             statement("OnFailureDestination", ["sqs:SendMessage"], [self.queues.failure_queue.arn]),
+            # The branch that finalizes stores the verdict for reuse.
+            *self.reuse_statements("StoreVerdicts", ["dynamodb:PutItem"]),
         ]
+
+    def follow_on(
+        self, rekognition: Any
+    ) -> tuple[dict[str, pulumi.Input[str]], list[dict[str, Any]]]:
+        """custom-first: the custom-side branches start Rekognition once they are in."""
+        if self.settings.analysis_order != AnalysisOrder.CUSTOM_FIRST or rekognition is None:
+            return {}, []
+        return (
+            {Env.REKOGNITION_FUNCTION: rekognition.invoke_name},
+            [statement("StartRekognition", ["lambda:InvokeFunction"], [rekognition.invoke_arn])],
+        )
 
 
 def rekognition_analyzer(r: Resources) -> FunctionSpec:
@@ -120,13 +190,16 @@ def rekognition_analyzer(r: Resources) -> FunctionSpec:
     )
 
 
-def custom_analyzer(r: Resources) -> FunctionSpec:
+def custom_analyzer(r: Resources, rekognition: Any = None) -> FunctionSpec:
+    """`rekognition`: the Rekognition analyzer's LambdaFunction (custom-first starts it)."""
     s = r.settings
+    follow_env, follow_statements = r.follow_on(rekognition)
     return FunctionSpec(
         name=Function.CUSTOM_ANALYZER,
         description="NSFW classifier, faces, blocklist and image checks for one job",
         environment={
             **r.branch_environment(),
+            **follow_env,
             Env.MODEL_THREADS: model_threads(s.function(Function.CUSTOM_ANALYZER).memory),
         },
         config={
@@ -136,24 +209,26 @@ def custom_analyzer(r: Resources) -> FunctionSpec:
             ),
         },
         model_files=(MODELS_BUILD / FACE_MODEL,),
-        statements=r.branch_statements(),
+        statements=[*r.branch_statements(), *follow_statements],
         provisioned_concurrency=s.custom_provisioned_concurrency,
     )
 
 
-def text_analyzer(r: Resources) -> FunctionSpec:
+def text_analyzer(r: Resources, rekognition: Any = None) -> FunctionSpec:
+    follow_env, follow_statements = r.follow_on(rekognition)
     return FunctionSpec(
         name=Function.TEXT_ANALYZER,
         description="Text in the image (OCR): links, contact details, blocked terms",
         environment={
             **r.branch_environment(),
+            **follow_env,
             Env.MODEL_THREADS: model_threads(r.settings.function(Function.TEXT_ANALYZER).memory),
         },
         config={
             **r.decision_config(),
             "text": rules.text_section(r.settings.blocked_terms, MAX_TEXT_CHARS),
         },
-        statements=r.branch_statements(),
+        statements=[*r.branch_statements(), *follow_statements],
     )
 
 
@@ -235,9 +310,16 @@ def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
             Env.JOBS_TABLE: r.store.table.name,
             **{ANALYZER_ENV[name]: fn.invoke_name for name, fn in analyzers.items()},
             Env.DISPATCH_LEASE_SECONDS: str(r.settings.function(Function.DISPATCHER).timeout),
+            Env.ANALYSIS_ORDER: r.settings.analysis_order,
+            Env.REVIEW_QUEUE_WARN: "true" if r.settings.review.queue_warn else "false",
+            **r.reuse_environment(),
         },
+        # custom-first: a re-claimed job's next step depends on the custom side's results.
+        config=r.decision_config(),
         statements=[
+            # Claims, and completes a job from a stored verdict: both conditional updates.
             statement("ClaimJobs", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            *r.reuse_statements("LookUpVerdicts", ["dynamodb:BatchGetItem"]),
             statement(
                 "InvokeAnalyzers",
                 ["lambda:InvokeFunction"],
@@ -333,8 +415,8 @@ def sweeper(r: Resources) -> FunctionSpec:
 def review(r: Resources) -> FunctionSpec:
     """The moderator API: read the queue, record a verdict, presign the original.
 
-    No GetItem, no Scan, no PutItem: the queue is the review index (Query), a verdict is
-    one conditional UpdateItem, and the image URLs are signed with this role, so it may
+    No GetItem, no Scan: the queue is the review index (Query), a verdict is one
+    conditional UpdateItem (plus, with verdict reuse, one PutItem of the stored verdict), and the image URLs are signed with this role, so it may
     read the originals and nothing else of the bucket.
     """
     s = r.settings
@@ -346,10 +428,13 @@ def review(r: Resources) -> FunctionSpec:
             Env.UPLOAD_BUCKET: r.store.uploads.name,
             Env.MODERATOR_GROUP: s.review.moderator_group,
             Env.REVIEW_IMAGE_URL_SECONDS: str(s.review.image_url_seconds),
+            **r.reuse_environment(),
         },
         statements=[
             statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
             statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            # A moderator's verdict becomes the stored verdict for the image's bytes.
+            *r.reuse_statements("StoreModeratorVerdicts", ["dynamodb:PutItem"]),
             statement(
                 "PresignOriginals", ["s3:GetObject"], [r.uploads_objects, r.incoming_objects]
             ),

@@ -33,6 +33,7 @@ class JobStoreArgs:
     prefix: str
     force_destroy: bool
     upload_expiry_days: int
+    verdict_reuse: bool = False
 
 
 class JobStore(Component):
@@ -96,6 +97,23 @@ class JobStore(Component):
             deletion_protection_enabled=not args.force_destroy,
             opts=self.opts(),
         )
+        # Verdicts by content hash (lambdas/common/verdicts.py): no user data, only what a
+        # decision needs; expired by TTL. Rebuilt by the pipeline itself, so no PITR.
+        self.verdicts_table = (
+            aws.dynamodb.Table(
+                self.child("verdicts"),
+                name=f"{args.prefix}-verdicts",
+                billing_mode="PAY_PER_REQUEST",
+                hash_key="verdict_key",
+                attributes=[{"name": "verdict_key", "type": "S"}],
+                ttl={"attribute_name": "expires_at", "enabled": True},
+                server_side_encryption={"enabled": True},
+                deletion_protection_enabled=not args.force_destroy,
+                opts=self.opts(),
+            )
+            if args.verdict_reuse
+            else None
+        )
         self.status_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{STATUS_INDEX}")
         self.review_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{REVIEW_INDEX}")
         self.register_outputs(
@@ -103,6 +121,7 @@ class JobStore(Component):
                 "upload_bucket": self.uploads.name,
                 "jobs_table": self.table.name,
                 "idempotency_table": self.idempotency_table.name,
+                **({"verdicts_table": self.verdicts_table.name} if self.verdicts_table else {}),
             }
         )
 

@@ -109,6 +109,18 @@ class ReviewSettings:
 
 
 @dataclass(frozen=True)
+class VerdictReuseSettings:
+    enabled: bool = setting(
+        True,
+        "a job whose bytes match an earlier job's, under the same rules and model versions, "
+        "completes with that verdict without calling an analyzer",
+    )
+    ttl_days: int = setting(
+        30, "a stored verdict is reused for this long (1-365 days; DynamoDB TTL deletes it)"
+    )
+
+
+@dataclass(frozen=True)
 class CachingSettings:
     node_type: str = setting(
         "serverless",
@@ -352,6 +364,12 @@ class StackSettings:
     edge_auth_enabled: bool = setting(False, "CloudFront + Lambda@Edge + Cognito downloads")
     analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
     review: ReviewSettings = section(ReviewSettings, "human review")
+    verdict_reuse: VerdictReuseSettings = section(VerdictReuseSettings, "verdict reuse")
+    analysis_order: str = setting(
+        "parallel",
+        "`parallel` (every branch at once) or `custom-first` (Rekognition only when the "
+        "custom and text results are not already a reject; slower, cheaper)",
+    )
     caching: CachingSettings = section(CachingSettings, "the status cache")
     edge_auth: EdgeAuthSettings = section(EdgeAuthSettings, "edge auth")
     analytics: AnalyticsSettings = section(AnalyticsSettings, "analytics")

@@ -27,7 +27,7 @@ from components.settings.model import (
     EdgeAuthSettings,
     StackSettings,
 )
-from lambdas.common.contract import BRANCH_FUNCTIONS, Function
+from lambdas.common.contract import BRANCH_FUNCTIONS, AnalysisOrder, Function
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -162,6 +162,23 @@ def analyzers(s: StackSettings, p: Problems) -> None:
         60 <= s.async_max_event_age_seconds <= 21600,
         f"{NAMESPACE}:asyncMaxEventAgeSeconds = {s.async_max_event_age_seconds} is outside "
         f"Lambda's 60-21600. Set it with {_set_cmd('asyncMaxEventAgeSeconds', 3600)}.",
+    )
+
+
+def cost(s: StackSettings, p: Problems) -> None:
+    """Verdict reuse and the analysis order (docs/cost.md#calling-rekognition-less)."""
+    orders = [str(o) for o in AnalysisOrder]
+    p.need(
+        s.analysis_order in orders,
+        f"{NAMESPACE}:analysisOrder = {s.analysis_order!r} is not one of {', '.join(orders)}. "
+        f"Set it with {_set_cmd('analysisOrder', AnalysisOrder.PARALLEL)}.",
+    )
+    ttl = s.verdict_reuse.ttl_days
+    p.need(
+        1 <= ttl <= 365,
+        f"{NAMESPACE}:verdictReuse.ttlDays = {ttl} is outside 1-365: a verdict must expire "
+        "(a model's blind spot found later should not live on in reused verdicts). "
+        f"Set it with {_set_cmd('verdictReuse.ttlDays', 30)}.",
     )
 
 
@@ -620,6 +637,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     platform,
     queueing,
     analyzers,
+    cost,
     rules,
     validate_models.categories,
     validate_models.blocked_terms,

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from lambdas.common import review as behaviour
-from lambdas.common.contract import VERDICTS, Decision
+from lambdas.common.contract import VERDICTS, Decision, Output
 
 QUEUE_COLUMNS = [
     "job_id",
@@ -144,6 +144,14 @@ class Outcome:
     job: dict[str, Any] | None = None
 
 
+def verdict_store(outputs: dict[str, Any]) -> tuple[str, int] | None:
+    """The verdicts table and TTL from the stack outputs; None without verdict reuse."""
+    table = outputs.get(Output.VERDICTS_TABLE)
+    if not table:
+        return None
+    return str(table), int(outputs.get(Output.VERDICT_TTL_DAYS) or 30)
+
+
 def submit(
     ddb: Any,
     table: str,
@@ -152,8 +160,10 @@ def submit(
     note: str,
     reviewer: str,
     now: datetime,
+    verdict_store: tuple[str, int] | None = None,
 ) -> Outcome:
-    """Record a verdict as the API does (same checks, same single conditional write)."""
+    """Record a verdict as the API does (same checks, same single conditional write; with
+    `verdict_store`, the verdict is stored for reuse as the API stores it)."""
     if decision not in VERDICTS:
         return Outcome(False, f"decision must be one of {', '.join(VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
@@ -161,7 +171,14 @@ def submit(
     verdict = behaviour.Verdict(Decision(decision), note)
     try:
         job = behaviour.record_verdict(
-            ddb, table, job_id, verdict, reviewer, now, behaviour.VIA_DASHBOARD
+            ddb,
+            table,
+            job_id,
+            verdict,
+            reviewer,
+            now,
+            behaviour.VIA_DASHBOARD,
+            verdict_store=verdict_store,
         )
     except behaviour.Refused as refused:
         return Outcome(False, refused.message)

@@ -149,6 +149,7 @@ else:
                 pending["note"],
                 who,
                 utcnow(),
+                verdict_store=review_data.verdict_store(tgt.outputs),
             )
             st.session_state.pop(PENDING, None)
             st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}

@@ -8,15 +8,17 @@ several branches see the complete set at once exactly one of them wins.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common import jobs, review
-from common.contract import Branch, Decision
-from common.decision import Rules, decide
+from common import env, jobs, review, verdicts
+from common.contract import AnalysisOrder, Branch, Decision, Env, Metric
+from common.decision import Rules, custom_rejects, decide
 
 
 class BranchOutcome(StrEnum):
@@ -26,6 +28,7 @@ class BranchOutcome(StrEnum):
     WAITING = "waiting"  # recorded; another expected branch has not reported yet
     FINALIZED = "finalized"  # recorded, and this branch wrote the decision
     LOST_RACE = "lost_race"  # recorded; another branch wrote the decision first
+    STARTED_REKOGNITION = "started_rekognition"  # custom-first: the custom side is in
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class BranchReport:
     decision: Decision | None = None
     job_status: str | None = None
     waiting_for: tuple[Branch, ...] = ()
+    verdict_stored: bool = False
+    skipped_rekognition: bool = False
 
     @property
     def finalized(self) -> bool:
@@ -47,7 +52,88 @@ class BranchReport:
             return f"recorded: waiting for {', '.join(self.waiting_for) or 'the other analyzers'}"
         if self.outcome is BranchOutcome.FINALIZED:
             return f"finalized: {self.decision}"
+        if self.outcome is BranchOutcome.STARTED_REKOGNITION:
+            return "recorded: custom side complete and not a reject; Rekognition started"
         return "recorded: another analyzer finalized"
+
+
+# The result custom-first records for Rekognition when the custom side already rejects.
+SKIPPED_REKOGNITION: dict[str, Any] = {
+    "skipped": True,
+    "labels": [],
+    "reason": "custom-first: the custom side already rejects",
+}
+SKIPPED_REASON = "rekognition: not called (custom-first: the custom side already rejects)"
+
+
+@dataclass(frozen=True)
+class FollowOn:
+    """custom-first: how the branch that completes the custom side starts Rekognition."""
+
+    lam: Any
+    rekognition_function: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What finalizing needs besides the rules: review queueing, verdict reuse, the order."""
+
+    queue_warn: bool = False
+    reuse: verdicts.ReuseConfig | None = None
+    follow_on: FollowOn | None = None
+
+
+def completion_from_env(lam: Callable[[], Any]) -> Completion:
+    """The analyzers' Completion from their environment (`lam` makes a Lambda client)."""
+    order = env.optional(Env.ANALYSIS_ORDER, AnalysisOrder.PARALLEL)
+    rekognition = env.optional(Env.REKOGNITION_FUNCTION)
+    follow_on = (
+        FollowOn(lam(), rekognition)
+        if order == AnalysisOrder.CUSTOM_FIRST and rekognition
+        else None
+    )
+    return Completion(
+        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+        reuse=verdicts.config_from_env(),
+        follow_on=follow_on,
+    )
+
+
+def custom_side(job: dict[str, Any]) -> tuple[Branch, ...]:
+    """The branches on the stack's own models: every expected branch but Rekognition."""
+    return tuple(b for b in jobs.expected_branches(job) if b is not Branch.REKOGNITION)
+
+
+def custom_side_rejects(job: dict[str, Any], rules: Rules) -> bool:
+    """Whether the custom side's results alone make the job a reject (custom-first)."""
+    return any(custom_rejects(job.get(b.result_attribute), rules) for b in custom_side(job))
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a job needs started next: these branches, or Rekognition skipped."""
+
+    branches: tuple[Branch, ...]
+    skip_rekognition: bool = False
+
+
+def next_start(job: dict[str, Any], order: str, rules: Rules | None) -> Start:
+    """The branches to invoke for a claimed job, in `order`.
+
+    parallel: every missing result. custom-first: the missing custom-side branches; once
+    they are all in, Rekognition, unless the custom side already rejects (then it is
+    skipped: nothing Rekognition could report lowers a reject). Without `rules` (the
+    caller cannot judge), Rekognition is started.
+    """
+    missing = jobs.missing_results(job)
+    if order != AnalysisOrder.CUSTOM_FIRST or Branch.REKOGNITION not in missing:
+        return Start(tuple(missing))
+    first = tuple(b for b in missing if b is not Branch.REKOGNITION)
+    if first:
+        return Start(first)
+    if rules is not None and custom_side_rejects(job, rules):
+        return Start((), skip_rekognition=True)
+    return Start((Branch.REKOGNITION,))
 
 
 def results_of(job: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
@@ -64,28 +150,97 @@ def complete_branch(
     rules: Rules,
     clock: Callable[[], datetime],
     queue_warn: bool = False,
+    completion: Completion | None = None,
 ) -> BranchReport:
     """Record `result`; finalize when every branch the job expects is in (queued for
-    review when the decision is `review`, or `warn` with `queue_warn`)."""
+    review when the decision is `review`, or `warn` with `queue_warn`).
+
+    custom-first: the write that completes the custom side starts Rekognition, or, when
+    the custom side already rejects, records Rekognition as skipped and finalizes.
+    """
+    done = completion or Completion(queue_warn=queue_warn)
     recorded = jobs.record_result(ddb, table, job_id, branch, result, clock())
     if not recorded.written:
         return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get("status"))
+    job = recorded.job
+    skip = False
+    if (
+        not recorded.complete_set
+        and done.follow_on is not None
+        and branch is not Branch.REKOGNITION
+    ):
+        start = next_start(job, AnalysisOrder.CUSTOM_FIRST, rules)
+        if start.skip_rekognition:
+            skipped = jobs.record_result(
+                ddb, table, job_id, Branch.REKOGNITION, SKIPPED_REKOGNITION, clock()
+            )
+            if not skipped.written:
+                return BranchReport(BranchOutcome.IGNORED, job_status=skipped.job.get("status"))
+            recorded, job = skipped, skipped.job
+            skip = True
+        elif start.branches == (Branch.REKOGNITION,):
+            payload = json.dumps({"job_id": job_id, "image_key": job["image_key"]}).encode()
+            done.follow_on.lam.invoke(
+                FunctionName=done.follow_on.rekognition_function,
+                InvocationType="Event",
+                Payload=payload,
+            )
+            return BranchReport(BranchOutcome.STARTED_REKOGNITION)
     if not recorded.complete_set:
-        return BranchReport(
-            BranchOutcome.WAITING, waiting_for=tuple(jobs.missing_results(recorded.job))
-        )
-    verdict = decide(results_of(recorded.job), rules)
+        return BranchReport(BranchOutcome.WAITING, waiting_for=tuple(jobs.missing_results(job)))
+    report = _finalize(ddb, table, job_id, job, rules, clock, done)
+    return dataclasses.replace(report, skipped_rekognition=skip)
+
+
+def report_metrics(report: BranchReport, metrics: Any) -> None:
+    """The EMF counts of one branch report (Powertools `metrics`)."""
+    if report.finalized:
+        metrics.add_metric(name=Metric.JOBS_FINALIZED, unit="Count", value=1)
+    if report.verdict_stored:
+        metrics.add_metric(name=Metric.VERDICTS_STORED, unit="Count", value=1)
+    if report.skipped_rekognition:
+        metrics.add_metric(name=Metric.REKOGNITION_SKIPPED, unit="Count", value=1)
+
+
+def _finalize(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    job: dict[str, Any],
+    rules: Rules,
+    clock: Callable[[], datetime],
+    done: Completion,
+) -> BranchReport:
+    verdict = decide(results_of(job), rules)
+    reasons = list(verdict.reasons)
+    if (job.get(Branch.REKOGNITION.result_attribute) or {}).get("skipped"):
+        reasons.append(SKIPPED_REASON)
+    now = clock()
+    categories = verdict.categories()
     won, _ = jobs.finalize(
         ddb,
         table,
         job_id,
         verdict.decision,
-        verdict.reasons,
-        clock(),
-        branches=jobs.expected_branches(recorded.job),
-        categories=verdict.categories(),
-        awaiting_review=review.queued(verdict.decision, queue_warn),
+        reasons,
+        now,
+        branches=jobs.expected_branches(job),
+        categories=categories,
+        awaiting_review=review.queued(verdict.decision, done.queue_warn),
     )
-    if won:
-        return BranchReport(BranchOutcome.FINALIZED, decision=verdict.decision)
-    return BranchReport(BranchOutcome.LOST_RACE)
+    if not won:
+        return BranchReport(BranchOutcome.LOST_RACE)
+    stored = False
+    if done.reuse is not None and job.get(verdicts.KEY):
+        stored = verdicts.store(
+            ddb,
+            done.reuse.table,
+            str(job[verdicts.KEY]),
+            job,
+            verdict.decision,
+            reasons,
+            categories,
+            done.reuse.ttl_days,
+            now,
+        )
+    return BranchReport(BranchOutcome.FINALIZED, decision=verdict.decision, verdict_stored=stored)

@@ -88,8 +88,22 @@ REVIEWS_ROUTE = "GET /reviews"
 VERDICT_ROUTE = "POST /jobs/{job_id}/review"
 # The JWT claim that lists a Cognito user's groups.
 GROUPS_CLAIM = "cognito:groups"
+# The verdicts table's item holding the Rekognition model version last seen, next to the
+# verdicts (keyed `<content sha256>#<rules digest>`) that depend on it.
+REKOGNITION_VERSION_KEY = "meta#rekognition-model-version"
 # The CloudWatch namespace of every EMF metric the handlers write.
 METRICS_NAMESPACE = "Moderation"
+
+
+class AnalysisOrder(StrEnum):
+    """How the dispatcher starts the branches (`moderation:analysisOrder`).
+
+    `parallel`: all at once. `custom-first`: the branches that run on this stack's own
+    models first; Rekognition only when their results are not already a reject.
+    """
+
+    PARALLEL = "parallel"
+    CUSTOM_FIRST = "custom-first"
 
 
 class Function(StrEnum):
@@ -176,6 +190,10 @@ class Env(StrEnum):
     EXPORT_PREFIX = "EXPORT_PREFIX"
     LEASE_TABLE = "LEASE_TABLE"
     SWEEP_LEASE_SECONDS = "SWEEP_LEASE_SECONDS"
+    VERDICTS_TABLE = "VERDICTS_TABLE"
+    VERDICT_DIGEST = "VERDICT_DIGEST"
+    VERDICT_TTL_DAYS = "VERDICT_TTL_DAYS"
+    ANALYSIS_ORDER = "ANALYSIS_ORDER"
     REVIEW_QUEUE_WARN = "REVIEW_QUEUE_WARN"
     MODERATOR_GROUP = "MODERATOR_GROUP"
     REVIEW_IMAGE_URL_SECONDS = "REVIEW_IMAGE_URL_SECONDS"
@@ -213,6 +231,10 @@ ENV_DOCS: dict[Env, str] = {
     Env.EXPORT_PREFIX: "key prefix of exported rows",
     Env.LEASE_TABLE: "where the sweeper takes its run lease (the idempotency table)",
     Env.SWEEP_LEASE_SECONDS: "how long a sweep's lease lasts (the sweeper's timeout)",
+    Env.VERDICTS_TABLE: "stored verdicts by content hash (unset: verdict reuse is off)",
+    Env.VERDICT_DIGEST: "digest of the rules, categories and model versions a verdict depends on",
+    Env.VERDICT_TTL_DAYS: "how long a stored verdict may be reused",
+    Env.ANALYSIS_ORDER: "`parallel` or `custom-first` (Rekognition only when not already a reject)",
     Env.REVIEW_QUEUE_WARN: "`true`: `warn` decisions wait for a moderator too",
     Env.MODERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to review",
     Env.REVIEW_IMAGE_URL_SECONDS: "lifetime of the presigned image URL in the review queue",
@@ -231,6 +253,8 @@ class Output(StrEnum):
     MODERATOR_GROUP = "moderator_group"
     REVIEW_MAX_AGE_MINUTES = "review_max_age_minutes"
     IDEMPOTENCY_TABLE = "idempotency_table"
+    VERDICTS_TABLE = "verdicts_table"
+    VERDICT_TTL_DAYS = "verdict_ttl_days"
     UPLOAD_BUCKET = "upload_bucket"
     PROCESSING_QUEUE_URL = "processing_queue_url"
     DLQ_URL = "dlq_url"
@@ -306,6 +330,11 @@ class Metric(StrEnum):
     REVIEW_CONFLICTS = "ReviewConflicts"
     REVIEWS_REFUSED = "ReviewsRefused"
     JOBS_REVIEWED = "JobsReviewed"
+    # Cost: jobs completed from a stored verdict (no analyzer ran), verdicts stored, and
+    # jobs that custom-first finished without calling Rekognition.
+    VERDICTS_REUSED = "VerdictsReused"
+    VERDICTS_STORED = "VerdictsStored"
+    REKOGNITION_SKIPPED = "RekognitionSkipped"
 
 
 def terminal_metric(status: str) -> Metric:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common import env, jobs
-from common.contract import Branch, Env, Status
+from common import analysis, env, jobs, review, verdicts
+from common.contract import AnalysisOrder, Branch, Env, Status
+from common.decision import Rules
 
 # The variable naming each branch's function; a branch whose variable is unset is off.
 BRANCH_ENV: dict[Branch, Env] = {
@@ -40,7 +41,15 @@ class ClaimHeld(RuntimeError):
     """
 
 
-def parse_message(body: str) -> str:
+@dataclass(frozen=True)
+class Message:
+    """A processing-queue message: the job, and the image's SHA-256 when the upload knew it."""
+
+    job_id: str
+    content_sha256: str | None = None
+
+
+def parse_message(body: str) -> Message:
     try:
         message = json.loads(body)
     except (TypeError, ValueError) as exc:
@@ -48,7 +57,21 @@ def parse_message(body: str) -> str:
     job_id = message.get("job_id") if isinstance(message, dict) else None
     if not isinstance(job_id, str) or not job_id:
         raise PoisonMessage("body has no job_id")
-    return job_id
+    sha = message.get("content_sha256")
+    valid = isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
+    return Message(job_id, sha if valid else None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How this stack dispatches: the analyzers, the order, reuse, what review needs."""
+
+    analyzers: dict[Branch, str]
+    lease_seconds: int
+    order: str = AnalysisOrder.PARALLEL
+    reuse: verdicts.ReuseConfig | None = None
+    rules: Rules | None = None
+    queue_warn: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,13 +81,23 @@ class Dispatched:
     started: tuple[Branch, ...]
     attempt: int
     job_status: str
+    reused_from: str | None = None
+    skipped_rekognition: bool = False
+
+    @property
+    def reused(self) -> bool:
+        return self.reused_from is not None
 
     @property
     def duplicate(self) -> bool:
-        return not self.started
+        return not self.started and not self.reused and not self.skipped_rekognition
 
     def describe(self) -> str:
         """One line for the log."""
+        if self.reused:
+            return "completed from a stored verdict: no analyzer invoked"
+        if self.skipped_rekognition:
+            return "re-dispatched: the custom side already rejects; Rekognition skipped"
         if self.duplicate:
             return f"skipped: job is {self.job_status} and already dispatched"
         return f"dispatched: {', '.join(self.started)} (attempt {self.attempt})"
@@ -74,22 +107,34 @@ def dispatch(
     ddb: Any,
     lam: Any,
     table: str,
-    job_id: str,
-    analyzers: dict[Branch, str],
+    message: Message,
+    plan: Plan,
     now: datetime,
-    lease_seconds: int,
 ) -> Dispatched:
-    """Claim the job (recording the branches of `analyzers` as the ones it expects), then
-    invoke the analyzers whose results are missing.
+    """Complete the job from a stored verdict, or claim it (recording the branches of
+    the plan's analyzers as the ones it expects) and invoke what it needs next.
 
     A redelivered message for a job already dispatched or finished invokes nothing;
     one that arrives while another delivery's claim is still held raises ClaimHeld. A
     re-claimed job keeps the branches its first claim recorded; a branch this stack no
     longer has cannot be invoked, and the job is left to the sweeper's deadline.
     """
+    job_id = message.job_id
+    verdict_key = plan.reuse.key_for(message.content_sha256) if plan.reuse else None
+    if plan.reuse is not None and message.content_sha256:
+        reused = _reuse(ddb, table, message, plan, now)
+        if reused is not None:
+            return reused
     try:
         claim = jobs.claim_for_analysis(
-            ddb, table, job_id, now, lease_seconds, branches=tuple(analyzers)
+            ddb,
+            table,
+            job_id,
+            now,
+            plan.lease_seconds,
+            branches=tuple(plan.analyzers),
+            content_sha256=message.content_sha256,
+            verdict_key=verdict_key,
         )
     except jobs.UnknownJob as exc:
         raise PoisonMessage(f"job {job_id} does not exist") from exc
@@ -102,12 +147,53 @@ def dispatch(
         ):
             raise ClaimHeld(f"job {job_id} is being dispatched by another delivery")
         return Dispatched((), int(job.get("attempts", 0)), str(job.get("status")))
+    attempt = int(claim.job.get("attempts", 0))
+    start = analysis.next_start(claim.job, plan.order, plan.rules)
+    if start.skip_rekognition:
+        # A re-claim after the branch that completed the custom side died before acting.
+        analysis.complete_branch(
+            ddb,
+            table,
+            job_id,
+            Branch.REKOGNITION,
+            analysis.SKIPPED_REKOGNITION,
+            plan.rules or Rules(),
+            lambda: now,
+            completion=analysis.Completion(queue_warn=plan.queue_warn, reuse=plan.reuse),
+        )
+        return Dispatched((), attempt, Status.ANALYZING, skipped_rekognition=True)
     payload = json.dumps({"job_id": job_id, "image_key": claim.job["image_key"]}).encode()
     started = []
-    for branch in claim.missing_branches():
-        function = analyzers.get(branch)
+    for branch in start.branches:
+        function = plan.analyzers.get(branch)
         if function is None:
             continue
         lam.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
         started.append(branch)
-    return Dispatched(tuple(started), int(claim.job.get("attempts", 0)), Status.ANALYZING)
+    return Dispatched(tuple(started), attempt, Status.ANALYZING)
+
+
+def _reuse(ddb: Any, table: str, message: Message, plan: Plan, now: datetime) -> Dispatched | None:
+    """Complete a pending job with its bytes' stored verdict; None when there is none."""
+    assert plan.reuse is not None and message.content_sha256
+    found = verdicts.lookup(ddb, plan.reuse.table, message.content_sha256, plan.reuse.digest, now)
+    if found is None:
+        return None
+    try:
+        won = jobs.complete_from_verdict(
+            ddb,
+            table,
+            message.job_id,
+            found.decision,
+            [found.reason_line(), *found.reasons],
+            list(found.categories),
+            found.source_job_id,
+            now,
+            awaiting_review=review.queued(found.decision, plan.queue_warn),
+            verdict_key=plan.reuse.key_for(message.content_sha256),
+        )
+    except jobs.UnknownJob as exc:
+        raise PoisonMessage(f"job {message.job_id} does not exist") from exc
+    if not won:
+        return None  # not pending: a redelivery; the claim path below tells which case
+    return Dispatched((), 0, Status.COMPLETE, reused_from=found.source_job_id)

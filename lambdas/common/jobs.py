@@ -139,10 +139,12 @@ def new_job(
     size_bytes: int,
     now: datetime,
     retention_days: int,
+    content_sha256: str | None = None,
 ) -> dict[str, Any]:
     stamp = iso(now)
     return {
         "job_id": job_id,
+        "content_sha256": content_sha256,
         "user_id": user_id,
         "status": Status.PENDING,
         "created_at": stamp,
@@ -206,6 +208,8 @@ def claim_for_analysis(
     now: datetime,
     lease_seconds: int,
     branches: tuple[Branch, ...] = LEGACY_BRANCHES,
+    content_sha256: str | None = None,
+    verdict_key: str | None = None,
 ) -> Claim:
     """pending -> analyzing, before any analyzer is started; records `branches`.
 
@@ -215,6 +219,8 @@ def claim_for_analysis(
     timeout, so the first dispatcher is gone) may re-claim an `analyzing` job whose
     analyzers never all reported, so a dispatcher crash between claim and invoke
     cannot strand the job. A re-claim keeps the branches the first claim recorded.
+    The content hash (presigned uploads: known from the message) and the verdict key
+    the finalizer stores the verdict under are recorded in the same write.
     """
     if not branches:
         raise ValueError("a job needs at least one analysis branch")
@@ -227,6 +233,8 @@ def claim_for_analysis(
             "SET #s = :analyzing, updated_at = :now, dispatch_lease = :lease, "
             "attempts = if_not_exists(attempts, :zero) + :one, "
             "branches = if_not_exists(branches, :branches)"
+            + (", content_sha256 = if_not_exists(content_sha256, :sha)" if content_sha256 else "")
+            + (", verdict_key = if_not_exists(verdict_key, :vk)" if verdict_key else "")
         ),
         ConditionExpression=(
             f"#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND ({missing_any}))"
@@ -241,6 +249,8 @@ def claim_for_analysis(
             zero=0,
             one=1,
             branches=[str(b) for b in branches],
+            **({"sha": content_sha256} if content_sha256 else {}),
+            **({"vk": verdict_key} if verdict_key else {}),
         ),
     )
     if item is None:
@@ -336,6 +346,54 @@ def finalize(
     return won, item
 
 
+def complete_from_verdict(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    decision: str,
+    reasons: list[str],
+    categories: list[dict[str, Any]],
+    reused_from: str,
+    now: datetime,
+    awaiting_review: bool = False,
+    verdict_key: str | None = None,
+) -> bool:
+    """pending -> complete with a stored verdict, no analyzer run. One conditional write.
+
+    Conditional on `pending`: a redelivered message, or a job some other delivery
+    already claimed, is left alone (False).
+    """
+    review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
+    won, item = _conditional_update(
+        ddb,
+        table,
+        job_id,
+        returns="NONE",
+        UpdateExpression=(
+            "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
+            "reused_from = :source, completed_at = :now, updated_at = :now"
+            + (", review_state = :review_state" if review else "")
+            + (", verdict_key = :vk" if verdict_key else "")
+        ),
+        ConditionExpression="#s = :pending",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=_values(
+            complete=Status.COMPLETE,
+            pending=Status.PENDING,
+            d=decision,
+            r=list(reasons),
+            c=list(categories),
+            source=reused_from,
+            now=iso(now),
+            **review,
+            **({"vk": verdict_key} if verdict_key else {}),
+        ),
+    )
+    if item is None:
+        raise UnknownJob(job_id)
+    return won
+
+
 def fail_job(
     ddb: Any, table: str, job_id: str, reason: str, now: datetime
 ) -> tuple[bool, dict[str, Any] | None]:
@@ -370,7 +428,11 @@ def get_job(ddb: Any, table: str, job_id: str, consistent: bool = False) -> dict
 
 
 def public_view(job: dict[str, Any]) -> dict[str, Any]:
-    return {k: job[k] for k in PUBLIC_FIELDS if k in job}
+    """What the job's owner sees. A reused verdict says so, but not whose job it came from."""
+    view = {k: job[k] for k in PUBLIC_FIELDS if k in job}
+    if job.get("reused_from"):
+        view["verdict_reused"] = True
+    return view
 
 
 def jobs_older_than(

@@ -103,6 +103,9 @@ def message_for(job: dict[str, Any], event: NotificationEvent | None = None) -> 
         message["event"] = event
     if job.get("review_state"):
         message["review_state"] = job["review_state"]
+    if job.get("reused_from"):
+        # Not whose job it came from: that is another user's (operators see it on the record).
+        message["verdict_reused"] = True
     if event is NotificationEvent.REVIEWED:
         message["automatic_decision"] = job.get("automatic_decision")
         message["review"] = job.get("review")

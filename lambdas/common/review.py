@@ -34,7 +34,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from common import jobs
+from common import jobs, verdicts
 from common.contract import (
     GROUPS_CLAIM,
     REVIEW_INDEX,
@@ -425,8 +425,13 @@ def record_verdict(
     reviewer: str,
     now: datetime,
     via: str = VIA_API,
+    verdict_store: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
     """Record `verdict` by `reviewer`: one conditional UpdateItem; returns the job after it.
+
+    With `verdict_store` (the verdicts table and its TTL in days: verdict reuse is on),
+    the moderator's verdict also becomes the stored verdict for the image's bytes, ahead
+    of the rules' one: an identical upload later gets the person's decision.
 
     Refused 404 for an unknown job, 409 `already_reviewed` for a job a moderator has
     decided already (a race, or a retried request), 409 `not_awaiting_review` for a job
@@ -464,7 +469,13 @@ def record_verdict(
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
         raise _why_not(job_id, exc) from None
-    return jobs.deserialize(out.get("Attributes")) or {}
+    job = jobs.deserialize(out.get("Attributes")) or {}
+    if verdict_store is not None and job.get(verdicts.KEY):
+        table_name, ttl_days = verdict_store
+        verdicts.store_moderator(
+            ddb, table_name, str(job[verdicts.KEY]), job_id, verdict.decision, now, ttl_days
+        )
+    return job
 
 
 def _why_not(job_id: str, exc: ClientError) -> Refused:

@@ -52,8 +52,17 @@ def accepted(job_id: str, extra: dict[str, Any] | None = None) -> dict[str, Any]
     }
 
 
-def enqueue(deps: UploadDeps, job_id: str) -> None:
-    deps.sqs.send_message(QueueUrl=deps.queue_url, MessageBody=json.dumps({"job_id": job_id}))
+def content_sha256(data: bytes) -> str:
+    """The image's identity for verdict reuse: exactly these bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def enqueue(deps: UploadDeps, job_id: str, sha256: str | None = None) -> None:
+    """Queue the job; the content hash rides along so the dispatcher needs no read."""
+    message: dict[str, str] = {"job_id": job_id}
+    if sha256:
+        message["content_sha256"] = sha256
+    deps.sqs.send_message(QueueUrl=deps.queue_url, MessageBody=json.dumps(message))
 
 
 def job_id_for_key(user_id: str, idempotency_key: str | None) -> str:
@@ -126,6 +135,7 @@ def accept_inline(
         size_bytes=info.size_bytes,
         now=now,
         retention_days=deps.retention_days,
+        content_sha256=content_sha256(data),
     )
     job["request_digest"] = digest
     created = False
@@ -139,7 +149,7 @@ def accept_inline(
                 raise _reused()
             if existing.get("status") != Status.PENDING:
                 return accepted(job_id)
-        enqueue(deps, job_id)
+        enqueue(deps, job_id, job["content_sha256"])
     except Rejection:
         raise
     except Exception as exc:
@@ -235,5 +245,5 @@ def ingest_object(deps: UploadDeps, key: str, now: datetime) -> str:
             deps.ddb, deps.table, job_id, f"upload rejected: {rej.error}: {rej.message}", now
         )
         return f"rejected: {rej.error} (job {'failed' if won else 'unknown or already done'})"
-    enqueue(deps, job_id)
+    enqueue(deps, job_id, content_sha256(body))
     return "queued"

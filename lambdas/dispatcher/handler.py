@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from common import dispatch, env
+from common import dispatch, env, rules, verdicts
 from common.clients import client
-from common.contract import Branch, Env, Metric
+from common.contract import AnalysisOrder, Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -22,24 +22,31 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @functools.cache
-def _analyzers() -> dict[Branch, str]:
-    """Each branch's function, for the branches this stack has (their variables are set)."""
-    return dispatch.analyzers_from_env()
+def _plan() -> dispatch.Plan:
+    """This stack's analyzers (the branches whose variables are set), order and reuse."""
+    order = env.optional(Env.ANALYSIS_ORDER, AnalysisOrder.PARALLEL) or AnalysisOrder.PARALLEL
+    return dispatch.Plan(
+        analyzers=dispatch.analyzers_from_env(),
+        lease_seconds=env.integer(Env.DISPATCH_LEASE_SECONDS, 30),
+        order=order,
+        reuse=verdicts.config_from_env(),
+        rules=rules.from_config() if order == AnalysisOrder.CUSTOM_FIRST else None,
+        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+    )
 
 
 def record_handler(record: SQSRecord) -> str:
-    job_id = dispatch.parse_message(record.body)
-    logger.append_keys(job_id=job_id)
+    message = dispatch.parse_message(record.body)
+    logger.append_keys(job_id=message.job_id)
     try:
         try:
             outcome = dispatch.dispatch(
                 client("dynamodb"),
                 client("lambda"),
                 env.require(Env.JOBS_TABLE),
-                job_id,
-                _analyzers(),
+                message,
+                _plan(),
                 utcnow(),
-                env.integer(Env.DISPATCH_LEASE_SECONDS, 30),
             )
         except dispatch.ClaimHeld:
             logger.info("dispatch deferred: another delivery holds the claim; SQS retries it")
@@ -52,11 +59,15 @@ def record_handler(record: SQSRecord) -> str:
                 "receive_count": record.attributes.approximate_receive_count,
             },
         )
-        metrics.add_metric(
-            name=Metric.DUPLICATE_DELIVERIES if outcome.duplicate else Metric.JOBS_DISPATCHED,
-            unit="Count",
-            value=1,
-        )
+        if outcome.reused:
+            metric = Metric.VERDICTS_REUSED
+        elif outcome.duplicate:
+            metric = Metric.DUPLICATE_DELIVERIES
+        else:
+            metric = Metric.JOBS_DISPATCHED
+        metrics.add_metric(name=metric, unit="Count", value=1)
+        if outcome.skipped_rekognition:
+            metrics.add_metric(name=Metric.REKOGNITION_SKIPPED, unit="Count", value=1)
         return outcome.describe()
     finally:
         logger.remove_keys(["job_id"])

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from common import analysis, env, rekognition, rules
+from common import analysis, env, rekognition, rules, verdicts
 from common.clients import client
-from common.contract import Branch, Env, Metric
+from common.contract import Branch, Env
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
+
+
+@functools.cache
+def _completion() -> analysis.Completion:
+    return analysis.completion_from_env(lambda: client("lambda"))
+
+
+_versions_noted: set[str] = set()
+
+
+def _note_version(version: str | None) -> None:
+    """Keep the verdicts' record of Rekognition's model version current (once per version
+    per environment), so a verdict decided by an older model is not reused."""
+    reuse = _completion().reuse
+    if reuse is None or not version or version in _versions_noted:
+        return
+    if verdicts.note_rekognition_version(client("dynamodb"), reuse.table, version, utcnow()):
+        logger.info("rekognition model version recorded", extra={"model_version": version})
+    _versions_noted.add(version)
 
 
 @logger.inject_lambda_context
@@ -26,6 +46,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         settings.min_confidence,
     )
     logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
+    _note_version(result.get("model_version"))
     report = analysis.complete_branch(
         client("dynamodb"),
         env.require(Env.JOBS_TABLE),
@@ -34,11 +55,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result,
         settings,
         utcnow,
-        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+        completion=_completion(),
     )
     logger.info(
         "branch reported", extra={"branch": Branch.REKOGNITION, "outcome": report.describe()}
     )
-    if report.finalized:
-        metrics.add_metric(name=Metric.JOBS_FINALIZED, unit="Count", value=1)
+    analysis.report_metrics(report, metrics)
     return {"job_id": job_id, "outcome": report.describe()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from common import env, http, review, status
+from common import env, http, review, status, verdicts
 from common.clients import client, s3_presigner
 from common.contract import REVIEWS_ROUTE, VERDICT_ROUTE, Env, Metric
 from common.observability import logger, metrics, tracer
@@ -59,8 +59,16 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
         raise review.Refused(404, "not_found", "no such job")
     logger.append_keys(job_id=job_id)
     verdict = review.parse_verdict(http.body_bytes(event))
+    reuse = verdicts.config_from_env()
     job = review.record_verdict(
-        client("dynamodb"), _table(), job_id, verdict, reviewer, utcnow(), review.VIA_API
+        client("dynamodb"),
+        _table(),
+        job_id,
+        verdict,
+        reviewer,
+        utcnow(),
+        review.VIA_API,
+        verdict_store=(reuse.table, reuse.ttl_days) if reuse else None,
     )
     logger.info(
         "verdict recorded",

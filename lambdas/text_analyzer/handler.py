@@ -32,6 +32,11 @@ def _blocked() -> BlockedTerms:
     return BlockedTerms(rules.text_from_config().blocked_terms)
 
 
+@functools.cache
+def _completion() -> analysis.Completion:
+    return analysis.completion_from_env(lambda: client("lambda"))
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
@@ -55,9 +60,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result,
         rules.from_config(),
         utcnow,
-        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+        completion=_completion(),
     )
     logger.info("branch reported", extra={"branch": Branch.TEXT, "outcome": report.describe()})
-    if report.finalized:
-        metrics.add_metric(name=Metric.JOBS_FINALIZED, unit="Count", value=1)
+    analysis.report_metrics(report, metrics)
     return {"job_id": job_id, "outcome": report.describe()}

@@ -21,10 +21,9 @@ def run_dispatch(stack, job_id, lam, now=None, lease=30):
         stack.client("dynamodb"),
         lam,
         stack.exports["jobs_table"],
-        job_id,
-        ANALYZERS,
+        dispatch.Message(job_id),
+        dispatch.Plan(ANALYZERS, lease),
         now or utcnow(),
-        lease,
     )
 
 
@@ -150,14 +149,18 @@ def test_the_claim_records_the_branches_and_a_reclaim_keeps_them(stack):
     lam = RecordingLambda()
     three = {**ANALYZERS, "text": "text-fn"}
     ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
-    started = dispatch.dispatch(ddb, lam, table, job_id, three, utcnow(), 30).started
+    started = dispatch.dispatch(
+        ddb, lam, table, dispatch.Message(job_id), dispatch.Plan(three, 30), utcnow()
+    ).started
     assert sorted(started) == ["custom", "rekognition", "text"]
     assert job(stack, job_id)["branches"] == ["rekognition", "custom", "text"]
     jobs.record_result(ddb, table, job_id, "rekognition", {"labels": []}, utcnow())
     # The lease has run out, and the stack now has only two branches: the re-claim keeps
     # the job's three and invokes the missing custom branch (text is no longer deployed).
     later = utcnow() + timedelta(seconds=120)
-    again = dispatch.dispatch(ddb, lam, table, job_id, ANALYZERS, later, 30)
+    again = dispatch.dispatch(
+        ddb, lam, table, dispatch.Message(job_id), dispatch.Plan(ANALYZERS, 30), later
+    )
     assert again.started == ("custom",)
     assert job(stack, job_id)["branches"] == ["rekognition", "custom", "text"]
     assert jobs.missing_results(job(stack, job_id)) == ["custom", "text"]
@@ -175,4 +178,9 @@ def test_parse_message_rejects_poison():
         except dispatch.PoisonMessage:
             continue
         raise AssertionError(body)
-    assert dispatch.parse_message('{"job_id": "a"}') == "a"
+    assert dispatch.parse_message('{"job_id": "a"}') == dispatch.Message("a")
+    sha = "ab" * 32
+    message = json.dumps({"job_id": "a", "content_sha256": sha})
+    assert dispatch.parse_message(message) == dispatch.Message("a", sha)
+    # A malformed hash is not trusted for reuse; the job is still dispatched.
+    assert dispatch.parse_message('{"job_id": "a", "content_sha256": "x"}').content_sha256 is None

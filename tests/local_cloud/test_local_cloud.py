@@ -321,3 +321,24 @@ def test_images_rekognition_cannot_read_are_refused_at_the_gateway(local_cloud):
     )
     assert resp.status_code == 400
     assert resp.json()["error"] == "image_too_small"
+
+
+def test_a_repeated_image_completes_from_the_stored_verdict(local_cloud):
+    """Verdict reuse end to end: the upload's hash, the dispatcher's lookup, the finalizer's
+    stored verdict, the notification, under each function's own IAM role."""
+    data = fixtures.png(seed=40_404)
+    first = upload(local_cloud, data, user="reuse-a")
+    wait_for(lambda: job(local_cloud, first)["status"] == "complete", 120)
+    second = upload(local_cloud, data, user="reuse-b")
+    reused = wait_for(lambda: (j := job(local_cloud, second))["status"] == "complete" and j, 60)
+    original = job(local_cloud, first)
+    assert reused["reused_from"] == first and reused["decision"] == original["decision"]
+    assert reused["reasons"][0].startswith("reused:")
+    assert not [k for k in reused if k.endswith("_result")], "no analyzer ran"
+    resp = requests.get(
+        f"{local_cloud.api_url}/jobs/{second}",
+        headers={"Authorization": f"Bearer {local_cloud.token('reuse-b')}"},
+        timeout=30,
+    )
+    assert resp.status_code == 200
+    assert resp.json()["verdict_reused"] is True and first not in resp.text

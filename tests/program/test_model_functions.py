@@ -106,8 +106,8 @@ def test_a_function_whose_environment_is_too_large_fails_the_program(monkeypatch
 
     real = pipeline_functions.custom_analyzer
 
-    def bloated(r):
-        spec: FunctionSpec = real(r)
+    def bloated(r, *rest):
+        spec: FunctionSpec = real(r, *rest)
         spec.environment["BLOCKLIST_HASHES"] = ",".join(hashes(300))
         return spec
 

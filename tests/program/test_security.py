@@ -44,6 +44,7 @@ EXPECTED_ACTIONS = {
     "status": {"dynamodb:GetItem"},
     "dispatcher": {
         "dynamodb:UpdateItem",
+        "dynamodb:BatchGetItem",
         "lambda:InvokeFunction",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -54,10 +55,17 @@ EXPECTED_ACTIONS = {
         "rekognition:DetectModerationLabels",
         "s3:GetObject",
         "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
         "sqs:SendMessage",
     },
-    "custom_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "sqs:SendMessage"},
-    "text_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "sqs:SendMessage"},
+    # PutItem: the finalizing branch stores the verdict (verdict reuse, on by default).
+    "custom_analyzer": {
+        "s3:GetObject",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+    },
+    "text_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "dynamodb:PutItem", "sqs:SendMessage"},
     "notifier": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -75,7 +83,7 @@ EXPECTED_ACTIONS = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
-    "review": {"dynamodb:Query", "dynamodb:UpdateItem", "s3:GetObject"},
+    "review": {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "s3:GetObject"},
     "exporter": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -152,6 +160,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     ex = run.exports
     table = run.one("aws:dynamodb/table:Table", "moderation-store-jobs").outputs
     idem = run.one("aws:dynamodb/table:Table", "moderation-store-idempotency").outputs["arn"]
+    verdicts = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
     bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
     queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").outputs["arn"]
     failures = run.one("aws:sqs/queue:Queue", "moderation-queues-analysis-failures").outputs["arn"]
@@ -198,13 +207,14 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         "dispatcher": {
             table["arn"],
             queue,
+            verdicts,
             fn_arn["rekognition_analyzer"],
             fn_arn["custom_analyzer"],
             fn_arn["text_analyzer"],
         },
-        "rekognition_analyzer": images | {table["arn"], failures, "*"},
-        "custom_analyzer": images | {table["arn"], failures},
-        "text_analyzer": images | {table["arn"], failures},
+        "rekognition_analyzer": images | {table["arn"], failures, verdicts, "*"},
+        "custom_analyzer": images | {table["arn"], failures, verdicts},
+        "text_analyzer": images | {table["arn"], failures, verdicts},
         "notifier": {table["streamArn"], topic, failures},
         "sweeper": {
             f"{table['arn']}/index/status-created_at-index",
@@ -214,7 +224,8 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             idem,
         },
         # The review queue (the index only), verdicts (the table), the originals to presign.
-        "review": images | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"]},
+        "review": images
+        | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts},
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())

