@@ -99,6 +99,17 @@ def completion_from_env(lam: Callable[[], Any]) -> Completion:
     )
 
 
+def invoke_payload(job: dict[str, Any]) -> bytes:
+    """What an analyzer is invoked with: the job, its image and the image's type."""
+    return json.dumps(
+        {
+            "job_id": job["job_id"],
+            "image_key": job["image_key"],
+            "content_type": job.get("content_type"),
+        }
+    ).encode()
+
+
 def custom_side(job: dict[str, Any]) -> tuple[Branch, ...]:
     """The branches on the stack's own models: every expected branch but Rekognition."""
     return tuple(b for b in jobs.expected_branches(job) if b is not Branch.REKOGNITION)
@@ -179,7 +190,7 @@ def complete_branch(
             recorded, job = skipped, skipped.job
             skip = True
         elif start.branches == (Branch.REKOGNITION,):
-            payload = json.dumps({"job_id": job_id, "image_key": job["image_key"]}).encode()
+            payload = invoke_payload(job)
             done.follow_on.lam.invoke(
                 FunctionName=done.follow_on.rekognition_function,
                 InvocationType="Event",

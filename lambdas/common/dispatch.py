@@ -162,7 +162,7 @@ def dispatch(
             completion=analysis.Completion(queue_warn=plan.queue_warn, reuse=plan.reuse),
         )
         return Dispatched((), attempt, Status.ANALYZING, skipped_rekognition=True)
-    payload = json.dumps({"job_id": job_id, "image_key": claim.job["image_key"]}).encode()
+    payload = analysis.invoke_payload(claim.job)
     started = []
     for branch in start.branches:
         function = plan.analyzers.get(branch)

@@ -1,8 +1,9 @@
 """Rekognition DetectModerationLabels on the S3 object; the image never passes through Lambda.
 
-DetectModerationLabels reads JPEG and PNG only. The API also accepts WebP uploads,
-so when Rekognition refuses the format the image is converted to JPEG in memory and
-sent as bytes (up to Rekognition's 5 MB bytes limit). A WebP may hold up to 40
+DetectModerationLabels reads JPEG and PNG only. The API also accepts WebP uploads: an
+image whose type is known not to be JPEG or PNG is converted to JPEG in memory and sent
+as bytes (up to Rekognition's 5 MB bytes limit) without first making a call Rekognition
+would refuse; one of unknown type is tried from S3 and converted when refused. A WebP may hold up to 40
 megapixels (`images.MAX_PIXELS`): it is shrunk to `MAX_CONVERTED_SIDE` while it is
 converted, which bounds the encoder's memory and the JPEG's size, and loses nothing
 moderation labels depend on. The function's memory is sized from the measured peak
@@ -40,20 +41,39 @@ def _as_jpeg(data: bytes) -> bytes:
     raise ValueError("image cannot be made small enough for Rekognition")
 
 
-def detect(rek: Any, s3: Any, bucket: str, key: str, min_confidence: float) -> dict[str, Any]:
-    source = "s3"
-    try:
-        out = rek.detect_moderation_labels(
-            Image={"S3Object": {"Bucket": bucket, "Name": key}}, MinConfidence=min_confidence
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "InvalidImageFormatException":
-            raise
+# The formats DetectModerationLabels reads from S3.
+READABLE_TYPES = ("image/jpeg", "image/png")
+
+
+def detect(
+    rek: Any,
+    s3: Any,
+    bucket: str,
+    key: str,
+    min_confidence: float,
+    content_type: str | None = None,
+) -> dict[str, Any]:
+    def converted() -> Any:
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        out = rek.detect_moderation_labels(
+        return rek.detect_moderation_labels(
             Image={"Bytes": _as_jpeg(data)}, MinConfidence=min_confidence
         )
-        source = "converted-jpeg"
+
+    if content_type and content_type not in READABLE_TYPES:
+        out, source = converted(), "converted-jpeg"
+    else:
+        try:
+            out, source = (
+                rek.detect_moderation_labels(
+                    Image={"S3Object": {"Bucket": bucket, "Name": key}},
+                    MinConfidence=min_confidence,
+                ),
+                "s3",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "InvalidImageFormatException":
+                raise
+            out, source = converted(), "converted-jpeg"
     raw = out.get("ModerationLabels", [])
     parents = {lab["Name"]: lab.get("ParentName", "") for lab in raw}
 

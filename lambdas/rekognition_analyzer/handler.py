@@ -44,6 +44,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         env.require(Env.UPLOAD_BUCKET),
         image_key,
         settings.min_confidence,
+        event.get("content_type"),
     )
     logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
     _note_version(result.get("model_version"))

@@ -121,7 +121,14 @@ def test_anything_but_a_decisive_reject_calls_rekognition(
     started = report(stack, job_id, Branch.TEXT, text, lam)
     assert started.outcome is BranchOutcome.STARTED_REKOGNITION
     assert lam.calls == [
-        ("rek-fn", {"job_id": job_id, "image_key": job(stack, job_id)["image_key"]})
+        (
+            "rek-fn",
+            {
+                "job_id": job_id,
+                "image_key": job(stack, job_id)["image_key"],
+                "content_type": "image/png",
+            },
+        )
     ]
     final = report(stack, job_id, Branch.REKOGNITION, rekognition)
     assert final.finalized and final.decision == decision

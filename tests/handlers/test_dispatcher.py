@@ -40,7 +40,11 @@ def test_claims_before_invoking_both_analyzers(stack):
     assert run_dispatch(stack, job_id, lam).started
     assert seen_status == ["analyzing", "analyzing"], "analyzing is set before any analyzer starts"
     assert sorted(c[0] for c in lam.calls) == ["custom-fn", "rek-fn"]
-    assert lam.calls[0][1] == {"job_id": job_id, "image_key": f"uploads/{job_id}/original"}
+    assert lam.calls[0][1] == {
+        "job_id": job_id,
+        "image_key": f"uploads/{job_id}/original",
+        "content_type": "image/png",
+    }
     assert job(stack, job_id)["attempts"] == 1
 
 
