@@ -16,26 +16,232 @@ at the 128 MB CPU share (Lambda's CPU follows memory), and it has no notifier,
 sweeper, status index, alarms or KMS key. Both are priced with the dashboard's
 cost model and the same per-job Rekognition, S3, SQS, SNS and status-poll usage.
 
-    python -m bench.cost [--jobs 1000] [--rate 10] [--quick]
+Calling Rekognition less (docs/cost.md#calling-rekognition-less): the workload is
+a sequence of images of which `--repeat-share` (25%) are byte-identical repeats of
+earlier ones in the sequence, as reposts are, and `--decisive-share` (5%) are
+blocklisted (their dHashes, computed with the custom analyzer's own code, are the
+stack's `blocklistHashes` in every mode); the rest are distinct fixtures. The same
+sequence runs on a fresh local cloud per mode: verdict reuse off, reuse on, and reuse
+on with `analysisOrder: custom-first`. Each is priced from its own run (the analyzers'
+figures per job that ran them, and the shares of reused and Rekognition-skipped jobs
+its job records show), next to the reference design priced from the reuse-off run.
+`decisions_identical` compares each position's decision across the three modes.
+The design's columns (`this_design`, like for like, month 12) are the reuse-off run:
+the same analysis work as the reference design.
+
+    python -m bench.cost [--jobs 1000] [--rate 2] [--repeat-share 0.25]
+                         [--decisive-share 0.05] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
-from dataclasses import replace
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from bench.localcloud import FAST, fresh_cloud
 from bench.machine import describe
 from dashboard.data.cost import FunctionLoad, Workload, estimate
-from lambdas.common.contract import Output
-from local.tools.load import run_load
+from lambdas.common.contract import AnalysisOrder, Function, Output, Status
+from local.tools import fixtures
+from local.tools.load import LoadSummary, percentiles, run_load
 
 MILLION = 1_000_000
 SEED_MEMORY_MB = 128
+QUICK_JOBS = 120
+WARMUP_JOBS = 20
+# The goal: reuse on + custom-first costs at most this share of the reference design.
+GOAL_RATIO = 0.75
+
+# Each mode's settings on top of FAST and the workload's blocklist.
+MODES: dict[str, dict[str, Any]] = {
+    "reuse_off": {"verdictReuse": {"enabled": False}},
+    "reuse_on": {"verdictReuse": {"enabled": True}},
+    "reuse_on_custom_first": {
+        "verdictReuse": {"enabled": True},
+        "analysisOrder": str(AnalysisOrder.CUSTOM_FIRST),
+    },
+}
+BASE_MODE = "reuse_off"
+ANALYZERS = (Function.REKOGNITION_ANALYZER, Function.CUSTOM_ANALYZER, Function.TEXT_ANALYZER)
+# A verdict lookup reads two items (the verdict, the Rekognition version), eventually
+# consistent: half a read unit each, found or not.
+LOOKUP_RRU = 2 * 0.5
+
+
+# --- the workload: distinct images, reposts, blocklisted images ------------------------------
+
+# The fixtures' mix without its one blocklisted image (the same bytes every time): the
+# blocklisted images of this workload are the decisive share, each its own.
+DISTINCT_KINDS = tuple(k for k in fixtures.MIX if k != "blocklisted")
+DECISIVE_SEED_BASE = 700_000_000
+
+
+def blocklist_max_distance() -> int:
+    """The stack's default `blocklistMaxDistance`: how near a dHash counts as a match."""
+    from components.settings.model import StackSettings
+
+    return int(StackSettings.__dataclass_fields__["blocklist_max_distance"].default)
+
+
+def image_dhash(data: bytes) -> str:
+    """The custom analyzer's own dHash of an image's bytes."""
+    from common.images import dhash, open_image
+
+    return dhash(open_image(data))
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One upload of the workload: `distinct` (a fixture kind), `decisive` or `repeat`."""
+
+    kind: str
+    fixture: str
+    data: bytes
+    content_type: str
+    source: int | None = None  # a repeat: the position of the original it repeats
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class CostWorkload:
+    items: tuple[Item, ...]
+    blocklist: tuple[str, ...]  # the decisive images' dHashes
+    seed: int
+    # Where each wave starts: a wave is sent once the one before it has completed, and a
+    # repeat only repeats an image of an earlier wave (a repost of something decided).
+    wave_starts: tuple[int, ...] = (0,)
+
+    def waves(self) -> list[tuple[int, list[tuple[bytes, str]]]]:
+        """(first position, uploads) of each wave."""
+        uploads = self.uploads()
+        bounds = [*self.wave_starts, len(uploads)]
+        return [(a, uploads[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+    def uploads(self) -> list[tuple[bytes, str]]:
+        return [(i.data, i.content_type) for i in self.items]
+
+    def describe(self) -> dict[str, Any]:
+        kinds: dict[str, int] = {}
+        for item in self.items:
+            kinds[item.kind] = kinds.get(item.kind, 0) + 1
+        n = len(self.items)
+        repeats = kinds.get("repeat", 0)
+        return {
+            "jobs": n,
+            "seed": self.seed,
+            "distinct_images": len({i.sha256 for i in self.items}),
+            "repeats": repeats,
+            "repeat_share": round(repeats / n, 3) if n else 0.0,
+            "decisive_originals": kinds.get("decisive", 0),
+            "decisive_share": round(sum(1 for i in self.items if i.fixture == "decisive") / n, 3)
+            if n
+            else 0.0,
+            "blocklist_hashes": len(self.blocklist),
+            "by_fixture": dict(
+                sorted(
+                    {
+                        f: sum(1 for i in self.items if i.fixture == f)
+                        for f in {i.fixture for i in self.items}
+                    }.items()
+                )
+            ),
+        }
+
+
+def build_workload(
+    jobs: int,
+    repeat_share: float = 0.25,
+    decisive_share: float = 0.05,
+    seed: int = 5,
+    avoid: frozenset[str] = frozenset(),
+    max_distance: int | None = None,
+    waves: int = 4,
+) -> CostWorkload:
+    """`jobs` uploads: round(jobs * repeat_share) repeats, round(jobs * decisive_share)
+    blocklisted originals, distinct fixtures for the rest (none in `avoid`, sha256s).
+
+    The sequence is sent in `waves`; a repeat copies the bytes of an original of an
+    earlier wave, drawn uniformly (a repost of something decided before: a repeat sent
+    while its original is still being analyzed would be analyzed too, and measure the
+    machine's backlog rather than reuse); the first wave holds no repeats. No distinct
+    image is within `max_distance` bits of a blocklisted dHash (it would be blocklisted
+    too), and no two originals share their bytes.
+    """
+    for name, share in (("repeat_share", repeat_share), ("decisive_share", decisive_share)):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} = {share} must be within 0..1")
+    if repeat_share + decisive_share > 1.0:
+        raise ValueError("repeat_share + decisive_share must not exceed 1")
+    distance = blocklist_max_distance() if max_distance is None else max_distance
+    rng = random.Random(seed)
+    waves = max(1, min(waves, jobs))
+    wave_starts = tuple(sorted({jobs * w // waves for w in range(waves)}))
+    wave_of = {p: max(i for i, start in enumerate(wave_starts) if start <= p) for p in range(jobs)}
+    later = [p for p in range(jobs) if wave_of[p] > 0] if waves > 1 else list(range(1, jobs))
+    repeats = min(round(jobs * repeat_share), len(later))
+    repeat_at = set(rng.sample(later, repeats)) if repeats else set()
+    originals = [i for i in range(jobs) if i not in repeat_at]
+    decisive_at = set(rng.sample(originals, min(round(jobs * decisive_share), len(originals))))
+    seen = set(avoid)
+    blocklist: list[str] = []
+    decisive: dict[int, Item] = {}
+    next_seed = DECISIVE_SEED_BASE + seed * 10_000
+    for position in sorted(decisive_at):
+        while True:
+            next_seed += 1
+            data = fixtures.png(seed=next_seed, labels=[])
+            digest = image_dhash(data)
+            sha = hashlib.sha256(data).hexdigest()
+            if sha not in seen and all(hamming(digest, b) > distance for b in blocklist):
+                break
+        seen.add(sha)
+        blocklist.append(digest)
+        decisive[position] = Item("decisive", "decisive", data, "image/png")
+    items: list[Item] = []
+    fixture_seed = seed * 100_000
+    for position in range(jobs):
+        if position in repeat_at:
+            earlier = wave_starts[wave_of[position]] if waves > 1 else position
+            picked = rng.randrange(earlier)
+            # A repeat of a repeat is a repeat of its original.
+            source = items[picked].source
+            source = picked if source is None else source
+            original = items[source]
+            items.append(
+                Item("repeat", original.fixture, original.data, original.content_type, source)
+            )
+            continue
+        if position in decisive:
+            items.append(decisive[position])
+            continue
+        while True:
+            fixture_seed += 1
+            kind = rng.choice(DISTINCT_KINDS)
+            fx = fixtures.make(kind, fixture_seed)
+            sha = hashlib.sha256(fx.data).hexdigest()
+            if sha in seen:
+                continue  # e.g. the seventh rotation of the one portrait
+            if blocklist and min(hamming(image_dhash(fx.data), b) for b in blocklist) <= distance:
+                continue
+            break
+        seen.add(sha)
+        items.append(Item("distinct", kind, fx.data, fx.content_type))
+    return CostWorkload(tuple(items), tuple(blocklist), seed, wave_starts)
 
 
 # --- DynamoDB item sizes (AWS's rules: name bytes + value bytes) -----------------------------
@@ -70,10 +276,25 @@ def wru(before: dict | None, after: dict) -> int:
     return max(1, math.ceil(size / 1024))
 
 
+REUSE_FINAL = ("decision", "reasons", "categories", "completed_at", "reused_from", "review_state")
+
+
+def reused_write_units(job: dict) -> tuple[int, int]:
+    """(table WRU, status-index WRU) of a job completed from a stored verdict: its
+    creation and the one conditional write that completes it."""
+    created = {k: v for k, v in job.items() if k not in REUSE_FINAL}
+    created["status"] = "pending"
+    # The status index: a put at creation, a delete and a put at completion.
+    return wru(None, created) + wru(created, job), 1 + 2
+
+
 def this_design_write_units(job: dict) -> tuple[int, int]:
     """(table WRU, status-index WRU) of one completed job, replaying its 3 + N writes."""
-    results = [f"{b}_result" for b in job.get("branches") or ("rekognition", "custom")]
-    final_only = ("decision", "reasons", "categories", "completed_at")
+    if job.get("reused_from"):
+        return reused_write_units(job)
+    branches = job.get("branches") or ("rekognition", "custom")
+    results = [f"{b}_result" for b in branches if f"{b}_result" in job]
+    final_only = ("decision", "reasons", "categories", "completed_at", "review_state")
     created = {
         k: v
         for k, v in job.items()
@@ -132,25 +353,107 @@ def reference_design_units(job: dict) -> tuple[int, float]:
     return writes, float(reads)
 
 
+def verdict_write_units(job: dict) -> int:
+    """WRU of the verdict a finalizer stores for `job` (common/verdicts.py's item)."""
+    item = {
+        "verdict_key": f"{job.get('content_sha256') or '0' * 64}#{'0' * 64}",
+        "decision": job.get("decision"),
+        "reasons": list(job.get("reasons") or []),
+        "categories": list(job.get("categories") or []),
+        "source_job_id": job["job_id"],
+        "decided_by": "rules",
+        "rekognition_model_version": "x" * 8,
+        "decided_at": job.get("completed_at", ""),
+        "expires_at": 1764000000,
+    }
+    return wru(None, item)
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
-def measure(jobs: int, rate: float) -> dict:
-    with fresh_cloud(FAST) as cloud:
-        run_load(cloud, 20, rate=10, progress=False, timeout=120, seed=1)  # warm environments
+def run_waves(cloud: Any, work: CostWorkload, rate: float) -> tuple[LoadSummary, dict]:
+    """Send each wave once the one before it has completed; one summary and one set of
+    details for the whole sequence (positions are the workload's)."""
+    merged = LoadSummary()
+    details: dict[str, Any] = {"job_ids": [], "notifications": {}, "positions": {}}
+    latencies: list[float] = []
+    for start, uploads in work.waves():
+        summary, part = run_load(
+            cloud, len(uploads), rate=rate, progress=False, timeout=600, items=uploads
+        )
+        for name in ("requested", "accepted", "poison_sent", "completed", "failed"):
+            setattr(merged, name, getattr(merged, name) + getattr(summary, name))
+        for name in ("unfinished", "duplicate_notifications", "unexpected_decisions"):
+            setattr(merged, name, getattr(merged, name) + getattr(summary, name))
+        for name in ("refused", "decisions", "failure_reasons"):
+            total = getattr(merged, name)
+            for key, n in getattr(summary, name).items():
+                total[key] = total.get(key, 0) + n
+        merged.submit_seconds += summary.submit_seconds
+        merged.wall_seconds += summary.wall_seconds
+        latencies += part.get("latencies_ms", [])
+        details["job_ids"] += part["job_ids"]
+        details["notifications"].update(part["notifications"])
+        details["positions"].update({j: start + p for j, p in part["positions"].items()})
+    merged.latency_ms = percentiles(latencies)
+    finished = merged.completed + merged.failed
+    merged.throughput_jobs_per_s = round(finished / max(merged.wall_seconds, 1e-9), 2)
+    return merged, details
+
+
+def measure(
+    jobs: int,
+    rate: float,
+    work: CostWorkload | None = None,
+    warmup: CostWorkload | None = None,
+    settings: dict[str, Any] | None = None,
+) -> dict:
+    """One fresh local cloud: warm its environments, then send the workload and read back
+    every function's counters and every job's record.
+
+    Without `work`, the fixtures' mix (the measurement this benchmark made before the
+    cost modes).
+    """
+    config = {**FAST, **(settings or {})}
+    if work is not None:
+        config["blocklistHashes"] = list(work.blocklist)
+    with fresh_cloud(config) as cloud:
+        if warmup is not None:
+            run_load(
+                cloud,
+                len(warmup.items),
+                rate=10,
+                progress=False,
+                timeout=180,
+                items=warmup.uploads(),
+            )
+        else:
+            run_load(cloud, WARMUP_JOBS, rate=10, progress=False, timeout=120, seed=1)
+        time.sleep(1.0)  # the last warm-up invocations end before the counters are reset
         cloud.control("reset-stats")
-        summary, details = run_load(cloud, jobs, rate=rate, progress=False, timeout=600, seed=5)
+        if work is not None:
+            summary, details = run_waves(cloud, work, rate)
+        else:
+            summary, details = run_load(cloud, jobs, rate=rate, progress=False, timeout=600, seed=5)
+        time.sleep(1.0)  # verdict writes after a job's notification are counted too
         status = cloud.control("status")
         from common import jobs as job_store
 
         ddb, table = cloud.client("dynamodb"), cloud.outputs[Output.JOBS_TABLE]
-        sample = [job_store.get_job(ddb, table, j, True) for j in details["job_ids"][:100]]
-    done = [j for j in sample if j and j.get("status") == "complete"]
+        ids = details["job_ids"] if work is not None else details["job_ids"][:100]
+        records = [job_store.get_job(ddb, table, j, True) for j in ids]
+    done = [j for j in records if j and j.get("status") == Status.COMPLETE]
     return {
         "summary": summary.as_dict(),
         "functions": status["functions"],
         "jobs": done,
+        "records": [r for r in records if r],
         "accepted": summary.accepted,
+        "positions": details.get("positions", {}),
+        "notifications": {
+            job_id: notes[0][1] for job_id, notes in details["notifications"].items() if notes
+        },
     }
 
 
@@ -162,23 +465,66 @@ def per_job_calls(functions: dict, jobs: int) -> dict[str, float]:
     return {k: round(v, 3) for k, v in sorted(calls.items())}
 
 
-def workloads(m: dict) -> tuple[Workload, Workload, dict]:
+def api_calls(functions: dict, names: tuple[str, ...], call: str) -> int:
+    """How many `call`s (`service:Operation`) the named functions made."""
+    return sum(int(functions.get(n, {}).get("api_calls", {}).get(call, 0)) for n in names)
+
+
+def shares(m: dict) -> dict[str, Any]:
+    """What the run's job records show: reused jobs, and analyzed jobs whose Rekognition
+    branch custom-first skipped."""
+    records = m.get("records") or m["jobs"]
+    jobs = max(m["accepted"], 1)
+    reused = sum(1 for r in records if r.get("reused_from"))
+    skipped = sum(
+        1
+        for r in records
+        if not r.get("reused_from") and (r.get("rekognition_result") or {}).get("skipped")
+    )
+    analyzed = max(jobs - reused, 0)
+    return {
+        "jobs": m["accepted"],
+        "reused": reused,
+        "rekognition_skipped": skipped,
+        "reuse_share": reused / jobs,
+        "rekognition_skip_share": skipped / analyzed if analyzed else 0.0,
+    }
+
+
+def _mean(values: list[float], default: float) -> float:
+    return sum(values) / len(values) if values else default
+
+
+def design_workload(m: dict, verdict_reuse: bool) -> tuple[Workload, dict]:
+    """This design as one run measured it, per 1M jobs.
+
+    The cost model holds the analyzers' figures per job that ran them and applies the
+    shares of reused and Rekognition-skipped jobs itself, so the run's counters are
+    divided by the jobs that ran each function: priced at the run's own shares, the
+    model gives back the run's invocations and Rekognition calls.
+    """
     jobs = m["accepted"]
     fns = m["functions"]
     calls = per_job_calls(fns, jobs)
-    units = [this_design_write_units(j) for j in m["jobs"]]
-    table_wru = sum(u[0] for u in units) / len(units)
-    index_wru = sum(u[1] for u in units) / len(units)
-    reference_units = [reference_design_units(j) for j in m["jobs"]]
-    reference_wru = sum(u[0] for u in reference_units) / len(reference_units)
-    reference_rru = sum(u[1] for u in reference_units) / len(reference_units)
+    share = shares(m)
+    base = Workload(
+        jobs_per_month=MILLION,
+        architecture="arm64",
+        verdict_reuse=verdict_reuse,
+        reuse_share=share["reuse_share"] if verdict_reuse else 0.0,
+        rekognition_skip_share=share["rekognition_skip_share"],
+    )
+    analyzed_jobs = jobs * (1 - base.effective_reuse_share)
+    rekognition_jobs = jobs * base.analyzed_share(Function.REKOGNITION_ANALYZER)
 
     def load(name: str) -> FunctionLoad:
         f = fns[name]
+        ran = jobs * base.analyzed_share(name)
         billed = f["billed_ms"] / max(f["invocations"], 1)
-        return FunctionLoad(name, f["invocations"] / jobs, billed, f["memory_mb"], measured=True)
+        per_job = f["invocations"] / ran if ran else 0.0
+        return FunctionLoad(name, per_job, billed, f["memory_mb"], measured=True)
 
-    ours_functions = [
+    functions = [
         load(n)
         for n in (
             "upload",
@@ -190,21 +536,69 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
         )
         if n in fns
     ]
-    ours_functions.append(FunctionLoad("status", 1.0, load("upload").duration_ms / 4, 256))
-    ours_functions.append(FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60))
-    s3_gets = calls.get("s3:GetObject", 0) + calls.get("rekognition:DetectModerationLabels", 0)
-    ours = Workload(
-        jobs_per_month=MILLION,
-        architecture="arm64",
-        functions=tuple(ours_functions),
+    functions.append(FunctionLoad("status", 1.0, load("upload").duration_ms / 4, 256))
+    functions.append(FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60))
+
+    analyzed = [j for j in m["jobs"] if not j.get("reused_from")]
+    reused = [j for j in m["jobs"] if j.get("reused_from")]
+    units = [this_design_write_units(j) for j in analyzed]
+    reused_units = [reused_write_units(j) for j in reused]
+    detect = api_calls(fns, tuple(fns), "rekognition:DetectModerationLabels")
+    get_object = api_calls(fns, tuple(fns), "s3:GetObject")
+    # The verdict lookups are the dispatcher's BatchGetItems (two items, eventually
+    # consistent: 0.5 RRU each); the verdict writes the analyzers' PutItems (a conditional
+    # put that loses still consumes its units), each of the verdict item's size.
+    lookups = api_calls(fns, (Function.DISPATCHER,), "dynamodb:BatchGetItem")
+    puts = api_calls(fns, ANALYZERS, "dynamodb:PutItem")
+    verdict_wru = _mean([verdict_write_units(j) for j in analyzed], 1.0)
+    workload = replace(
+        base,
+        functions=tuple(functions),
         status_polls_per_job=1.0,
-        ddb_wru_per_job=table_wru,
-        ddb_gsi_wru_per_job=index_wru,
+        ddb_wru_per_job=_mean([u[0] for u in units], 5.0),
+        ddb_gsi_wru_per_job=_mean([u[1] for u in units], 5.0),
+        reused_ddb_wru_per_job=_mean([u[0] for u in reused_units], 2.0),
+        reused_ddb_gsi_wru_per_job=_mean([u[1] for u in reused_units], 3.0),
+        verdict_lookup_rru_per_job=lookups / jobs * LOOKUP_RRU if verdict_reuse else 0.0,
+        verdict_wru_per_analyzed_job=(
+            puts / analyzed_jobs * verdict_wru if verdict_reuse and analyzed_jobs else 0.0
+        ),
         s3_puts_per_job=calls.get("s3:PutObject", 1.0),
-        s3_gets_per_job=s3_gets,
+        s3_gets_per_job=(get_object / analyzed_jobs if analyzed_jobs else 0.0)
+        + (detect / rekognition_jobs if rekognition_jobs else 0.0),
         sns_publishes_per_job=calls.get("sns:Publish", 1.0),
-        rekognition_images_per_job=calls.get("rekognition:DetectModerationLabels", 1.0),
+        rekognition_images_per_job=detect / rekognition_jobs if rekognition_jobs else 0.0,
     )
+    extra = {
+        "calls_per_job": calls,
+        "dynamodb_calls_per_job": round(
+            sum(v for k, v in calls.items() if k.startswith("dynamodb:")), 2
+        ),
+        "rekognition_calls_per_job": round(detect / jobs, 3) if jobs else 0.0,
+        "table_wru_per_analyzed_job": round(workload.ddb_wru_per_job, 2),
+        "index_wru_per_analyzed_job": round(workload.ddb_gsi_wru_per_job, 2),
+        "table_wru_per_reused_job": round(workload.reused_ddb_wru_per_job, 2)
+        if reused_units
+        else None,
+        "verdict_lookups_per_job": round(lookups / jobs, 3) if jobs else 0.0,
+        "verdict_puts_per_analyzed_job": round(puts / analyzed_jobs, 3) if analyzed_jobs else 0.0,
+        **share,
+    }
+    return workload, extra
+
+
+def workloads(m: dict) -> tuple[Workload, Workload, dict]:
+    """This design (the run as measured, verdict reuse off) and the reference design."""
+    ours, measured_extra = design_workload(m, verdict_reuse=False)
+    calls = measured_extra["calls_per_job"]
+    reference_units = [reference_design_units(j) for j in m["jobs"]]
+    reference_wru = sum(u[0] for u in reference_units) / len(reference_units)
+    reference_rru = sum(u[1] for u in reference_units) / len(reference_units)
+
+    def load(name: str) -> FunctionLoad:
+        found = ours.function(name)
+        assert found is not None, name
+        return found
 
     custom = load("custom_analyzer")
     cpu_share = min(custom.memory_mb, 1769) / SEED_MEMORY_MB
@@ -221,6 +615,13 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
         functions=reference_functions,
         ddb_wru_per_job=reference_wru,
         ddb_gsi_wru_per_job=0.0,
+        verdict_reuse=False,
+        reuse_share=0.0,
+        rekognition_skip_share=0.0,
+        # Rekognition's own read of each object, and the custom analyzer's.
+        s3_gets_per_job=calls.get("s3:GetObject", 0)
+        + calls.get("rekognition:DetectModerationLabels", 0),
+        rekognition_images_per_job=calls.get("rekognition:DetectModerationLabels", 1.0),
         alarms=0,
         kms_keys=0,
         custom_metrics=0,
@@ -232,12 +633,10 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
     )
     extra = {
         "this_design_calls_per_job": calls,
-        "this_design_dynamodb_calls_per_job": round(
-            sum(v for k, v in calls.items() if k.startswith("dynamodb:")), 2
-        ),
+        "this_design_dynamodb_calls_per_job": measured_extra["dynamodb_calls_per_job"],
         "reference_design_dynamodb_calls_per_job": 8,
-        "table_wru_per_job": round(table_wru, 2),
-        "index_wru_per_job": round(index_wru, 2),
+        "table_wru_per_job": round(ours.ddb_wru_per_job, 2),
+        "index_wru_per_job": round(ours.ddb_gsi_wru_per_job, 2),
         "reference_wru_per_job": round(reference_wru, 2),
         "reference_strong_rru_per_job": round(reference_rru, 2),
     }
@@ -247,6 +646,7 @@ def workloads(m: dict) -> tuple[Workload, Workload, dict]:
 STORAGE_LINES = (
     "storage (originals until expiry)",
     "storage (jobs kept for their TTL)",
+    "storage (verdicts kept for their TTL)",
     "point-in-time recovery",
 )
 
@@ -307,13 +707,88 @@ def priced(workload: Workload, extra_read_units: float = 0.0) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--jobs", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=10.0)
-    parser.add_argument("--quick", action="store_true", help="300 jobs")
-    args = parser.parse_args(argv)
-    m = measure(300 if args.quick else args.jobs, args.rate)
+# --- the modes ---------------------------------------------------------------------------------
+
+
+def decisions(m: dict, jobs: int) -> list[str]:
+    """Each workload position's outcome as its (first) notification carries it: the
+    decision of a complete job, else `failed`, `unfinished` or `refused`."""
+    by_position = {int(pos): job_id for job_id, pos in m["positions"].items()}
+    out = []
+    for position in range(jobs):
+        job_id = by_position.get(position)
+        body = m["notifications"].get(job_id) if job_id is not None else None
+        if job_id is None:
+            out.append("refused")
+        elif body is None:
+            out.append("unfinished")
+        elif body.get("status") == Status.COMPLETE:
+            out.append(str(body.get("decision")))
+        else:
+            out.append(str(body.get("status")))
+    return out
+
+
+def compare_decisions(per_mode: dict[str, list[str]], work: CostWorkload) -> dict[str, Any]:
+    """Whether every position got the same decision in every mode (and got one at all)."""
+    names = list(per_mode)
+    base = per_mode[BASE_MODE]
+    undecided = {"refused", "unfinished", "failed"}
+    mismatches = []
+    for position, item in enumerate(work.items):
+        seen = {name: per_mode[name][position] for name in names}
+        if len(set(seen.values())) > 1 or set(seen.values()) & undecided:
+            mismatches.append(
+                {"position": position, "kind": item.kind, "fixture": item.fixture, **seen}
+            )
+    return {
+        "decisions_identical": not mismatches and len(base) == len(work.items),
+        "positions_compared": len(work.items),
+        "positions_differing_or_undecided": len(mismatches),
+        "mismatches": mismatches[:20],
+        "decisions_by_mode": {
+            name: dict(sorted(Counter(values).items())) for name, values in per_mode.items()
+        },
+    }
+
+
+def mode_report(name: str, m: dict, reference_total: float) -> dict[str, Any]:
+    verdict_reuse = bool(MODES[name].get("verdictReuse", {}).get("enabled", True))
+    workload, extra = design_workload(m, verdict_reuse)
+    cost = priced(workload)
+    summary = m["summary"]
+    return {
+        "settings": MODES[name],
+        "total_usd_per_1m_jobs": cost["total_usd"],
+        "by_service_usd": cost["by_service_usd"],
+        "ratio_to_reference": round(cost["total_usd"] / reference_total, 3)
+        if reference_total
+        else None,
+        "rekognition_calls_per_job": extra["rekognition_calls_per_job"],
+        "dynamodb_calls_per_job": extra["dynamodb_calls_per_job"],
+        "p95_ms": summary["latency_ms"].get("p95"),
+        "latency_ms": summary["latency_ms"],
+        "jobs_measured": m["accepted"],
+        "completed": summary["completed"],
+        "failed": summary["failed"],
+        "unfinished": summary["unfinished"],
+        "reuse_share": round(extra["reuse_share"], 3),
+        "rekognition_skip_share": round(extra["rekognition_skip_share"], 3),
+        "measured": {
+            k: v
+            for k, v in extra.items()
+            if k not in ("reuse_share", "rekognition_skip_share", "calls_per_job")
+        },
+        "calls_per_job": extra["calls_per_job"],
+        "lambda": cost["lambda"],
+    }
+
+
+def report(
+    measurements: dict[str, dict], work: CostWorkload | None = None, machine: dict | None = None
+) -> dict[str, Any]:
+    """The benchmark's JSON from the runs (`measurements`: mode name -> `measure`'s dict)."""
+    m = measurements[BASE_MODE]
     ours, reference, extra = workloads(m)
     this = priced(ours)
     this["dynamodb_calls_per_job"] = extra["this_design_dynamodb_calls_per_job"]
@@ -356,9 +831,10 @@ def main(argv: list[str] | None = None) -> int:
         100 * (1 - month12["this_design_pipeline_usd"] / month12["reference_design_pipeline_usd"]),
         1,
     )
-    report = {
+    doc: dict[str, Any] = {
         "benchmark": "cost",
-        "machine": describe(),
+        "machine": machine or describe(),
+        "this_design_mode": BASE_MODE,
         "jobs_measured": m["accepted"],
         "jobs_per_month_priced": MILLION,
         "this_design": this,
@@ -390,7 +866,61 @@ def main(argv: list[str] | None = None) -> int:
         },
         "measured": extra,
     }
-    print(json.dumps(report, indent=2))
+    if work is not None:
+        modes = {
+            name: mode_report(name, run, reference_priced["total_usd"])
+            for name, run in measurements.items()
+        }
+        doc["workload"] = work.describe()
+        doc["modes"] = modes
+        doc.update(
+            compare_decisions(
+                {name: decisions(run, len(work.items)) for name, run in measurements.items()}, work
+            )
+        )
+        best = modes.get("reuse_on_custom_first")
+        ratio = best["ratio_to_reference"] if best else None
+        doc["goal"] = {
+            "what": "total per 1M jobs, reuse on + custom-first, over the reference design's",
+            "limit": GOAL_RATIO,
+            "ratio": ratio,
+            "met": ratio is not None and ratio <= GOAL_RATIO,
+        }
+        doc["targets"]["reuse_and_custom_first_at_most_75_percent_of_reference"] = doc["goal"][
+            "met"
+        ]
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=1000, help="uploads per mode")
+    # A rate this machine keeps up with: a repeat can only reuse a verdict its original has
+    # stored, and a backlog holds the originals back (every repeat is analyzed again).
+    parser.add_argument("--rate", type=float, default=2.0, help="uploads per second")
+    parser.add_argument("--repeat-share", type=float, default=0.25)
+    parser.add_argument("--decisive-share", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help=f"comma-separated, from {', '.join(MODES)} ({BASE_MODE} is always run)",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_JOBS} jobs per mode")
+    args = parser.parse_args(argv)
+    names = [BASE_MODE, *(n for n in args.modes.split(",") if n and n != BASE_MODE)]
+    unknown = [n for n in names if n not in MODES]
+    if unknown:
+        parser.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    jobs = QUICK_JOBS if args.quick else args.jobs
+    work = build_workload(jobs, args.repeat_share, args.decisive_share, seed=args.seed)
+    warmup = build_workload(
+        WARMUP_JOBS, 0.0, 0.0, seed=args.seed + 1, avoid=frozenset(i.sha256 for i in work.items)
+    )
+    measurements = {name: measure(jobs, args.rate, work, warmup, MODES[name]) for name in names}
+    doc = report(measurements, work, describe())
+    doc["workload"]["rate_per_s"] = args.rate
+    print(json.dumps(doc, indent=2))
     return 0
 
 

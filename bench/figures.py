@@ -71,6 +71,10 @@ def throughput_rows(t: dict[str, Any]) -> list[tuple[str, str]]:
 
 def cost_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    # Runs recorded before the rename called the reference design the seed design.
+    reference_month_12 = _get(c, "month_12", "reference_design_pipeline_usd", default=None)
+    if reference_month_12 is None:
+        reference_month_12 = _get(c, "month_12", "seed_design_pipeline_usd")
     rows += [
         (
             "Cost of 1M jobs/month without Rekognition, month 1 (this design / reference design)",
@@ -82,7 +86,7 @@ def cost_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "Same, month 12 (the reference design expires no image or job)",
             f"${_get(c, 'month_12', 'this_design_pipeline_usd')} / "
-            f"${_get(c, 'month_12', 'seed_design_pipeline_usd')} "
+            f"${reference_month_12} "
             f"({_saving(_get(c, 'month_12', 'saving_percent'))})",
         ),
         (
@@ -95,7 +99,63 @@ def cost_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
             f"{_get(c, 'reference_design', 'dynamodb_calls_per_job')}",
         ),
     ]
+    if isinstance(c.get("modes"), dict):
+        goal = _get(c, "goal", default={})
+        rows += [
+            (
+                "Calling Rekognition less: reuse on + custom-first over the reference design, "
+                f"per 1M jobs (goal <= {_get(goal, 'limit')}x)",
+                f"{_get(goal, 'ratio')}x ({'met' if goal.get('met') else 'NOT met'})",
+            ),
+            (
+                "Same decision for every upload with reuse off, reuse on and custom-first",
+                f"{_get(c, 'decisions_identical')} ({_get(c, 'positions_differing_or_undecided')} "
+                f"of {_get(c, 'positions_compared')} uploads differ or are undecided)",
+            ),
+        ]
     return rows
+
+
+MODE_LABELS = {
+    "reuse_off": "verdict reuse off",
+    "reuse_on": "verdict reuse on",
+    "reuse_on_custom_first": "reuse on + `analysisOrder: custom-first`",
+}
+
+
+def cost_modes_table(c: dict[str, Any]) -> list[str]:
+    """The cost modes on one workload: a table of its own under the cost figures."""
+    modes = c.get("modes")
+    if not isinstance(modes, dict) or not modes:
+        return []
+    w = _get(c, "workload", default={})
+    lines = [
+        f"Per mode, the same {_get(w, 'jobs')} uploads at {_get(w, 'rate_per_s')} per second "
+        f"({_get(w, 'repeats')} byte-identical repeats of earlier ones, a "
+        f"{_get(w, 'decisive_share')} share blocklisted), each on a fresh local cloud, priced "
+        f"per 1M jobs; the reference design ${_get(c, 'reference_design', 'total_usd')}. "
+        "Reused: the share of jobs completed from a stored verdict (a repeat whose original "
+        "had not finished yet is analyzed again); skipped: the share of analyzed jobs "
+        "custom-first decided without Rekognition.",
+        "",
+        "| Mode | $ / 1M jobs | Ratio to reference | Reused / Rekognition skipped "
+        "| Rekognition calls / job | DynamoDB calls / job | p95 end to end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, m in modes.items():
+        lines.append(
+            f"| {MODE_LABELS.get(name, name)} | ${_get(m, 'total_usd_per_1m_jobs')} "
+            f"| {_get(m, 'ratio_to_reference')}x "
+            f"| {_get(m, 'reuse_share')} / {_get(m, 'rekognition_skip_share')} "
+            f"| {_get(m, 'rekognition_calls_per_job')} | {_get(m, 'dynamodb_calls_per_job')} "
+            f"| {_get(m, 'p95_ms')} ms |"
+        )
+    lines += [
+        "",
+        f"`decisions_identical`: {_get(c, 'decisions_identical')} "
+        f"({_get(c, 'positions_compared')} uploads compared by position).",
+    ]
+    return lines
 
 
 def chaos_rows(ch: dict[str, Any]) -> list[tuple[str, str]]:
@@ -280,6 +340,10 @@ SECTIONS = {
 }
 
 
+# Benchmark name -> a table of its own after its rows (in its section, not the summary).
+EXTRA_TABLES = {"cost": cost_modes_table}
+
+
 def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     """Every figure of `results` ({benchmark: its JSON}), in page order."""
     rows: list[tuple[str, str]] = []
@@ -351,6 +415,9 @@ def page(quick: dict[str, Any] | None, full: dict[str, Any]) -> str:
         for command, machine, result in runs:
             lines += [f"{command}, {_machine(machine)}:", ""]
             lines += _table(section_rows(result)) + [""]
+            extra = EXTRA_TABLES.get(name)
+            if extra is not None and (table := extra(result)):
+                lines += [*table, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

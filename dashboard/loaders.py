@@ -21,6 +21,7 @@ from dashboard.data import (
     local_info,
     metrics,
     queues,
+    reuse,
     review,
     status_cache,
     throughput,
@@ -61,6 +62,18 @@ def job_metrics(key: str, window_s: float, _target: Target):
     period = metrics.choose_period(window)
     return throughput.job_metrics(
         _target.client("cloudwatch"), now - window, now + timedelta(minutes=1), period
+    ), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the verdict reuse metrics…")
+def reuse_figures(key: str, window_s: float, _target: Target):
+    now = _now()
+    window = timedelta(seconds=window_s)
+    return reuse.reuse_figures(
+        _target.client("cloudwatch"),
+        now - window,
+        now + timedelta(minutes=1),
+        metrics.choose_period(window),
     ), _now()
 
 

@@ -7,6 +7,11 @@ example is reproduced exactly:
     >>> round(lambda_cost(1_000_000, 512, 200, "x86_64")["total"], 2)
     1.87
 
+Verdict reuse and custom-first (docs/cost.md#calling-rekognition-less) enter as shares
+of the workload: `reuse_share` of the jobs run no analyzer and call Rekognition not at
+all, `rekognition_skip_share` of the analyzed ones skip only Rekognition; the lookup and
+the write they cost are DynamoDB lines of their own.
+
 The "free tier" option applies the always-free monthly allowances only (Lambda, SQS,
 SNS, DynamoDB storage, CloudWatch, CloudFront, X-Ray, KMS requests), not the 12-month
 new-account offers (S3, API Gateway, Rekognition), which a production account no
@@ -36,6 +41,7 @@ from dashboard.data.prices import (
     refresh_from_price_list,
     tiered,
 )
+from lambdas.common.contract import BRANCH_FUNCTIONS, Branch
 
 __all__ = [
     "ARCHITECTURES",
@@ -72,6 +78,11 @@ def lambda_cost(
 
 
 # --- the workload --------------------------------------------------------------------------
+
+# The functions a reused job does not run (one per analysis branch), and the one a
+# custom-first job that is already a reject does not run either.
+ANALYZER_FUNCTIONS = frozenset(str(f) for f in BRANCH_FUNCTIONS.values())
+REKOGNITION_FUNCTION = str(BRANCH_FUNCTIONS[Branch.REKOGNITION])
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,8 @@ class Workload:
     image_mb: float = 0.5
     upload_expiry_days: float = 30
     s3_puts_per_job: float = 1.0
-    s3_gets_per_job: float = 2.0  # custom analyzer + Rekognition reading the object
+    # Per analyzed job: the custom analyzer and Rekognition reading the object.
+    s3_gets_per_job: float = 2.0
     sqs_batch: float = 5.0
     # Lambda's SQS pollers long-poll even when idle (~5 pollers x 3 receives a minute),
     # and the sweeper reads the failure queue every minute.
@@ -153,7 +165,23 @@ class Workload:
     sns_fifo: bool = True  # the notification topic (moderation:notificationFifo)
     sns_message_kb: float = 0.3
     sns_subscriptions: float = 1.0
+    # Per job that calls Rekognition (neither reused nor skipped by custom-first).
     rekognition_images_per_job: float = 1.0
+    # Calling Rekognition less (docs/cost.md#calling-rekognition-less). The analyzers'
+    # invocations, their S3 reads and the jobs-table writes above are those of an analyzed
+    # job; a reused job (a stored verdict for the same bytes, rules and model versions)
+    # runs no analyzer and writes its job twice. With `verdict_reuse` every job pays the
+    # lookup (one BatchGetItem of the verdict and the meta item, eventually consistent:
+    # 0.5 RRU each, found or not) and every analyzed job stores its verdict.
+    verdict_reuse: bool = True  # moderation:verdictReuse.enabled
+    reuse_share: float = 0.0  # of all jobs: completed from a stored verdict (0..1)
+    rekognition_skip_share: float = 0.0  # of analyzed jobs: custom-first rejected first (0..1)
+    verdict_lookup_rru_per_job: float = 1.0
+    verdict_wru_per_analyzed_job: float = 1.0  # one PutItem of an item under 1 KB
+    verdict_item_kb: float = 0.5  # what the verdicts table stores per analyzed job
+    verdict_ttl_days: float = 30  # moderation:verdictReuse.ttlDays
+    reused_ddb_wru_per_job: float = 2.0  # the job's creation and its one completing write
+    reused_ddb_gsi_wru_per_job: float = 3.0  # a put at creation, a delete and a put at the end
     log_kb_per_job: float = 5.0
     log_retention_days: float = 30
     custom_metrics: float = 12
@@ -167,6 +195,23 @@ class Workload:
 
     def function(self, name: str) -> FunctionLoad | None:
         return next((f for f in self.functions if f.name == name), None)
+
+    @property
+    def effective_reuse_share(self) -> float:
+        """The share of jobs completed from a stored verdict (none without verdict reuse)."""
+        _check_share("reuse_share", self.reuse_share)
+        return self.reuse_share if self.verdict_reuse else 0.0
+
+    def analyzed_share(self, function: str) -> float:
+        """The share of jobs that run `function`: analyzers skip reused jobs, and the
+        Rekognition analyzer also the jobs custom-first rejected without it."""
+        if function not in ANALYZER_FUNCTIONS:
+            return 1.0
+        share = 1.0 - self.effective_reuse_share
+        if function == REKOGNITION_FUNCTION:
+            _check_share("rekognition_skip_share", self.rekognition_skip_share)
+            share *= 1.0 - self.rekognition_skip_share
+        return share
 
     def with_provisioned(self, name: str, concurrency: int) -> Workload:
         """What-if: provisioned concurrency on one function (0: off)."""
@@ -192,6 +237,11 @@ class Workload:
                 f = replace(f, memory_mb=memory_mb, duration_ms=duration)
             out.append(f)
         return replace(self, functions=tuple(out))
+
+
+def _check_share(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} = {value} is a share of jobs: it must be within 0..1")
 
 
 # --- estimating ----------------------------------------------------------------------------
@@ -318,8 +368,12 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     # Lambda
     total_requests = total_gbs = 0.0
     gbs_price = p.lambda_gb_second[w.architecture]
+    reuse = w.effective_reuse_share
+    analyzed = jobs * (1.0 - reuse)
+    skip = w.rekognition_skip_share
+    _check_share("rekognition_skip_share", skip)
     for f in w.functions:
-        invocations = f.invocations_per_job * jobs + f.fixed_per_month
+        invocations = f.invocations_per_job * jobs * w.analyzed_share(f.name) + f.fixed_per_month
         gbs = invocations * (f.memory_mb / 1024) * (f.duration_ms / 1000)
         total_requests += invocations
         fixed = f.invocations_per_job == 0
@@ -404,20 +458,49 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
         free("SNS", "publishes", publishes, p.sns_free_publishes, "requests", p.sns_publish)
 
     # DynamoDB
+    reused_note = f"{reuse:.0%} of jobs reused a verdict: two writes each" if reuse else ""
     add(
         "DynamoDB",
         "write request units (jobs table)",
-        jobs * w.ddb_wru_per_job,
+        analyzed * w.ddb_wru_per_job + (jobs - analyzed) * w.reused_ddb_wru_per_job,
         "WRU",
         p.ddb_write_unit,
+        note=reused_note,
     )
     add(
         "DynamoDB",
         "write request units (status GSI)",
-        jobs * w.ddb_gsi_wru_per_job,
+        analyzed * w.ddb_gsi_wru_per_job + (jobs - analyzed) * w.reused_ddb_gsi_wru_per_job,
         "WRU",
         p.ddb_write_unit,
+        note=reused_note,
     )
+    verdicts_gb = 0.0
+    if w.verdict_reuse:
+        add(
+            "DynamoDB",
+            "verdict lookups (verdicts table, every job)",
+            jobs * w.verdict_lookup_rru_per_job,
+            "RRU",
+            p.ddb_read_unit,
+            note="one BatchGetItem: the verdict and the Rekognition model version",
+        )
+        add(
+            "DynamoDB",
+            "verdict writes (verdicts table, analyzed jobs)",
+            analyzed * w.verdict_wru_per_analyzed_job,
+            "WRU",
+            p.ddb_write_unit,
+        )
+        verdicts_gb = analyzed * (w.verdict_ttl_days / 30) * w.verdict_item_kb / 1024 / 1024
+        add(
+            "DynamoDB",
+            "storage (verdicts kept for their TTL)",
+            verdicts_gb,
+            "GB-month",
+            p.ddb_storage_gb_month,
+            note="no point-in-time recovery: the pipeline rebuilds verdicts itself",
+        )
     rru = jobs * w.status_polls_per_job * 0.5  # eventually consistent read of <= 4 KB
     if w.caching is not None:
         rru = 0.0
@@ -434,26 +517,37 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
         p.ddb_storage_gb_month,
     )
     free(
-        "DynamoDB", "storage", stored_gb, p.ddb_free_storage_gb, "GB-month", p.ddb_storage_gb_month
+        "DynamoDB",
+        "storage",
+        stored_gb + verdicts_gb,
+        p.ddb_free_storage_gb,
+        "GB-month",
+        p.ddb_storage_gb_month,
     )
     if w.pitr:
         add("DynamoDB", "point-in-time recovery", stored_gb, "GB-month", p.ddb_pitr_gb_month)
 
     # S3
     add("S3", "PUT (originals)", jobs * w.s3_puts_per_job, "requests", p.s3_put)
-    add("S3", "GET (analyzers)", jobs * w.s3_gets_per_job, "requests", p.s3_get)
+    # Rekognition's own read of the object goes with the call custom-first skips.
+    gets = analyzed * max(0.0, w.s3_gets_per_job - skip * w.rekognition_images_per_job)
+    add("S3", "GET (analyzers)", gets, "requests", p.s3_get)
     s3_gb = jobs * (min(w.upload_expiry_days, 30) / 30) * w.image_mb / 1024
     add("S3", "storage (originals until expiry)", s3_gb, "GB-month", p.s3_storage_gb_month)
 
     # Rekognition
-    images = jobs * w.rekognition_images_per_job
+    images = analyzed * (1.0 - skip) * w.rekognition_images_per_job
+    saved = [
+        f"{reuse:.0%} of jobs reused a verdict" if reuse else "",
+        f"custom-first skipped {skip:.0%} of analyzed jobs" if skip else "",
+    ]
     add(
         "Rekognition",
         "DetectModerationLabels images",
         images,
         "images",
         tiered(images, p.rekognition_image) / images if images else 0.0,
-        note="tiered per month",
+        note="; ".join(["tiered per month", *(n for n in saved if n)]),
     )
 
     # CloudWatch
@@ -645,15 +739,25 @@ def _analytics_lines(w: Workload, p: PriceTable, add: _AddLine) -> None:
 # --- measured figures ----------------------------------------------------------------------
 
 
-def measured(base: Workload, functions: Any, jobs_in_window: float) -> Workload:
+def measured(
+    base: Workload,
+    functions: Any,
+    jobs_in_window: float,
+    reuse_share: float = 0.0,
+    rekognition_skip_share: float = 0.0,
+) -> Workload:
     """The workload with each function's invocations per job, billed ms and memory taken
     from measurements (a DataFrame like `functions.FunctionStats.summary`).
 
     `jobs_in_window` is the number of jobs accepted in the measured window; scheduled
-    functions (the sweeper) keep their fixed monthly count.
+    functions (the sweeper) keep their fixed monthly count. The analyzers' invocations
+    are divided by the jobs that ran them: `reuse_share` and `rekognition_skip_share` are
+    the window's measured shares (the workload keeps them), so a what-if share applied
+    later does not count the measured one twice.
     """
     if functions is None or len(functions) == 0 or jobs_in_window <= 0:
         return base
+    shares = replace(base, reuse_share=reuse_share, rekognition_skip_share=rekognition_skip_share)
     by_name = {row["function"]: row for _, row in functions.iterrows()}
     out = []
     for f in base.functions:
@@ -661,11 +765,11 @@ def measured(base: Workload, functions: Any, jobs_in_window: float) -> Workload:
         if row is None or not row.get("reports") or row.get("avg_billed_ms") is None:
             out.append(f)
             continue
-        per_job = (
-            f.invocations_per_job
-            if f.fixed_per_month
-            else float(row["invocations"]) / jobs_in_window
-        )
+        ran = jobs_in_window * shares.analyzed_share(f.name)
+        if ran <= 0:
+            out.append(f)
+            continue
+        per_job = f.invocations_per_job if f.fixed_per_month else float(row["invocations"]) / ran
         out.append(
             replace(
                 f,
@@ -682,7 +786,7 @@ def measured(base: Workload, functions: Any, jobs_in_window: float) -> Workload:
         else base.status_polls_per_job
     )
     return replace(
-        base,
+        shares,
         functions=tuple(out),
         status_polls_per_job=polls,
         notes=(*base.notes, f"Lambda figures measured over {jobs_in_window:.0f} jobs"),

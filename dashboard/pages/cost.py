@@ -73,6 +73,16 @@ accepted = (
 )
 summary = loaded[0].summary if loaded is not None else None
 have_measurements = bool(accepted) and summary is not None and int(summary["reports"].sum()) > 0
+reuse_data = ui.load(
+    loaders.reuse_figures,
+    key,
+    window.total_seconds(),
+    tgt,
+    what="reading the verdict reuse metrics",
+)
+measured_reuse = reuse_data.reuse_share if reuse_data is not None else None
+measured_skip = reuse_data.rekognition_skip_share if reuse_data is not None else None
+reuse_on_stack = bool(tgt.outputs.get(Output.VERDICTS_TABLE))
 
 # --- what-if controls ----------------------------------------------------------------------
 st.subheader("Workload")
@@ -140,7 +150,14 @@ workload = replace(
     ),
 )
 if use_measured and have_measurements:
-    workload = cost.measured(workload, summary, accepted)
+    # The measured invocations already reflect the window's reuse and skips: per analyzed job.
+    workload = cost.measured(
+        workload,
+        summary,
+        accepted,
+        reuse_share=measured_reuse or 0.0,
+        rekognition_skip_share=measured_skip or 0.0,
+    )
 if features.get("caching"):
     with st.expander("Status cache (ElastiCache) what-if"):
         k1, k2, k3 = st.columns(3)
@@ -198,8 +215,104 @@ with st.expander("Provisioned concurrency what-if (custom analyzer)"):
     if provisioned:
         workload = workload.with_provisioned("custom_analyzer", int(provisioned))
 
+# --- calling Rekognition less ---------------------------------------------------------------
+st.subheader("Calling Rekognition less")
+if reuse_data is not None and measured_reuse is not None and reuse_data.reused:
+    st.caption(
+        f"Measured over the last {ui.window_label()}: {int(reuse_data.reused):,} of "
+        f"{int(reuse_data.jobs):,} jobs completed from a stored verdict "
+        f"({measured_reuse:.1%}, `VerdictsReused` / (`JobsDispatched` + `VerdictsReused`))."
+    )
+elif reuse_data is not None and reuse_data.jobs:
+    st.caption(
+        f"No reuse measured yet: none of the {int(reuse_data.jobs):,} jobs dispatched in the "
+        f"last {ui.window_label()} matched a stored verdict."
+    )
+else:
+    st.caption(f"No reuse measured yet: no job was dispatched in the last {ui.window_label()}.")
+if not reuse_on_stack:
+    st.caption(
+        "Verdict reuse is off on this stack (`moderation:verdictReuse.enabled`); the what-if "
+        "shows what it would save."
+    )
+r1, r2 = st.columns(2)
+whatif_reuse = (
+    r1.slider(
+        "Repeat share (what-if): jobs whose image was decided before",
+        0,
+        100,
+        round(100 * (measured_reuse or 0.0)),
+        format="%d%%",
+        key="cost_reuse_share",
+        help="Byte-identical uploads under the same rules and model versions: they run no "
+        "analyzer and call Rekognition not at all.",
+    )
+    / 100
+)
+whatif_skip = (
+    r2.slider(
+        "Custom-first (what-if): analyzed jobs rejected before Rekognition",
+        0,
+        100,
+        round(100 * (measured_skip or 0.0)),
+        format="%d%%",
+        key="cost_skip_share",
+        help="moderation:analysisOrder = custom-first: Rekognition is called only when the "
+        "custom and text results are not already a reject (blocklist, blocked terms).",
+    )
+    / 100
+)
+no_reuse = cost.estimate(replace(workload, verdict_reuse=False), prices, free_tier)
+at_measured = (
+    cost.estimate(
+        replace(workload, verdict_reuse=True, reuse_share=measured_reuse), prices, free_tier
+    )
+    if measured_reuse
+    else None
+)
+workload = replace(
+    workload,
+    verdict_reuse=reuse_on_stack or whatif_reuse > 0,
+    reuse_share=whatif_reuse,
+    rekognition_skip_share=whatif_skip,
+)
 estimate = cost.estimate(workload, prices, free_tier)
 baseline = cost.estimate(replace(workload, architecture=arch_default), prices, free_tier)
+
+
+def per_job(est: cost.Estimate) -> str:
+    jobs_priced = est.workload.jobs_per_month
+    return f"${est.total / jobs_priced:.5f}" if jobs_priced else "–"
+
+
+def versus(est: cost.Estimate) -> str | None:
+    if not no_reuse.total:
+        return None
+    return f"{100 * (est.total / no_reuse.total - 1):+.1f}% vs no reuse"
+
+
+m = st.columns(3)
+m[0].metric("Per job without reuse", per_job(no_reuse))
+if at_measured is not None:
+    m[1].metric(
+        f"Per job at the measured repeat share ({measured_reuse:.1%})",
+        per_job(at_measured),
+        delta=versus(at_measured),
+        delta_color="inverse",
+    )
+else:
+    m[1].metric("Per job at the measured repeat share", "no reuse measured yet")
+m[2].metric(
+    f"Per job at the what-if ({whatif_reuse:.0%} repeats, {whatif_skip:.0%} skipped)",
+    per_job(estimate),
+    delta=versus(estimate),
+    delta_color="inverse",
+)
+st.caption(
+    "A reused job runs no analyzer and no Rekognition call and writes its job twice; with "
+    "reuse on every job pays one verdict lookup (a BatchGetItem) and every analyzed job one "
+    "verdict write. The projection below uses the what-if. docs/cost.md#calling-rekognition-less"
+)
 
 # --- results -------------------------------------------------------------------------------
 st.subheader(f"Projection at {jobs:,.0f} jobs per month")

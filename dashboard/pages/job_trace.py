@@ -86,6 +86,13 @@ else:
     c[3].metric("Dispatch attempts", job.get("attempts", 0))
     for reason in job.get("reasons") or []:
         st.markdown(f"- {reason}")
+    if job.get("reused_from"):
+        st.info(
+            f"**Verdict reused** from job `{job['reused_from']}` (identical bytes, same rules "
+            "and models): no analyzer ran for this job. Trace that job to see what the "
+            "models saw.",
+            icon=":material/recycling:",
+        )
     verdict = job.get("review") or {}
     if verdict:
         st.info(

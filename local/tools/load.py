@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -168,14 +169,25 @@ def run_load(
     progress: bool = True,
     idempotency_keys: bool = False,
     poll_interval: float | None = None,
+    items: Sequence[tuple[bytes, str]] | None = None,
 ) -> tuple[LoadSummary, dict[str, Any]]:
     """Send `count` uploads at `rate` per second; wait for every accepted job's notification.
 
     With `poll_interval`, each unfinished job is also polled through `GET /jobs/{id}`
     the way a client without a notification subscription would (what the status
-    cache is for).
+    cache is for). `items` replaces the fixtures mix with prepared (bytes, content type)
+    uploads, sent in order (the first `count`); their decisions are not checked. The
+    details map each accepted job to its position in the sequence (`positions`).
     """
-    work = fixtures.workload(count, seed)
+    if items is not None:
+        if len(items) < count:
+            raise ValueError(f"{count} uploads asked for, {len(items)} items prepared")
+        work = [
+            fixtures.Fixture("prepared", content_type, data, "")
+            for data, content_type in items[:count]
+        ]
+    else:
+        work = fixtures.workload(count, seed)
     tokens = [cloud.token(f"load-user-{i}") for i in range(users)]
     listener = NotificationListener(cloud)
     session = requests.Session()
@@ -183,6 +195,7 @@ def run_load(
     session.mount("http://", adapter)
     summary = LoadSummary(requested=count)
     submitted: dict[str, tuple[float, str, int]] = {}
+    positions: dict[str, int] = {}
     refused: Counter[str] = Counter()
     lock = threading.Lock()
     started = time.monotonic()
@@ -206,7 +219,9 @@ def run_load(
             return
         with lock:
             if resp.status_code == 202:
-                submitted[resp.json()["job_id"]] = (t0, fx.expected_decision, i % users)
+                job_id = resp.json()["job_id"]
+                submitted[job_id] = (t0, fx.expected_decision, i % users)
+                positions[job_id] = i
             else:
                 try:
                     error = resp.json().get("error") or resp.json().get("message")
@@ -267,7 +282,7 @@ def run_load(
         if body["status"] == "complete":
             summary.completed += 1
             decisions[body["decision"]] += 1
-            summary.unexpected_decisions += int(body["decision"] != expected)
+            summary.unexpected_decisions += int(bool(expected) and body["decision"] != expected)
         else:
             summary.failed += 1
             for r in body.get("reasons") or []:
@@ -284,6 +299,8 @@ def run_load(
         "job_ids": sorted(ids),
         "notifications": listener.received,
         "status_polls": dict(polls),
+        "positions": positions,
+        "latencies_ms": latencies,
     }
 
 

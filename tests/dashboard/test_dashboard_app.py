@@ -146,6 +146,9 @@ def test_every_page_renders(app, seeded, page):
         assert metric(at, "Monthly").startswith("$")
         assert "$0.20" in text and "$1.67" in text and "$1.87" in text
         assert "bundled table dated" in text
+        # The seeded jobs were dispatched: a measured repeat rate, or none reused yet.
+        assert metric(at, "Per job without reuse").startswith("$")
+        assert "completed from a stored verdict" in text or "No reuse measured yet: none" in text
     elif page == "analytics":
         assert "Analytics is disabled" in text
     elif page == "local_cloud":

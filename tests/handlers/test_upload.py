@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -40,7 +41,8 @@ def stored(stack):
     ],
 )
 def test_valid_images_are_accepted_stored_and_queued(stack, content_type, maker):
-    status, body = upload(stack, maker(), content_type)
+    data = maker()
+    status, body = upload(stack, data, content_type)
     assert status == 202, body
     assert body["status"] == "pending"
     assert body["status_url"] == f"/jobs/{body['job_id']}"
@@ -53,7 +55,12 @@ def test_valid_images_are_accepted_stored_and_queued(stack, content_type, maker)
     assert item["created_at"]["S"].endswith("Z")
     assert int(item["expires_at"]["N"]) > 0
     msg = stack.client("sqs").receive_message(QueueUrl=stack.exports["processing_queue_url"])
-    assert json.loads(msg["Messages"][0]["Body"]) == {"job_id": body["job_id"]}
+    sha = hashlib.sha256(data).hexdigest()
+    assert item["content_sha256"]["S"] == sha
+    assert json.loads(msg["Messages"][0]["Body"]) == {
+        "job_id": body["job_id"],
+        "content_sha256": sha,
+    }
 
 
 def _truncated():

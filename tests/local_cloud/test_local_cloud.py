@@ -140,7 +140,8 @@ def test_poison_message_goes_to_the_dlq_after_max_receives_and_its_job_is_swept(
     )
     local_cloud.control("clear-faults")
     bodies = {m["Body"]: m for m in dead}
-    assert "{not json" in bodies and json.dumps({"job_id": stranded}) in bodies
+    assert "{not json" in bodies
+    assert stranded in {json.loads(b)["job_id"] for b in bodies if b.startswith('{"')}
     for m in dead:
         assert int(m["Attributes"]["ApproximateReceiveCount"]) >= 3
     assert garbage in {m["MessageId"] for m in dead}
@@ -295,6 +296,10 @@ def test_own_images_get_decisions_from_what_is_in_them(local_cloud):
         done[job_id] = wait_for(
             lambda j=job_id: (item := job(local_cloud, j))["status"] == "complete" and item, 120
         )
+    # Another test may have sent the same bytes first: then the verdict is that job's.
+    for job_id, item in done.items():
+        if item.get("reused_from"):
+            done[job_id] = job(local_cloud, item["reused_from"])
     text = done[link]
     assert text["decision"] == "review", text["reasons"]
     assert {c["category"] for c in text["categories"]} >= {"spam_link", "contact_info"}

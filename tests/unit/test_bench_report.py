@@ -68,3 +68,67 @@ def test_review_figures_name_the_goal_and_the_calls_per_review():
     calls = next(v for k, v in rows.items() if "DynamoDB calls per list page" in k)
     assert calls == "1 Query / 1 UpdateItem / 1 UpdateItem"
     assert summary_rows({"review": {"error": "boom", "_exit_code": 1}}) == []
+
+
+def test_month_12_reads_the_reference_design_key_as_bench_cost_writes_it():
+    doc = cost(-29.0, 2.5, 75.0)
+    doc["month_12"] = {
+        "this_design_pipeline_usd": 45.0,
+        "reference_design_pipeline_usd": 190.0,
+        "saving_percent": 76.3,
+    }
+    month_12 = next(v for k, v in summary_rows({"cost": doc}) if "month 12" in k)
+    assert month_12.startswith("$45.0 / $190.0 ") and "76.3% less" in month_12
+
+
+def test_the_cost_modes_table_and_the_identical_decisions_are_on_the_page(tmp_path):
+    from bench.figures import page
+
+    doc = cost(-29.0, 2.5, 75.0)
+    doc["reference_design"]["total_usd"] = 1031.8
+    doc["workload"] = {"jobs": 120, "repeats": 30, "decisive_share": 0.05, "rate_per_s": 2.0}
+    doc["modes"] = {
+        "reuse_off": {
+            "total_usd_per_1m_jobs": 1045.2,
+            "ratio_to_reference": 1.013,
+            "reuse_share": 0.0,
+            "rekognition_skip_share": 0.0,
+            "rekognition_calls_per_job": 1.0,
+            "dynamodb_calls_per_job": 3.0,
+            "p95_ms": 2100.5,
+        },
+        "reuse_on_custom_first": {
+            "total_usd_per_1m_jobs": 744.1,
+            "ratio_to_reference": 0.721,
+            "reuse_share": 0.22,
+            "rekognition_skip_share": 0.06,
+            "rekognition_calls_per_job": 0.73,
+            "dynamodb_calls_per_job": 4.2,
+            "p95_ms": 2500.0,
+        },
+    }
+    doc["goal"] = {"limit": 0.75, "ratio": 0.721, "met": True}
+    doc["decisions_identical"] = False
+    doc["positions_compared"] = 120
+    doc["positions_differing_or_undecided"] = 1
+    text = page(
+        None,
+        {"cost": {"command": "python -m bench.cost --quick", "machine": MACHINE, "result": doc}},
+    )
+    assert "`python -m bench.cost --quick`, 2026-01-01 00:00 UTC" in text
+    assert "the same 120 uploads at 2.0 per second (30 byte-identical repeats" in text
+    assert (
+        "| reuse on + `analysisOrder: custom-first` | $744.1 | 0.721x | 0.22 / 0.06 | 0.73 "
+        "| 4.2 | 2500.0 ms |" in text
+    )
+    assert "| verdict reuse off | $1045.2 | 1.013x |" in text
+    assert "`decisions_identical`: False (120 uploads compared by position)." in text
+    rows = dict(summary_rows({"cost": doc}))
+    goal = next(v for k, v in rows.items() if "Calling Rekognition less" in k)
+    assert goal == "0.721x (met)"
+    same = next(v for k, v in rows.items() if "Same decision" in k)
+    assert same == "False (1 of 120 uploads differ or are undecided)"
+    # A run recorded before the modes existed shows no modes table.
+    assert "Ratio to reference" not in page(
+        None, {"cost": {"command": "c", "machine": MACHINE, "result": cost(1.0, 1.0, 1.0)}}
+    )

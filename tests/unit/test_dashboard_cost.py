@@ -287,3 +287,141 @@ def test_provisioned_capacity_spills_over_at_the_on_demand_rate():
     lines = {line.item: line for line in estimate(w).lines}
     spill = lines["custom_analyzer duration beyond the provisioned environments (arm64)"]
     assert spill.quantity > 0 and spill.unit_price == 0.0000133334
+
+
+# --- calling Rekognition less: verdict reuse and custom-first ---------------------------------
+
+
+def line(est, item: str):
+    return next(x for x in est.lines if x.item == item)
+
+
+def rekognition(est) -> float:
+    return est.by_service()["Rekognition"]
+
+
+def requests(est, function: str) -> float:
+    return line(est, f"{function} requests").quantity
+
+
+def test_reuse_scales_rekognition_with_the_share_of_analyzed_jobs():
+    jobs = 1_000_000
+    plain = estimate(Workload(jobs_per_month=jobs, verdict_reuse=False))
+    reused = estimate(Workload(jobs_per_month=jobs, reuse_share=0.25))
+    assert rekognition(plain) == pytest.approx(1000.0)
+    assert rekognition(reused) == pytest.approx(750.0)
+    images = line(reused, "DetectModerationLabels images")
+    assert images.quantity == pytest.approx(750_000)
+    assert "25% of jobs reused a verdict" in images.note
+    # A share without verdict reuse enabled saves nothing: no lookup, no reuse.
+    off = estimate(Workload(jobs_per_month=jobs, verdict_reuse=False, reuse_share=0.25))
+    assert rekognition(off) == pytest.approx(1000.0)
+    assert not any(x.item.startswith("verdict") for x in off.lines)
+
+
+def test_reuse_respects_rekognition_tiers():
+    # 2M jobs, a quarter reused: 1.5M images, the first 1M at $0.001 and 0.5M at $0.0008,
+    # not three quarters of 2M images' price (1000 + 800) * 0.75 = 1350.
+    reused = estimate(Workload(jobs_per_month=2_000_000, reuse_share=0.25))
+    assert rekognition(reused) == pytest.approx(1000 + 500_000 * 0.0008)
+    assert rekognition(reused) != pytest.approx(0.75 * (1000 + 800))
+    # 8M jobs, half reused and a tenth of the rest skipped: 3.6M images.
+    both = estimate(Workload(jobs_per_month=8_000_000, reuse_share=0.5, rekognition_skip_share=0.1))
+    assert line(both, "DetectModerationLabels images").quantity == pytest.approx(3_600_000)
+    assert rekognition(both) == pytest.approx(1000 + 2_600_000 * 0.0008)
+
+
+def test_reused_jobs_skip_the_three_analyzers_and_skipped_ones_rekognition_only():
+    base = Workload(jobs_per_month=1_000_000)
+    est = estimate(replace(base, reuse_share=0.2, rekognition_skip_share=0.1))
+    for name in ("custom_analyzer", "text_analyzer"):
+        per_job = base.function(name).invocations_per_job
+        assert requests(est, name) == pytest.approx(1_000_000 * per_job * 0.8)
+    assert requests(est, "rekognition_analyzer") == pytest.approx(1_000_000 * 0.8 * 0.9)
+    # The upload, the dispatcher and the notifier still handle every job.
+    for name in ("upload", "dispatcher", "notifier", "status"):
+        assert requests(est, name) == pytest.approx(requests(estimate(base), name))
+    # The analyzers' duration follows their invocations.
+    custom = base.function("custom_analyzer")
+    gbs = 1_000_000 * 0.8 * custom.memory_mb / 1024 * custom.duration_ms / 1000
+    assert line(
+        est, f"custom_analyzer duration ({custom.memory_mb:.0f} MB x 150 ms, arm64)"
+    ).quantity == pytest.approx(gbs)
+    # S3: the analyzers' two reads per analyzed job, less Rekognition's on skipped ones.
+    assert line(est, "GET (analyzers)").quantity == pytest.approx(1_000_000 * 0.8 * (2 - 0.1))
+
+
+def test_verdict_reuse_adds_one_lookup_read_per_job_and_one_write_per_analyzed_job():
+    jobs = 1_000_000
+    on = estimate(Workload(jobs_per_month=jobs, reuse_share=0.3))
+    lookup = line(on, "verdict lookups (verdicts table, every job)")
+    write = line(on, "verdict writes (verdicts table, analyzed jobs)")
+    assert lookup.quantity == pytest.approx(jobs * 1.0) and lookup.unit == "RRU"
+    assert lookup.monthly == pytest.approx(jobs * 0.125 / 1e6)
+    assert write.quantity == pytest.approx(jobs * 0.7) and write.unit == "WRU"
+    assert write.monthly == pytest.approx(jobs * 0.7 * 0.625 / 1e6)
+    # The jobs table: 5 WRU per analyzed job, 2 per reused one; its index 5 and 3.
+    table = line(on, "write request units (jobs table)")
+    index = line(on, "write request units (status GSI)")
+    assert table.quantity == pytest.approx(jobs * (0.7 * 5 + 0.3 * 2))
+    assert index.quantity == pytest.approx(jobs * (0.7 * 5 + 0.3 * 3))
+    # Nothing repeats: reuse costs exactly the lookup, the write and the items stored.
+    off = estimate(Workload(jobs_per_month=jobs, verdict_reuse=False))
+    none_reused = estimate(Workload(jobs_per_month=jobs))
+    stored = line(none_reused, "storage (verdicts kept for their TTL)")
+    assert stored.quantity == pytest.approx(jobs * 0.5 / 1024 / 1024)
+    extra = none_reused.by_service()["DynamoDB"] - off.by_service()["DynamoDB"]
+    assert extra == pytest.approx(jobs * (0.125 + 0.625) / 1e6 + stored.monthly)
+    assert none_reused.total - off.total == pytest.approx(extra)
+
+
+def test_verdict_writes_follow_the_analyzed_jobs_and_their_write_units():
+    # Verdicts of 1.5 KB: 2 WRU per write, for the 60% of jobs analyzed.
+    est = estimate(
+        Workload(jobs_per_month=1_000_000, reuse_share=0.4, verdict_wru_per_analyzed_job=2.0)
+    )
+    write = line(est, "verdict writes (verdicts table, analyzed jobs)")
+    assert write.quantity == pytest.approx(1_200_000)
+    assert write.monthly == pytest.approx(1_200_000 * 0.625 / 1e6)
+
+
+def test_shares_outside_zero_to_one_are_refused():
+    with pytest.raises(ValueError, match="reuse_share"):
+        estimate(Workload(reuse_share=1.2))
+    with pytest.raises(ValueError, match="rekognition_skip_share"):
+        estimate(Workload(rekognition_skip_share=-0.1))
+
+
+def test_measured_analyzer_invocations_are_per_analyzed_job():
+    """Measured over a window where 40 of 200 jobs were reused and 16 of the 160 analyzed
+    skipped Rekognition: the analyzers ran 160 times and Rekognition's 144 times."""
+    summary = pd.DataFrame(
+        [
+            {
+                "function": name,
+                "invocations": n,
+                "reports": n,
+                "avg_billed_ms": 100.0,
+                "memory_mb": 512,
+            }
+            for name, n in (
+                ("upload", 200),
+                ("custom_analyzer", 160),
+                ("text_analyzer", 160),
+                ("rekognition_analyzer", 144),
+            )
+        ]
+    )
+    w = cost.measured(
+        Workload(jobs_per_month=200), summary, 200, reuse_share=0.2, rekognition_skip_share=0.1
+    )
+    assert w.reuse_share == 0.2 and w.rekognition_skip_share == 0.1
+    assert w.function("upload").invocations_per_job == 1.0
+    assert w.function("custom_analyzer").invocations_per_job == pytest.approx(1.0)
+    assert w.function("rekognition_analyzer").invocations_per_job == pytest.approx(1.0)
+    # Priced at the measured shares, the estimate gives back the measured invocations...
+    est = estimate(w)
+    assert requests(est, "custom_analyzer") == pytest.approx(160)
+    assert requests(est, "rekognition_analyzer") == pytest.approx(144)
+    # ...and without reuse, every job would have run them.
+    assert requests(estimate(replace(w, verdict_reuse=False)), "custom_analyzer") == 200
