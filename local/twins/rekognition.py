@@ -6,7 +6,8 @@ taxonomy. It is a different and much weaker model than both Rekognition and the 
 branch's open_nsfw, so the two branches can disagree locally as they do on AWS, and
 `ModerationModelVersion` says it is a stand-in. A PNG carrying a `moderation-labels`
 text chunk gets exactly those labels instead (the load generator's fixtures use it for
-deterministic runs).
+deterministic runs), under the same `ModerationModelVersion`: like Rekognition, the
+stand-in answers every image with one version (verdict reuse keys on it).
 
 Rekognition's documented input limits are enforced with its error codes: JPEG or PNG
 only (InvalidImageFormatException), at most 5 MB as bytes and 15 MB as an S3 object
@@ -17,6 +18,7 @@ most 10,000 px (ImageTooLargeException).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import threading
@@ -32,8 +34,6 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_S3_OBJECT = 15 * 1024 * 1024
 MIN_SIDE = 80
 MAX_SIDE = 10_000
-# Fixture images with labels in a text chunk answer with this version.
-FIXTURE_MODEL_VERSION = "local-stand-in (fixture labels)"
 
 
 class RekognitionError(Exception):
@@ -44,6 +44,12 @@ class RekognitionError(Exception):
 
 _model: RekognitionStandIn | None = None
 _lock = threading.Lock()
+
+
+@functools.cache
+def model_version() -> str:
+    """The version every answer carries (read from the model's provenance, not loaded)."""
+    return RekognitionStandIn(model_dir()).model_version
 
 
 def model() -> RekognitionStandIn:
@@ -136,5 +142,5 @@ def detect_moderation_labels(s3: Any, request: dict[str, Any]) -> dict[str, Any]
     labels = fixture_labels(img)
     if labels is not None:
         kept = [lab for lab in labels if float(lab.get("Confidence", 0)) >= min_conf]
-        return {"ModerationLabels": kept, "ModerationModelVersion": FIXTURE_MODEL_VERSION}
+        return {"ModerationLabels": kept, "ModerationModelVersion": model_version()}
     return model().detect_moderation_labels(img, min_conf)
