@@ -34,6 +34,26 @@ MAX_TEXT_CHARS = 1000
 MB_PER_VCPU = 1769
 
 
+def rule_sections(s: StackSettings) -> dict[str, Any]:
+    """Every rule section an analyzer is built with (the verdict digest covers all)."""
+    return {
+        "decision": rules.decision_section(
+            s.rekognition_min_confidence,
+            s.reject_threshold,
+            s.unsafe_categories,
+            s.custom_categories,
+        ),
+        "custom": rules.custom_section(
+            s.blocklist_hashes, s.blocklist_max_distance, s.min_image_side, s.max_aspect_ratio
+        ),
+        "text": rules.text_section(s.blocked_terms, MAX_TEXT_CHARS),
+    }
+
+
+# Model files each function's package carries besides its dependencies' own.
+MODEL_FILES: dict[str, tuple[Any, ...]] = {Function.CUSTOM_ANALYZER: (MODELS_BUILD / FACE_MODEL,)}
+
+
 def verdict_digest(settings: StackSettings, sections: dict[str, Any]) -> str:
     """What a stored verdict depends on, hashed: the rules every analyzer is built with,
     the branches, and the versions of the models (packages and converted files).
@@ -106,15 +126,7 @@ class Resources:
         self.incoming_objects = self.store.objects("incoming/")
 
     def rule_sections(self) -> dict[str, Any]:
-        """Every rule section an analyzer is built with (the verdict digest covers all)."""
-        s = self.settings
-        return {
-            **self.decision_config(),
-            "custom": rules.custom_section(
-                s.blocklist_hashes, s.blocklist_max_distance, s.min_image_side, s.max_aspect_ratio
-            ),
-            "text": rules.text_section(s.blocked_terms, MAX_TEXT_CHARS),
-        }
+        return rule_sections(self.settings)
 
     def reuse_environment(self) -> dict[str, pulumi.Input[str]]:
         """Where verdicts are and what they depend on; empty with verdict reuse off."""
@@ -142,15 +154,7 @@ class Resources:
 
     def decision_config(self) -> dict[str, Any]:
         """The rules every analyzer needs (any branch may be the one that finalizes)."""
-        s = self.settings
-        return {
-            "decision": rules.decision_section(
-                s.rekognition_min_confidence,
-                s.reject_threshold,
-                s.unsafe_categories,
-                s.custom_categories,
-            )
-        }
+        return {"decision": rule_sections(self.settings)["decision"]}
 
     def branch_statements(self) -> list[dict[str, Any]]:
         """What every analyzer needs: read the image, write its result, fail over."""
@@ -208,7 +212,7 @@ def custom_analyzer(r: Resources, rekognition: Any = None) -> FunctionSpec:
                 s.blocklist_hashes, s.blocklist_max_distance, s.min_image_side, s.max_aspect_ratio
             ),
         },
-        model_files=(MODELS_BUILD / FACE_MODEL,),
+        model_files=MODEL_FILES[Function.CUSTOM_ANALYZER],
         statements=[*r.branch_statements(), *follow_statements],
         provisioned_concurrency=s.custom_provisioned_concurrency,
     )

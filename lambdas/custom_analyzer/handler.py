@@ -10,11 +10,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from common import analysis, custom_analysis, env, rules
-from common.clients import client
+from common import branch_report, custom_analysis, env, rules
 from common.contract import Branch, Env, Metric
 from common.observability import logger, metrics, model_timings, tracer
-from common.timeutil import utcnow
 
 MODELS = custom_analysis.default_models()
 LOAD_MS = MODELS.load()
@@ -27,36 +25,17 @@ def _plugin() -> Callable[..., Any] | None:
     return custom_analysis.load_plugin(env.optional(Env.CUSTOM_MODEL))
 
 
-@functools.cache
-def _completion() -> analysis.Completion:
-    return analysis.completion_from_env(lambda: client("lambda"))
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id, image_key = event["job_id"], event["image_key"]
     logger.append_keys(job_id=job_id)
-    data = (
-        client("s3").get_object(Bucket=env.require(Env.UPLOAD_BUCKET), Key=image_key)["Body"].read()
-    )
+    data = branch_report.read_image(image_key)
     result = custom_analysis.analyze(data, rules.custom_from_config(), MODELS, _plugin())
     model_timings(result["timings_ms"])
     logger.info(
         "custom analysis complete",
         extra={"signals": result["signals"], "timings_ms": result["timings_ms"]},
     )
-    report = analysis.complete_branch(
-        client("dynamodb"),
-        env.require(Env.JOBS_TABLE),
-        job_id,
-        Branch.CUSTOM,
-        result,
-        rules.from_config(),
-        utcnow,
-        completion=_completion(),
-    )
-    logger.info("branch reported", extra={"branch": Branch.CUSTOM, "outcome": report.describe()})
-    analysis.report_metrics(report, metrics)
-    return {"job_id": job_id, "outcome": report.describe()}
+    return branch_report.report(job_id, Branch.CUSTOM, result, rules.from_config())

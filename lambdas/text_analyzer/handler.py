@@ -11,12 +11,10 @@ import functools
 import time
 from typing import Any
 
-from common import analysis, env, rules, text_analysis
-from common.clients import client
-from common.contract import Branch, Env, Metric
+from common import branch_report, rules, text_analysis
+from common.contract import Branch, Metric
 from common.models.text_categories import BlockedTerms
 from common.observability import logger, metrics, model_timings, tracer
-from common.timeutil import utcnow
 
 OCR = text_analysis.default_model()
 _started = time.perf_counter()
@@ -32,36 +30,17 @@ def _blocked() -> BlockedTerms:
     return BlockedTerms(rules.text_from_config().blocked_terms)
 
 
-@functools.cache
-def _completion() -> analysis.Completion:
-    return analysis.completion_from_env(lambda: client("lambda"))
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id, image_key = event["job_id"], event["image_key"]
     logger.append_keys(job_id=job_id)
-    data = (
-        client("s3").get_object(Bucket=env.require(Env.UPLOAD_BUCKET), Key=image_key)["Body"].read()
-    )
+    data = branch_report.read_image(image_key)
     result = text_analysis.analyze(data, rules.text_from_config(), OCR, _blocked())
     model_timings(result.get("timings_ms", {}))
     logger.info(
         "text analysis complete",
         extra={"signals": result["signals"], "line_count": result.get("line_count", 0)},
     )
-    report = analysis.complete_branch(
-        client("dynamodb"),
-        env.require(Env.JOBS_TABLE),
-        job_id,
-        Branch.TEXT,
-        result,
-        rules.from_config(),
-        utcnow,
-        completion=_completion(),
-    )
-    logger.info("branch reported", extra={"branch": Branch.TEXT, "outcome": report.describe()})
-    analysis.report_metrics(report, metrics)
-    return {"job_id": job_id, "outcome": report.describe()}
+    return branch_report.report(job_id, Branch.TEXT, result, rules.from_config())
