@@ -51,6 +51,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from common import jobs, status  # noqa: E402
+from common.contract import TERMINAL_STATUSES, Status  # noqa: E402
 from common.status_cache import (  # noqa: E402
     CircuitBreaker,
     LocalLru,
@@ -65,7 +66,7 @@ from local.twins.elasticache import CacheServer  # noqa: E402
 
 TABLE = "bench-jobs"
 MAX_DRIVER_LAG = 0.05
-ORDER = {jobs.PENDING: 0, jobs.ANALYZING: 1, jobs.COMPLETE: 2, jobs.FAILED: 2}
+ORDER = {Status.PENDING: 0, Status.ANALYZING: 1, Status.COMPLETE: 2, Status.FAILED: 2}
 
 
 @dataclass
@@ -152,10 +153,10 @@ def plan(
             created = start + rng.uniform(0, 0.2)
             analyzing = created + rng.uniform(*w.pending_seconds)
             done = analyzing + rng.uniform(*w.analyzing_seconds)
-            final = jobs.FAILED if rng.random() < w.failed_fraction else jobs.COMPLETE
+            final = Status.FAILED if rng.random() < w.failed_fraction else Status.COMPLETE
             timeline += [
-                (created, job_id, jobs.PENDING),
-                (analyzing, job_id, jobs.ANALYZING),
+                (created, job_id, Status.PENDING),
+                (analyzing, job_id, Status.ANALYZING),
                 (done, job_id, final),
             ]
         batches[user] = batch
@@ -194,17 +195,17 @@ def drive(
         lags.append(max(0.0, -delay))
         _write(ddb, job_id, new, users, truth)
         truth[job_id].changes.append((time.time(), new))
-        if new == jobs.PENDING:
+        if new == Status.PENDING:
             created(job_id)
     reads_open.set()
 
 
 def _write(ddb, job_id: str, new: str, users: dict[str, str], truth: dict[str, JobTruth]) -> None:
-    if new == jobs.PENDING:
+    if new == Status.PENDING:
         item = {
             "job_id": job_id,
             "user_id": users[job_id],
-            "status": jobs.PENDING,
+            "status": Status.PENDING,
             "created_at": iso(utcnow()),
             "updated_at": iso(utcnow()),
             "attempts": 0,
@@ -215,12 +216,12 @@ def _write(ddb, job_id: str, new: str, users: dict[str, str], truth: dict[str, J
             ConditionExpression="attribute_not_exists(job_id)",
         )
     else:
-        expected = jobs.PENDING if new == jobs.ANALYZING else jobs.ANALYZING
+        expected = Status.PENDING if new == Status.ANALYZING else Status.ANALYZING
         names = {"#s": "status"}
         values = {":new": {"S": new}, ":expected": {"S": expected}, ":now": {"S": iso(utcnow())}}
         update = "SET #s = :new, updated_at = :now"
-        if new in jobs.TERMINAL:
-            decision = "approve" if new == jobs.COMPLETE else None
+        if new in TERMINAL_STATUSES:
+            decision = "approve" if new == Status.COMPLETE else None
             update += ", completed_at = :now"
             if decision:
                 update += ", decision = :d"
@@ -253,7 +254,9 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
         raw = boto3.client("dynamodb")
         create_table(raw)
         ddb = CountingDynamoDB(raw)
-        truth = {j: JobTruth(user=users[j], final=s) for _, j, s in timeline if s in jobs.TERMINAL}
+        truth = {
+            j: JobTruth(user=users[j], final=s) for _, j, s in timeline if s in TERMINAL_STATUSES
+        }
         metrics = Counts()
 
         def loader(job_id: str, consistent: bool = cache_url is not None):
@@ -303,7 +306,7 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
                 with lock:
                     latencies.append(elapsed)
                     answers.append(answer)
-                if view is not None and view["status"] in jobs.TERMINAL:
+                if view is not None and view["status"] in TERMINAL_STATUSES:
                     waiting[user].discard(job_id)
 
         def worker(load) -> None:
@@ -399,7 +402,7 @@ def staleness(answers: list[Answer], truth: dict[str, JobTruth], ttl: float) -> 
             worst = max(worst, age)
             if age > ttl:
                 over_ttl += 1
-        if a.status in jobs.TERMINAL and (a.status != t.final or a.decision != t.decision):
+        if a.status in TERMINAL_STATUSES and (a.status != t.final or a.decision != t.decision):
             wrong_terminal += 1
     return {
         "max_non_terminal_staleness_s": round(worst, 3),

@@ -20,9 +20,9 @@ import zipfile
 from pathlib import Path
 
 from bench.machine import describe
-from components import packaging
-from components.settings import DEFAULT_FUNCTIONS
-from lambdas.common.contract import PIPELINE_FUNCTIONS
+from components import packaging, pipeline_functions
+from components.settings import DEFAULT_FUNCTIONS, StackSettings
+from lambdas.common.contract import METRICS_NAMESPACE, PIPELINE_FUNCTIONS
 from local.registry import FunctionDef
 from local.runtime.environment import ExecutionEnvironment
 from local.runtime.lambda_service import base_environment
@@ -80,7 +80,10 @@ def measure(logical: str, code_dir: Path, handler: str, memory: int, runs: int) 
         memory=memory,
         timeout=30,
         reserved_concurrency=None,
-        environment={"POWERTOOLS_SERVICE_NAME": logical},
+        environment={
+            "POWERTOOLS_SERVICE_NAME": logical,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        },
         architecture="arm64",
         log_group=f"/aws/lambda/bench-{logical}",
     )
@@ -116,7 +119,12 @@ def run(runs: int) -> dict:
             "layer_zip_bytes": 0,
         }
         for logical in PIPELINE_FUNCTIONS:
-            code = packaging.stage_function(logical)
+            # As the program builds it: the rules file and the converted model files.
+            code = packaging.stage_function(
+                logical,
+                config=pipeline_functions.rule_sections(StackSettings(stack="bench")),
+                model_files=pipeline_functions.MODEL_FILES.get(logical, ()),
+            )
             deps = packaging.requirements(logical)
             results[logical] = {
                 **measure(

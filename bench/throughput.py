@@ -6,7 +6,7 @@ notification; it reports jobs/s, end-to-end p50/p95/p99, the per-stage split
 job against the same handlers called directly in-process (the overhead ratio).
 Saturation is the first rate the pipeline cannot keep up with.
 
-    python -m bench.throughput [--quick] [--rates 5,10,20,40] [--seconds 20] [--jobs N]
+    python -m bench.throughput [--quick] [--rates 2,4,6,8,10] [--seconds 20] [--jobs N]
 """
 
 from __future__ import annotations
@@ -306,9 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=None, help="jobs per step (default rate x seconds)"
     )
     args = parser.parse_args(argv)
-    rates = [
-        float(r) for r in (args.rates or ("5,10,20" if args.quick else "5,10,20,40")).split(",")
-    ]
+    rates = [float(r) for r in (args.rates or ("2,4" if args.quick else "2,4,6,8,10")).split(",")]
     seconds = args.seconds or (15 if args.quick else 50)
     print(json.dumps(run(rates, seconds, args.jobs), indent=2))
     return 0
