@@ -131,12 +131,11 @@ def cost_modes_table(c: dict[str, Any]) -> list[str]:
     w = _get(c, "workload", default={})
     lines = [
         f"Per mode, the same {_get(w, 'jobs')} uploads at {_get(w, 'rate_per_s')} per second "
-        f"({_get(w, 'repeats')} byte-identical repeats of earlier ones, a "
+        f"({_get(w, 'repeats')} byte-identical repeats of uploads of an earlier wave, a "
         f"{_get(w, 'decisive_share')} share blocklisted), each on a fresh local cloud, priced "
         f"per 1M jobs; the reference design ${_get(c, 'reference_design', 'total_usd')}. "
-        "Reused: the share of jobs completed from a stored verdict (a repeat whose original "
-        "had not finished yet is analyzed again); skipped: the share of analyzed jobs "
-        "custom-first decided without Rekognition.",
+        "Reused: the share of jobs completed from a stored verdict; skipped: the share of "
+        "analyzed jobs custom-first decided without Rekognition.",
         "",
         "| Mode | $ / 1M jobs | Ratio to reference | Reused / Rekognition skipped "
         "| Rekognition calls / job | DynamoDB calls / job | p95 end to end |",
