@@ -121,8 +121,8 @@ def dispatch(
     """
     job_id = message.job_id
     verdict_key = plan.reuse.key_for(message.content_sha256) if plan.reuse else None
-    if plan.reuse is not None and message.content_sha256:
-        reused = _reuse(ddb, table, message, plan, now)
+    if verdict_key is not None:
+        reused = _reuse(ddb, table, message, plan, verdict_key, now)
         if reused is not None:
             return reused
     try:
@@ -173,7 +173,9 @@ def dispatch(
     return Dispatched(tuple(started), attempt, Status.ANALYZING)
 
 
-def _reuse(ddb: Any, table: str, message: Message, plan: Plan, now: datetime) -> Dispatched | None:
+def _reuse(
+    ddb: Any, table: str, message: Message, plan: Plan, verdict_key: str, now: datetime
+) -> Dispatched | None:
     """Complete a pending job with its bytes' stored verdict; None when there is none."""
     assert plan.reuse is not None and message.content_sha256
     found = verdicts.lookup(ddb, plan.reuse.table, message.content_sha256, plan.reuse.digest, now)
@@ -190,7 +192,7 @@ def _reuse(ddb: Any, table: str, message: Message, plan: Plan, now: datetime) ->
             found.source_job_id,
             now,
             awaiting_review=review.queued(found.decision, plan.queue_warn),
-            verdict_key=plan.reuse.key_for(message.content_sha256),
+            verdict_key=verdict_key,
         )
     except jobs.UnknownJob as exc:
         raise PoisonMessage(f"job {message.job_id} does not exist") from exc

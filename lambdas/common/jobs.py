@@ -317,33 +317,19 @@ def finalize(
     same write (`review_state = pending`, which the review index keys on).
     """
     present = " AND ".join(f"attribute_exists({b.result_attribute})" for b in branches)
-    review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
-    won, item = _conditional_update(
+    return _complete(
         ddb,
         table,
         job_id,
-        returns="NONE",
-        UpdateExpression=(
-            "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
-            "completed_at = :now, updated_at = :now"
-            + (", review_state = :review_state" if review else "")
-            + " REMOVE dispatch_lease"
-        ),
-        ConditionExpression=f"#s = :analyzing AND {present}",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(
-            complete=Status.COMPLETE,
-            d=decision,
-            r=list(reasons),
-            c=list(categories or []),
-            now=iso(now),
-            analyzing=Status.ANALYZING,
-            **review,
-        ),
+        decision,
+        reasons,
+        categories or [],
+        now,
+        awaiting_review,
+        condition=f"#s = :analyzing AND {present}",
+        tail=" REMOVE dispatch_lease",
+        analyzing=Status.ANALYZING,
     )
-    if item is None:
-        raise UnknownJob(job_id)
-    return won, item
 
 
 def complete_from_verdict(
@@ -363,6 +349,40 @@ def complete_from_verdict(
     Conditional on `pending`: a redelivered message, or a job some other delivery
     already claimed, is left alone (False).
     """
+    extra = {"source": reused_from, **({"vk": verdict_key} if verdict_key else {})}
+    won, _ = _complete(
+        ddb,
+        table,
+        job_id,
+        decision,
+        reasons,
+        categories,
+        now,
+        awaiting_review,
+        condition="#s = :pending",
+        tail=", reused_from = :source" + (", verdict_key = :vk" if verdict_key else ""),
+        pending=Status.PENDING,
+        **extra,
+    )
+    return won
+
+
+def _complete(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    decision: str,
+    reasons: list[str],
+    categories: list[dict[str, Any]],
+    now: datetime,
+    awaiting_review: bool,
+    condition: str,
+    tail: str = "",
+    **values: Any,
+) -> tuple[bool, dict[str, Any]]:
+    """The one write that makes a job `complete` (from its results, or from a stored
+    verdict): the decision, and the review queue's key when a person must look. `tail`
+    continues the update expression (more SETs, or a REMOVE) with `values` for it."""
     review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
     won, item = _conditional_update(
         ddb,
@@ -371,27 +391,25 @@ def complete_from_verdict(
         returns="NONE",
         UpdateExpression=(
             "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
-            "reused_from = :source, completed_at = :now, updated_at = :now"
+            "completed_at = :now, updated_at = :now"
             + (", review_state = :review_state" if review else "")
-            + (", verdict_key = :vk" if verdict_key else "")
+            + tail
         ),
-        ConditionExpression="#s = :pending",
+        ConditionExpression=condition,
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues=_values(
             complete=Status.COMPLETE,
-            pending=Status.PENDING,
             d=decision,
             r=list(reasons),
             c=list(categories),
-            source=reused_from,
             now=iso(now),
             **review,
-            **({"vk": verdict_key} if verdict_key else {}),
+            **values,
         ),
     )
     if item is None:
         raise UnknownJob(job_id)
-    return won
+    return won, item
 
 
 def fail_job(
