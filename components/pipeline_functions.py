@@ -324,6 +324,13 @@ def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
             # Claims, and completes a job from a stored verdict: both conditional updates.
             statement("ClaimJobs", ["dynamodb:UpdateItem"], [r.store.table.arn]),
             *r.reuse_statements("LookUpVerdicts", ["dynamodb:BatchGetItem"]),
+            # custom-first: a re-claimed job whose custom side already rejects is finalized
+            # here (Rekognition skipped), and the finalizer stores the verdict.
+            *(
+                r.reuse_statements("StoreVerdicts", ["dynamodb:PutItem"])
+                if r.settings.analysis_order == AnalysisOrder.CUSTOM_FIRST
+                else []
+            ),
             statement(
                 "InvokeAnalyzers",
                 ["lambda:InvokeFunction"],

@@ -114,6 +114,19 @@ def test_custom_first_lets_the_custom_side_start_rekognition_and_nothing_else():
     assert "lambda:InvokeFunction" not in rek_actions
 
 
+def test_custom_first_lets_the_dispatcher_store_verdicts_and_parallel_does_not(run):
+    """A re-claimed custom-first job whose custom side rejects is finalized by the
+    dispatcher, which stores the verdict: PutItem on exactly the verdicts table."""
+    first = run_program({"analysisOrder": "custom-first"})
+    verdicts = first.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
+    puts = [
+        s for s in policy_of(first, "dispatcher")["Statement"] if "dynamodb:PutItem" in s["Action"]
+    ]
+    assert [(s["Action"], s["Resource"]) for s in puts] == [(["dynamodb:PutItem"], [verdicts])]
+    parallel = {a for s in policy_of(run, "dispatcher")["Statement"] for a in s["Action"]}
+    assert "dynamodb:PutItem" not in parallel
+
+
 def test_parallel_gives_the_branches_no_invoke_permission(run):
     for logical in BRANCHES:
         actions = {a for s in policy_of(run, logical)["Statement"] for a in s["Action"]}
