@@ -203,9 +203,11 @@ class StatusCache(Component):
             special=False,  # ElastiCache refuses several specials in AUTH tokens/passwords
             opts=child,
         )
+        # Auto-named (no `name`): a deleted secret keeps its name for the recovery window,
+        # so a fixed name would make `pulumi up` after `pulumi destroy` fail. The status
+        # function reads it by ARN (CACHE_SECRET_ARN).
         self.secret = aws.secretsmanager.Secret(
             self.child("credentials"),
-            name=f"{prefix}/status-cache",
             description="Credentials the status function uses for the status cache",
             recovery_window_in_days=0 if s.force_destroy else 7,
             opts=child,

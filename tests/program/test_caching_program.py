@@ -197,6 +197,29 @@ def test_only_the_status_function_joins_the_vpc_and_gets_the_cache(cached):
             assert "CACHE_ENDPOINT" not in other.inputs["environment"]["variables"], other.name
 
 
+# Resource types whose name AWS keeps reserved after deletion: a Secrets Manager secret
+# for its recovery window (7 days unless forceDestroy). KMS aliases and log groups are
+# freed at once; SQS queue names for 60 s (docs/deploying.md says to wait that long).
+RESERVED_AFTER_DELETE = ("aws:secretsmanager/secret:Secret",)
+
+
+@pytest.mark.parametrize("force_destroy", [False, True])
+def test_no_secret_has_a_fixed_name_so_up_after_destroy_can_create_it_again(force_destroy):
+    """A fixed name made `pulumi up` after `pulumi destroy` fail for the recovery window."""
+    run = run_cached({"forceDestroy": force_destroy})
+    declared = [r for typ in RESERVED_AFTER_DELETE for r in run.of_type(typ)]
+    assert declared, "the cached stack declares the credentials secret"
+    for resource in declared:
+        assert "name" not in resource.inputs and "namePrefix" not in resource.inputs, (
+            f"{resource.name} sets a fixed name: let Pulumi auto-name it"
+        )
+    secret = run.one("aws:secretsmanager/secret:Secret")
+    assert secret.inputs["recoveryWindowInDays"] == (0 if force_destroy else 7)
+    # What reads it takes the ARN, so the generated name changes nothing for it.
+    env = status_function(run).inputs["environment"]["variables"]
+    assert env["CACHE_SECRET_ARN"] == secret.outputs["arn"]
+
+
 def test_disabled_declares_none_of_it_and_leaves_status_outside_any_vpc():
     run = run_program({"cachingEnabled": False})
     assert not [r for r in run.resources if r.typ.startswith(CACHE_TYPES)]
