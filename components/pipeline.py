@@ -27,7 +27,7 @@ from components.http_api import HttpApi, HttpApiArgs, Route
 from components.messaging import NotificationTopic, ProcessingQueues, ProcessingQueuesArgs
 from components.pipeline_functions import CacheInputs, EdgeInputs
 from components.settings import StackSettings
-from components.storage import JobStore, JobStoreArgs
+from components.storage import JobStore, JobStoreArgs, incoming_expiry_days
 from lambdas.common.contract import (
     METRICS_NAMESPACE,
     REVIEWS_ROUTE,
@@ -63,7 +63,13 @@ class ModerationPipeline(Component):
 
         self.store = JobStore(
             self.child("store"),
-            JobStoreArgs(prefix, s.force_destroy, s.upload_expiry_days, s.verdict_reuse.enabled),
+            JobStoreArgs(
+                prefix,
+                s.force_destroy,
+                s.upload_expiry_days,
+                s.verdict_reuse.enabled,
+                incoming_days=incoming_expiry_days(s.presign_expiry_seconds),
+            ),
             opts=self.opts(),
         )
         self.queues = ProcessingQueues(

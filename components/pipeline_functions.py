@@ -159,9 +159,8 @@ class Resources:
     def branch_statements(self) -> list[dict[str, Any]]:
         """What every analyzer needs: read the image, write its result, fail over."""
         return [
-            statement(
-                "ReadImages", ["s3:GetObject"], [self.uploads_objects, self.incoming_objects]
-            ),
+            # Only validated originals: a job's image is under uploads/ once it is queued.
+            statement("ReadImages", ["s3:GetObject"], [self.uploads_objects]),
             statement("WriteResult", ["dynamodb:UpdateItem"], [self.store.table.arn]),
             statement("OnFailureDestination", ["sqs:SendMessage"], [self.queues.failure_queue.arn]),
             # The branch that finalizes stores the verdict for reuse.
@@ -254,9 +253,14 @@ def upload(r: Resources) -> FunctionSpec:
             Env.IDEMPOTENCY_TTL_SECONDS: str(s.idempotency_ttl_seconds),
         },
         statements=[
+            # uploads/: inline images and the copies of validated presigned uploads, each
+            # written once (If-None-Match: *). incoming/: written only through the
+            # presigned URLs this role signs (S3 authorizes them as the signer).
+            # DeleteObject: a refused presigned upload, an inline upload undone.
             statement("StoreImages", ["s3:DeleteObject", "s3:PutObject"], objects),
-            # Incoming uploads are read to validate them; a keyed retry reads the stored
-            # original's metadata (HeadObject, which IAM authorizes as s3:GetObject).
+            # Incoming uploads are read to validate and copy them; a keyed retry or a
+            # redelivered event reads the kept original's metadata (HeadObject, which IAM
+            # authorizes as s3:GetObject).
             statement("ReadImages", ["s3:GetObject"], objects),
             statement(
                 "CreateAndFailJobs",
@@ -380,7 +384,7 @@ def notifier(r: Resources) -> FunctionSpec:
             lambda a: f"{a}/content/*"
         )
         statements += [
-            statement("ReadApproved", ["s3:GetObject"], [r.uploads_objects, r.incoming_objects]),
+            statement("ReadApproved", ["s3:GetObject"], [r.uploads_objects]),
             statement("PublishContent", ["s3:PutObject"], [content_objects]),
         ]
     return FunctionSpec(
@@ -446,8 +450,6 @@ def review(r: Resources) -> FunctionSpec:
             statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
             # A moderator's verdict becomes the stored verdict for the image's bytes.
             *r.reuse_statements("StoreModeratorVerdicts", ["dynamodb:PutItem"]),
-            statement(
-                "PresignOriginals", ["s3:GetObject"], [r.uploads_objects, r.incoming_objects]
-            ),
+            statement("PresignOriginals", ["s3:GetObject"], [r.uploads_objects]),
         ],
     )

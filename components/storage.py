@@ -23,9 +23,17 @@ import pulumi_aws as aws
 
 from components.base import Component
 from components.buckets import PrivateBucket, PrivateBucketArgs
-from lambdas.common.contract import REVIEW_INDEX, STATUS_INDEX
+from lambdas.common.contract import INCOMING_PREFIX, REVIEW_INDEX, STATUS_INDEX, UPLOADS_PREFIX
 
-UPLOAD_PREFIXES = ("uploads/", "incoming/")
+UPLOAD_PREFIXES = (UPLOADS_PREFIX, INCOMING_PREFIX)
+DAY_SECONDS = 86400
+
+
+def incoming_expiry_days(presign_expiry_seconds: int) -> int:
+    """How long a presigned upload's object is kept after its copy was taken: at least as
+    long as its URL is valid, so the URL's `If-None-Match: *` keeps refusing a second PUT
+    (S3 expires objects by whole days, at least one)."""
+    return max(1, -(-presign_expiry_seconds // DAY_SECONDS))
 
 
 @dataclass
@@ -34,6 +42,9 @@ class JobStoreArgs:
     force_destroy: bool
     upload_expiry_days: int
     verdict_reuse: bool = False
+    # Days incoming/ objects are kept (incoming_expiry_days); uploads/ keeps the
+    # validated originals for upload_expiry_days.
+    incoming_days: int = 1
 
 
 class JobStore(Component):
@@ -45,7 +56,10 @@ class JobStore(Component):
             f"{args.prefix}-uploads",
             PrivateBucketArgs(
                 force_destroy=args.force_destroy,
-                expire_prefixes={p: args.upload_expiry_days for p in UPLOAD_PREFIXES},
+                expire_prefixes={
+                    UPLOADS_PREFIX: args.upload_expiry_days,
+                    INCOMING_PREFIX: args.incoming_days,
+                },
             ),
             opts=self.opts(),
         )

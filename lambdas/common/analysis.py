@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from common import env, jobs, review, verdicts
-from common.contract import AnalysisOrder, Branch, Decision, Env, Metric
+from common.contract import IMAGE_ETAG, IMAGE_KEY, AnalysisOrder, Branch, Decision, Env, Metric
 from common.decision import Rules, custom_rejects, decide
 
 
@@ -100,11 +100,14 @@ def completion_from_env(lam: Callable[[], Any]) -> Completion:
 
 
 def invoke_payload(job: dict[str, Any]) -> bytes:
-    """What an analyzer is invoked with: the job, its image and the image's type."""
+    """What an analyzer is invoked with: the job, its image, the image's type, and what
+    the image must still be (its ETag and SHA-256: common/originals.py)."""
     return json.dumps(
         {
             "job_id": job["job_id"],
-            "image_key": job["image_key"],
+            IMAGE_KEY: job[IMAGE_KEY],
+            IMAGE_ETAG: job.get(IMAGE_ETAG),
+            "content_sha256": job.get("content_sha256"),
             "content_type": job.get("content_type"),
         }
     ).encode()

@@ -78,6 +78,19 @@ class Branch(StrEnum):
         return f"{self.value}_result"
 
 
+# Where a job's image is kept once its bytes are validated (common/uploads.py): written
+# once (conditional writes), never replaced. A presigned upload lands under
+# INCOMING_PREFIX first and is copied here by the ingest that validated it.
+UPLOADS_PREFIX = "uploads/"
+INCOMING_PREFIX = "incoming/"
+# The job attribute naming the image's key (`uploads/<job id>/original` once its bytes
+# are in; `incoming/<job id>` while a presigned upload is awaited) and the one holding
+# the ETag those bytes had when they were validated: every later read of the image (the
+# analyzers, the publish copy) is conditional on it, so changed bytes fail loudly.
+IMAGE_KEY = "image_key"
+IMAGE_ETAG = "image_etag"
+
+
 # The jobs table's index on (status, created_at): the sweeper and the dashboard query it.
 STATUS_INDEX = "status-created_at-index"
 # The jobs table's sparse index on (review_state, completed_at): only jobs that went to

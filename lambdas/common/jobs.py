@@ -20,7 +20,15 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from common.contract import LEGACY_BRANCHES, STATUS_INDEX, Branch, ReviewState, Status
+from common.contract import (
+    IMAGE_ETAG,
+    IMAGE_KEY,
+    LEGACY_BRANCHES,
+    STATUS_INDEX,
+    Branch,
+    ReviewState,
+    Status,
+)
 from common.timeutil import epoch, iso
 
 # Attributes a caller may see; internal bookkeeping (dispatch lease, request hash, TTL)
@@ -140,7 +148,10 @@ def new_job(
     now: datetime,
     retention_days: int,
     content_sha256: str | None = None,
+    image_etag: str | None = None,
 ) -> dict[str, Any]:
+    """A pending job. `image_etag` is the stored image's ETag when its bytes are already
+    in (inline uploads); a presigned upload's job gets it from `attach_image`."""
     stamp = iso(now)
     return {
         "job_id": job_id,
@@ -149,7 +160,8 @@ def new_job(
         "status": Status.PENDING,
         "created_at": stamp,
         "updated_at": stamp,
-        "image_key": image_key,
+        IMAGE_KEY: image_key,
+        IMAGE_ETAG: image_etag,
         "content_type": content_type,
         "size_bytes": size_bytes,
         "attempts": 0,
@@ -175,6 +187,68 @@ def create_job(ddb: Any, table: str, job: dict[str, Any]) -> dict[str, Any] | No
             raise
         return deserialize(_failed_item(exc)) or {}
     return None
+
+
+# --- presigned uploads: the bytes arrive ------------------------------------------------
+
+
+def attach_image(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    awaited_key: str,
+    image_key: str,
+    image_etag: str,
+    content_sha256: str,
+    now: datetime,
+) -> tuple[bool, dict[str, Any] | None]:
+    """Point a job waiting for its presigned upload at the validated, immutable copy.
+
+    Conditional on the job still waiting (`pending` and its image key still the awaited
+    one), so it happens once per job: a later upload to the same URL, or to a job the
+    sweeper has failed meanwhile, finds the condition false. Returns (won, item): the
+    item as it was when the condition failed (None: no such job).
+    """
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        returns="NONE",
+        UpdateExpression=("SET #k = :key, #e = :etag, content_sha256 = :sha, updated_at = :now"),
+        ConditionExpression="#s = :pending AND #k = :awaited",
+        ExpressionAttributeNames={"#s": "status", "#k": IMAGE_KEY, "#e": IMAGE_ETAG},
+        ExpressionAttributeValues=_values(
+            key=image_key,
+            etag=image_etag,
+            sha=content_sha256,
+            now=iso(now),
+            pending=Status.PENDING,
+            awaited=awaited_key,
+        ),
+    )
+
+
+def fail_awaited_upload(
+    ddb: Any, table: str, job_id: str, awaited_key: str, reason: str, now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """pending -> failed for a job whose awaited upload was refused; a job that already
+    has its bytes (a second upload to its URL) is left alone."""
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        returns="NONE",
+        UpdateExpression=("SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now"),
+        ConditionExpression="#s = :pending AND #k = :awaited",
+        ExpressionAttributeNames={"#s": "status", "#k": IMAGE_KEY},
+        ExpressionAttributeValues=_values(
+            failed=Status.FAILED,
+            r=[reason],
+            now=iso(now),
+            pending=Status.PENDING,
+            awaited=awaited_key,
+        ),
+    )
 
 
 # --- dispatch claim ----------------------------------------------------------------------

@@ -16,14 +16,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from common import jobs
 from common.contract import (
+    IMAGE_ETAG,
+    IMAGE_KEY,
     TERMINAL_STATUSES,
     Decision,
     NotificationEvent,
     ReviewState,
     Status,
 )
+from common.originals import ImageChanged, precondition_failed
 
 
 @dataclass(frozen=True)
@@ -153,15 +158,37 @@ def publish_content(
     `private`: only the browser of a signed-in user may keep it, never a shared cache
     between the browser and CloudFront (CloudFront caches it under its own cache policy,
     after the edge function has checked the token).
+
+    The copy is of the bytes that were decided: conditional on the ETag the job recorded
+    (`CopySourceIfMatch`), so a changed object raises `originals.ImageChanged` and is
+    never published.
     """
     if job.get("status") != Status.COMPLETE or job.get("decision") != Decision.APPROVE:
         return False
+    etag = job.get(IMAGE_ETAG)
+    try:
+        _copy(s3, source_bucket, content_bucket, job, max_age, etag)
+    except ClientError as exc:
+        if precondition_failed(exc):
+            raise ImageChanged(f"{job[IMAGE_KEY]} changed after it was decided") from exc
+        raise
+    return True
+
+
+def _copy(
+    s3: Any,
+    source_bucket: str,
+    content_bucket: str,
+    job: dict[str, Any],
+    max_age: int,
+    etag: str | None,
+) -> None:
     s3.copy_object(
         Bucket=content_bucket,
         Key=f"content/{job['job_id']}",
-        CopySource={"Bucket": source_bucket, "Key": job["image_key"]},
+        CopySource={"Bucket": source_bucket, "Key": job[IMAGE_KEY]},
+        **({"CopySourceIfMatch": etag} if etag else {}),
         ContentType=job.get("content_type", "application/octet-stream"),
         MetadataDirective="REPLACE",
         CacheControl=f"private, max-age={int(max_age)}, immutable",
     )
-    return True

@@ -8,6 +8,10 @@ megapixels (`images.MAX_PIXELS`): it is shrunk to `MAX_CONVERTED_SIDE` while it 
 converted, which bounds the encoder's memory and the JPEG's size, and loses nothing
 moderation labels depend on. The function's memory is sized from the measured peak
 (`tests/handlers/test_rekognition_webp.py`).
+
+With the job's `etag`, the image is read only if it still has it (common/originals.py):
+the converted path reads the bytes with `IfMatch`; the S3Object path checks the ETag
+first (HeadObject `IfMatch`), and the key, written once, cannot change after the check.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from common import originals
 from common.images import open_image
 
 MAX_BYTES_PAYLOAD = 5 * 1024 * 1024
@@ -52,9 +57,12 @@ def detect(
     key: str,
     min_confidence: float,
     content_type: str | None = None,
+    etag: str | None = None,
 ) -> dict[str, Any]:
+    """Raises originals.ImageChanged when the object no longer has `etag`."""
+
     def converted() -> Any:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        data = originals.read(s3, bucket, key, etag)
         return rek.detect_moderation_labels(
             Image={"Bytes": _as_jpeg(data)}, MinConfidence=min_confidence
         )
@@ -62,6 +70,7 @@ def detect(
     if content_type and content_type not in READABLE_TYPES:
         out, source = converted(), "converted-jpeg"
     else:
+        originals.check(s3, bucket, key, etag)
         try:
             out, source = (
                 rek.detect_moderation_labels(

@@ -3,6 +3,12 @@
 Order matters for "a rejected request stores nothing": every check that can refuse
 the request runs before the first write. If a write fails half-way, what was
 written is undone (object deleted, job failed) and the caller gets a 503 to retry.
+
+The bytes that are validated are the bytes that are kept, analyzed and published: they
+are stored once under `uploads/<job id>/original` (`If-None-Match: *`) and the job
+records their ETag (common/originals.py). A presigned upload is a write-once PUT of
+exactly the declared size (both signed into the URL) to `incoming/<job id>`; its ingest
+copies the object it validated (`CopySourceIfMatch`) to the immutable key.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common import images, jobs
+from common import images, jobs, originals
 from common.contract import Status
 from common.images import Rejection
+from common.originals import incoming_key, original_key, precondition_failed
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class UploadDeps:
     max_upload_bytes: int
     presign_expiry: int
     retention_days: int
+    # Signs the presigned upload URLs (SigV4: clients.s3_presigner()); `s3` when unset.
+    presigner: Any = None
 
 
 class Unavailable(RuntimeError):
@@ -43,10 +52,12 @@ def request_digest(content_type: str, body: bytes) -> str:
     return hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()
 
 
-def accepted(job_id: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def accepted(
+    job_id: str, extra: dict[str, Any] | None = None, status: str = Status.PENDING
+) -> dict[str, Any]:
     return {
         "job_id": job_id,
-        "status": Status.PENDING,
+        "status": status,
         "status_url": f"/jobs/{job_id}",
         **(extra or {}),
     }
@@ -76,13 +87,6 @@ def job_id_for_key(user_id: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"moderation:{user_id}:{idempotency_key}"))
 
 
-def _precondition_failed(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    return error.get("Code") in ("PreconditionFailed", "412") or (
-        exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412
-    )
-
-
 def _reused(
     message: str = "this Idempotency-Key was used with a different request body",
 ) -> Rejection:
@@ -107,10 +111,10 @@ def accept_inline(
     info = images.inspect(data, content_type, deps.max_inline_bytes)
     digest = request_digest(info.content_type, data)
     job_id = job_id_for_key(user_id, idempotency_key)
-    key = f"uploads/{job_id}/original"
+    key = original_key(job_id)
     wrote_object = True
     try:
-        deps.s3.put_object(
+        put = deps.s3.put_object(
             Bucket=deps.bucket,
             Key=key,
             Body=data,
@@ -119,7 +123,7 @@ def accept_inline(
             IfNoneMatch="*",
         )
     except ClientError as exc:
-        if not (idempotency_key and _precondition_failed(exc)):
+        if not (idempotency_key and precondition_failed(exc)):
             raise
         wrote_object = False  # a retry: the first attempt stored it
         head = deps.s3.head_object(Bucket=deps.bucket, Key=key)
@@ -127,6 +131,9 @@ def accept_inline(
         metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
         if metadata.get("request-digest") != digest:
             raise _reused() from exc
+        etag = str(head["ETag"])
+    else:
+        etag = str(put["ETag"])
     job = jobs.new_job(
         job_id=job_id,
         user_id=user_id,
@@ -136,6 +143,7 @@ def accept_inline(
         now=now,
         retention_days=deps.retention_days,
         content_sha256=content_sha256(data),
+        image_etag=etag,
     )
     job["request_digest"] = digest
     created = False
@@ -180,18 +188,29 @@ def parse_presign_request(data: bytes) -> tuple[str, int]:
     return content_type, size
 
 
+def awaiting_bytes(job: dict[str, Any]) -> bool:
+    """Whether a job is waiting for its presigned upload (the only time it gets a URL)."""
+    return job.get("status") == Status.PENDING and job.get("image_key") == incoming_key(
+        str(job.get("job_id"))
+    )
+
+
 def presign(
     deps: UploadDeps, user_id: str, data: bytes, now: datetime, idempotency_key: str | None = None
 ) -> dict[str, Any]:
     """Create a pending job and a presigned PUT for a large image.
 
+    The URL signs `If-None-Match: *` and the declared `Content-Length`: S3 refuses a
+    second PUT to it (412) and a body of any other size (403) before anything lands.
     The object lands under `incoming/`; its ObjectCreated event runs `ingest_object`,
-    which validates the bytes before the job is queued.
+    which validates the bytes before the job is queued. A retry with the same
+    Idempotency-Key reaches the same job and gets a URL only while that job is still
+    waiting for its bytes; otherwise it gets the job's status and no URL.
     """
     content_type, size = parse_presign_request(data)
     images.check_declared(content_type, size, deps.max_upload_bytes)
     job_id = job_id_for_key(user_id, idempotency_key)
-    key = f"incoming/{job_id}"
+    key = incoming_key(job_id)
     job = jobs.new_job(
         job_id=job_id,
         user_id=user_id,
@@ -203,14 +222,24 @@ def presign(
     )
     job["request_digest"] = request_digest("application/json", data)
     existing = jobs.create_job(deps.ddb, deps.table, job)
-    if existing is not None and (
-        existing.get("user_id") != user_id
-        or existing.get("request_digest") != job["request_digest"]
-    ):
-        raise _reused()
-    url = deps.s3.generate_presigned_url(
+    if existing is not None:
+        if (
+            existing.get("user_id") != user_id
+            or existing.get("request_digest") != job["request_digest"]
+        ):
+            raise _reused()
+        if not awaiting_bytes(existing):
+            return accepted(job_id, status=str(existing.get("status")))
+    presigner = deps.presigner or deps.s3
+    url = presigner.generate_presigned_url(
         "put_object",
-        Params={"Bucket": deps.bucket, "Key": key, "ContentType": content_type},
+        Params={
+            "Bucket": deps.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+            "IfNoneMatch": "*",
+        },
         ExpiresIn=deps.presign_expiry,
     )
     return accepted(
@@ -219,7 +248,13 @@ def presign(
             "upload": {
                 "url": url,
                 "method": "PUT",
-                "headers": {"content-type": content_type},
+                # Signed into the URL: a request without them, or with another length,
+                # is refused by S3.
+                "headers": {
+                    "content-type": content_type,
+                    "content-length": str(size),
+                    "if-none-match": "*",
+                },
                 "expires_in": deps.presign_expiry,
                 "max_bytes": size,
             }
@@ -228,22 +263,81 @@ def presign(
 
 
 def ingest_object(deps: UploadDeps, key: str, now: datetime) -> str:
-    """Validate a presigned upload that has arrived; queue its job or fail it."""
+    """Validate a presigned upload that has arrived; keep it and queue its job, or fail it.
+
+    The object validated (its ETag) is the one copied to `uploads/<job id>/original`
+    (`CopySourceIfMatch`, and `If-None-Match: *` so the kept copy is never replaced), and
+    the job is pointed at the copy in one conditional write. Safe to repeat: a redelivered
+    event finds the copy made from this very object (its `source-etag`) and completes what
+    was left. The incoming object stays until the bucket's lifecycle expires it, so the
+    URL's `If-None-Match: *` keeps refusing a second PUT while the URL is valid.
+    """
     if not key.startswith("incoming/"):
         return "ignored: not an incoming upload"
     job_id = key.split("/", 1)[1]
-    head = deps.s3.head_object(Bucket=deps.bucket, Key=key)
+    try:
+        head = deps.s3.head_object(Bucket=deps.bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return "ignored: the object is gone"
+        raise
+    etag = str(head["ETag"])
     declared = images.normalize_type(head.get("ContentType"))
     size = int(head.get("ContentLength", 0))
     try:
         images.check_declared(declared, size, deps.max_upload_bytes)
-        body = deps.s3.get_object(Bucket=deps.bucket, Key=key)["Body"].read()
+        body = originals.read(deps.s3, deps.bucket, key, etag)
         images.inspect(body, declared, deps.max_upload_bytes)
-    except Rejection as rej:
-        deps.s3.delete_object(Bucket=deps.bucket, Key=key)
-        won, item = jobs.fail_job(
-            deps.ddb, deps.table, job_id, f"upload rejected: {rej.error}: {rej.message}", now
+    except (Rejection, originals.ImageChanged) as exc:
+        reason = (
+            f"upload rejected: {exc.error}: {exc.message}"
+            if isinstance(exc, Rejection)
+            else "upload rejected: the object changed while it was validated"
         )
-        return f"rejected: {rej.error} (job {'failed' if won else 'unknown or already done'})"
-    enqueue(deps, job_id, content_sha256(body))
+        deps.s3.delete_object(Bucket=deps.bucket, Key=key)
+        won, _ = jobs.fail_awaited_upload(deps.ddb, deps.table, job_id, key, reason, now)
+        error = exc.error if isinstance(exc, Rejection) else "changed"
+        return f"rejected: {error} (job {'failed' if won else 'not waiting for an upload'})"
+    sha = content_sha256(body)
+    kept = original_key(job_id)
+    kept_etag = _keep(deps, key, etag, kept, job_id, declared)
+    if kept_etag is None:
+        return "ignored: the job already has its bytes (a later upload to its URL)"
+    won, item = jobs.attach_image(deps.ddb, deps.table, job_id, key, kept, kept_etag, sha, now)
+    if not won:
+        if item is None:
+            return "ignored: no such job"
+        resumed = item.get("image_key") == kept and originals.etag_matches(
+            item.get("image_etag"), kept_etag
+        )
+        if not (resumed and item.get("status") == Status.PENDING):
+            return f"ignored: the job is {item.get('status')} and not waiting for an upload"
+    enqueue(deps, job_id, sha)
     return "queued"
+
+
+def _keep(
+    deps: UploadDeps, source: str, etag: str, kept: str, job_id: str, content_type: str
+) -> str | None:
+    """Copy the validated object to its immutable key; the copy's ETag, or None when the
+    key already holds a copy of another object (a later upload: nothing is replaced)."""
+    try:
+        out = deps.s3.copy_object(
+            Bucket=deps.bucket,
+            Key=kept,
+            CopySource={"Bucket": deps.bucket, "Key": source},
+            CopySourceIfMatch=etag,
+            IfNoneMatch="*",
+            ContentType=content_type,
+            MetadataDirective="REPLACE",
+            Metadata={"job-id": job_id, "source-etag": etag.strip('"')},
+        )
+        return str(out["CopyObjectResult"]["ETag"])
+    except ClientError as exc:
+        if not precondition_failed(exc):
+            raise
+    head = deps.s3.head_object(Bucket=deps.bucket, Key=kept)
+    metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+    if metadata.get("source-etag") == etag.strip('"'):
+        return str(head["ETag"])  # a redelivered event: this object's copy is the kept one
+    return None

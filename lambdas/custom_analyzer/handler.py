@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from common import branch_report, custom_analysis, env, rules
+from common import branch_report, custom_analysis, env, originals, rules
 from common.contract import Branch, Env, Metric
 from common.observability import logger, metrics, model_timings, tracer
 
@@ -29,9 +29,12 @@ def _plugin() -> Callable[..., Any] | None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job_id, image_key = event["job_id"], event["image_key"]
+    job_id = event["job_id"]
     logger.append_keys(job_id=job_id)
-    data = branch_report.read_image(image_key)
+    try:
+        data = branch_report.read_image(event)
+    except originals.ImageChanged as exc:
+        return branch_report.image_changed(job_id, Branch.CUSTOM, exc)
     result = custom_analysis.analyze(data, rules.custom_from_config(), MODELS, _plugin())
     model_timings(result["timings_ms"])
     logger.info(

@@ -17,6 +17,7 @@ from common import env, notify
 from common.clients import client
 from common.contract import Env, Metric, NotificationEvent, terminal_metric
 from common.observability import logger, metrics, tracer
+from common.originals import ImageChanged
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -29,14 +30,21 @@ def record_handler(record: DynamoDBRecord) -> str:
     logger.append_keys(job_id=job["job_id"])
     try:
         content_bucket = env.optional(Env.CONTENT_BUCKET)
-        if content_bucket and notify.publish_content(
-            client("s3"),
-            env.require(Env.UPLOAD_BUCKET),
-            content_bucket,
-            job,
-            env.integer(Env.CONTENT_MAX_AGE_SECONDS, 31536000),
-        ):
-            logger.info("approved image published to the content bucket")
+        try:
+            if content_bucket and notify.publish_content(
+                client("s3"),
+                env.require(Env.UPLOAD_BUCKET),
+                content_bucket,
+                job,
+                env.integer(Env.CONTENT_MAX_AGE_SECONDS, 31536000),
+            ):
+                logger.info("approved image published to the content bucket")
+        except ImageChanged as exc:
+            # Not the decided bytes: never published. Retrying cannot bring them back;
+            # the job's outcome is still announced.
+            logger.error(
+                "stored image changed after its decision: not published", extra={"detail": str(exc)}
+            )
         message_id = notify.publish(client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), note)
         review = job.get("review") or {}
         logger.info(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from common import branch_report, env, rekognition, rules, verdicts
+from common import branch_report, env, originals, rekognition, rules, verdicts
 from common.clients import client
-from common.contract import Branch, Env
+from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -31,17 +31,21 @@ def _note_once(table: str, version: str) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job_id, image_key = event["job_id"], event["image_key"]
+    job_id = event["job_id"]
     logger.append_keys(job_id=job_id)
     settings = rules.from_config()
-    result = rekognition.detect(
-        client("rekognition"),
-        client("s3"),
-        env.require(Env.UPLOAD_BUCKET),
-        image_key,
-        settings.min_confidence,
-        event.get("content_type"),
-    )
+    try:
+        result = rekognition.detect(
+            client("rekognition"),
+            client("s3"),
+            env.require(Env.UPLOAD_BUCKET),
+            event[IMAGE_KEY],
+            settings.min_confidence,
+            event.get("content_type"),
+            event.get(IMAGE_ETAG),
+        )
+    except originals.ImageChanged as exc:
+        return branch_report.image_changed(job_id, Branch.REKOGNITION, exc)
     logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
     _note_version(result.get("model_version"))
     return branch_report.report(job_id, Branch.REKOGNITION, result, settings)

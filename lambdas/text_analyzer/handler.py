@@ -11,7 +11,7 @@ import functools
 import time
 from typing import Any
 
-from common import branch_report, rules, text_analysis
+from common import branch_report, originals, rules, text_analysis
 from common.contract import Branch, Metric
 from common.models.text_categories import BlockedTerms
 from common.observability import logger, metrics, model_timings, tracer
@@ -34,9 +34,12 @@ def _blocked() -> BlockedTerms:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job_id, image_key = event["job_id"], event["image_key"]
+    job_id = event["job_id"]
     logger.append_keys(job_id=job_id)
-    data = branch_report.read_image(image_key)
+    try:
+        data = branch_report.read_image(event)
+    except originals.ImageChanged as exc:
+        return branch_report.image_changed(job_id, Branch.TEXT, exc)
     result = text_analysis.analyze(data, rules.text_from_config(), OCR, _blocked())
     model_timings(result.get("timings_ms", {}))
     logger.info(

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from common import env, http, images, uploads
-from common.clients import client
+from common.clients import client, s3_presigner
 from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
@@ -36,6 +36,7 @@ def deps() -> uploads.UploadDeps:
         max_upload_bytes=env.integer(Env.MAX_UPLOAD_BYTES, 15 * 1024 * 1024),
         presign_expiry=env.integer(Env.PRESIGN_EXPIRY_SECONDS, 900),
         retention_days=env.integer(Env.JOB_RETENTION_DAYS, 90),
+        presigner=s3_presigner(),
     )
 
 
@@ -82,7 +83,10 @@ def api(event: dict, context) -> dict:
         "idempotency_key": http.header(event, "idempotency-key"),
     }
     try:
-        if request["idempotency_key"]:
+        # A presign request is idempotent by itself (the job id derives from the key and
+        # the answer is made from the job's state each time): a stored response would
+        # hand a retry the upload URL of a job that no longer waits for its bytes.
+        if request["idempotency_key"] and content_type != "application/json":
             accept, config = _idempotent_accept()
             # Lets an in-progress record expire with this invocation if it dies.
             config.register_lambda_context(context)

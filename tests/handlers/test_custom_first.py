@@ -126,6 +126,8 @@ def test_anything_but_a_decisive_reject_calls_rekognition(
             {
                 "job_id": job_id,
                 "image_key": job(stack, job_id)["image_key"],
+                "image_etag": job(stack, job_id).get("image_etag"),
+                "content_sha256": job(stack, job_id).get("content_sha256"),
                 "content_type": "image/png",
             },
         )

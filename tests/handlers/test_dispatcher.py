@@ -40,11 +40,16 @@ def test_claims_before_invoking_both_analyzers(stack):
     assert run_dispatch(stack, job_id, lam).started
     assert seen_status == ["analyzing", "analyzing"], "analyzing is set before any analyzer starts"
     assert sorted(c[0] for c in lam.calls) == ["custom-fn", "rek-fn"]
+    item = job(stack, job_id)
     assert lam.calls[0][1] == {
         "job_id": job_id,
         "image_key": f"uploads/{job_id}/original",
+        # What the image must still be when the analyzer reads it (common/originals.py).
+        "image_etag": item["image_etag"],
+        "content_sha256": item["content_sha256"],
         "content_type": "image/png",
     }
+    assert item["image_etag"] and item["content_sha256"]
     assert job(stack, job_id)["attempts"] == 1
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+import requests
 
 from local.tools import fixtures
 from tests.support.inprocess import api_event
@@ -143,24 +144,25 @@ def test_idempotency_key_reused_with_other_bytes_is_refused(stack):
 
 
 def test_presigned_upload_creates_a_pending_job_and_queues_after_validation(stack):
-    req = json.dumps({"content_type": "image/jpeg", "size_bytes": 6 * 1024 * 1024}).encode()
+    data = fixtures.jpeg(seed=2)
+    req = json.dumps({"content_type": "image/jpeg", "size_bytes": len(data)}).encode()
     status, body = upload(stack, req, "application/json")
     assert status == 202, body
     assert body["upload"]["method"] == "PUT"
-    assert body["upload"]["headers"] == {"content-type": "image/jpeg"}
+    assert body["upload"]["headers"] == {
+        "content-type": "image/jpeg",
+        "content-length": str(len(data)),
+        "if-none-match": "*",
+    }
     job_id = body["job_id"]
     assert stored(stack)[1:] == (1, 0)  # job exists, nothing queued before the bytes arrive
 
-    s3, bucket = stack.client("s3"), stack.exports["upload_bucket"]
-    s3.put_object(
-        Bucket=bucket,
-        Key=f"incoming/{job_id}",
-        Body=fixtures.jpeg(seed=2),
-        ContentType="image/jpeg",
-    )
+    headers = {k: v for k, v in body["upload"]["headers"].items() if k != "content-length"}
+    assert requests.put(body["upload"]["url"], data=data, headers=headers).status_code == 200
     event = {"Records": [{"s3": {"object": {"key": f"incoming/{job_id}"}}}]}
     assert stack.invoke("upload", event) == {"processed": 1}
-    assert stored(stack) == (1, 1, 1)
+    # The validated copy under uploads/, and the incoming object until it expires.
+    assert stored(stack) == (2, 1, 1)
 
 
 def test_presigned_upload_with_bad_bytes_fails_the_job_and_deletes_the_object(stack):

@@ -172,6 +172,8 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         for name in ex["functions"]
     }
     images = {f"{bucket}/uploads/*", f"{bucket}/incoming/*"}
+    # Validated originals only: only the upload function touches incoming/.
+    originals = {f"{bucket}/uploads/*"}
     if logical in SERVICE_ROLES or logical == "exporter":
         results = run.by_output("bucket", ex["results_bucket"]).outputs["arn"]
         return {
@@ -198,7 +200,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         # The one region wildcard of the stack: edge locations log in their own region.
         pattern = f"arn:aws:logs:*:{ACCOUNT}:log-group:{edge_logs}"
         edge = {
-            "notifier": images | {f"{content}/content/*"},
+            "notifier": originals | {f"{content}/content/*"},
             "edge_auth": {pattern, f"{pattern}:*"},
         }
     allowed = {
@@ -212,9 +214,9 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             fn_arn["custom_analyzer"],
             fn_arn["text_analyzer"],
         },
-        "rekognition_analyzer": images | {table["arn"], failures, verdicts, "*"},
-        "custom_analyzer": images | {table["arn"], failures, verdicts},
-        "text_analyzer": images | {table["arn"], failures, verdicts},
+        "rekognition_analyzer": originals | {table["arn"], failures, verdicts, "*"},
+        "custom_analyzer": originals | {table["arn"], failures, verdicts},
+        "text_analyzer": originals | {table["arn"], failures, verdicts},
         "notifier": {table["streamArn"], topic, failures},
         "sweeper": {
             f"{table['arn']}/index/status-created_at-index",
@@ -224,7 +226,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             idem,
         },
         # The review queue (the index only), verdicts (the table), the originals to presign.
-        "review": images
+        "review": originals
         | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts},
         "edge_auth": set(),
     }
