@@ -262,8 +262,8 @@ def test_optional_components_calls_are_checked_with_them_on(tmp_path_factory):
         "status", "credentials_from_secret:get_secret_value", "secretsmanager:GetSecretValue"
     )
     assert checked("exporter", "common.export:write_rows:put_object", "s3:PutObject")
-    assert checked("notifier", "publish_content:copy_object", "s3:PutObject")
-    assert checked("notifier", "publish_content:copy_object", "s3:GetObject")
+    assert checked("notifier", "common.notify:_copy:copy_object", "s3:PutObject")
+    assert checked("notifier", "common.notify:_copy:copy_object", "s3:GetObject")
     assert checked("dispatcher", "common.verdicts:_put:put_item", "dynamodb:PutItem")
     assert checked("custom_analyzer", "complete_branch:invoke", "lambda:InvokeFunction")
 
