@@ -24,6 +24,8 @@ from common.images import Rejection
 @dataclass(frozen=True)
 class UploadDeps:
     s3: Any
+    # Signs the presigned PUT: an S3 client that signs with SigV4 (`clients.s3_presigner`).
+    presigner: Any
     ddb: Any
     sqs: Any
     bucket: str
@@ -208,7 +210,7 @@ def presign(
         or existing.get("request_digest") != job["request_digest"]
     ):
         raise _reused()
-    url = deps.s3.generate_presigned_url(
+    url = deps.presigner.generate_presigned_url(
         "put_object",
         Params={"Bucket": deps.bucket, "Key": key, "ContentType": content_type},
         ExpiresIn=deps.presign_expiry,

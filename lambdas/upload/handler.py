@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from common import env, http, images, uploads
-from common.clients import client
+from common.clients import client, s3_presigner
 from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
@@ -27,6 +27,7 @@ from common.timeutil import utcnow
 def deps() -> uploads.UploadDeps:
     return uploads.UploadDeps(
         s3=client("s3"),
+        presigner=s3_presigner(),
         ddb=client("dynamodb"),
         sqs=client("sqs"),
         bucket=env.require(Env.UPLOAD_BUCKET),
