@@ -4,12 +4,14 @@ Each module replaces one moto behaviour, once per process (`patching.py`), and i
 compare the result with AWS's documented behaviour: atomic conditional writes
 (`atomic.py`), index queries that cost what they match (`index_queries.py`), FIFO topics
 that deduplicate at the topic (`sns_fifo.py`), DynamoDB responses whose items are copied
-rather than walked attribute by attribute (`attribute_values.py`).
+rather than walked attribute by attribute (`attribute_values.py`), an S3 that refuses
+Signature Version 2 as AWS does for new buckets (`s3_sigv4_only.py`).
 """
 
 from local.moto_patches.atomic import make_dynamodb_atomic
 from local.moto_patches.attribute_values import make_attribute_values_fast
 from local.moto_patches.index_queries import make_index_queries_fast
+from local.moto_patches.s3_sigv4_only import make_s3_sigv4_only
 from local.moto_patches.sns_fifo import make_sns_fifo_dedup
 
 
@@ -19,3 +21,4 @@ def install_all() -> None:
     make_sns_fifo_dedup()
     make_index_queries_fast()
     make_attribute_values_fast()
+    make_s3_sigv4_only()
