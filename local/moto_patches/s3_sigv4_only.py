@@ -22,10 +22,8 @@ from local.moto_patches.patching import patch_once
 
 CODE = "InvalidRequest"
 MESSAGE = (
-    "The authorization mechanism you have provided is not supported. "
-    "Please use AWS4-HMAC-SHA256."
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
-STATUS = 400
 _MARKER = "_sigv2_refused"
 
 
