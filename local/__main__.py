@@ -355,12 +355,14 @@ def _review_hint(args) -> None:
 # load), edge auth (the local CDN serves approved images to signed-in users) and
 # analytics (the exporter runs, then a Spark report). A 5 s dispatcher timeout makes
 # the visibility timeout 30 s, so the poison messages reach the DLQ within two
-# minutes; jobs stuck longer than 2 minutes are failed by the sweeper.
+# minutes; jobs stuck longer than 3 minutes are failed by the sweeper (the shortest
+# deadline a 60 s presigned URL allows with the 60 s model analyzers: 60 + 2 x 60).
 DEMO_SETTINGS = (
     "cachingEnabled=true",
     "edgeAuthEnabled=true",
     "analyticsEnabled=true",
-    "jobDeadlineSeconds=120",
+    "jobDeadlineSeconds=180",
+    "presignExpirySeconds=60",
     'functions={"dispatcher": {"timeout": 5}}',
 )
 

@@ -330,7 +330,11 @@ class StackSettings:
     max_upload_bytes: int = setting(
         15 * MIB, "largest image accepted through a presigned PUT (<= 15 MiB)"
     )
-    presign_expiry_seconds: int = setting(900, "lifetime of a presigned PUT URL")
+    presign_expiry_seconds: int = setting(
+        600,
+        "lifetime of a presigned PUT URL (>= 60 s; with twice the slowest analyzer timeout it "
+        "must fit in jobDeadlineSeconds)",
+    )
     idempotency_ttl_seconds: int = setting(3600, "how long an Idempotency-Key is remembered")
     # Lifecycle
     job_deadline_seconds: int = setting(

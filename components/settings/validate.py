@@ -258,6 +258,32 @@ def lifecycle(s: StackSettings, p: Problems) -> None:
     )
 
 
+def presign_window(s: StackSettings, p: Problems) -> None:
+    """A presigned upload's URL expires in time for its job to be analysed by the deadline.
+
+    The deadline counts from the presign request (the job's `created_at`), and the URL
+    accepts a PUT until it expires, so a client using it at its last moment leaves
+    `jobDeadlineSeconds - presignExpirySeconds` for the analysis. That must be at least
+    the room `lifecycle` requires of the deadline for any job, twice the slowest analyzer
+    timeout: `presignExpirySeconds + 2 x slowest analyzer timeout <= jobDeadlineSeconds`.
+    """
+    room = 2 * max(s.functions[fn].timeout for fn in BRANCH_FUNCTIONS.values())
+    if s.presign_expiry_seconds + room <= s.job_deadline_seconds:
+        return
+    shorter = s.job_deadline_seconds - room
+    fix = _set_cmd("jobDeadlineSeconds", s.presign_expiry_seconds + room)
+    if shorter >= 60:
+        fix = f"{_set_cmd('presignExpirySeconds', shorter)} or {fix}"
+    p.append(
+        f"{NAMESPACE}:presignExpirySeconds = {s.presign_expiry_seconds} leaves too little of "
+        f"{NAMESPACE}:jobDeadlineSeconds = {s.job_deadline_seconds} to analyse an upload whose "
+        f"URL is used at its last moment: the deadline counts from the presign request and "
+        f"analysis needs twice the slowest analyzer timeout ({room} s), so presignExpirySeconds "
+        f"+ {room} must be <= jobDeadlineSeconds (the sweeper would fail the job as its bytes "
+        f"arrive). Run {fix}."
+    )
+
+
 def api(s: StackSettings, p: Problems) -> None:
     """The JWT authorizer and throttling."""
     if not s.edge_auth_enabled:
@@ -645,6 +671,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     validate_models.provisioned,
     uploads,
     lifecycle,
+    presign_window,
     api,
     review,
     alarms,

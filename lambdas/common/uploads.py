@@ -31,6 +31,8 @@ from common.originals import incoming_key, original_key, precondition_failed
 @dataclass(frozen=True)
 class UploadDeps:
     s3: Any
+    # Signs the presigned PUT: an S3 client that signs with SigV4 (`clients.s3_presigner`).
+    presigner: Any
     ddb: Any
     sqs: Any
     bucket: str
@@ -40,8 +42,6 @@ class UploadDeps:
     max_upload_bytes: int
     presign_expiry: int
     retention_days: int
-    # Signs the presigned upload URLs (SigV4: clients.s3_presigner()); `s3` when unset.
-    presigner: Any = None
 
 
 class Unavailable(RuntimeError):
@@ -230,8 +230,7 @@ def presign(
             raise _reused()
         if not awaiting_bytes(existing):
             return accepted(job_id, status=str(existing.get("status")))
-    presigner = deps.presigner or deps.s3
-    url = presigner.generate_presigned_url(
+    url = deps.presigner.generate_presigned_url(
         "put_object",
         Params={
             "Bucket": deps.bucket,

@@ -27,6 +27,7 @@ from common.timeutil import utcnow
 def deps() -> uploads.UploadDeps:
     return uploads.UploadDeps(
         s3=client("s3"),
+        presigner=s3_presigner(),
         ddb=client("dynamodb"),
         sqs=client("sqs"),
         bucket=env.require(Env.UPLOAD_BUCKET),
@@ -36,7 +37,6 @@ def deps() -> uploads.UploadDeps:
         max_upload_bytes=env.integer(Env.MAX_UPLOAD_BYTES, 15 * 1024 * 1024),
         presign_expiry=env.integer(Env.PRESIGN_EXPIRY_SECONDS, 900),
         retention_days=env.integer(Env.JOB_RETENTION_DAYS, 90),
-        presigner=s3_presigner(),
     )
 
 

@@ -33,10 +33,11 @@ class InProcessStack:
     registry: Registry
     exports: dict[str, Any]
     clients: dict[str, Any] = field(default_factory=dict)
+    region: str = "us-east-1"
 
     def client(self, service: str):
         if service not in self.clients:
-            self.clients[service] = boto3.client(service, region_name="us-east-1")
+            self.clients[service] = boto3.client(service, region_name=self.region)
         return self.clients[service]
 
     def function(self, logical: str) -> FunctionDef:
@@ -47,6 +48,8 @@ class InProcessStack:
         fn = self.function(logical)
         saved = dict(os.environ)
         os.environ.update(fn.environment)
+        # As Lambda sets them: the function's clients talk to the stack's region.
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = self.region
         os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = fn.name
         # As in Lambda and the local cloud: the package root, where function_config.json is.
@@ -116,14 +119,14 @@ IN_PROCESS_ENV = {
 }
 
 
-def build_stack(config: dict | None = None) -> InProcessStack:
-    """Run the program with LocalMocks against the active in-process moto."""
+def build_stack(config: dict | None = None, region: str = "us-east-1") -> InProcessStack:
+    """Run the program with LocalMocks against the active in-process moto, in `region`."""
     for key, value in IN_PROCESS_ENV.items():
         os.environ.setdefault(key, value)
     moto_patches.install_all()
     registry = Registry()
-    stack = InProcessStack(registry=registry, exports={})
-    mocks = LocalMocks(stack.client, registry)
+    stack = InProcessStack(registry=registry, exports={}, region=region)
+    mocks = LocalMocks(stack.client, registry, region)
     stack.exports = program.run(mocks, {**BASE_CONFIG, **(config or {})}, "test")
     return stack
 

@@ -19,6 +19,8 @@ LOCAL_TEST_SETTINGS: dict[str, Any] = {
         "sweeper": {"timeout": 3, "reservedConcurrency": 1},
     },
     "jobDeadlineSeconds": 120,
+    # Within the short deadline: 60 s + twice the slowest analyzer (30 s) <= 120 s.
+    "presignExpirySeconds": 60,
 }
 LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
 
