@@ -12,8 +12,8 @@ Signature Version 2 as AWS does for new buckets (`s3_sigv4_only.py`).
 from local.moto_patches.atomic import make_dynamodb_atomic
 from local.moto_patches.attribute_values import make_attribute_values_fast
 from local.moto_patches.index_queries import make_index_queries_fast
-from local.moto_patches.s3_writes import make_s3_writes_strict
 from local.moto_patches.s3_sigv4_only import make_s3_sigv4_only
+from local.moto_patches.s3_writes import make_s3_writes_strict
 from local.moto_patches.sns_fifo import make_sns_fifo_dedup
 
 
