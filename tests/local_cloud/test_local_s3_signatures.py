@@ -112,9 +112,10 @@ def test_the_detection(s3):
 @pytest.mark.local_cloud
 def test_the_local_cloud_takes_the_apis_presigned_upload_and_refuses_sigv2(local_cloud):
     token = local_cloud.token("sigv2-user")
+    image = fixtures.png(seed=9)
     resp = requests.post(
         f"{local_cloud.api_url}/jobs",
-        data=json.dumps({"content_type": "image/png", "size_bytes": 4096}),
+        data=json.dumps({"content_type": "image/png", "size_bytes": len(image)}),
         headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
         timeout=30,
     )
@@ -135,7 +136,6 @@ def test_the_local_cloud_takes_the_apis_presigned_upload_and_refuses_sigv2(local
     v2 = s3.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": "image/png"}
     )
-    image = fixtures.png(seed=9)
     refused = requests.put(v2, data=image, headers=upload["headers"], timeout=30)
     assert s3_error(refused) == REFUSED
 
