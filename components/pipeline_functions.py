@@ -419,9 +419,11 @@ def sweeper(r: Resources) -> FunctionSpec:
 def review(r: Resources) -> FunctionSpec:
     """The moderator API: read the queue, record a verdict, presign the original.
 
-    No GetItem, no Scan: the queue is the review index (Query), a verdict is one
-    conditional UpdateItem (plus, with verdict reuse, one PutItem of the stored verdict), and the image URLs are signed with this role, so it may
-    read the originals and nothing else of the bucket.
+    No Scan: the queue is the review index (Query), a verdict is one GetItem of the
+    job's owner (a moderator may not decide their own upload) and one conditional
+    UpdateItem (plus, with verdict reuse, one PutItem of the stored verdict), and the
+    image URLs are signed with this role, so it may read the originals and nothing else
+    of the bucket.
     """
     s = r.settings
     return FunctionSpec(
@@ -437,6 +439,8 @@ def review(r: Resources) -> FunctionSpec:
         statements=[
             statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
             statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            # Before a verdict: who uploaded the job (no one decides their own upload).
+            statement("ReadJobOwner", ["dynamodb:GetItem"], [r.store.table.arn]),
             # A moderator's verdict becomes the stored verdict for the image's bytes.
             *r.reuse_statements("StoreModeratorVerdicts", ["dynamodb:PutItem"]),
             statement(

@@ -216,10 +216,10 @@ def local_runtime(key: str, endpoint: str):
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the review queue…")
-def review_queue(key: str, limit: int, _target: Target):
+def review_queue(key: str, limit: int, identities: tuple[str, ...], _target: Target):
     t = _target
     return review.read_queue(
-        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], _now(), limit
+        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], _now(), limit, identities
     ), _now()
 
 

@@ -117,7 +117,7 @@ def api(event: dict, context) -> dict:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" in event:
         d = deps()

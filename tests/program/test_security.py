@@ -83,7 +83,14 @@ EXPECTED_ACTIONS = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
-    "review": {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "s3:GetObject"},
+    # GetItem: the job's owner, before a verdict (no one decides their own upload).
+    "review": {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "s3:GetObject",
+    },
     "exporter": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
