@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components import packaging
 from components.function import FunctionSpec, statement
 from components.messaging import NotificationTopic, ProcessingQueues
+from components.quotas import UploadQuotas
 from components.settings import StackSettings
 from components.storage import JobStore
 from lambdas.common import rules
@@ -118,6 +119,7 @@ class Resources:
     topic: NotificationTopic
     edge: EdgeInputs | None = None
     cache: CacheInputs | None = None
+    quotas: UploadQuotas | None = None
     uploads_objects: pulumi.Output[str] = field(init=False)
     incoming_objects: pulumi.Output[str] = field(init=False)
 
@@ -252,6 +254,7 @@ def upload(r: Resources) -> FunctionSpec:
             Env.PRESIGN_EXPIRY_SECONDS: str(s.presign_expiry_seconds),
             Env.JOB_RETENTION_DAYS: str(s.job_retention_days),
             Env.IDEMPOTENCY_TTL_SECONDS: str(s.idempotency_ttl_seconds),
+            **(r.quotas.environment() if r.quotas is not None else {}),
         },
         statements=[
             statement("StoreImages", ["s3:DeleteObject", "s3:PutObject"], objects),
@@ -274,6 +277,8 @@ def upload(r: Resources) -> FunctionSpec:
                 [r.store.idempotency_table.arn],
             ),
             statement("Enqueue", ["sqs:SendMessage"], [r.queues.queue.arn]),
+            # Per-user limits: one conditional count per upload.
+            *(r.quotas.statements() if r.quotas is not None else []),
         ],
     )
 

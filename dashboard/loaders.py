@@ -21,6 +21,7 @@ from dashboard.data import (
     local_info,
     metrics,
     queues,
+    quotas,
     reuse,
     review,
     status_cache,
@@ -148,6 +149,16 @@ def cache_figures(key: str, window_s: float, _target: Target):
         now + timedelta(minutes=1),
         metrics.choose_period(window),
     ), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading upload quotas…")
+def near_quota(key: str, limit: int, _target: Target):
+    t = _target
+    found = quotas.usage_target(t.outputs)
+    if found is None:
+        return None, _now()
+    table, per_day = found
+    return quotas.near_quota(t.client("dynamodb"), table, per_day, _now(), limit), _now()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue attributes…")

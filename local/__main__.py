@@ -355,8 +355,10 @@ def _review_hint(args) -> None:
 # load), edge auth (the local CDN serves approved images to signed-in users) and
 # analytics (the exporter runs, then a Spark report). A 5 s dispatcher timeout makes
 # the visibility timeout 30 s, so the poison messages reach the DLQ within two
-# minutes; jobs stuck longer than 2 minutes are failed by the sweeper.
+# minutes; jobs stuck longer than 2 minutes are failed by the sweeper. The load stands
+# in for many users with five tokens, so per-user limits are at their highest.
 DEMO_SETTINGS = (
+    'quota={"uploadsPerMinute": 1000, "uploadsPerDay": 10000}',
     "cachingEnabled=true",
     "edgeAuthEnabled=true",
     "analyticsEnabled=true",

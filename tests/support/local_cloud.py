@@ -19,6 +19,9 @@ LOCAL_TEST_SETTINGS: dict[str, Any] = {
         "sweeper": {"timeout": 3, "reservedConcurrency": 1},
     },
     "jobDeadlineSeconds": 120,
+    # Enforced, but above what the tests' few users send (tests/handlers/test_quotas.py
+    # tests the limits themselves).
+    "quota": {"uploadsPerMinute": 1000, "uploadsPerDay": 10000},
 }
 LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
 
