@@ -66,6 +66,9 @@ pulumi.export(Output.IDEMPOTENCY_TABLE, pipeline.idempotency_table.name)
 if pipeline.verdicts_table is not None:
     pulumi.export(Output.VERDICTS_TABLE, pipeline.verdicts_table.name)
     pulumi.export(Output.VERDICT_TTL_DAYS, settings.verdict_reuse.ttl_days)
+if pipeline.quotas is not None:
+    pulumi.export(Output.USAGE_TABLE, pipeline.quotas.table.name)
+    pulumi.export(Output.UPLOADS_PER_DAY, settings.quota.uploads_per_day)
 pulumi.export(Output.UPLOAD_BUCKET, pipeline.bucket.bucket)
 pulumi.export(Output.PROCESSING_QUEUE_URL, pipeline.queue.url)
 pulumi.export(Output.DLQ_URL, pipeline.dlq.url)

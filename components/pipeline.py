@@ -26,6 +26,7 @@ from components.function import FunctionSpec, LambdaFunction, terminal_stream_ma
 from components.http_api import HttpApi, HttpApiArgs, Route
 from components.messaging import NotificationTopic, ProcessingQueues, ProcessingQueuesArgs
 from components.pipeline_functions import CacheInputs, EdgeInputs
+from components.quotas import UploadQuotas, UploadQuotasArgs
 from components.settings import StackSettings
 from components.storage import JobStore, JobStoreArgs, incoming_expiry_days
 from lambdas.common.contract import (
@@ -86,6 +87,18 @@ class ModerationPipeline(Component):
         self.notifications = NotificationTopic(
             self.child("notifications"), prefix, s.notification_fifo, opts=self.opts()
         )
+        # Per-user upload limits: their own table, touched by the upload function only.
+        self.quotas = (
+            UploadQuotas(
+                self.child("quotas"),
+                UploadQuotasArgs(
+                    prefix, s.force_destroy, s.quota.uploads_per_minute, s.quota.uploads_per_day
+                ),
+                opts=self.opts(),
+            )
+            if s.quota.enabled
+            else None
+        )
         # Shorthands the program's exports and the other components read.
         self.bucket = self.store.uploads.bucket
         self.table = self.store.table
@@ -96,7 +109,9 @@ class ModerationPipeline(Component):
         self.topic = self.notifications.topic
 
         # --- functions -------------------------------------------------------------------
-        r = specs.Resources(s, self.store, self.queues, self.notifications, args.edge, args.cache)
+        r = specs.Resources(
+            s, self.store, self.queues, self.notifications, args.edge, args.cache, self.quotas
+        )
         self.functions: dict[str, LambdaFunction] = {}
         # Dependency layers whose zips exceed Lambda's direct upload go through this bucket.
         self.artifacts = (

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components import packaging
 from components.function import FunctionSpec, statement
 from components.messaging import NotificationTopic, ProcessingQueues
+from components.quotas import UploadQuotas
 from components.settings import StackSettings
 from components.storage import JobStore
 from lambdas.common import rules
@@ -118,6 +119,7 @@ class Resources:
     topic: NotificationTopic
     edge: EdgeInputs | None = None
     cache: CacheInputs | None = None
+    quotas: UploadQuotas | None = None
     uploads_objects: pulumi.Output[str] = field(init=False)
     incoming_objects: pulumi.Output[str] = field(init=False)
 
@@ -251,6 +253,7 @@ def upload(r: Resources) -> FunctionSpec:
             Env.PRESIGN_EXPIRY_SECONDS: str(s.presign_expiry_seconds),
             Env.JOB_RETENTION_DAYS: str(s.job_retention_days),
             Env.IDEMPOTENCY_TTL_SECONDS: str(s.idempotency_ttl_seconds),
+            **(r.quotas.environment() if r.quotas is not None else {}),
         },
         statements=[
             # uploads/: inline images and the copies of validated presigned uploads, each
@@ -278,6 +281,8 @@ def upload(r: Resources) -> FunctionSpec:
                 [r.store.idempotency_table.arn],
             ),
             statement("Enqueue", ["sqs:SendMessage"], [r.queues.queue.arn]),
+            # Per-user limits: one conditional count per upload.
+            *(r.quotas.statements() if r.quotas is not None else []),
         ],
     )
 
@@ -430,9 +435,11 @@ def sweeper(r: Resources) -> FunctionSpec:
 def review(r: Resources) -> FunctionSpec:
     """The moderator API: read the queue, record a verdict, presign the original.
 
-    No GetItem, no Scan: the queue is the review index (Query), a verdict is one
-    conditional UpdateItem (plus, with verdict reuse, one PutItem of the stored verdict), and the image URLs are signed with this role, so it may
-    read the originals and nothing else of the bucket.
+    No Scan: the queue is the review index (Query), a verdict is one GetItem of the
+    job's owner (a moderator may not decide their own upload) and one conditional
+    UpdateItem (plus, with verdict reuse, one PutItem of the stored verdict), and the
+    image URLs are signed with this role, so it may read the originals and nothing else
+    of the bucket.
     """
     s = r.settings
     return FunctionSpec(
@@ -448,6 +455,8 @@ def review(r: Resources) -> FunctionSpec:
         statements=[
             statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
             statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            # Before a verdict: who uploaded the job (no one decides their own upload).
+            statement("ReadJobOwner", ["dynamodb:GetItem"], [r.store.table.arn]),
             # A moderator's verdict becomes the stored verdict for the image's bytes.
             *r.reuse_statements("StoreModeratorVerdicts", ["dynamodb:PutItem"]),
             statement("PresignOriginals", ["s3:GetObject"], [r.uploads_objects]),

@@ -21,6 +21,7 @@ from dashboard.data import (
     local_info,
     metrics,
     queues,
+    quotas,
     reuse,
     review,
     status_cache,
@@ -150,6 +151,16 @@ def cache_figures(key: str, window_s: float, _target: Target):
     ), _now()
 
 
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading upload quotas…")
+def near_quota(key: str, limit: int, _target: Target):
+    t = _target
+    found = quotas.usage_target(t.outputs)
+    if found is None:
+        return None, _now()
+    table, per_day = found
+    return quotas.near_quota(t.client("dynamodb"), table, per_day, _now(), limit), _now()
+
+
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue attributes…")
 def queue_attributes(key: str, url: str, _target: Target):
     return queues.attributes(_target.client("sqs"), url), _now()
@@ -216,10 +227,10 @@ def local_runtime(key: str, endpoint: str):
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the review queue…")
-def review_queue(key: str, limit: int, _target: Target):
+def review_queue(key: str, limit: int, identities: tuple[str, ...], _target: Target):
     t = _target
     return review.read_queue(
-        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], _now(), limit
+        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], _now(), limit, identities
     ), _now()
 
 

@@ -357,7 +357,10 @@ def _review_hint(args) -> None:
 # the visibility timeout 30 s, so the poison messages reach the DLQ within two
 # minutes; jobs stuck longer than 3 minutes are failed by the sweeper (the shortest
 # deadline a 60 s presigned URL allows with the 60 s model analyzers: 60 + 2 x 60).
+# The load stands in for many users with five tokens, so per-user limits are at their
+# highest.
 DEMO_SETTINGS = (
+    'quota={"uploadsPerMinute": 1000, "uploadsPerDay": 10000}',
     "cachingEnabled=true",
     "edgeAuthEnabled=true",
     "analyticsEnabled=true",

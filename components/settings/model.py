@@ -121,6 +121,23 @@ class VerdictReuseSettings:
 
 
 @dataclass(frozen=True)
+class QuotaSettings:
+    enabled: bool = setting(
+        True,
+        "per-user upload limits: one conditional write per upload to a small usage table; "
+        "over a limit `POST /jobs` answers 429 with `Retry-After`",
+    )
+    uploads_per_minute: int = setting(
+        30, "uploads one user may start in a clock minute (UTC; 1-1000)"
+    )
+    uploads_per_day: int = setting(
+        1000,
+        "uploads one user may start in a UTC day (uploadsPerMinute-10000): each may cost "
+        "Rekognition calls (docs/cost.md#per-user-limits)",
+    )
+
+
+@dataclass(frozen=True)
 class CachingSettings:
     node_type: str = setting(
         "serverless",
@@ -369,6 +386,7 @@ class StackSettings:
     analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
     review: ReviewSettings = section(ReviewSettings, "human review")
     verdict_reuse: VerdictReuseSettings = section(VerdictReuseSettings, "verdict reuse")
+    quota: QuotaSettings = section(QuotaSettings, "per-user upload limits")
     analysis_order: str = setting(
         "parallel",
         "`parallel` (every branch at once) or `custom-first` (Rekognition only when the "

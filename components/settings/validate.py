@@ -378,6 +378,32 @@ def review(s: StackSettings, p: Problems) -> None:
     )
 
 
+# The usage item remembers a short digest of each keyed upload of the day (17 bytes), so
+# a day's quota is bounded well inside DynamoDB's 400 KB item.
+MAX_UPLOADS_PER_DAY = 10_000
+MAX_UPLOADS_PER_MINUTE = 1_000
+
+
+def quota(s: StackSettings, p: Problems) -> None:
+    """Per-user upload limits."""
+    q = s.quota
+    if not q.enabled:
+        return
+    p.need(
+        1 <= q.uploads_per_minute <= MAX_UPLOADS_PER_MINUTE,
+        f"{NAMESPACE}:quota.uploadsPerMinute = {q.uploads_per_minute} is outside "
+        f"1-{MAX_UPLOADS_PER_MINUTE}. Set it with {_set_cmd('quota.uploadsPerMinute', 30)}, "
+        f"or turn the limits off with {_set_cmd('quota.enabled', 'false')}.",
+    )
+    p.need(
+        q.uploads_per_minute <= q.uploads_per_day <= MAX_UPLOADS_PER_DAY,
+        f"{NAMESPACE}:quota.uploadsPerDay = {q.uploads_per_day} must be at least "
+        f"quota.uploadsPerMinute ({q.uploads_per_minute}) and at most {MAX_UPLOADS_PER_DAY} "
+        "(the usage item remembers each keyed upload of the day). "
+        f"Set it with {_set_cmd('quota.uploadsPerDay', 1000)}.",
+    )
+
+
 def alarms(s: StackSettings, p: Problems) -> None:
     """Alarm subscriptions."""
     p.need(
@@ -674,6 +700,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     presign_window,
     api,
     review,
+    quota,
     alarms,
     packaging,
     caching,

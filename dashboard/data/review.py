@@ -5,6 +5,9 @@ function runs: the queue is the review index's `pending` partition (one Query pe
 whole records, oldest first), a verdict is its one conditional UpdateItem. The page acts
 with the operator's own credentials and records the operator as the reviewer: the AWS
 caller identity's ARN, or `local:<user>` on the local cloud (where no one signs in).
+No one decides their own upload: the operator's identity and the app user ids they
+name on the page (their token `sub`s) are checked by the API's own
+`authorize_verdict` before the write, and their uploads are marked in the queue.
 
 Results are shown generically (`result_sections`): whatever each analysis stored
 (labels, scores, flags, categories, text, boxes) is laid out by its shape, so a branch
@@ -32,6 +35,7 @@ QUEUE_COLUMNS = [
     "categories",
     "completed_at",
     "user_id",
+    "own_upload",
 ]
 VERDICT_COLUMNS = [
     "job_id",
@@ -54,19 +58,26 @@ class Queue:
     records: list[dict[str, Any]]
     truncated: bool  # more are waiting than were read
     now: datetime
+    identities: tuple[str, ...] = ()  # the operator's: their uploads are marked
     table: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
-        self.table = queue_frame(self.records, self.now)
+        self.table = queue_frame(self.records, self.now, self.identities)
+
+    def own(self, job_id: str) -> bool:
+        record = self.record(job_id)
+        return record is not None and behaviour.is_own_upload(record, self.identities)
 
     def record(self, job_id: str) -> dict[str, Any] | None:
         return next((r for r in self.records if r.get("job_id") == job_id), None)
 
 
-def queue_frame(records: list[dict[str, Any]], now: datetime) -> pd.DataFrame:
+def queue_frame(
+    records: list[dict[str, Any]], now: datetime, identities: tuple[str, ...] = ()
+) -> pd.DataFrame:
     rows = []
     for job in records:
-        item = behaviour.queue_item(job, now)
+        item = behaviour.queue_item(job, now, identities)
         rows.append(
             {
                 **{k: item.get(k) for k in QUEUE_COLUMNS},
@@ -77,8 +88,11 @@ def queue_frame(records: list[dict[str, Any]], now: datetime) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
 
 
-def read_queue(ddb: Any, table: str, now: datetime, limit: int = 200) -> Queue:
-    """Up to `limit` jobs awaiting review, oldest first (pages of the API's page size)."""
+def read_queue(
+    ddb: Any, table: str, now: datetime, limit: int = 200, identities: tuple[str, ...] = ()
+) -> Queue:
+    """Up to `limit` jobs awaiting review, oldest first (pages of the API's page size);
+    those uploaded by one of `identities` (the operator) are marked `own_upload`."""
     records: list[dict[str, Any]] = []
     cursor: str | None = None
     while len(records) < limit:
@@ -88,7 +102,7 @@ def read_queue(ddb: Any, table: str, now: datetime, limit: int = 200) -> Queue:
         records += page
         if cursor is None:
             break
-    return Queue(records, truncated=cursor is not None, now=now)
+    return Queue(records, truncated=cursor is not None, now=now, identities=identities)
 
 
 def stats(ddb: Any, table: str, now: datetime) -> behaviour.QueueStats:
@@ -144,6 +158,13 @@ class Outcome:
     job: dict[str, Any] | None = None
 
 
+def operator_identities(operator_id: str, app_user_ids: str = "") -> tuple[str, ...]:
+    """Who the operator is: their dashboard identity and the app user ids (token `sub`s,
+    separated by commas or spaces) they upload with."""
+    named = [u for u in app_user_ids.replace(",", " ").split() if u]
+    return tuple(dict.fromkeys([operator_id, *named]))
+
+
 def verdict_store(outputs: dict[str, Any]) -> tuple[str, int] | None:
     """The verdicts table and TTL from the stack outputs; None without verdict reuse."""
     table = outputs.get(Output.VERDICTS_TABLE)
@@ -161,15 +182,18 @@ def submit(
     reviewer: str,
     now: datetime,
     verdict_store: tuple[str, int] | None = None,
+    identities: tuple[str, ...] = (),
 ) -> Outcome:
     """Record a verdict as the API does (same checks, same single conditional write; with
-    `verdict_store`, the verdict is stored for reuse as the API stores it)."""
+    `verdict_store`, the verdict is stored for reuse as the API stores it). The reviewer
+    and `identities` (the operator's app user ids) may not have uploaded the job."""
     if decision not in VERDICTS:
         return Outcome(False, f"decision must be one of {', '.join(VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
         return Outcome(False, f"the note is longer than {MAX_NOTE_CHARS} characters")
     verdict = behaviour.Verdict(Decision(decision), note)
     try:
+        behaviour.authorize_verdict(ddb, table, job_id, (reviewer, *identities))
         job = behaviour.record_verdict(
             ddb,
             table,

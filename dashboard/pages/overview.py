@@ -245,6 +245,25 @@ if overview is not None:
         )
         st.dataframe(stuck[["job_id", "status", "created_at", "age_s", "user_id"]], hide_index=True)
 
+# --- upload quotas ----------------------------------------------------------------------------
+if Output.USAGE_TABLE in tgt.outputs:
+    st.subheader("Upload quotas")
+    heavy = ui.load(loaders.near_quota, key, 20, tgt, what="reading the upload quotas")
+    if heavy is not None:
+        near = heavy[heavy["near"]]
+        if heavy.empty:
+            st.info("No uploads yet today (UTC).")
+        elif near.empty:
+            st.success("No user is near their daily upload quota.")
+        else:
+            st.warning(
+                f"{len(near)} user(s) have used 80% or more of their daily upload quota; "
+                "at 100% their uploads are refused (429) until midnight UTC."
+            )
+        if not heavy.empty:
+            st.caption("Today's heaviest uploaders (moderation:quota.uploadsPerDay).")
+            st.dataframe(heavy, hide_index=True)
+
 # --- status cache --------------------------------------------------------------------------
 if tgt.features.get("caching"):
     st.subheader("Status cache")

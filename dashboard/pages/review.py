@@ -32,6 +32,14 @@ if Output.REVIEW_INDEX not in tgt.outputs:
 who = ui.load(loaders.operator, key, tgt, what="finding out who you are")
 if who is None:
     st.stop()
+# No one decides their own upload: the operator names the app user ids they upload with.
+app_ids = st.text_input(
+    "Your app user ids (token `sub`, comma-separated)",
+    key="review_app_user_ids",
+    help="Jobs uploaded by you are marked in the queue and a verdict on them is refused "
+    "(403 own_upload in the API): another moderator decides them.",
+)
+identities = review_data.operator_identities(who, app_ids)
 group = tgt.outputs.get(Output.MODERATOR_GROUP, "moderators")
 max_age = tgt.outputs.get(Output.REVIEW_MAX_AGE_MINUTES)
 
@@ -57,7 +65,9 @@ result = st.session_state.pop(RESULT, None)
 if result is not None:
     (st.success if result["ok"] else st.error)(result["message"])
 
-queue = ui.load(loaders.review_queue, key, QUEUE_READ, tgt, what="reading the review queue")
+queue = ui.load(
+    loaders.review_queue, key, QUEUE_READ, identities, tgt, what="reading the review queue"
+)
 ui.updated("reading the review queue", with_window=False)
 if queue is None:
     st.stop()
@@ -70,12 +80,13 @@ else:
     shown = queue.table.copy()
     shown["waiting"] = shown["age_seconds"].map(ui.fmt_seconds)
     st.dataframe(
-        shown[["job_id", "waiting", "decision", "reasons", "categories", "user_id"]],
+        shown[["job_id", "waiting", "decision", "reasons", "categories", "user_id", "own_upload"]],
         hide_index=True,
     )
     ids = queue.table["job_id"].tolist()
     labels = {
         r["job_id"]: f"{ui.fmt_seconds(r['age_seconds'])} · {r['decision']} · {r['job_id']}"
+        + (" · your upload" if r["own_upload"] else "")
         for _, r in queue.table.iterrows()
     }
     job_id = st.selectbox(
@@ -121,6 +132,9 @@ else:
                 st.json(section.values, expanded=False)
 
     st.subheader("Verdict")
+    own = queue.own(job_id)
+    if own:
+        st.warning("This is your own upload: another moderator must decide it.")
     # Keyed by job: a choice made for one job never carries over to the next.
     decision = st.radio(
         "Decision", list(VERDICTS), horizontal=True, key=f"review_decision:{job_id}", index=None
@@ -130,7 +144,7 @@ else:
         max_chars=review_data.MAX_NOTE_CHARS,
         key=f"review_note:{job_id}",
     )
-    if st.button("Record verdict…", key="review_submit", disabled=decision is None):
+    if st.button("Record verdict…", key="review_submit", disabled=decision is None or own):
         st.session_state[PENDING] = {"job_id": job_id, "decision": decision, "note": note}
     pending = st.session_state.get(PENDING)
     if pending is not None and pending["job_id"] == job_id:
@@ -150,6 +164,7 @@ else:
                 who,
                 utcnow(),
                 verdict_store=review_data.verdict_store(tgt.outputs),
+                identities=identities,
             )
             st.session_state.pop(PENDING, None)
             st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}

@@ -104,6 +104,10 @@ GROUPS_CLAIM = "cognito:groups"
 # The verdicts table's item holding the Rekognition model version last seen, next to the
 # verdicts (keyed `<content sha256>#<rules digest>`) that depend on it.
 REKOGNITION_VERSION_KEY = "meta#rekognition-model-version"
+# The upload usage table (per-user limits, common/quotas.py): its key, and its index on
+# (day, day_count) that lists the day's heaviest uploaders (the dashboard).
+USAGE_KEY = "usage_key"
+USAGE_DAY_INDEX = "day-day_count-index"
 # The CloudWatch namespace of every EMF metric the handlers write.
 METRICS_NAMESPACE = "Moderation"
 
@@ -210,6 +214,9 @@ class Env(StrEnum):
     REVIEW_QUEUE_WARN = "REVIEW_QUEUE_WARN"
     MODERATOR_GROUP = "MODERATOR_GROUP"
     REVIEW_IMAGE_URL_SECONDS = "REVIEW_IMAGE_URL_SECONDS"
+    USAGE_TABLE = "USAGE_TABLE"
+    UPLOADS_PER_MINUTE = "UPLOADS_PER_MINUTE"
+    UPLOADS_PER_DAY = "UPLOADS_PER_DAY"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -251,6 +258,9 @@ ENV_DOCS: dict[Env, str] = {
     Env.REVIEW_QUEUE_WARN: "`true`: `warn` decisions wait for a moderator too",
     Env.MODERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to review",
     Env.REVIEW_IMAGE_URL_SECONDS: "lifetime of the presigned image URL in the review queue",
+    Env.USAGE_TABLE: "per-user upload counts by day (unset: no per-user limits)",
+    Env.UPLOADS_PER_MINUTE: "uploads one user may start in a clock minute",
+    Env.UPLOADS_PER_DAY: "uploads one user may start in a UTC day",
 }
 
 
@@ -268,6 +278,8 @@ class Output(StrEnum):
     IDEMPOTENCY_TABLE = "idempotency_table"
     VERDICTS_TABLE = "verdicts_table"
     VERDICT_TTL_DAYS = "verdict_ttl_days"
+    USAGE_TABLE = "usage_table"
+    UPLOADS_PER_DAY = "uploads_per_day"
     UPLOAD_BUCKET = "upload_bucket"
     PROCESSING_QUEUE_URL = "processing_queue_url"
     DLQ_URL = "dlq_url"
@@ -348,6 +360,8 @@ class Metric(StrEnum):
     VERDICTS_REUSED = "VerdictsReused"
     VERDICTS_STORED = "VerdictsStored"
     REKOGNITION_SKIPPED = "RekognitionSkipped"
+    # Per-user limits: uploads refused with 429 (the `limit` is in the log line).
+    UPLOADS_OVER_QUOTA = "UploadsOverQuota"
 
 
 def terminal_metric(status: str) -> Metric:

@@ -17,7 +17,10 @@ Every signal has an effect; the decision is the most severe one
 
 A label is unsafe when it, or its parent, or its top-level category is one of the
 configured unsafe categories. Labels below the minimum confidence never count.
-Each reason names the category, its score and its evidence.
+Each reason names the category, its score and its evidence; evidence that is text read
+from the image (the text branch's URLs, e-mail addresses, phone numbers, terms) is
+counted, not quoted: reasons travel in notifications and stored verdicts, and the text
+itself stays in the job's `text_result`, for moderators.
 """
 
 from __future__ import annotations
@@ -143,9 +146,18 @@ def fired(signal: Mapping[str, Any], rules: Rules) -> bool:
     return rule is not None and float(signal.get("score", 0)) >= rule.threshold
 
 
-def _evidence(signal: Mapping[str, Any]) -> str:
+# Branches whose evidence is text read from the image: personal data, never quoted.
+READ_TEXT_SOURCES: frozenset[str] = frozenset({Branch.TEXT})
+
+
+def _evidence(signal: Mapping[str, Any], source: str) -> str:
     evidence = [str(e) for e in signal.get("evidence", []) or [] if str(e)]
-    return f": {'; '.join(evidence[:3])}" if evidence else ""
+    if not evidence:
+        return ""
+    if source in READ_TEXT_SOURCES:
+        n = len(evidence)
+        return f": {n} match{'es' if n != 1 else ''} in the text read"
+    return f": {'; '.join(evidence[:3])}"
 
 
 def _describe_label(lab: Mapping[str, Any]) -> str:
@@ -170,7 +182,7 @@ def decide(results: Mapping[str, Mapping[str, Any] | None], rules: Rules) -> Ver
             category = str(sig["category"])
             rule = rules.categories[category]
             score = float(sig.get("score", 0))
-            text = f"{source}: {category} {score:.2f} >= {rule.threshold:g}{_evidence(sig)}"
+            text = f"{source}: {category} {score:.2f} >= {rule.threshold:g}{_evidence(sig, source)}"
             counterparts = COUNTERPARTS.get(category)
             if counterparts is None:
                 findings.append(Finding(category, source, score, rule.effect, text))

@@ -27,6 +27,11 @@ plus what only the stream record knows:
 - `analyzed_at`: when the last analyzer reported (the old image's `updated_at` when
   it holds every result the job expected), i.e. the moment before the decision write;
 - `stream`: the record's event id and sequence number.
+
+Text read from the image is personal data (e-mail addresses, phone numbers, URLs) and
+analytics has no use for it: a row's `text_result` keeps the categories and scores
+the text branch found, how many lines it read and its model versions, and drops the
+text, the lines and the evidence (`redact_text_result`).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from common import jobs
+from common import disclosure, jobs
 from common.contract import TERMINAL_STATUSES
 from common.timeutil import iso, parse_iso
 
@@ -114,6 +119,7 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
         raise MalformedRecord(f"job {job_id}: completed_at {completed!r} has no time zone")
 
     row: dict[str, Any] = {k: new.get(k) for k in JOB_FIELDS}
+    row["text_result"] = redact_text_result(row["text_result"])
     row["completed_at"] = completed
     row["claimed_at"] = _claimed_at(old, lease_seconds)
     # The old image is the last result write when it holds every expected result.
@@ -131,6 +137,20 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
         ) from exc
     dt = completed_at.astimezone(UTC).date().isoformat()
     return ExportRow(job_id=job_id, dt=dt, line=line)
+
+
+# What of the text branch's result a row keeps: nothing that was read from the image.
+TEXT_RESULT_FIELDS = ("line_count", "truncated", "models", "timings_ms", "error")
+
+
+def redact_text_result(result: Any) -> dict[str, Any] | None:
+    """The text branch's result without the text it read: its signals' categories and
+    scores (`disclosure.signal_summary`), line count and model versions."""
+    if not isinstance(result, dict):
+        return None
+    out = {k: result[k] for k in TEXT_RESULT_FIELDS if k in result}
+    out["signals"] = disclosure.signal_summary(result.get("signals") or ())
+    return out
 
 
 def _claimed_at(old: dict[str, Any], lease_seconds: int | None) -> str | None:

@@ -31,33 +31,6 @@ from common.contract import (
 )
 from common.timeutil import epoch, iso
 
-# Attributes a caller may see; internal bookkeeping (dispatch lease, request hash, TTL)
-# stays in.
-PUBLIC_FIELDS = (
-    "job_id",
-    "user_id",
-    "status",
-    "created_at",
-    "updated_at",
-    "image_key",
-    "content_type",
-    "size_bytes",
-    "branches",
-    "rekognition_result",
-    "custom_result",
-    "text_result",
-    "decision",
-    "reasons",
-    "categories",
-    "completed_at",
-    "attempts",
-    # Human review (common/review.py): the queue state, the rules' own decision once a
-    # moderator has overruled or confirmed it, and the verdict.
-    "review_state",
-    "automatic_decision",
-    "review",
-)
-
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -517,14 +490,6 @@ def fail_job(
 def get_job(ddb: Any, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
     out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent)
     return deserialize(out.get("Item"))
-
-
-def public_view(job: dict[str, Any]) -> dict[str, Any]:
-    """What the job's owner sees. A reused verdict says so, but not whose job it came from."""
-    view = {k: job[k] for k in PUBLIC_FIELDS if k in job}
-    if job.get("reused_from"):
-        view["verdict_reused"] = True
-    return view
 
 
 def jobs_older_than(

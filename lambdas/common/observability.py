@@ -3,6 +3,12 @@
 The service name comes from POWERTOOLS_SERVICE_NAME (set per function by the
 component) and the metrics namespace from POWERTOOLS_METRICS_NAMESPACE
 (`Moderation`), so log lines and EMF metrics are attributable without code changes.
+
+A handler whose response carries user data (the owner's job, the review queue with the
+text read from images, upload URLs) is decorated with
+`tracer.capture_lambda_handler(capture_response=False)`: X-Ray keeps the timing, not
+the body. Signals are logged through `disclosure.signal_summary`, never with their
+evidence.
 """
 
 from __future__ import annotations

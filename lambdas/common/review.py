@@ -15,7 +15,12 @@ it in the jobs table's review index (`REVIEW_INDEX`, hash `review_state`, range
   reviewed, never queued), so no read is needed before or after;
 - `queue_stats`: the backlog and the age of the oldest pending review, from one Query
   bounded by `Limit` (the sweeper's metrics, the dashboard's Overview);
-- `authorize`: moderators only, from the JWT claims API Gateway passes on.
+- `authorize`: moderators only, from the JWT claims API Gateway passes on;
+  `authorize_verdict`: never on one's own upload (403 `own_upload`), checked before the
+  verdict write from the job's owner (one GetItem of `user_id`, which never changes).
+  A verdict is reused for every identical upload, so a moderator deciding their own
+  image would decide it for everyone. The queue marks such jobs (`own_upload`) rather
+  than hiding them: pages keep their size and the backlog stays what it is.
 
 The API's review function and the dashboard's Review page both act through these
 functions; the dashboard records the operator's AWS identity as the reviewer.
@@ -26,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,6 +117,42 @@ def authorize(claims: Mapping[str, Any], moderator_group: str) -> str:
     if moderator_group not in parse_groups(claims.get(GROUPS_CLAIM)):
         raise Refused(403, "forbidden", "reviewing is for the stack's moderators")
     return sub
+
+
+OWN_UPLOAD = "own_upload"
+
+
+def is_own_upload(job: Mapping[str, Any], identities: Iterable[str]) -> bool:
+    """Whether the job was uploaded by the person acting (any of their `identities`)."""
+    owner = job.get("user_id")
+    return isinstance(owner, str) and bool(owner) and owner in set(identities)
+
+
+def owner_of(ddb: Any, table: str, job_id: str) -> str | None:
+    """The job's uploader (`user_id`, set at creation and never changed), or None."""
+    out = ddb.get_item(
+        TableName=table,
+        Key={"job_id": {"S": job_id}},
+        ProjectionExpression="user_id",
+    )
+    owner = (out.get("Item") or {}).get("user_id", {}).get("S")
+    return owner if isinstance(owner, str) else None
+
+
+def authorize_verdict(ddb: Any, table: str, job_id: str, identities: Iterable[str]) -> None:
+    """Refused 403 `own_upload` when the person acting uploaded the job; else nothing.
+
+    `identities`: who is acting (the API: the token's `sub`; the dashboard: the
+    operator's identity and the app user ids they sign in to the API with). An unknown
+    job passes here and is refused 404 by the verdict write.
+    """
+    owner = owner_of(ddb, table, job_id)
+    if is_own_upload({"user_id": owner}, identities):
+        raise Refused(
+            403,
+            OWN_UPLOAD,
+            f"job {job_id} is your own upload: another moderator must decide it",
+        )
 
 
 def queued(decision: str, queue_warn: bool) -> bool:
@@ -272,12 +313,14 @@ def list_queue(
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
     image_url: Callable[[str], str] | None = None,
+    reviewer: str | None = None,
 ) -> QueuePage:
-    """One page of the queue as the API shows it (`queue_item`, plus `image_url`)."""
+    """One page of the queue as the API shows it (`queue_item`, plus `image_url`); the
+    reviewer's own uploads are marked `own_upload`."""
     records, next_cursor = pending_jobs(ddb, table, limit, cursor)
     items = []
     for job in records:
-        item = queue_item(job, now)
+        item = queue_item(job, now, (reviewer,) if reviewer else ())
         if image_url is not None and job.get("image_key"):
             item["image_url"] = image_url(str(job["image_key"]))
         items.append(item)
@@ -347,8 +390,11 @@ def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, 
     return list(categories), scores
 
 
-def queue_item(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """What a moderator needs to see of one queued job, without the record's internals."""
+def queue_item(
+    job: Mapping[str, Any], now: datetime, identities: Iterable[str] = ()
+) -> dict[str, Any]:
+    """What a moderator needs to see of one queued job, without the record's internals;
+    `own_upload` when one of `identities` (the person looking) uploaded it."""
     categories, scores = categories_and_scores(job)
     return {
         "job_id": job.get("job_id"),
@@ -363,6 +409,7 @@ def queue_item(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "text": _text_read(job),
         "image_key": job.get("image_key"),
         "content_type": job.get("content_type"),
+        "own_upload": is_own_upload(job, identities),
     }
 
 
@@ -497,10 +544,3 @@ def _why_not(job_id: str, exc: ClientError) -> Refused:
         f"job {job_id} is not awaiting review (status {job.get('status')}, "
         f"decision {job.get('decision')})",
     )
-
-
-def owner_view(review: Any) -> dict[str, Any] | None:
-    """What the uploader sees of a verdict: the decision and when, not who or their note."""
-    if not isinstance(review, dict):
-        return None
-    return {k: review[k] for k in ("decision", "reviewed_at") if k in review}

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from common import jobs, review
+from common import disclosure
 from common.contract import Decision, Status
 
 
@@ -20,21 +20,19 @@ def valid_job_id(job_id: str | None) -> bool:
 def job_for_caller(
     load: Callable[[str], dict[str, Any] | None], job_id: str | None, user_id: str
 ) -> dict[str, Any] | None:
-    """The public view of the job if it exists and belongs to `user_id`.
+    """The owner's view of the job (`disclosure.owner_view`) if it exists and belongs to
+    `user_id`.
 
-    Another user's job answers exactly like a missing one, so ids cannot be probed. Of a
-    moderator's verdict the owner sees the decision and its time, not who gave it or
-    their note.
+    Another user's job answers exactly like a missing one, so ids cannot be probed. The
+    view is cut down again after every read, so whatever `load` returns (the record, or
+    a cached entry of any earlier shape) the owner sees no more than the owner's view.
     """
     if job_id is None or not valid_job_id(job_id):
         return None
     job = load(job_id)
     if job is None or job.get("user_id") != user_id:
         return None
-    view = jobs.public_view(job)
-    if "review" in view:
-        view["review"] = review.owner_view(view["review"])
-    return view
+    return disclosure.owner_view(job)
 
 
 def with_content_url(view: dict[str, Any], cdn_base: str | None) -> dict[str, Any]:

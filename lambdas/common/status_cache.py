@@ -8,9 +8,10 @@ Why the rules are what they are:
   counted from the moment the DynamoDB read *started*. Both tiers expire an entry
   at that same instant, so no answer is ever staler than `active_ttl`, however many
   tiers it passed through.
-- What is cached is the job record (public fields only); `common.status.job_for_caller`
-  checks its `user_id` against the caller after every read, cached or not, so the
-  cache cannot leak one user's job to another.
+- What is cached is the owner's view of the job (`common.disclosure.owner_view`: no
+  scores, hashes, model versions or text read from the image), never the record;
+  `common.status.job_for_caller` checks its `user_id` against the caller after every
+  read, cached or not, so the cache cannot leak one user's job to another.
 - A missing job is not cached: ids are server-made UUIDs, a 404 is rare, and caching
   it would hide a job created a moment later.
 - The cache is an optimisation, never a dependency: every Redis error (short socket
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from common import env, jobs
+from common import disclosure, env
 from common.contract import TERMINAL_STATUSES, Env, Metric, ReviewState
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ class StatusCache:
         self.log.warning("status cache unavailable, reading DynamoDB: %s", exc)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        """The cached or freshly read job record (public fields), or None if there is none."""
+        """The cached or freshly read job (the owner's view), or None if there is none."""
         entry = self.local.get(job_id, self.clock())
         if entry is not None:
             self._count(HIT_LOCAL)
@@ -268,7 +269,7 @@ class StatusCache:
         if job is None:
             return None
         ttl = ttl_for(job, self.terminal_ttl, self.active_ttl, read_started)
-        entry = Entry(job=jobs.public_view(job), expires_at=read_started + ttl)
+        entry = Entry(job=disclosure.owner_view(job), expires_at=read_started + ttl)
         now = self.clock()
         self.local.put(job_id, entry, now)
         if remote_ok and self.remote is not None:

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from common import branch_report, custom_analysis, env, originals, rules
+from common import branch_report, custom_analysis, disclosure, env, originals, rules
 from common.contract import Branch, Env, Metric
 from common.observability import logger, metrics, model_timings, tracer
 
@@ -39,6 +39,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     model_timings(result["timings_ms"])
     logger.info(
         "custom analysis complete",
-        extra={"signals": result["signals"], "timings_ms": result["timings_ms"]},
+        extra={
+            "signals": disclosure.signal_summary(result["signals"]),
+            "timings_ms": result["timings_ms"],
+        },
     )
     return branch_report.report(job_id, Branch.CUSTOM, result, rules.from_config())

@@ -36,7 +36,7 @@ def _image_url(key: str) -> str:
     return url
 
 
-def _list(event: dict[str, Any]) -> dict[str, Any]:
+def _list(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
     params = event.get("queryStringParameters") or {}
     page = review.list_queue(
         client("dynamodb"),
@@ -45,6 +45,7 @@ def _list(event: dict[str, Any]) -> dict[str, Any]:
         review.parse_limit(params.get("limit")),
         params.get("cursor"),
         _image_url,
+        reviewer,
     )
     logger.info("review queue listed", extra={"items": len(page.items), "more": bool(page.cursor)})
     return http.response(
@@ -59,6 +60,7 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
         raise review.Refused(404, "not_found", "no such job")
     logger.append_keys(job_id=job_id)
     verdict = review.parse_verdict(http.body_bytes(event))
+    review.authorize_verdict(client("dynamodb"), _table(), job_id, (reviewer,))
     reuse = verdicts.config_from_env()
     job = review.record_verdict(
         client("dynamodb"),
@@ -93,13 +95,13 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         reviewer = review.authorize(review.claims_of(event), _group())
         route = event.get("routeKey")
         if route == REVIEWS_ROUTE:
-            return _list(event)
+            return _list(event, reviewer)
         if route == VERDICT_ROUTE:
             return _verdict(event, reviewer)
         raise review.Refused(404, "not_found", f"no route {route!r} here")

@@ -38,7 +38,7 @@ def _reader() -> Callable[[str], dict[str, Any] | None]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     user_id = http.caller_id(event)
     if user_id is None:

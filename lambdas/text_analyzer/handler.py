@@ -11,7 +11,7 @@ import functools
 import time
 from typing import Any
 
-from common import branch_report, originals, rules, text_analysis
+from common import branch_report, disclosure, originals, rules, text_analysis
 from common.contract import Branch, Metric
 from common.models.text_categories import BlockedTerms
 from common.observability import logger, metrics, model_timings, tracer
@@ -44,6 +44,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     model_timings(result.get("timings_ms", {}))
     logger.info(
         "text analysis complete",
-        extra={"signals": result["signals"], "line_count": result.get("line_count", 0)},
+        extra={
+            "signals": disclosure.signal_summary(result["signals"]),
+            "line_count": result.get("line_count", 0),
+        },
     )
     return branch_report.report(job_id, Branch.TEXT, result, rules.from_config())

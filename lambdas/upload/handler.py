@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from common import env, http, images, uploads
+from common import env, http, images, quotas, uploads
 from common.clients import client, s3_presigner
 from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
@@ -40,9 +40,18 @@ def deps() -> uploads.UploadDeps:
     )
 
 
+@functools.cache
+def _limits() -> quotas.Limits | None:
+    return quotas.limits_from_env()
+
+
 def _accept(request: dict, body: bytes) -> dict:
     d = deps()
     key = request["idempotency_key"]
+    limits = _limits()
+    if limits is not None:
+        # First, before anything is stored: one conditional count (a keyed retry counts once).
+        quotas.admit(d.ddb, limits, request["user_id"], utcnow(), key)
     if request["content_type"] == "application/json":
         result = uploads.presign(d, request["user_id"], body, utcnow(), key)
     else:
@@ -97,6 +106,12 @@ def api(event: dict, context) -> dict:
         metrics.add_metric(name=Metric.UPLOADS_REJECTED, unit="Count", value=1)
         logger.info("upload rejected", extra={"error": rej.error, "detail": rej.message})
         return http.error(rej.status, rej.error, rej.message)
+    except quotas.OverQuota as over:
+        metrics.add_metric(name=Metric.UPLOADS_OVER_QUOTA, unit="Count", value=1)
+        logger.info("upload over quota", extra={"limit": over.limit})
+        return http.error(
+            429, quotas.OVER_QUOTA, over.message, {"retry-after": str(over.retry_after)}
+        )
     except IdempotencyValidationError:
         return http.error(
             422,
@@ -121,7 +136,7 @@ def api(event: dict, context) -> dict:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" in event:
         d = deps()

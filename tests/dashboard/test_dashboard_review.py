@@ -106,6 +106,31 @@ def test_refused_verdicts_write_nothing(stack):
     assert job(stack, job_id) == before
 
 
+def test_an_operators_own_upload_is_marked_and_a_verdict_on_it_refused(stack):
+    """The page acts through the API's own check: the operator's identity and the app user
+    ids they name may not have uploaded the job (the verdict would be reused for every
+    identical upload)."""
+    job_id, _ = queued_job(stack, 9)  # uploaded by "uploader"
+    other, _ = queued_job(stack, 10)
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    me = review_data.operator_identities("local:ops", "uploader, ops-app")
+    assert me == ("local:ops", "uploader", "ops-app")
+    queue = review_data.read_queue(ddb, table, utcnow(), identities=me)
+    marks = dict(zip(queue.table["job_id"], queue.table["own_upload"], strict=True))
+    assert marks == {job_id: True, other: True}
+    assert queue.own(job_id)
+    assert not review_data.read_queue(ddb, table, utcnow(), identities=("local:ops",)).own(job_id)
+    before = job(stack, job_id)
+    refused = review_data.submit(
+        ddb, table, job_id, "approve", "", "local:ops", utcnow(), identities=me[1:]
+    )
+    assert not refused.ok and "your own upload" in refused.message
+    assert job(stack, job_id) == before
+    # Someone else (not naming "uploader") may decide it.
+    done = review_data.submit(ddb, table, job_id, "approve", "", "local:other", utcnow())
+    assert done.ok
+
+
 def test_the_operator_on_aws_is_the_caller_identity():
     class Sts:
         def get_caller_identity(self):

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from moto import mock_aws
 
-from common import jobs, status, status_cache
+from common import disclosure, jobs, status, status_cache
 from common.status_cache import (
     CircuitBreaker,
     Entry,
@@ -147,16 +147,29 @@ def test_entries_are_stored_with_their_tier_ttl_in_redis(server):
     assert 0 < admin.pttl(f"status:job:{active}") <= 800
     assert 590_000 < admin.pttl(f"status:job:{done}") <= 600_000
     stored = json.loads(admin.get(f"status:job:{done}"))
-    assert stored["job"]["reasons"] == ["deadline"]
+    # The owner's view: the internal reason stays in the record.
+    assert stored["job"]["reasons"] == [disclosure.FAILED_REASON]
 
 
 def test_cached_record_holds_public_fields_only(server):
     table = Table()
     job_id = table.put("analyzing", dispatch_lease="internal", expires_at=2_000_000_000)
+    done = table.put(
+        "complete",
+        decision="warn",
+        categories=[{"category": "blocklisted", "score": 1.0, "effect": "warn"}],
+        custom_result={"dhash": "00ff00ff00ff00ff", "blocklist_similarity": {"distance": 3}},
+        reused_from="another-job",
+    )
     cache, _ = environment(table, remote_for(server.url))
     assert "dispatch_lease" not in cache.get(job_id)
     stored = json.loads(server.admin().get(f"status:job:{job_id}"))
     assert "dispatch_lease" not in stored["job"] and "expires_at" not in stored["job"]
+    cache.get(done)
+    cached = server.admin().get(f"status:job:{done}").decode()
+    assert "blocklisted" in cached
+    for hidden in ("custom_result", "00ff00ff", "distance", "score", "another-job", "reused"):
+        assert hidden not in cached, hidden
 
 
 def test_non_terminal_status_is_never_staler_than_the_active_ttl_in_either_tier(server):

@@ -477,6 +477,33 @@ def test_two_moderators_racing_on_200_jobs_give_one_verdict_and_one_notification
         assert m["review"]["reviewer"] == winners[m["job_id"]]
 
 
+def test_a_moderator_may_not_decide_their_own_upload(stack):
+    """Their verdict would become the stored verdict for every identical upload."""
+    job_id = accept(stack, fixtures.png(seed=31), user="mod-7")
+    assert finish(stack, job_id)["review_state"] == "pending"
+    before = snapshot(stack)
+    status, body = verdict(stack, job_id, "approve", user="mod-7")
+    assert status == 403 and body["error"] == "own_upload"
+    assert "another moderator" in body["message"]
+    assert snapshot(stack) == before, "a refused verdict writes nothing"
+    assert verdict(stack, job_id, "approve", user="mod-1")[0] == 200
+
+
+def test_the_queue_marks_the_moderators_own_uploads(stack):
+    mine = accept(stack, fixtures.png(seed=32), user="mod-7")
+    theirs = accept(stack, fixtures.png(seed=33), user="someone")
+    for job_id in (mine, theirs):
+        finish(stack, job_id)
+
+    def marks(user: str) -> dict[str, bool]:
+        status, body = call(stack, *LIST, user=user)
+        assert status == 200
+        return {i["job_id"]: i["own_upload"] for i in body["items"]}
+
+    assert marks("mod-7") == {mine: True, theirs: False}
+    assert marks("mod-1") == {mine: False, theirs: False}
+
+
 def test_the_status_api_shows_the_owner_the_outcome_but_not_the_moderator(stack):
     job_id = accept(stack, fixtures.png(seed=8), user="owner")
     finish(stack, job_id)
@@ -491,11 +518,9 @@ def test_the_status_api_shows_the_owner_the_outcome_but_not_the_moderator(stack)
     assert status_of()["review_state"] == "pending"
     verdict(stack, job_id, "reject", "internal note", user="mod-9")
     view = status_of()
-    assert (view["decision"], view["automatic_decision"], view["review_state"]) == (
-        "reject",
-        "review",
-        "reviewed",
-    )
+    assert (view["decision"], view["review_state"]) == ("reject", "reviewed")
+    # What the rules decided before the moderator is the moderators' business.
+    assert "automatic_decision" not in view
     assert set(view["review"]) == {"decision", "reviewed_at"}
     assert "mod-9" not in json.dumps(view) and "internal note" not in json.dumps(view)
 

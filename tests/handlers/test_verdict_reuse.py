@@ -8,7 +8,7 @@ import json
 import threading
 from datetime import timedelta
 
-from common import analysis, dispatch, jobs, review, verdicts
+from common import analysis, disclosure, dispatch, review, verdicts
 from common.contract import REKOGNITION_VERSION_KEY, Branch, Output
 from common.decision import Rules
 from common.timeutil import utcnow
@@ -112,10 +112,11 @@ def test_identical_bytes_complete_from_the_stored_verdict_without_any_analyzer(s
     assert reused["categories"] == original["categories"]
     assert reused["reused_from"] == first and reused["user_id"] == "user-2"
     assert not any(k.endswith("_result") for k in reused), "no analyzer ran"
-    # The owner sees that the verdict was reused, never whose job it came from.
-    view = jobs.public_view(reused)
-    assert view["verdict_reused"] is True and "reused_from" not in view
-    assert first not in json.dumps(view)
+    # The owner sees the decision, not that the verdict was reused nor whose job it came from.
+    view = disclosure.owner_view(reused)
+    assert view["decision"] == "reject" and view["categories"] == ["Explicit"]
+    assert "verdict_reused" not in view and "reused_from" not in view
+    assert first not in json.dumps(view) and "reused" not in json.dumps(view)
     # The stored verdict keeps what the decision needs and nothing about the uploader.
     item = stack.client("dynamodb").get_item(
         TableName=reuse.table, Key={"verdict_key": {"S": verdicts.key(sha, reuse.digest)}}

@@ -83,7 +83,14 @@ EXPECTED_ACTIONS = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
-    "review": {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "s3:GetObject"},
+    # GetItem: the job's owner, before a verdict (no one decides their own upload).
+    "review": {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "s3:GetObject",
+    },
     "exporter": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -161,6 +168,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     table = run.one("aws:dynamodb/table:Table", "moderation-store-jobs").outputs
     idem = run.one("aws:dynamodb/table:Table", "moderation-store-idempotency").outputs["arn"]
     verdicts = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
+    usage = run.one("aws:dynamodb/table:Table", "moderation-quotas-usage").outputs["arn"]
     bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
     queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").outputs["arn"]
     failures = run.one("aws:sqs/queue:Queue", "moderation-queues-analysis-failures").outputs["arn"]
@@ -204,7 +212,8 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             "edge_auth": {pattern, f"{pattern}:*"},
         }
     allowed = {
-        "upload": images | {table["arn"], idem, queue},
+        # The usage table (per-user limits) is the upload function's alone.
+        "upload": images | {table["arn"], idem, queue, usage},
         "status": {table["arn"]},
         "dispatcher": {
             table["arn"],

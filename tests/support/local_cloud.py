@@ -21,6 +21,9 @@ LOCAL_TEST_SETTINGS: dict[str, Any] = {
     "jobDeadlineSeconds": 120,
     # Within the short deadline: 60 s + twice the slowest analyzer (30 s) <= 120 s.
     "presignExpirySeconds": 60,
+    # Enforced, but above what the tests' few users send (tests/handlers/test_quotas.py
+    # tests the limits themselves).
+    "quota": {"uploadsPerMinute": 1000, "uploadsPerDay": 10000},
 }
 LOCAL_TEST_OPTIONS = ["--schedule-scale", "0.1", "--async-backoff", "0.5", "--sample-interval", "2"]
 

@@ -110,8 +110,22 @@ def test_reasons_name_the_category_score_and_evidence():
     assert verdict.reasons == [
         "rekognition: Violence (72.0%); signals disagree: only rekognition sees this, "
         "below the reject threshold -> review",
-        "text: spam_link 0.99 >= 0.5: url http://spam.example -> review",
+        "text: spam_link 0.99 >= 0.5: 1 match in the text read -> review",
     ]
+
+
+def test_reasons_count_text_read_from_the_image_and_never_quote_it():
+    """Reasons go into notifications and stored verdicts: what OCR read stays out."""
+    read = ("email jane.doe@mail.example", "phone +1 (555) 010-0100", "url http://spam.example")
+    verdict = decide(
+        results(text=[sig("contact_info", 0.9, *read[:2]), sig("spam_link", 0.9, read[2])]),
+        RULES,
+    )
+    assert verdict.decision == REVIEW
+    joined = " ".join(verdict.reasons)
+    assert "2 matches in the text read" in joined and "1 match in the text read" in joined
+    for needle in ("jane.doe", "mail.example", "555", "spam.example"):
+        assert needle not in joined
 
 
 def test_disagreement_on_the_model_category_names_both_sides():

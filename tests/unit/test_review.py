@@ -223,18 +223,6 @@ def test_odd_results_do_not_break_the_queue():
     assert item["age_seconds"] is None
 
 
-def test_the_owner_sees_the_verdict_but_not_who_gave_it_or_their_note():
-    verdict = {
-        "decision": "reject",
-        "reviewer": "m-1",
-        "note": "internal",
-        "reviewed_at": "t",
-        "via": "api",
-    }
-    assert review.owner_view(verdict) == {"decision": "reject", "reviewed_at": "t"}
-    assert review.owner_view(None) is None
-
-
 def test_a_job_awaiting_review_is_cached_as_active_not_as_final():
     done = {"status": "complete", "decision": "approve"}
     assert ttl_for(done, 3600, 1, 0) == 3600
