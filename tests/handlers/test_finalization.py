@@ -84,7 +84,8 @@ def test_with_three_branches_only_the_third_report_finalizes(stack):
     last = report(stack, job_id, "text", TEXT_LINK)
     assert last.finalized and last.decision == "review"
     final = job(stack, job_id)
-    assert final["reasons"] == ["text: spam_link 0.99 >= 0.5: url http://spam.example -> review"]
+    # The reasons count what the text branch read; the text itself stays in text_result.
+    assert final["reasons"] == ["text: spam_link 0.99 >= 0.5: 1 match in the text read -> review"]
     assert final["text_result"] == TEXT_LINK
 
 
