@@ -2,8 +2,9 @@
 
 Each function's code package (exactly what the program deploys) is started in a
 fresh execution environment several times; the empty handler shows the floor that
-the interpreter and the worker cost on their own. Package sizes are the zipped code
-and the zipped third-party packages its layer would carry.
+the interpreter and the worker cost on their own. Each runs, as in the local cloud, from
+its package and its dependency layer (its requirements and the AWS SDK, built for this
+machine). Package sizes are the zipped code and the zipped layer.
 
     python -m bench.coldstart [--runs 5]
 """
@@ -11,7 +12,6 @@ and the zipped third-party packages its layer would carry.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import io
 import json
 import statistics
@@ -56,20 +56,19 @@ def code_size(code_dir: Path) -> int:
     return zipped_size(code_dir, [p for p in code_dir.rglob("*") if p.is_file()])
 
 
-def layer_size(names: list[str]) -> int:
-    files: list[Path] = []
-    root = None
-    for name in names:
-        dist = importlib.metadata.distribution(name)
-        for f in dist.files or []:
-            path = Path(dist.locate_file(f))
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                files.append(path)
-                root = root or Path(dist.locate_file(""))
-    return zipped_size(root, files) if files else 0
+def layer_zip_size(layer_dir: Path) -> int:
+    files = [p for p in layer_dir.rglob("*") if p.is_file() and p.name != ".complete"]
+    return zipped_size(layer_dir, files)
 
 
-def measure(logical: str, code_dir: Path, handler: str, memory: int, runs: int) -> dict:
+def measure(
+    logical: str,
+    code_dir: Path,
+    handler: str,
+    memory: int,
+    runs: int,
+    layers: tuple[Path, ...] = (),
+) -> dict:
     fn = FunctionDef(
         logical=logical,
         name=f"bench-{logical}",
@@ -86,6 +85,7 @@ def measure(logical: str, code_dir: Path, handler: str, memory: int, runs: int) 
         },
         architecture="arm64",
         log_group=f"/aws/lambda/bench-{logical}",
+        layers=[str(layer) for layer in layers],
     )
     telemetry = CollectingTelemetry()
     env_vars = base_environment("http://127.0.0.1:9", "us-east-1")
@@ -125,7 +125,8 @@ def run(runs: int) -> dict:
                 config=pipeline_functions.rule_sections(StackSettings(stack="bench")),
                 model_files=pipeline_functions.MODEL_FILES.get(logical, ()),
             )
-            deps = packaging.requirements(logical)
+            deps = packaging.layer_requirements(logical)
+            layer = packaging.build_host_layer(deps, packaging.function_services(logical))
             results[logical] = {
                 **measure(
                     logical,
@@ -133,9 +134,10 @@ def run(runs: int) -> dict:
                     f"{logical}.handler.handler",
                     DEFAULT_FUNCTIONS[logical].memory,
                     runs,
+                    (layer,),
                 ),
                 "code_zip_bytes": code_size(code),
-                "layer_zip_bytes": layer_size(deps),
+                "layer_zip_bytes": layer_zip_size(layer),
                 "layer_packages": deps,
             }
     floor = results["(empty handler)"]["init_ms"]["p50"]

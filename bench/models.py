@@ -124,7 +124,9 @@ def package_sizes(name: str) -> dict:
     code = packaging.stage_function(
         name, model_files=files if name == Function.CUSTOM_ANALYZER else ()
     )
-    layer = packaging.build_dependencies(packaging.requirements(name), "arm64")
+    layer = packaging.build_dependencies(
+        packaging.layer_requirements(name), "arm64", services=packaging.function_services(name)
+    )
     layer_zip = function_package.layer_zip(layer)
     code_zip = code.with_name(code.name + ".zip")
     function_package.zip_tree(code, code_zip)

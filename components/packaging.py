@@ -3,22 +3,33 @@
 A function's zip holds exactly its own handler package, the shared `common/` package,
 its rule configuration (`function_config.json`, written from the stack's settings) and
 the model files built for it (`models/`, from `.build/models/`); all of them are part
-of the package's digest. Its third-party imports are listed, closure included and boto3
-excluded (the runtime provides it), in `lambdas/<name>/requirements.txt`; versions come
-from the project lock. With `dependencyLayer: build` they are installed for Lambda's
-platform from pinned wheels into a per-function layer at deploy time and trimmed
-(`function_package.py`); with `skip` (the local cloud and the tests) no layer is built
-and the local cloud provides them from its own venv.
+of the package's digest.
+
+What goes into a function's dependency layer is defined once, here, for AWS and the
+local cloud alike (`layer_requirements`, `function_package.trim_layer`): the third-party
+imports listed, closure included, in `lambdas/<name>/requirements.txt`, what an optional
+component adds, and the AWS SDK (`SDK`: the runtime's copy is whatever version Lambda
+ships, and S3 conditional writes need a botocore from August 2024 or later), each at the
+project lock's version, trimmed of what never runs (botocore's models down to the
+services the package's code calls). With `dependencyLayer: build` the layer is installed
+for Lambda's platform from pinned wheels at deploy time (`build_dependencies`); with
+`host` (the local cloud) the same distributions are taken for this machine from the
+project venv, which `make setup` installed from the same lock (`build_host_layer`); with
+`skip` (the program's tests) no layer is built.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,21 +128,122 @@ def requirements(name: str) -> list[str]:
     return [ln for ln in lines if ln]
 
 
+# The AWS SDK and its dependency closure (tests/unit/test_layers.py checks it against the
+# installed distributions' metadata), packaged into every function's layer.
+SDK = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+
+
+def layer_requirements(name: str, extra: Sequence[str] = ()) -> list[str]:
+    """What goes into a function's dependency layer: its `requirements.txt`, what an optional
+    component adds (`FunctionSpec.extra_requirements`), and the AWS SDK; each once."""
+    out: list[str] = []
+    for dist in (*requirements(name), *extra, *SDK):
+        if _canonical(dist) not in {_canonical(d) for d in out}:
+            out.append(dist)
+    return out
+
+
+# The factory every client of the functions' code is made by (`common/clients.py`): the
+# one place a service name may be a variable.
+CLIENT_FACTORY = LAMBDAS / "common" / "clients.py"
+
+
+class UnknownService(RuntimeError):
+    """A client whose service cannot be read from the code (the layer would lack its model)."""
+
+
+def _client_calls(path: Path) -> tuple[tuple[int, str | None], ...]:
+    """(line, service or None when not a literal) of each `client(...)`, `x.client(...)`,
+    `x.resource(...)` call in one source file."""
+    stat = path.stat()
+    return _parsed_client_calls(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _parsed_client_calls(
+    path: Path, _mtime_ns: int, _size: int
+) -> tuple[tuple[int, str | None], ...]:
+    return tuple(_find_client_calls(path))
+
+
+def _find_client_calls(path: Path) -> Iterable[tuple[int, str | None]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if called not in ("client", "resource", "s3_presigner"):
+            continue
+        if called == "s3_presigner":
+            yield node.lineno, "s3"
+            continue
+        first = node.args[0] if node.args else None
+        for kw in node.keywords:
+            if kw.arg == "service_name":
+                first = kw.value
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            yield node.lineno, first.value
+        else:
+            yield node.lineno, None
+
+
+def sdk_services(sources: Sequence[Path]) -> list[str]:
+    """The AWS services the code under `sources` makes clients for, read from the source.
+
+    Raises UnknownService for a client whose service is not a string literal (outside the
+    factory that passes its caller's literal on): the layer keeps only the services named
+    here, so such a client would fail on AWS for want of its service model.
+    """
+    services: set[str] = set()
+    for base in sources:
+        for path in sorted(base.rglob("*.py")):
+            if any(p in _SKIP for p in path.relative_to(base).parts):
+                continue
+            for line, service in _client_calls(path):
+                if service is not None:
+                    services.add(service)
+                elif path.resolve() != CLIENT_FACTORY.resolve():
+                    raise UnknownService(
+                        f"{path}:{line} makes an AWS client whose service is not a string "
+                        "literal; the dependency layer keeps only the services the code names "
+                        "(components/packaging.py sdk_services). Name the service literally."
+                    )
+    return sorted(services)
+
+
+def function_services(name: str, extra_dirs: Sequence[Path] = ()) -> list[str]:
+    """The services a function's package calls: its handler package and `common/`."""
+    return sdk_services([LAMBDAS / name, LAMBDAS / "common", *extra_dirs])
+
+
 def _platforms(architecture: str) -> list[str]:
     machine = "aarch64" if architecture == "arm64" else "x86_64"
     return [f"manylinux2014_{machine}", f"manylinux_2_28_{machine}"]
 
 
-def build_dependencies(names: list[str], architecture: str, target_subdir: str = "python") -> Path:
-    """Install `names` (pinned by the lock, no transitive resolution) for Lambda's platform.
-
-    Returns the directory to archive. Cached by content, so repeated previews are free.
-    """
+def _layer_key(names: Sequence[str], services: Sequence[str], *platform: str) -> str:
     lock = LOCK.read_text() if LOCK.exists() else ""
     trim = "\n".join(function_package.TRIM)
-    key = hashlib.sha256(
-        "\n".join([*sorted(names), architecture, RUNTIME, lock, trim]).encode()
+    return hashlib.sha256(
+        "\n".join(
+            [*sorted(names), "services:", *sorted(services), *platform, RUNTIME, lock, trim]
+        ).encode()
     ).hexdigest()[:16]
+
+
+def build_dependencies(
+    names: list[str],
+    architecture: str,
+    target_subdir: str = "python",
+    services: Sequence[str] | None = None,
+) -> Path:
+    """Install `names` (pinned by the lock, no transitive resolution) for Lambda's platform.
+
+    `services`: the botocore service models to keep (None keeps all). Returns the directory
+    to archive. Cached by content, so repeated previews are free.
+    """
+    key = _layer_key(names, services or ["*"], architecture)
     out = BUILD / "deps" / f"{architecture}-{key}"
     if (out / ".complete").exists():
         return out
@@ -163,9 +275,94 @@ def build_dependencies(names: list[str], architecture: str, target_subdir: str =
             f"{result.stderr.strip()}\nSet `pulumi config set moderation:dependencyLayer skip` "
             "only for local runs."
         )
-    function_package.trim(out / target_subdir)
+    function_package.trim_layer(out / target_subdir, services)
     (out / ".complete").write_text("ok\n")
     return out
+
+
+class NotLocked(RuntimeError):
+    """A layer distribution is missing from the venv or differs from the lock."""
+
+
+def host_platform() -> str:
+    return f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
+
+
+def build_host_layer(
+    names: list[str], services: Sequence[str] | None = None, target_subdir: str = "python"
+) -> Path:
+    """The same layer as `build_dependencies`, for this machine (the local cloud).
+
+    Each distribution's installed files (its RECORD) are hard-linked from the project venv,
+    which `make setup` installs from the lock's pinned wheels with `--no-deps`: the same
+    wheels, for the host platform, with no second download and no second copy on disk.
+    A distribution the venv lacks, or holds at another version than the lock, fails the
+    build. Trimmed as Lambda's layer is, except that the bytecode pip compiled is linked
+    too (the workers run with `-B`, so a cold start reads it instead of compiling);
+    cached by content.
+    """
+    key = _layer_key(names, services or ["*"], host_platform(), "with-bytecode")
+    out = BUILD / "host-layers" / key
+    if (out / ".complete").exists():
+        return out
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    link_installed(names, tmp / target_subdir, bytecode=True)
+    function_package.trim_layer(tmp / target_subdir, services, keep_bytecode=True)
+    (tmp / ".complete").write_text("ok\n")
+    try:
+        tmp.rename(out)
+    except OSError:
+        # Another process built the same layer first; its content is identical.
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _link(source: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, dest)
+    except OSError:  # another filesystem, or links not allowed: a copy has the same bytes
+        shutil.copyfile(source, dest)
+        shutil.copymode(source, dest)
+
+
+def link_installed(names: Sequence[str], target: Path, bytecode: bool = False) -> dict[str, str]:
+    """Hard-link the installed files of `names` into `target`, as `pip install --target`
+    lays them out (packages and their `.dist-info`); with `bytecode`, each module's compiled
+    `__pycache__` file for this interpreter too. Returns {name: version}."""
+    import importlib.util
+    from importlib import metadata
+
+    pins = _locked_versions()
+    versions: dict[str, str] = {}
+    for name in names:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError as exc:
+            raise NotLocked(
+                f"{name} is not installed in the project venv: run `make setup`"
+            ) from exc
+        pinned = pins.get(_canonical(name))
+        if pinned is None or pinned != dist.version:
+            raise NotLocked(
+                f"{name} {dist.version} is installed but the lock pins {pinned or 'nothing'}: "
+                "add it to requirements.txt or run `make setup`"
+            )
+        versions[name] = dist.version
+        for file in dist.files or ():
+            rel = Path(str(file))
+            if rel.parts[0] == ".." or "__pycache__" in rel.parts or rel.suffix == ".pyc":
+                continue
+            source = Path(str(dist.locate_file(file)))
+            if not source.is_file():
+                continue
+            _link(source, target / rel)
+            if bytecode and rel.suffix == ".py":
+                compiled = Path(importlib.util.cache_from_source(str(source)))
+                if compiled.is_file():
+                    _link(compiled, target / rel.parent / "__pycache__" / compiled.name)
+    return versions
 
 
 # --- Lambda@Edge ---------------------------------------------------------------------------

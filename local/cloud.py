@@ -92,7 +92,8 @@ class CloudOptions:
 
     def stack_config(self, issuer: str) -> dict[str, Any]:
         return {
-            "dependencyLayer": "skip",
+            # Each function runs from its own layer, built for this machine (packaging.py).
+            "dependencyLayer": "host",
             "forceDestroy": True,
             "jwtIssuer": issuer,
             "jwtAudience": [CLIENT_ID],

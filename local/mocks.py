@@ -37,7 +37,6 @@ TWINS = (s3, dynamodb, sqs, sns, cloudwatch, events, iam, kms, lambda_, apigatew
 # Types recorded for the runtime or accepted with no behaviour to emulate, and why.
 RECORDED_ONLY = {
     "aws:lambda/permission:Permission": "resource policy recorded; the local cloud does not enforce it",
-    "aws:lambda/layerVersion:LayerVersion": "dependencies come from the local cloud's venv",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "recorded; IAM is not enforced locally",
 }
 

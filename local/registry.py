@@ -31,6 +31,8 @@ class FunctionDef:
     tracing: str = "PassThrough"
     # The execution role: the local cloud runs the function with credentials of this role.
     role_arn: str = ""
+    # Its layers' directories, in order (each holds `python/`, as Lambda's /opt does).
+    layers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Registry:
     not_emulated: list[dict[str, str]] = field(default_factory=list)
     recorded_only: list[dict[str, str]] = field(default_factory=list)
     functions: dict[str, FunctionDef] = field(default_factory=dict)
+    # Layer version ARN -> the directory its code was archived from.
+    layers: dict[str, str] = field(default_factory=dict)
     mappings: list[MappingDef] = field(default_factory=list)
     async_configs: dict[str, AsyncConfigDef] = field(default_factory=dict)
     routes: list[RouteDef] = field(default_factory=list)

@@ -3,8 +3,8 @@
 Handler code imports `common` as it does in its Lambda code directory, and the program,
 the local cloud, the dashboard, the benchmarks and the tests import the project's
 packages from the repository root. `make setup` runs this; nothing else edits sys.path.
-The local cloud's execution environments drop both entries again, so a function only
-sees its own package (`local/runtime/worker.py`).
+The local cloud's execution environments run without site-packages (`python -I -S`), so
+a function sees only its own package and layer (`local/runtime/environment.py`).
 """
 
 from __future__ import annotations

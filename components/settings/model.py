@@ -270,10 +270,14 @@ class StackSettings:
     log_retention_days: int = setting(
         30, "CloudWatch Logs retention of every function and the API access log (days)"
     )
-    # Packaging: "build" vendors each function's third-party imports for Lambda's
-    # platform at deploy time; "skip" leaves them out (the local cloud supplies them).
+    # Packaging: "build" installs each function's layer (its third-party imports and the
+    # AWS SDK) for Lambda's platform at deploy time; "host" builds the same layer for this
+    # machine (the local cloud runs each function from it); "skip" builds none (the
+    # program's tests).
     dependency_layer: str = setting(
-        "build", "`build` the functions' dependencies for Lambda at deploy time, or `skip`"
+        "build",
+        "`build` each function's dependency layer for Lambda at deploy time; `host` for "
+        "this machine (the local cloud); `skip` for none",
     )
     force_destroy: bool = setting(
         False, "let `pulumi destroy` delete buckets and tables that hold data"

@@ -419,8 +419,8 @@ def alarms(s: StackSettings, p: Problems) -> None:
 def packaging(s: StackSettings, p: Problems) -> None:
     """How function dependencies are built."""
     p.need(
-        s.dependency_layer in ("build", "skip"),
-        f"{NAMESPACE}:dependencyLayer = {s.dependency_layer!r} must be build or skip. "
+        s.dependency_layer in ("build", "host", "skip"),
+        f"{NAMESPACE}:dependencyLayer = {s.dependency_layer!r} must be build, host or skip. "
         f"Use {_set_cmd('dependencyLayer', 'build')} for AWS.",
     )
 

@@ -30,17 +30,9 @@ from PIL import Image, ImageStat
 
 from common.images import dhash, hamming, open_image
 from common.models.base import Model
+from common.rule_types import CustomRules
 
 DETERMINISTIC = ("blocklisted", "unusable", "off_topic")
-
-
-@dataclass(frozen=True)
-class CustomRules:
-    blocklist: tuple[str, ...] = ()
-    max_distance: int = 10
-    min_side: int = 100
-    max_aspect_ratio: float = 4.0
-    blank_stddev: float = 4.0
 
 
 @dataclass

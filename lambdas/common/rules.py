@@ -2,7 +2,10 @@
 
 `decision` is in every analyzer's file (any of them may finalize); `custom` and `text`
 only in their own analyzer's. The program writes the sections with `*_section` below,
-so the reader and the writer of each key are in one module.
+so the reader and the writer of each key are in one module. Every import here is of
+the standard library or of pure rule types (`decision.py`, `rule_types.py`): the
+dispatcher and the Rekognition analyzer read these rules without Pillow or ONNX Runtime
+in their layers.
 """
 
 from __future__ import annotations
@@ -11,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from common import function_config
-from common.custom_analysis import CustomRules
 from common.decision import CategoryRule, Rules
-from common.text_analysis import TextRules
+from common.rule_types import CustomRules, TextRules
 
 
 def decision_section(

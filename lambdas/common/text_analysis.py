@@ -9,20 +9,14 @@ recognised text goes into the result, truncated, so a reviewer sees why.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from common.images import open_image
 from common.models.base import Model
 from common.models.text_categories import CATEGORIES, BlockedTerms, categorize
+from common.rule_types import TextRules
 
 MAX_LINES = 40
-
-
-@dataclass(frozen=True)
-class TextRules:
-    blocked_terms: tuple[str, ...] = ()
-    max_text_chars: int = 1000
 
 
 def default_model() -> Model:

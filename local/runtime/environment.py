@@ -59,6 +59,21 @@ def _log_stream() -> str:
     return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
 
 
+def import_path(fn: FunctionDef) -> list[str]:
+    """What a function imports from, as on Lambda: its code, then each layer's `python/`."""
+    return [fn.code_dir, *(str(Path(layer) / "python") for layer in fn.layers)]
+
+
+def worker_command(fn: FunctionDef) -> list[str]:
+    """An isolated interpreter (`-I`: no PYTHON* variables, no user site; `-S`: no
+    site-packages) that imports from exactly `import_path(fn)` and the standard library:
+    nothing of the development venv, so a dependency the function's package and layers
+    lack fails at init here as it does on AWS. `-B`: nothing is written into the code
+    or layer directories (read-only on Lambda; a local layer's files are hard links into
+    the venv, its bytecode included)."""
+    return [sys.executable, "-I", "-S", "-B", "-u", str(WORKER), fn.handler, *import_path(fn)]
+
+
 class InitFailed(RuntimeError):
     """The environment died or failed while importing the handler (Lambda's Init phase)."""
 
@@ -95,7 +110,7 @@ class ExecutionEnvironment:
         }
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), fn.code_dir, fn.handler],
+            worker_command(fn),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

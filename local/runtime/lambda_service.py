@@ -403,11 +403,10 @@ def role_credentials(sts: Any, functions: Any) -> dict[str, dict[str, str]]:
 
 def base_environment(endpoint: str, region: str) -> dict[str, str]:
     """What every local execution environment sees besides the function's own variables."""
-    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+    # Nothing that names the development venv: a worker imports from its package only.
+    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "SYSTEMROOT")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
-        PYTHONUNBUFFERED="1",
-        PYTHONDONTWRITEBYTECODE="1",
         AWS_REGION=region,
         AWS_DEFAULT_REGION=region,
         AWS_ACCESS_KEY_ID="local",

@@ -1,6 +1,8 @@
 """One Lambda execution environment: a process that imports a handler once and serves invocations.
 
-Started by the local cloud as `python local/runtime/worker.py CODE_DIR HANDLER`. Speaks JSON
+Started by the local cloud as `python -I -S local/runtime/worker.py HANDLER CODE_DIR [LAYER...]`
+(`environment.worker_command`): it imports from the function's code directory, its layers'
+`python/` directories and the standard library only, and itself needs nothing else. Speaks JSON
 lines with its parent: invocations arrive on stdin; log lines, results and errors go
 back on the original stdout, which the handler cannot reach (its `print` and logging
 output is captured and framed as log lines of the current request).
@@ -9,6 +11,7 @@ output is captured and framed as log lines of the current request).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -109,11 +112,13 @@ def _count_aws_calls() -> dict[str, int]:
     """Count every AWS API call the function makes, by service and operation.
 
     Registered on boto3's default session before the handler is imported, so every
-    client the handler creates inherits it. The cost benchmark reads these counts.
+    client the handler creates inherits it. The cost benchmark reads these counts. A
+    function without the SDK in its package (Lambda@Edge's) makes no calls to count.
     """
-    import boto3
-
     counts: dict[str, int] = {}
+    if importlib.util.find_spec("boto3") is None:
+        return counts
+    import boto3
 
     def count(model, **_kwargs) -> None:
         key = f"{model.service_model.service_name}:{model.name}"
@@ -131,7 +136,7 @@ def _drain(counts: dict[str, int]) -> dict[str, int]:
 
 
 def main() -> None:
-    code_dir, handler_spec = sys.argv[1], sys.argv[2]
+    handler_spec, code_dir, layers = sys.argv[1], sys.argv[2], sys.argv[3:]
     # The protocol channel is a private copy of stdout; fd 1 then points at stderr so
     # nothing the handler writes at the C level can corrupt the protocol.
     channel = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -139,15 +144,20 @@ def main() -> None:
     state: dict = {"rid": None}
     sys.stdout = _Capture(channel, state)
     sys.stderr = _Capture(channel, state)
-    # Only the function's code directory and the interpreter's site-packages are importable,
-    # as in Lambda (where the packages would come from the function's layer).
-    # The repository itself (put on the venv's path for the tools, scripts/dev_paths.py)
-    # is not: a module missing from the package must fail here as it would on AWS.
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    hidden = {here, repo, os.path.join(repo, "lambdas")}
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") not in hidden]
-    sys.path.insert(0, code_dir)
+    if not (sys.flags.isolated and sys.flags.no_site):
+        _send(
+            channel,
+            {
+                "t": "init_error",
+                "errorType": "Runtime.InvalidEntrypoint",
+                "errorMessage": "the worker must run as `python -I -S` (no site-packages)",
+            },
+        )
+        sys.exit(1)
+    # As on Lambda: the function's code, then its layers, then the standard library (which
+    # is all `-I -S` leaves on the path). A module missing from the package and its layers
+    # fails here as it would on AWS.
+    sys.path[:] = [code_dir, *layers, *sys.path]
     os.chdir(code_dir)
 
     calls = _count_aws_calls()

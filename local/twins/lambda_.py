@@ -48,6 +48,7 @@ def function(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
         log_group=logging_config.get("logGroup") or f"/aws/lambda/{fn_name}",
         tracing=(inputs.get("tracingConfig") or {}).get("mode", "PassThrough"),
         role_arn=str(inputs.get("role") or ""),
+        layers=[_layer_dir(m, fn_name, arn) for arn in inputs.get("layers") or []],
     )
     return fn_name, {
         **inputs,
@@ -62,6 +63,28 @@ def function(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
         ),
         "version": "1",
     }
+
+
+def _layer_dir(m: LocalMocks, fn_name: str, arn: str) -> str:
+    try:
+        return m.registry.layers[arn]
+    except KeyError:
+        raise ValueError(
+            f"function {fn_name}: layer {arn} is not a layer version of this stack"
+        ) from None
+
+
+def layer_version(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    """A layer is the directory its code was archived from; a function's worker puts its
+    `python/` on the import path after the function's own code, as Lambda does with /opt."""
+    layer_name = inputs.get("layerName") or f"{name}-{suffix(name)}"
+    layer_dir = getattr(inputs.get("code"), "path", None)
+    if layer_dir is None:
+        raise ValueError(f"layer {layer_name}: the local cloud runs FileArchive layers only")
+    layer_arn = m.arn("lambda", f"layer:{layer_name}")
+    arn = f"{layer_arn}:1"
+    m.registry.layers[arn] = str(layer_dir)
+    return arn, {**inputs, "arn": arn, "layerArn": layer_arn, "version": "1"}
 
 
 def mapping(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
@@ -109,6 +132,7 @@ def async_config(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
 
 HANDLERS = {
     "aws:lambda/function:Function": function,
+    "aws:lambda/layerVersion:LayerVersion": layer_version,
     "aws:lambda/eventSourceMapping:EventSourceMapping": mapping,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": async_config,
 }

@@ -91,3 +91,34 @@ def test_an_async_event_whose_environment_cannot_start_reaches_the_destination(t
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestPayload"] == {"job_id": "j-1"}
     assert record["responsePayload"]["errorType"] == "Runtime.ExitError"
+
+
+def test_a_module_only_the_development_venv_has_fails_at_init_as_on_aws(tmp_path):
+    """The worker imports from the function's package and layers only (`python -I -S`)."""
+    fn = function(tmp_path, "import PIL\n\ndef handler(e, c):\n    return PIL.__name__\n")
+    sink = Sink()
+    pool = FunctionPool(fn, base_environment("http://127.0.0.1:9", "us-east-1"), sink, 1, 60)
+    inv = pool.invoke({})
+    assert not inv.ok
+    assert inv.error["errorType"] == "ModuleNotFoundError"
+    assert "No module named 'PIL'" in inv.error["errorMessage"]
+
+
+def test_a_function_imports_what_its_layer_holds(tmp_path):
+    from components import packaging
+
+    body = (
+        "import sys\nimport PIL\nimport boto3\n\n"
+        "def handler(e, c):\n"
+        "    return {'pil': PIL.__file__, 'boto3': boto3.__file__, 'path': sys.path}\n"
+    )
+    fn = function(tmp_path, body, name="layered")
+    layer = packaging.build_host_layer(packaging.layer_requirements("upload"), ["s3"])
+    fn.layers = [str(layer)]
+    pool = FunctionPool(fn, base_environment("http://127.0.0.1:9", "us-east-1"), Sink(), 1, 60)
+    inv = pool.invoke({})
+    assert inv.ok, inv.error
+    assert inv.payload["pil"].startswith(str(layer / "python"))
+    assert inv.payload["boto3"].startswith(str(layer / "python"))
+    assert inv.payload["path"][:2] == [str(tmp_path), str(layer / "python")]
+    assert not any("site-packages" in p for p in inv.payload["path"])

@@ -252,7 +252,7 @@ def test_existing_vpc_is_used_and_its_own_endpoints_can_be_kept():
 def _layer_deps(monkeypatch, tmp_path, config: dict) -> dict[str, list[str]]:
     built: dict[str, list[str]] = {}
 
-    def fake_build(names, architecture, target_subdir="python"):
+    def fake_build(names, architecture, target_subdir="python", services=None):
         built[",".join(names)] = list(names)
         return tmp_path
 

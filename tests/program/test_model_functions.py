@@ -137,7 +137,7 @@ def test_the_unzipped_limit_counts_code_and_layers(tmp_path):
 
 
 def fake_layer(tmp_path: Path, size: int):
-    def build(names, architecture, target_subdir="python"):
+    def build(names, architecture, target_subdir="python", services=None):
         out = tmp_path / f"deps-{'-'.join(sorted(names))[:40]}"
         (out / target_subdir).mkdir(parents=True, exist_ok=True)
         (out / target_subdir / "payload.bin").write_bytes(os.urandom(size))
