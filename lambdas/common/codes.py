@@ -4,7 +4,8 @@ A QR code that carries `https://bigwin.example` is a link as much as the same wo
 printed: the text branch feeds what a code carries into the same rules, marked as
 read from a code so a moderator sees why.
 
-Cost: decoding runs only where detection found a code. Detection is the cheap part:
+Cost: decoding runs only where detection found a code, and detection only on a picture
+that is not flat (a blank page costs a standard deviation). Detection is the cheap part:
 the ArUco-based QR detector (OpenCV >= 4.8, finder patterns as markers) takes a few
 milliseconds at this size, and the barcode detector (EAN-8/13, UPC-A/E as OpenCV
 reads them) runs on a copy at most `BARCODE_DETECT_SIDE` px long, its corners scaled
@@ -25,6 +26,8 @@ from PIL import Image
 MAX_SIDE = 1280
 BARCODE_DETECT_SIDE = 640
 MAX_CODES = 8
+# Below this spread of grey levels a picture is flat (a blank page) and holds no code.
+FLAT_STD = 4.0
 QR = "QR_CODE"
 
 
@@ -97,5 +100,7 @@ def read_codes(image: Image.Image) -> list[dict[str, Any]]:
     or OpenCV's barcode type (`EAN_13`...), `box` normalised [xmin, ymin, xmax, ymax]."""
     gray = _gray(image)
     if min(gray.shape) < 21:  # smaller than the smallest QR code at one pixel a module
+        return []
+    if float(gray[::4, ::4].std()) < FLAT_STD:  # a flat picture: no dark-on-light code
         return []
     return (_qr_codes(gray) + _barcodes(gray))[:MAX_CODES]

@@ -65,8 +65,12 @@ _SPACED_AT = re.compile(r"(?<=[\w.+-])\s+@\s*(?=\w)|(?<=[\w.+-])@\s+(?=\w)")
 _SPACED_LETTERS = re.compile(r"(?<!\S)\S(?: {1,3}\S){2,}(?!\S)")
 # Digits in groups of one or two, spaced, that make at least six digits ("55 5 - 01 0 0").
 _SPACED_DIGITS = re.compile(r"(?<![\w+])\d{1,2}(?:\s{1,3}[-.]?\s{0,3}\d{1,2}){3,}(?![\w])")
+# A TLD after a dot broken into short pieces by spacing ("win.exam ple", "bigwin.co m").
+_SPACED_TLD = re.compile(r"(?<=\w)\.((?:[a-z]{1,5} ){1,3}[a-z]{1,5})(?![\w.])", re.I)
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_SEPARATOR = r"(?:\s+\.\s*|\.|\s+" + _DOT_WORD + r"\s+)"
+# Brackets with nothing inside: OCR lost the dot of "[.]".
+_EMPTY_BRACKETS = r"\s*(?:\[\s*\]|\(\s*\)|\{\s*\})\s*"
+_SEPARATOR = r"(?:\s+\.\s*|\.|\s+" + _DOT_WORD + r"\s+|" + _EMPTY_BRACKETS + ")"
 _HOST_RUN = re.compile(
     rf"(?<![\w.@-]){_LABEL}(?:{_SEPARATOR}{_LABEL})+(?![\w-])(/[^\s<>\"']*)?", re.I
 )
@@ -140,6 +144,7 @@ def normalize(line: str) -> Normalized:
     text = step(LETTER_SPACING, text, _SPACED_LETTERS.sub(_join_letters, text))
     text = step(LETTER_SPACING, text, _SPACED_DIGITS.sub(_join_digits, text))
     text = step(SPELLED_DIGITS, text, _NUMBER_RUN.sub(_number_words, text))
+    text = step(LETTER_SPACING, text, _SPACED_TLD.sub(_join_tld, text))
     hosts = _rewrite_hosts(text)
     for trick in hosts.tricks:
         text = step(trick, text, hosts.text)
@@ -156,7 +161,9 @@ def categorize_read(
     found = categorize(lines, blocked)
     seen = {cat: {_canonical(e["text"]) for e in found[cat]} for cat in LINK_CATEGORIES}
 
-    def add(extra: dict[str, list[dict[str, Any]]], line: int, read: str, tricks: tuple[str, ...]) -> None:
+    def add(
+        extra: dict[str, list[dict[str, Any]]], line: int, read: str, tricks: tuple[str, ...]
+    ) -> None:
         for category in LINK_CATEGORIES:
             for evidence in extra[category]:
                 key = _canonical(evidence["text"])
@@ -199,6 +206,11 @@ def _join_digits(m: re.Match[str]) -> str:
     return joined if sum(c.isdigit() for c in joined) >= 6 else m.group(0)
 
 
+def _join_tld(m: re.Match[str]) -> str:
+    joined = m.group(1).replace(" ", "")
+    return "." + joined if is_tld(joined) and len(joined) >= 3 else m.group(0)
+
+
 def _number_words(m: re.Match[str]) -> str:
     parts = re.split(r"[\s,-]+", m.group(0))
     words = sum(1 for p in parts if not p.isdigit())
@@ -218,12 +230,15 @@ def _rewrite_hosts(text: str) -> Normalized:
         run = m.group(0)[: len(m.group(0)) - len(path)]
         labels = re.split(_SEPARATOR, run, flags=re.I)
         seps = re.findall(_SEPARATOR, run, flags=re.I)
-        spelled = any(s.strip() not in (".", "") for s in seps)
+        emptied = any(re.fullmatch(_EMPTY_BRACKETS, s) for s in seps)
+        spelled = any(
+            s.strip() not in (".", "") and not re.fullmatch(_EMPTY_BRACKETS, s) for s in seps
+        )
         spaced = any(s != "." and s.strip() == "." for s in seps)
         tld = labels[-1]
         fixed_tld = tld.lower().translate(_TLD_DIGITS)
         digit_swap = fixed_tld != tld.lower() and any(c.isalpha() for c in tld)
-        if not (spelled or spaced or digit_swap):
+        if not (spelled or spaced or digit_swap or emptied):
             return m.group(0)
         if not is_tld(fixed_tld, with_path=len(path) > 1):
             return m.group(0)
@@ -235,6 +250,8 @@ def _rewrite_hosts(text: str) -> Normalized:
             return m.group(0)
         if spelled:
             tricks.append(SPELLED_DOT)
+        if emptied:
+            tricks.append(BRACKETED)
         if spaced:
             tricks.append(SPACED_DOT)
         if digit_swap and not is_tld(tld):
@@ -247,9 +264,12 @@ def _rewrite_hosts(text: str) -> Normalized:
 
 
 def _spelled_at(m: re.Match[str]) -> str:
-    if m.group(1).lower() in _STOPWORDS or not is_tld(m.group(2).rsplit(".", 1)[-1]):
+    name = m.group(1)
+    if name.lower() in _STOPWORDS or not is_tld(m.group(2).rsplit(".", 1)[-1]):
         return m.group(0)
-    return f"{m.group(1)}@{m.group(2)}"
+    if name[0].isupper() and name[1:].islower():
+        return m.group(0)  # "Prizes at bigwin.com": a capitalised word is no mailbox
+    return f"{name}@{m.group(2)}"
 
 
 def _split_hosts(lines: Sequence[str]) -> list[tuple[int, str]]:

@@ -33,6 +33,7 @@ def contacts(lines):
         ("bigwin (dot) example", "bigwin.example", tn.BRACKETED),
         ("bigwin <dot> example", "bigwin.example", tn.BRACKETED),
         ("bigwin(point)fr", "bigwin.fr", tn.BRACKETED),
+        ("Visit bigwin[ ]example", "Visit bigwin.example", tn.BRACKETED),  # OCR lost the dot
         ("bigwin . com", "bigwin.com", tn.SPACED_DOT),
         ("bigwin · com", "bigwin.com", tn.SPACED_DOT),
         ("bigwin。com", "bigwin.com", tn.STYLED),
@@ -40,6 +41,7 @@ def contacts(lines):
         ("b  i  g  w  i  n  .  c  o  m", "bigwin.com", tn.LETTER_SPACING),
         ("b i g w i n dot c o m", "bigwin.com", tn.LETTER_SPACING),
         ("w w w . b i g w i n . c o m", "www.bigwin.com", tn.LETTER_SPACING),
+        ("big win.exam ple", "big win.example", tn.LETTER_SPACING),  # OCR grouped letters
         ("bіgwіn.ехаmple", "bigwin.example", tn.LOOKALIKES),  # Cyrillic і е х а
         ("ΒΙGWΙΝ.COM", "BIGWIN.COM", tn.LOOKALIKES),  # Greek capitals
         ("ｂｉｇｗｉｎ．ｅｘａｍｐｌｅ", "bigwin.example", tn.STYLED),
@@ -86,6 +88,7 @@ def test_tricks_are_undone_and_named(line, expected, trick):
         "A B C D",
         "one two",
         "The big win. Example below",
+        "the end.Go on now",
         "main.py and ends.it",
         "at 10 30 we meet",
         "ordinary sentence with no tricks",
@@ -104,6 +107,8 @@ def test_ordinary_text_yields_no_link_or_contact(line):
         ("The end . Info below", "The end . Info below"),
         ("Привет мир", "Привет мир"),
         ("Find us at bigwin dot example", "Find us at bigwin.example"),  # "us" is no mailbox
+        ("Prizes at bigwin dot com", "Prizes at bigwin.com"),  # nor is a capitalised word
+        ("Check [ ] the box", "Check [ ] the box"),
     ],
 )
 def test_ordinary_words_are_not_rewritten(line, expected):
