@@ -24,7 +24,7 @@ from PIL import Image
 # Larger images are shrunk to this before looking for a code (a code that small in a
 # larger picture is not readable by a person either).
 MAX_SIDE = 1280
-BARCODE_DETECT_SIDE = 640
+BARCODE_DETECT_SIDE = 400
 MAX_CODES = 8
 # Below this spread of grey levels a picture is flat (a blank page) and holds no code.
 FLAT_STD = 4.0

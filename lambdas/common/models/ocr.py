@@ -19,7 +19,8 @@ Why these settings (rapidocr 3.10's `params` keys):
 Rotated text: rapidocr cuts each detected line out and turns a tall cut 90 degrees,
 so text at 90 degrees clockwise reads as it is; text at 90 degrees counter-clockwise
 or upside down reads as nonsense with low confidence. A line read with less than
-`REREAD_BELOW` confidence (also the ones rapidocr would drop) is read once more
+`REREAD_BELOW` confidence (also the ones rapidocr would drop) whose cut is a line of a
+few characters (at least `REREAD_MIN_RATIO` times wider than high) is read once more
 turned 180 degrees, recognition only, in one batch, and the better reading is kept:
 with the cut's own turn that covers 0/90/180/270 degrees, and an image whose lines all
 read well pays nothing. (`use_cls` would run the angle classifier on every line.)
@@ -54,6 +55,11 @@ REREAD_BELOW = 0.9
 REREAD_MARGIN = 0.05
 # A cut this much taller than wide was turned 90 degrees by rapidocr before reading.
 TALL_RATIO = 1.5
+# Only a cut at least this many times wider than high (after that turn) is a line of a
+# few characters worth reading again; stray marks on photos are about square.
+REREAD_MIN_RATIO = 3.0
+# At most this many lines (the longest) are read again per image.
+REREAD_MAX_LINES = 8
 
 
 def bundled_model(filename: str) -> Path:
@@ -155,7 +161,14 @@ class RapidOcr:
     ) -> set[int]:
         """Read weak lines again turned 180 degrees; replace in place where that reads
         better; the indices replaced."""
-        weak = [i for i, s in enumerate(scores) if s < REREAD_BELOW and min(crops[i].shape[:2]) > 1]
+        weak = [
+            i
+            for i, s in enumerate(scores)
+            if s < REREAD_BELOW
+            and min(crops[i].shape[:2]) > 1
+            and crops[i].shape[1] >= REREAD_MIN_RATIO * crops[i].shape[0]
+        ]
+        weak = sorted(weak, key=lambda i: -crops[i].shape[1])[:REREAD_MAX_LINES]
         if not weak:
             return set()
         turned = [np.ascontiguousarray(np.rot90(crops[i], 2)) for i in weak]
