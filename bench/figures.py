@@ -228,6 +228,49 @@ def models_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def evasion_rows(ev: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in ev:
+        return rows
+    goals = _get(ev, "goals", default={})
+    rows.append(
+        (
+            f"Text evasions caught (review or reject), generated set of {_get(ev, 'cases')} "
+            f"images (goal >= {_get(goals, 'recall')})",
+            f"{_get(ev, 'caught')} / {_get(ev, 'cases')} = {_get(ev, 'recall')} "
+            f"({'met' if ev.get('meets_goals') else 'NOT met'}; "
+            f"{_get(ev, 'caught_as_expected_category')} in the expected category)",
+        )
+    )
+    per_trick = _get(ev, "per_trick", default={}) or {}
+    rows.append(
+        (
+            "Text evasions: recall per trick",
+            "; ".join(f"{k} {v.get('caught')}/{v.get('cases')}" for k, v in per_trick.items())
+            or "–",
+        )
+    )
+    rows.append(
+        (
+            "Safe photos / benign text images flagged by the text branch (goal 0 / 0)",
+            f"{_get(ev, 'safe_photos_flagged')} of {len(_get(ev, 'safe_photos', default={}))} / "
+            f"{_get(ev, 'benign_text_flagged')} of {len(_get(ev, 'benign_text', default={}))}",
+        )
+    )
+    ms = _get(ev, "safe_photo_ms", default={})
+    rows.append(
+        (
+            "Text branch per safe photo, whole analysis vs OCR alone as before, p50 / p95 "
+            "(CPU p50), interleaved",
+            f"{_get(ms, 'whole_analysis', 'p50')} / {_get(ms, 'whole_analysis', 'p95')} ms "
+            f"({_get(ms, 'whole_analysis_cpu_p50')} ms) vs "
+            f"{_get(ms, 'ocr_alone_as_before', 'p50')} / {_get(ms, 'ocr_alone_as_before', 'p95')} "
+            f"ms ({_get(ms, 'ocr_alone_cpu_p50')} ms)",
+        )
+    )
+    return rows
+
+
 def cache_rows(ca: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     rows.append(
@@ -329,6 +372,7 @@ SECTIONS = {
     "throughput": ("Throughput", throughput_rows),
     "coldstart": ("Cold starts", coldstart_rows),
     "models": ("Models", models_rows),
+    "evasion": ("Text evasions", evasion_rows),
     "cost": ("Cost", cost_rows),
     "chaos": ("Chaos", chaos_rows),
     "cache": ("Status cache", cache_rows),

@@ -47,7 +47,9 @@ elif kind == "text_analyzer":
     model = text_analysis.default_model()
     imported = time.perf_counter()
     model.load()
-    run = model.predict
+    rules = text_analysis.TextRules()
+    # the branch's whole per-image work: OCR (and its re-read), codes, the rules
+    run = lambda img: text_analysis.analyze_image(img, rules, model)
 else:
     from common.models.base import model_dir
     from local.twins.rekognition_model import RekognitionStandIn
@@ -88,7 +90,7 @@ print(json.dumps({
 
 FUNCTIONS = {
     Function.CUSTOM_ANALYZER: "open_nsfw + BlazeFace (per image: both)",
-    Function.TEXT_ANALYZER: "RapidOCR PP-OCR det + rec",
+    Function.TEXT_ANALYZER: "RapidOCR PP-OCR det + rec, QR/barcodes, text rules",
     "rekognition_standin": "nsfwjs MobileNetV2 (local cloud only)",
 }
 

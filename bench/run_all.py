@@ -26,6 +26,7 @@ BENCHMARKS = {
     "throughput": ("bench.throughput", ["--quick"]),
     "coldstart": ("bench.coldstart", ["--quick"]),
     "models": ("bench.models", ["--quick"]),
+    "evasion": ("bench.evasion", ["--quick"]),
     "cost": ("bench.cost", ["--quick"]),
     "chaos": ("bench.chaos", ["--quick"]),
     "cache": ("bench.cache", ["--quick"]),

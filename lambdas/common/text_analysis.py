@@ -4,6 +4,16 @@ Signals (`spam_link`, `contact_info`, `blocked_terms`) score the OCR confidence 
 best line that carries the evidence, so a category's threshold also filters out
 uncertain reads; the evidence is what was read (the URL, the number, the term). The
 recognised text goes into the result, truncated, so a reviewer sees why.
+
+What QR codes and barcodes carry (`codes.read_codes`) goes through the same rules as
+text read with confidence 1 (a decoded code is exact), listed under `codes` and named
+in the evidence ("url https://... in a QR_CODE"). The rules see each line as read and
+normalised (`text_normalize`: spelled-out and bracketed dots, letter-spacing,
+look-alike characters...); evidence only the normalised line shows names what was read
+and the tricks undone.
+
+`analyze_image` is the whole analysis of one picture (a still image, or one frame of
+an animation); `analyze` opens the bytes first.
 """
 
 from __future__ import annotations
@@ -11,12 +21,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from PIL import Image
+
+from common import codes
 from common.images import open_image
-from common.models.base import Model
-from common.models.text_categories import CATEGORIES, BlockedTerms, categorize
+from common.models.base import Model, to_rgb
+from common.models.text_categories import CATEGORIES, BlockedTerms
 from common.rule_types import TextRules
+from common.text_normalize import categorize_read
 
 MAX_LINES = 40
+CODES_TIMING = "opencv_codes"  # the timing (and metric dimension) of reading codes
 
 
 def default_model() -> Model:
@@ -25,15 +40,22 @@ def default_model() -> Model:
     return RapidOcr()
 
 
-def _describe(evidence: dict[str, Any]) -> str:
+def _describe(evidence: dict[str, Any], line: dict[str, Any]) -> str:
     if evidence.get("term"):
-        return f"term {evidence['term']!r} read as {evidence['text']!r}"
-    return f"{evidence['kind']} {evidence['text']}"
+        described = f"term {evidence['term']!r} read as {evidence['text']!r}"
+    else:
+        described = f"{evidence['kind']} {evidence['text']}"
+    if evidence.get("tricks"):
+        described += f" (read as {evidence['read']!r}: {', '.join(evidence['tricks'])})"
+    if line.get("code"):
+        described += f" in a {line['code']}"
+    return described
 
 
 def signals_from_lines(lines: list[dict[str, Any]], blocked: BlockedTerms) -> list[dict[str, Any]]:
-    """One signal per category with evidence in the OCR lines (`[{text, confidence}]`)."""
-    found = categorize([str(line["text"]) for line in lines], blocked)
+    """One signal per category with evidence in the lines (`[{text, confidence}]`, and
+    `code` for text a QR code or barcode carries)."""
+    found = categorize_read([str(line["text"]) for line in lines], blocked)
     out = []
     for category in CATEGORIES:
         evidence = found[category]
@@ -44,7 +66,7 @@ def signals_from_lines(lines: list[dict[str, Any]], blocked: BlockedTerms) -> li
             {
                 "category": category,
                 "score": round(confidence, 4),
-                "evidence": [_describe(e) for e in evidence[:5]],
+                "evidence": [_describe(e, lines[e["line"]]) for e in evidence[:5]],
             }
         )
     return out
@@ -58,22 +80,37 @@ def analyze(
         img = open_image(data)
     except ValueError as exc:
         return {"lines": [], "text": "", "signals": [], "error": f"corrupt: {exc}"}
+    return analyze_image(img, rules, ocr, blocked)
+
+
+def analyze_image(
+    img: Image.Image, rules: TextRules, ocr: Model, blocked: BlockedTerms | None = None
+) -> dict[str, Any]:
+    """The text branch's result for one picture: OCR, codes, then the rules."""
     started = time.perf_counter()
     prediction = ocr.predict(img)
     took = round((time.perf_counter() - started) * 1000, 1)
     lines = list(prediction.details.get("lines", []))
+    started = time.perf_counter()
+    found_codes = codes.read_codes(to_rgb(img))
+    codes_took = round((time.perf_counter() - started) * 1000, 1)
     terms = blocked if blocked is not None else BlockedTerms(rules.blocked_terms)
+    # An empty line keeps code text from being joined to the last line read.
+    code_lines = [{"text": c["text"], "confidence": 1.0, "code": c["kind"]} for c in found_codes]
+    ruled = lines + ([{"text": "", "confidence": 0.0}] + code_lines if code_lines else [])
     text = "\n".join(str(line["text"]) for line in lines)
     truncated = len(text) > rules.max_text_chars or len(lines) > MAX_LINES
     return {
-        "signals": signals_from_lines(lines, terms),
+        "signals": signals_from_lines(ruled, terms),
         "text": text[: rules.max_text_chars],
         "truncated": truncated,
         "lines": [
             {"text": str(line["text"])[:200], "confidence": line["confidence"], "box": line["box"]}
+            | ({"rotation": line["rotation"]} if line.get("rotation") else {})
             for line in lines[:MAX_LINES]
         ],
         "line_count": len(lines),
+        "codes": [{**c, "text": c["text"][:200]} for c in found_codes],
         "models": {ocr.name: ocr.version},
-        "timings_ms": {ocr.name: took},
+        "timings_ms": {ocr.name: took, CODES_TIMING: codes_took},
     }

@@ -35,7 +35,8 @@ def test_lines_have_boxes_and_confidences(ocr):
     prediction = ocr.predict(text_image(LINES[:2]))
     assert prediction.scores["text"] > 0.9
     first = prediction.details["lines"][0]
-    assert set(first) == {"text", "confidence", "box", "polygon"}
+    assert set(first) == {"text", "confidence", "box", "polygon", "rotation"}
+    assert first["rotation"] == 0
     xmin, ymin, xmax, ymax = first["box"]
     assert 0 <= xmin < xmax <= 1 and 0 <= ymin < ymax <= 1
     assert len(first["polygon"]) == 4

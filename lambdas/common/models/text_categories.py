@@ -208,7 +208,7 @@ def categorize(
     for pattern in (_BARE_DOMAIN, _SPACED_DOMAIN):
         for m in pattern.finditer(masked):
             tld, with_path = m.group(2).lower(), len(m.group(3) or "") > 1
-            if tld in _TLDS or (tld in _TLDS_WITH_PATH and with_path):
+            if is_tld(tld, with_path):
                 domain = m.group(0).rstrip(_TRAILING)
                 links.append((m.start(), Evidence("domain", domain, line_of(m.start()))))
                 masked = _mask(masked, m.start(), m.end())
@@ -221,6 +221,12 @@ def categorize(
         "contact_info": [e.to_dict() for _, e in sorted(contacts, key=lambda p: p[0])],
         "blocked_terms": [e.to_dict() for e in terms],
     }
+
+
+def is_tld(label: str, with_path: bool = False) -> bool:
+    """Whether `label` ends a bare domain: a known TLD, or a word-like one with a path."""
+    label = label.lower()
+    return label in _TLDS or (with_path and label in _TLDS_WITH_PATH)
 
 
 def flags(categories: dict[str, list[dict[str, Any]]]) -> list[str]:
