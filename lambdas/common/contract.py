@@ -106,6 +106,35 @@ class AnalysisOrder(StrEnum):
     CUSTOM_FIRST = "custom-first"
 
 
+class AnimationPolicy(StrEnum):
+    """What happens to an animated upload (GIF, APNG, animated WebP): `moderation:animation.policy`.
+
+    `analyze`: sampled frames are analysed in every branch and the most severe decides.
+    `reject`: animated uploads are refused at upload (415). `first-frame-only`: only frame 0
+    is analysed, which lets anything shown on a later frame through.
+    """
+
+    ANALYZE = "analyze"
+    REJECT = "reject"
+    FIRST_FRAME_ONLY = "first-frame-only"
+
+
+class FrameField(StrEnum):
+    """Where a branch result records the frames of an animation (moderators see them).
+
+    The result's `frames` holds `{count, analyzed, policy}` (frames in the file, the
+    indices analysed); a signal or Rekognition label carries the `frame` that gave its
+    score; the Rekognition result counts its billed `calls`.
+    """
+
+    FRAMES = "frames"
+    COUNT = "count"
+    ANALYZED = "analyzed"
+    POLICY = "policy"
+    FRAME = "frame"
+    CALLS = "calls"
+
+
 class Function(StrEnum):
     """Logical function names: the key of every per-function setting, output and log group."""
 
@@ -197,6 +226,8 @@ class Env(StrEnum):
     REVIEW_QUEUE_WARN = "REVIEW_QUEUE_WARN"
     MODERATOR_GROUP = "MODERATOR_GROUP"
     REVIEW_IMAGE_URL_SECONDS = "REVIEW_IMAGE_URL_SECONDS"
+    ANIMATION_POLICY = "ANIMATION_POLICY"
+    ANIMATION_MAX_FRAMES = "ANIMATION_MAX_FRAMES"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -238,6 +269,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.REVIEW_QUEUE_WARN: "`true`: `warn` decisions wait for a moderator too",
     Env.MODERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to review",
     Env.REVIEW_IMAGE_URL_SECONDS: "lifetime of the presigned image URL in the review queue",
+    Env.ANIMATION_POLICY: "`analyze`, `reject` or `first-frame-only`: what an animated upload gets",
+    Env.ANIMATION_MAX_FRAMES: "frames of an animation analysed (the upload's pixel limit uses it)",
 }
 
 
@@ -335,6 +368,8 @@ class Metric(StrEnum):
     VERDICTS_REUSED = "VerdictsReused"
     VERDICTS_STORED = "VerdictsStored"
     REKOGNITION_SKIPPED = "RekognitionSkipped"
+    # Billed DetectModerationLabels calls (one per analysed frame of an animation).
+    REKOGNITION_CALLS = "RekognitionCalls"
 
 
 def terminal_metric(status: str) -> Metric:

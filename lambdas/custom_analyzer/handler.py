@@ -32,7 +32,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id, image_key = event["job_id"], event["image_key"]
     logger.append_keys(job_id=job_id)
     data = branch_report.read_image(image_key)
-    result = custom_analysis.analyze(data, rules.custom_from_config(), MODELS, _plugin())
+    result = custom_analysis.analyze(
+        data, rules.custom_from_config(), MODELS, _plugin(), rules.animation_from_config()
+    )
     model_timings(result["timings_ms"])
     logger.info(
         "custom analysis complete",

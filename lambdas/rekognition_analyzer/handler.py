@@ -7,7 +7,7 @@ from typing import Any
 
 from common import branch_report, env, rekognition, rules, verdicts
 from common.clients import client
-from common.contract import Branch, Env
+from common.contract import Branch, Env, FrameField, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -41,7 +41,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         image_key,
         settings.min_confidence,
         event.get("content_type"),
+        rules.animation_from_config(),
     )
-    logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
+    calls = int(result.get(FrameField.CALLS, 1))
+    metrics.add_metric(name=Metric.REKOGNITION_CALLS, unit="Count", value=calls)
+    logger.info(
+        "rekognition complete", extra={"label_count": len(result["labels"]), "calls": calls}
+    )
     _note_version(result.get("model_version"))
     return branch_report.report(job_id, Branch.REKOGNITION, result, settings)

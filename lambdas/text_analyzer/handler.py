@@ -37,7 +37,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id, image_key = event["job_id"], event["image_key"]
     logger.append_keys(job_id=job_id)
     data = branch_report.read_image(image_key)
-    result = text_analysis.analyze(data, rules.text_from_config(), OCR, _blocked())
+    result = text_analysis.analyze(
+        data, rules.text_from_config(), OCR, _blocked(), rules.animation_from_config()
+    )
     model_timings(result.get("timings_ms", {}))
     logger.info(
         "text analysis complete",
