@@ -367,6 +367,47 @@ def review_rows(rv: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def animations_rows(an: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in an:
+        return rows
+    for name, clip in (_get(an, "clips", default={}) or {}).items():
+        lat = clip.get("latency_ms", {})
+
+        def p(branch: str, lat: dict[str, Any] = lat) -> str:
+            got = lat.get(branch, {})
+            return f"{got.get('p50', '–')} / {got.get('p95', '–')}"
+
+        flagged = clip.get("flagged") or {}
+        found = ", ".join(f"{c} (frame {f})" for c, f in flagged.items()) or "nothing"
+        rows.append(
+            (
+                f"Animations, {name} ({clip.get('frames_in_file')} frames in the file): frames "
+                "per job / Rekognition calls per job",
+                f"{clip.get('frames_per_job')} / {clip.get('rekognition_calls_per_job')} "
+                f"(maxFrames {an.get('max_frames', '–')})",
+            )
+        )
+        rows.append(
+            (
+                f"Animations, {name}: latency p50 / p95 ms: upload check; custom; text; "
+                "Rekognition (stand-in)",
+                f"{p('upload')}; {p('custom')}; {p('text')}; {p('rekognition')} "
+                f"(slowest branch p50 {clip.get('slowest_branch_ms_p50')} ms); "
+                f"{clip.get('decision')}: {found}",
+            )
+        )
+    bomb = _get(an, "frame_bomb", default={}) or {}
+    if bomb:
+        rows.append(
+            (
+                f"Animations: a GIF of {bomb.get('frames'):,} tiny frames ({bomb.get('bytes'):,} B)",
+                f"refused `{bomb.get('refused')}` in {bomb.get('refused_in_ms')} ms",
+            )
+        )
+    return rows
+
+
 # Benchmark name -> (section heading, its rows); the order of the page.
 SECTIONS = {
     "throughput": ("Throughput", throughput_rows),
@@ -380,6 +421,7 @@ SECTIONS = {
     "spark_report": ("Analytics", spark_report_rows),
     "dashboard_load": ("Dashboard load", dashboard_load_rows),
     "review": ("Human review", review_rows),
+    "animations": ("Animations", animations_rows),
 }
 
 
@@ -448,7 +490,10 @@ def page(quick: dict[str, Any] | None, full: dict[str, Any]) -> str:
     for name, (heading, section_rows) in SECTIONS.items():
         runs = []
         if quick is not None and quick["results"].get(name):
-            runs.append(("`make bench`", quick["machine"], quick["results"][name]))
+            result = quick["results"][name]
+            # A benchmark re-run alone (`run_all --only`) carries its own machine and date.
+            machine = result.get("machine") or quick["machine"]
+            runs.append(("`make bench`", machine, result))
         if name in full:
             doc = full[name]
             runs.append((f"`{doc['command']}`", doc["machine"], doc["result"]))

@@ -33,6 +33,7 @@ BENCHMARKS = {
     "edge_coldstart": ("bench.edge_coldstart", []),
     "dashboard_load": ("bench.dashboard_load", []),  # 100,000 jobs: the target's scale
     "review": ("bench.review", ["--quick"]),
+    "animations": ("bench.animations", ["--quick"]),
     "spark_report": ("bench.spark_report", ["--rows", "200000"]),
 }
 

@@ -48,7 +48,12 @@ def rule_sections(s: StackSettings) -> dict[str, Any]:
             s.blocklist_hashes, s.blocklist_max_distance, s.min_image_side, s.max_aspect_ratio
         ),
         "text": rules.text_section(s.blocked_terms, MAX_TEXT_CHARS),
+        "animation": animation_section(s),
     }
+
+
+def animation_section(s: StackSettings) -> dict[str, Any]:
+    return rules.animation_section(s.animation.max_frames, s.animation.policy)
 
 
 # Model files each function's package carries besides its dependencies' own.
@@ -155,8 +160,10 @@ class Resources:
         }
 
     def decision_config(self) -> dict[str, Any]:
-        """The rules every analyzer needs (any branch may be the one that finalizes)."""
-        return {"decision": rule_sections(self.settings)["decision"]}
+        """The rules every analyzer needs: the decision (any branch may be the one that
+        finalizes) and which frames of an animation it analyses."""
+        sections = rule_sections(self.settings)
+        return {"decision": sections["decision"], "animation": sections["animation"]}
 
     def branch_statements(self) -> list[dict[str, Any]]:
         """What every analyzer needs: read the image, write its result, fail over."""
@@ -254,6 +261,8 @@ def upload(r: Resources) -> FunctionSpec:
             Env.JOB_RETENTION_DAYS: str(s.job_retention_days),
             Env.IDEMPOTENCY_TTL_SECONDS: str(s.idempotency_ttl_seconds),
             **(r.quotas.environment() if r.quotas is not None else {}),
+            Env.ANIMATION_POLICY: s.animation.policy,
+            Env.ANIMATION_MAX_FRAMES: str(s.animation.max_frames),
         },
         statements=[
             # uploads/: inline images and the copies of validated presigned uploads, each

@@ -18,8 +18,9 @@ from components.settings.fields import (
     setting,
     upper,
 )
-from lambdas.common.contract import ALL_FUNCTIONS, Function
+from lambdas.common.contract import ALL_FUNCTIONS, AnimationPolicy, Function
 from lambdas.common.decision import DEFAULT_CATEGORIES
+from lambdas.common.images import DEFAULT_MAX_FRAMES, MAX_FRAMES_RANGE
 
 MIB = 1024 * 1024
 # API Gateway hands the body to Lambda base64-encoded (4 bytes for 3) inside the event,
@@ -134,6 +135,23 @@ class QuotaSettings:
         1000,
         "uploads one user may start in a UTC day (uploadsPerMinute-10000): each may cost "
         "Rekognition calls (docs/cost.md#per-user-limits)",
+    )
+
+
+@dataclass(frozen=True)
+class AnimationSettings:
+    max_frames: int = setting(
+        DEFAULT_MAX_FRAMES,
+        f"frames of an animated GIF, WebP or PNG analysed in every branch "
+        f"({MAX_FRAMES_RANGE[0]}-{MAX_FRAMES_RANGE[1]}): the first, the last, scene changes "
+        "and evenly spaced ones; each is one billed Rekognition call",
+    )
+    policy: str = setting(
+        AnimationPolicy.ANALYZE,
+        "`analyze` (sampled frames, the most severe decides), `reject` (animated uploads "
+        "are refused with 415) or `first-frame-only` (frame 0 only: anything shown on a "
+        "later frame passes unseen)",
+        parse=lower,
     )
 
 
@@ -340,6 +358,9 @@ class StackSettings:
     )
     text_analysis_enabled: bool = setting(
         True, "the text branch (RapidOCR: `spam_link`, `contact_info`, `blocked_terms`)"
+    )
+    animation: AnimationSettings = section(
+        AnimationSettings, "animated uploads (docs/models.md#animations)"
     )
     custom_provisioned_concurrency: int = setting(
         0, "provisioned concurrency on the custom analyzer's `live` alias (0: off)"

@@ -27,7 +27,8 @@ from components.settings.model import (
     EdgeAuthSettings,
     StackSettings,
 )
-from lambdas.common.contract import BRANCH_FUNCTIONS, AnalysisOrder, Function
+from lambdas.common.contract import BRANCH_FUNCTIONS, AnalysisOrder, AnimationPolicy, Function
+from lambdas.common.images import DEFAULT_MAX_FRAMES, MAX_FRAMES_RANGE
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -179,6 +180,26 @@ def cost(s: StackSettings, p: Problems) -> None:
         f"{NAMESPACE}:verdictReuse.ttlDays = {ttl} is outside 1-365: a verdict must expire "
         "(a model's blind spot found later should not live on in reused verdicts). "
         f"Set it with {_set_cmd('verdictReuse.ttlDays', 30)}.",
+    )
+
+
+def animation(s: StackSettings, p: Problems) -> None:
+    """Animated uploads: how many frames each branch analyses, and the policy."""
+    low, high = MAX_FRAMES_RANGE
+    frames = s.animation.max_frames
+    p.need(
+        low <= frames <= high,
+        f"{NAMESPACE}:animation.maxFrames = {frames} is outside {low}-{high}: the first and "
+        f"the last frame need two, and each frame is a billed Rekognition call and one more "
+        f"run of every model in one invocation. Set it with "
+        f"{_set_cmd('animation.maxFrames', DEFAULT_MAX_FRAMES)}.",
+    )
+    policies = [str(x) for x in AnimationPolicy]
+    p.need(
+        s.animation.policy in policies,
+        f"{NAMESPACE}:animation.policy = {s.animation.policy!r} is not one of "
+        f"{', '.join(policies)}. Set it with "
+        f"{_set_cmd('animation.policy', AnimationPolicy.ANALYZE)}.",
     )
 
 
@@ -691,6 +712,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     analyzers,
     cost,
     rules,
+    animation,
     validate_models.categories,
     validate_models.blocked_terms,
     validate_models.image_limits,

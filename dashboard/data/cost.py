@@ -176,6 +176,12 @@ class Workload:
     verdict_reuse: bool = True  # moderation:verdictReuse.enabled
     reuse_share: float = 0.0  # of all jobs: completed from a stored verdict (0..1)
     rekognition_skip_share: float = 0.0  # of analyzed jobs: custom-first rejected first (0..1)
+    # Animated uploads (docs/cost.md#animations): `animated_share` of the analyzed jobs are
+    # animations; each sends `frames_per_animated_job` frames to Rekognition (one billed
+    # DetectModerationLabels call per frame) and runs the custom and text models once per
+    # frame (their default durations scale with it; measured durations already hold it).
+    animated_share: float = 0.0
+    frames_per_animated_job: float = 8.0  # moderation:animation.maxFrames (fewer if shorter)
     verdict_lookup_rru_per_job: float = 1.0
     verdict_wru_per_analyzed_job: float = 1.0  # one PutItem of an item under 1 KB
     verdict_item_kb: float = 0.5  # what the verdicts table stores per analyzed job
@@ -201,6 +207,16 @@ class Workload:
         """The share of jobs completed from a stored verdict (none without verdict reuse)."""
         _check_share("reuse_share", self.reuse_share)
         return self.reuse_share if self.verdict_reuse else 0.0
+
+    @property
+    def frames_per_job(self) -> float:
+        """Frames an analyzed job sends through each branch, on average."""
+        _check_share("animated_share", self.animated_share)
+        if self.frames_per_animated_job < 1:
+            raise ValueError(
+                f"frames_per_animated_job = {self.frames_per_animated_job} must be at least 1"
+            )
+        return 1.0 + self.animated_share * (self.frames_per_animated_job - 1.0)
 
     def analyzed_share(self, function: str) -> float:
         """The share of jobs that run `function`: analyzers skip reused jobs, and the
@@ -372,9 +388,13 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     analyzed = jobs * (1.0 - reuse)
     skip = w.rekognition_skip_share
     _check_share("rekognition_skip_share", skip)
+    frames = w.frames_per_job
     for f in w.functions:
         invocations = f.invocations_per_job * jobs * w.analyzed_share(f.name) + f.fixed_per_month
-        gbs = invocations * (f.memory_mb / 1024) * (f.duration_ms / 1000)
+        # An animation's frames run in the same invocation: a longer one, not more of them.
+        per_frame = f.name in ANALYZER_FUNCTIONS and not f.measured
+        duration_ms = f.duration_ms * (frames if per_frame else 1.0)
+        gbs = invocations * (f.memory_mb / 1024) * (duration_ms / 1000)
         total_requests += invocations
         fixed = f.invocations_per_job == 0
         note = "measured" if f.measured else "default"
@@ -386,7 +406,7 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
         total_gbs += gbs
         add(
             "Lambda",
-            f"{f.name} duration ({f.memory_mb:.0f} MB x {f.duration_ms:.0f} ms, {w.architecture})",
+            f"{f.name} duration ({f.memory_mb:.0f} MB x {duration_ms:.0f} ms, {w.architecture})",
             gbs,
             "GB-s",
             gbs_price,
@@ -536,8 +556,12 @@ def estimate(workload: Workload, prices: PriceTable = PRICES, free_tier: bool = 
     add("S3", "storage (originals until expiry)", s3_gb, "GB-month", p.s3_storage_gb_month)
 
     # Rekognition
-    images = analyzed * (1.0 - skip) * w.rekognition_images_per_job
+    images = analyzed * (1.0 - skip) * w.rekognition_images_per_job * frames
     saved = [
+        f"{w.animated_share:.0%} animated x {w.frames_per_animated_job:g} frames, "
+        f"one call each ({frames:.2f} per job)"
+        if w.animated_share
+        else "",
         f"{reuse:.0%} of jobs reused a verdict" if reuse else "",
         f"custom-first skipped {skip:.0%} of analyzed jobs" if skip else "",
     ]

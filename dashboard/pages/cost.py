@@ -262,6 +262,38 @@ whatif_skip = (
     )
     / 100
 )
+st.markdown("**Animated uploads** (docs/cost.md#animations)")
+a1, a2 = st.columns(2)
+whatif_animated = (
+    a1.slider(
+        "Animated share (what-if): analyzed jobs that are GIF, APNG or animated WebP",
+        0,
+        100,
+        0,
+        format="%d%%",
+        key="cost_animated_share",
+        help="moderation:animation.policy = analyze: each sampled frame is one billed "
+        "Rekognition call and one more run of the custom and text models.",
+    )
+    / 100
+)
+whatif_frames = a2.slider(
+    "Frames per animated job (what-if)",
+    1,
+    30,
+    8,
+    key="cost_frames_per_animated_job",
+    help="moderation:animation.maxFrames (8 by default); a shorter clip sends all its frames. "
+    "first-frame-only: 1.",
+)
+workload = replace(
+    workload, animated_share=whatif_animated, frames_per_animated_job=float(whatif_frames)
+)
+if whatif_animated:
+    st.caption(
+        f"Rekognition calls per analyzed job: {workload.frames_per_job:.2f} "
+        f"({whatif_animated:.0%} x {whatif_frames} frames + the rest x 1)."
+    )
 no_reuse = cost.estimate(replace(workload, verdict_reuse=False), prices, free_tier)
 at_measured = (
     cost.estimate(

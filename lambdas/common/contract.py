@@ -123,6 +123,35 @@ class AnalysisOrder(StrEnum):
     CUSTOM_FIRST = "custom-first"
 
 
+class AnimationPolicy(StrEnum):
+    """What happens to an animated upload (GIF, APNG, animated WebP): `moderation:animation.policy`.
+
+    `analyze`: sampled frames are analysed in every branch and the most severe decides.
+    `reject`: animated uploads are refused at upload (415). `first-frame-only`: only frame 0
+    is analysed, which lets anything shown on a later frame through.
+    """
+
+    ANALYZE = "analyze"
+    REJECT = "reject"
+    FIRST_FRAME_ONLY = "first-frame-only"
+
+
+class FrameField(StrEnum):
+    """Where a branch result records the frames of an animation (moderators see them).
+
+    The result's `frames` holds `{count, analyzed, policy}` (frames in the file, the
+    indices analysed); a signal or Rekognition label carries the `frame` that gave its
+    score; the Rekognition result counts its billed `calls`.
+    """
+
+    FRAMES = "frames"
+    COUNT = "count"
+    ANALYZED = "analyzed"
+    POLICY = "policy"
+    FRAME = "frame"
+    CALLS = "calls"
+
+
 class Function(StrEnum):
     """Logical function names: the key of every per-function setting, output and log group."""
 
@@ -217,6 +246,8 @@ class Env(StrEnum):
     USAGE_TABLE = "USAGE_TABLE"
     UPLOADS_PER_MINUTE = "UPLOADS_PER_MINUTE"
     UPLOADS_PER_DAY = "UPLOADS_PER_DAY"
+    ANIMATION_POLICY = "ANIMATION_POLICY"
+    ANIMATION_MAX_FRAMES = "ANIMATION_MAX_FRAMES"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -261,6 +292,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.USAGE_TABLE: "per-user upload counts by day (unset: no per-user limits)",
     Env.UPLOADS_PER_MINUTE: "uploads one user may start in a clock minute",
     Env.UPLOADS_PER_DAY: "uploads one user may start in a UTC day",
+    Env.ANIMATION_POLICY: "`analyze`, `reject` or `first-frame-only`: what an animated upload gets",
+    Env.ANIMATION_MAX_FRAMES: "frames of an animation analysed (the upload's pixel limit uses it)",
 }
 
 
@@ -362,6 +395,8 @@ class Metric(StrEnum):
     REKOGNITION_SKIPPED = "RekognitionSkipped"
     # Per-user limits: uploads refused with 429 (the `limit` is in the log line).
     UPLOADS_OVER_QUOTA = "UploadsOverQuota"
+    # Billed DetectModerationLabels calls (one per analysed frame of an animation).
+    REKOGNITION_CALLS = "RekognitionCalls"
 
 
 def terminal_metric(status: str) -> Metric:

@@ -16,6 +16,10 @@ environment variable to `module:function`; the module ships in the function pack
 is called as `fn(image, data)` with the decoded PIL image and the raw bytes. It returns
 `{"signals": [{"category", "score", "evidence"}], "scores": {...}}`, merged into the
 result; a category it reports needs an entry in `moderation:customCategories` to count.
+
+An animation's sampled frames (`frames.py`) are each analysed like an image, in this one
+invocation; per category the frame with the highest score is kept and recorded
+(`off_topic` only when every frame is blank). The plugin is called once per frame.
 """
 
 from __future__ import annotations
@@ -28,11 +32,15 @@ from typing import Any
 
 from PIL import Image, ImageStat
 
-from common.images import dhash, hamming, open_image
+from common import frames
+from common.contract import FrameField
+from common.images import AnimationRules, dhash, hamming
 from common.models.base import Model
 from common.rule_types import CustomRules
 
 DETERMINISTIC = ("blocklisted", "unusable", "off_topic")
+# Categories about the whole picture: an animation has them only when every frame does.
+EVERY_FRAME = ("off_topic",)
 
 
 @dataclass
@@ -106,10 +114,12 @@ def analyze(
     rules: CustomRules,
     models: CustomModels,
     plugin: Callable[..., Any] | None = None,
+    animation: AnimationRules | None = None,
 ) -> dict[str, Any]:
-    """The custom branch's result for one image's bytes."""
+    """The custom branch's result for one upload's bytes (every sampled frame of an
+    animation, in this one call)."""
     try:
-        img = open_image(data)
+        sampled = frames.sample(data, animation or AnimationRules())
     except ValueError as exc:
         return {
             "signals": [signal("unusable", 1.0, f"corrupt: {exc}")],
@@ -119,6 +129,57 @@ def analyze(
             "models": models.versions(),
             "timings_ms": {},
         }
+    if len(sampled.frames) == 1:
+        result = analyze_image(sampled.frames[0].image, data, rules, models, plugin)
+        if sampled.animated:
+            result[FrameField.FRAMES] = sampled.record()
+        return result
+    per_frame = [
+        (f.index, analyze_image(f.image, data, rules, models, plugin)) for f in sampled.frames
+    ]
+    return combine(per_frame, sampled, models)
+
+
+def combine(
+    per_frame: list[tuple[int, dict[str, Any]]], sampled: frames.Frames, models: CustomModels
+) -> dict[str, Any]:
+    """One result from each frame's: signals and scores of the most severe frame."""
+    signals = frames.merge_signals(
+        [(index, result["signals"]) for index, result in per_frame], EVERY_FRAME
+    )
+    scores: dict[str, float] = {}
+    timings: dict[str, float] = {}
+    for _, result in per_frame:
+        for name, value in result["scores"].items():
+            scores[name] = max(scores.get(name, value), value)
+        for name, took in result["timings_ms"].items():
+            timings[name] = round(timings.get(name, 0.0) + took, 1)
+    face_frame, faces = max(
+        ((index, result["faces"]) for index, result in per_frame), key=lambda f: len(f[1])
+    )
+    first = per_frame[0][1]
+    return {
+        "signals": signals,
+        "scores": scores,
+        "faces": [{**face, FrameField.FRAME: face_frame} for face in faces],
+        "face_count": len(faces),
+        "dhash": first["dhash"],
+        "width": first["width"],
+        "height": first["height"],
+        "models": models.versions(),
+        "timings_ms": timings,
+        FrameField.FRAMES: sampled.record(),
+    }
+
+
+def analyze_image(
+    img: Image.Image,
+    data: bytes,
+    rules: CustomRules,
+    models: CustomModels,
+    plugin: Callable[..., Any] | None = None,
+) -> dict[str, Any]:
+    """The custom branch's result for one decoded image (or one frame of an animation)."""
     signals, digest = image_checks(img, rules)
     timings: dict[str, float] = {}
 

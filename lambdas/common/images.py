@@ -1,8 +1,15 @@
 """Image validation for uploads: magic bytes first, then a full decode with Pillow.
 
-A request is accepted only when its bytes are a JPEG, PNG or WebP, match the
+A request is accepted only when its bytes are a JPEG, PNG, WebP or GIF, match the
 declared content type, and decode completely (a truncated file or a decompression
 bomb is refused). Everything here is pure so the upload path and its tests share it.
+
+Animations (GIF, APNG, animated WebP) are counted before any frame is decoded: a file
+with more than `MAX_FRAMES` frames, a canvas over `MAX_PIXELS`, more than
+`MAX_DECODED_PIXELS` to decode in all (reaching frame k decodes every frame before
+it) or more than `MAX_PIXELS` in the frames the analyzers sample
+(`moderation:animation.maxFrames`) is refused; then every frame is decoded once.
+`moderation:animation.policy` `reject` refuses any animation (415).
 """
 
 from __future__ import annotations
@@ -14,9 +21,26 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-ALLOWED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-# Images above this many pixels are refused before decoding (decompression bombs).
+from common.contract import AnimationPolicy
+from common.rule_types import DEFAULT_MAX_FRAMES, AnimationRules
+
+ALLOWED_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+}
+# Images above this many pixels are refused before decoding (decompression bombs). For an
+# animation: its canvas, and the sum over the frames the analyzers sample.
 MAX_PIXELS = 40_000_000
+# Frames in one animation; more is refused before any frame is decoded.
+MAX_FRAMES = 1000
+# Every frame up to the last is decoded to reach it (each is drawn over the one before):
+# frame count x canvas is what an animation costs to decode, whatever is sampled. At
+# Pillow's ~150 megapixels a second on one core, about a second and a half.
+MAX_DECODED_PIXELS = 200_000_000
+# `moderation:animation.maxFrames`: the default and the range validated at preview.
+MAX_FRAMES_RANGE = (2, 30)
 # Rekognition's image limits (DetectModerationLabels): each side at least 80 px and at
 # most 10,000 px. Refused at upload so neither branch ever sees an image one of them
 # cannot analyze.
@@ -40,6 +64,7 @@ class ImageInfo:
     width: int
     height: int
     size_bytes: int
+    frames: int = 1
 
 
 def sniff(data: bytes) -> str | None:
@@ -50,7 +75,55 @@ def sniff(data: bytes) -> str | None:
         return "image/png"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
     return None
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    """The position after a GIF data sub-block chain (size byte, data, ..., 0)."""
+    while True:
+        if pos >= len(data):
+            raise ValueError("truncated GIF data block")
+        size = data[pos]
+        pos += 1 + size
+        if size == 0:
+            return pos
+
+
+def gif_frame_count(data: bytes, limit: int = MAX_FRAMES) -> int:
+    """Image descriptors in a GIF, counted by walking its blocks without decoding any;
+    stops at `limit + 1` so a file of a million tiny frames costs what `limit` do."""
+    if len(data) < 13 or data[:6] not in (b"GIF87a", b"GIF89a"):
+        raise ValueError("not a GIF")
+    flags = data[10]
+    pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    count = 0
+    while pos < len(data):
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            pos = _skip_sub_blocks(data, pos + 2)
+        elif block == 0x2C:  # image descriptor, local colour table, LZW code size, data
+            count += 1
+            if count > limit:
+                return count
+            if pos + 10 > len(data):
+                raise ValueError("truncated GIF image descriptor")
+            local = data[pos + 9]
+            pos += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
+            pos = _skip_sub_blocks(data, pos + 1)
+        else:
+            raise ValueError(f"unexpected GIF block 0x{block:02x} at byte {pos}")
+    return count
+
+
+def frame_count(img: Image.Image, data: bytes) -> int:
+    """Frames in an opened image, read from its headers (no frame is decoded)."""
+    if img.format == "GIF":
+        return max(1, gif_frame_count(data))
+    return max(1, int(getattr(img, "n_frames", 1) or 1))
 
 
 def normalize_type(value: str | None) -> str:
@@ -97,13 +170,15 @@ def open_image(data: bytes) -> Image.Image:
     return img
 
 
-def inspect(data: bytes, declared_type: str, max_bytes: int) -> ImageInfo:
+def inspect(
+    data: bytes, declared_type: str, max_bytes: int, animation: AnimationRules | None = None
+) -> ImageInfo:
     """Validate an upload's bytes against its declared type. Raises Rejection."""
     declared = normalize_type(declared_type)
     check_declared(declared, len(data), max_bytes)
     actual = sniff(data)
     if actual is None:
-        raise Rejection(400, "not_an_image", "the body is not a JPEG, PNG or WebP image")
+        raise Rejection(400, "not_an_image", "the body is not a JPEG, PNG, WebP or GIF image")
     if actual != declared:
         raise Rejection(
             400,
@@ -119,7 +194,61 @@ def inspect(data: bytes, declared_type: str, max_bytes: int) -> ImageInfo:
             400, "content_type_mismatch", f"the body decodes as {img.format}, not {declared}"
         )
     check_dimensions(img.width, img.height)
-    return ImageInfo(declared, img.width, img.height, len(data))
+    try:
+        count = frame_count(img, data)
+    except ValueError as exc:
+        raise Rejection(400, "invalid_image", f"the image could not be decoded: {exc}") from exc
+    if count > 1:
+        check_animation(count, img.width, img.height, animation or AnimationRules())
+        decode_frames(img, count)
+    return ImageInfo(declared, img.width, img.height, len(data), count)
+
+
+def check_animation(count: int, width: int, height: int, rules: AnimationRules) -> None:
+    """An animation's limits, from its headers only (before any frame past the first is
+    decoded). Raises Rejection."""
+    if rules.policy == AnimationPolicy.REJECT:
+        raise Rejection(
+            415,
+            "animation_not_accepted",
+            f"the image is animated ({count} frames) and this service accepts still images "
+            "only; send one frame as JPEG, PNG, WebP or GIF",
+        )
+    if count > MAX_FRAMES:
+        raise Rejection(
+            400,
+            "too_many_frames",
+            f"the animation has more than {MAX_FRAMES} frames; the limit is {MAX_FRAMES}",
+        )
+    canvas = width * height
+    if count * canvas > MAX_DECODED_PIXELS:
+        raise Rejection(
+            400,
+            "animation_too_large",
+            f"the animation is {count} frames of {width}x{height} px "
+            f"({count * canvas} pixels to decode); the limit is {MAX_DECODED_PIXELS}",
+        )
+    sampled = rules.sampled(count)
+    if sampled * canvas > MAX_PIXELS:
+        raise Rejection(
+            400,
+            "animation_too_large",
+            f"the {sampled} frames analysed of this {width}x{height} px animation hold "
+            f"{sampled * canvas} pixels; the limit is {MAX_PIXELS}",
+        )
+
+
+def decode_frames(img: Image.Image, count: int) -> None:
+    """Decode every frame once (a truncated or corrupt later frame is refused here, not in
+    the analyzers). Call only within `check_animation`'s limits. Raises Rejection."""
+    for index in range(1, count):
+        try:
+            img.seek(index)
+            img.load()
+        except (OSError, SyntaxError, EOFError, ValueError) as exc:
+            raise Rejection(
+                400, "invalid_image", f"frame {index} of {count} could not be decoded: {exc}"
+            ) from exc
 
 
 def check_dimensions(width: int, height: int) -> None:

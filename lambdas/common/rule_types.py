@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.contract import AnimationPolicy
+
+DEFAULT_MAX_FRAMES = 8
+
 
 @dataclass(frozen=True)
 class CustomRules:
@@ -24,3 +28,17 @@ class CustomRules:
 class TextRules:
     blocked_terms: tuple[str, ...] = ()
     max_text_chars: int = 1000
+
+
+@dataclass(frozen=True)
+class AnimationRules:
+    """`moderation:animation`: how many frames are analysed, and what an animation gets."""
+
+    max_frames: int = DEFAULT_MAX_FRAMES
+    policy: str = AnimationPolicy.ANALYZE
+
+    def sampled(self, count: int) -> int:
+        """How many frames of a `count`-frame image the analyzers look at."""
+        if count <= 1 or self.policy == AnimationPolicy.FIRST_FRAME_ONLY:
+            return 1
+        return min(count, self.max_frames)

@@ -1,11 +1,12 @@
 """Moderation rules from the function's baked-in configuration (set from stack config).
 
-`decision` is in every analyzer's file (any of them may finalize); `custom` and `text`
-only in their own analyzer's. The program writes the sections with `*_section` below,
-so the reader and the writer of each key are in one module. Every import here is of
-the standard library or of pure rule types (`decision.py`, `rule_types.py`): the
-dispatcher and the Rekognition analyzer read these rules without Pillow or ONNX Runtime
-in their layers.
+`decision` and `animation` are in every analyzer's file (any of them may finalize;
+each samples an animation's frames); `custom` and `text` only in their own
+analyzer's. The program writes the sections with `*_section` below, so the reader
+and the writer of each key are in one module. Every import here is of the standard
+library or of pure rule types (`decision.py`, `rule_types.py`): the dispatcher and
+the Rekognition analyzer read these rules without Pillow or ONNX Runtime in their
+layers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from common import function_config
 from common.decision import CategoryRule, Rules
-from common.rule_types import CustomRules, TextRules
+from common.rule_types import AnimationRules, CustomRules, TextRules
 
 
 def decision_section(
@@ -50,6 +51,10 @@ def text_section(blocked_terms: Sequence[str], max_text_chars: int) -> dict[str,
     return {"blocked_terms": list(blocked_terms), "max_text_chars": int(max_text_chars)}
 
 
+def animation_section(max_frames: int, policy: str) -> dict[str, Any]:
+    return {"max_frames": int(max_frames), "policy": str(policy)}
+
+
 def rules_of(doc: Mapping[str, Any]) -> Rules:
     return Rules(
         min_confidence=float(doc["min_confidence"]),
@@ -77,6 +82,10 @@ def text_rules_of(doc: Mapping[str, Any]) -> TextRules:
     )
 
 
+def animation_rules_of(doc: Mapping[str, Any]) -> AnimationRules:
+    return AnimationRules(max_frames=int(doc["max_frames"]), policy=str(doc["policy"]))
+
+
 def from_config() -> Rules:
     return rules_of(function_config.section("decision"))
 
@@ -87,3 +96,7 @@ def custom_from_config() -> CustomRules:
 
 def text_from_config() -> TextRules:
     return text_rules_of(function_config.section("text"))
+
+
+def animation_from_config() -> AnimationRules:
+    return animation_rules_of(function_config.section("animation"))

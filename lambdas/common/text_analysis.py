@@ -14,6 +14,10 @@ and the tricks undone.
 
 `analyze_image` is the whole analysis of one picture (a still image, or one frame of
 an animation); `analyze` opens the bytes first.
+
+An animation's sampled frames (`frames.py`) are each read, in this one invocation; per
+category the frame with the highest score is kept and recorded, and the text read is
+kept per frame (`[frame N]` headers, each line with its `frame`).
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from typing import Any
 
 from PIL import Image
 
-from common import codes
+from common import codes, frames
+from common.contract import FrameField
 from common.images import open_image
 from common.models.base import Model, to_rgb
 from common.models.text_categories import CATEGORIES, BlockedTerms
-from common.rule_types import TextRules
+from common.rule_types import AnimationRules, TextRules
 from common.text_normalize import categorize_read
 
 MAX_LINES = 40
@@ -73,20 +78,67 @@ def signals_from_lines(lines: list[dict[str, Any]], blocked: BlockedTerms) -> li
 
 
 def analyze(
-    data: bytes, rules: TextRules, ocr: Model, blocked: BlockedTerms | None = None
+    data: bytes,
+    rules: TextRules,
+    ocr: Model,
+    blocked: BlockedTerms | None = None,
+    animation: AnimationRules | None = None,
 ) -> dict[str, Any]:
-    """The text branch's result for one image's bytes."""
+    """The text branch's result for one upload's bytes (every sampled frame of an
+    animation, in this one call)."""
     try:
-        img = open_image(data)
+        sampled = frames.sample(data, animation or AnimationRules())
     except ValueError as exc:
         return {"lines": [], "text": "", "signals": [], "error": f"corrupt: {exc}"}
-    return analyze_image(img, rules, ocr, blocked)
+    terms = blocked if blocked is not None else BlockedTerms(rules.blocked_terms)
+    if len(sampled.frames) == 1:
+        result = analyze_image(sampled.frames[0].image, rules, ocr, terms)
+        if sampled.animated:
+            result[FrameField.FRAMES] = sampled.record()
+        return result
+    per_frame = [(f.index, analyze_image(f.image, rules, ocr, terms)) for f in sampled.frames]
+    return combine(per_frame, sampled, rules, ocr)
+
+
+def combine(
+    per_frame: list[tuple[int, dict[str, Any]]],
+    sampled: frames.Frames,
+    rules: TextRules,
+    ocr: Model,
+) -> dict[str, Any]:
+    """One result from each frame's: the signals of the most severe frame, the text of all."""
+    signals = frames.merge_signals([(index, result["signals"]) for index, result in per_frame])
+    text = "\n".join(
+        f"[frame {index}]\n{result['text']}" for index, result in per_frame if result["text"]
+    )
+    lines = [
+        {**line, FrameField.FRAME: index} for index, result in per_frame for line in result["lines"]
+    ]
+    line_count = sum(int(result["line_count"]) for _, result in per_frame)
+    took = round(sum(float(r["timings_ms"].get(ocr.name, 0.0)) for _, r in per_frame), 1)
+    codes_took = round(sum(float(r["timings_ms"].get(CODES_TIMING, 0.0)) for _, r in per_frame), 1)
+    return {
+        "signals": signals,
+        "text": text[: rules.max_text_chars],
+        "truncated": len(text) > rules.max_text_chars
+        or len(lines) > MAX_LINES
+        or any(r["truncated"] for _, r in per_frame),
+        "lines": lines[:MAX_LINES],
+        "line_count": line_count,
+        "codes": [
+            {**code, FrameField.FRAME: index} for index, result in per_frame for code in result["codes"]
+        ],
+        "models": {ocr.name: ocr.version},
+        "timings_ms": {ocr.name: took, CODES_TIMING: codes_took},
+        FrameField.FRAMES: sampled.record(),
+    }
 
 
 def analyze_image(
     img: Image.Image, rules: TextRules, ocr: Model, blocked: BlockedTerms | None = None
 ) -> dict[str, Any]:
-    """The text branch's result for one picture: OCR, codes, then the rules."""
+    """The text branch's result for one picture (a still image, or one frame of an
+    animation): OCR, codes, then the rules."""
     started = time.perf_counter()
     prediction = ocr.predict(img)
     took = round((time.perf_counter() - started) * 1000, 1)

@@ -42,6 +42,9 @@ class UploadDeps:
     max_upload_bytes: int
     presign_expiry: int
     retention_days: int
+    # What an animated upload gets (refused under `reject`) and how many frames the
+    # analyzers sample (the sampled frames' pixel limit).
+    animation: images.AnimationRules = images.AnimationRules()
 
 
 class Unavailable(RuntimeError):
@@ -108,7 +111,7 @@ def accept_inline(
     put returning the existing item), and re-queueing a pending job is harmless
     because the dispatcher's claim makes a duplicate message a no-op.
     """
-    info = images.inspect(data, content_type, deps.max_inline_bytes)
+    info = images.inspect(data, content_type, deps.max_inline_bytes, deps.animation)
     digest = request_digest(info.content_type, data)
     job_id = job_id_for_key(user_id, idempotency_key)
     key = original_key(job_id)
@@ -286,7 +289,7 @@ def ingest_object(deps: UploadDeps, key: str, now: datetime) -> str:
     try:
         images.check_declared(declared, size, deps.max_upload_bytes)
         body = originals.read(deps.s3, deps.bucket, key, etag)
-        images.inspect(body, declared, deps.max_upload_bytes)
+        images.inspect(body, declared, deps.max_upload_bytes, deps.animation)
     except (Rejection, originals.ImageChanged) as exc:
         reason = (
             f"upload rejected: {exc.error}: {exc.message}"

@@ -35,7 +35,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         data = branch_report.read_image(event)
     except originals.ImageChanged as exc:
         return branch_report.image_changed(job_id, Branch.CUSTOM, exc)
-    result = custom_analysis.analyze(data, rules.custom_from_config(), MODELS, _plugin())
+    result = custom_analysis.analyze(
+        data, rules.custom_from_config(), MODELS, _plugin(), rules.animation_from_config()
+    )
     model_timings(result["timings_ms"])
     logger.info(
         "custom analysis complete",

@@ -7,7 +7,7 @@ from typing import Any
 
 from common import branch_report, env, originals, rekognition, rules, verdicts
 from common.clients import client
-from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env
+from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env, FrameField, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -42,10 +42,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             event[IMAGE_KEY],
             settings.min_confidence,
             event.get("content_type"),
-            event.get(IMAGE_ETAG),
+            etag=event.get(IMAGE_ETAG),
+            animation=rules.animation_from_config(),
         )
     except originals.ImageChanged as exc:
         return branch_report.image_changed(job_id, Branch.REKOGNITION, exc)
-    logger.info("rekognition complete", extra={"label_count": len(result["labels"])})
+    calls = int(result.get(FrameField.CALLS, 1))
+    metrics.add_metric(name=Metric.REKOGNITION_CALLS, unit="Count", value=calls)
+    logger.info(
+        "rekognition complete", extra={"label_count": len(result["labels"]), "calls": calls}
+    )
     _note_version(result.get("model_version"))
     return branch_report.report(job_id, Branch.REKOGNITION, result, settings)

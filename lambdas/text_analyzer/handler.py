@@ -40,7 +40,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         data = branch_report.read_image(event)
     except originals.ImageChanged as exc:
         return branch_report.image_changed(job_id, Branch.TEXT, exc)
-    result = text_analysis.analyze(data, rules.text_from_config(), OCR, _blocked())
+    result = text_analysis.analyze(
+        data, rules.text_from_config(), OCR, _blocked(), rules.animation_from_config()
+    )
     model_timings(result.get("timings_ms", {}))
     logger.info(
         "text analysis complete",

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from common import env, http, images, quotas, uploads
 from common.clients import client, s3_presigner
-from common.contract import Env, Metric
+from common.contract import AnimationPolicy, Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -37,6 +37,10 @@ def deps() -> uploads.UploadDeps:
         max_upload_bytes=env.integer(Env.MAX_UPLOAD_BYTES, 15 * 1024 * 1024),
         presign_expiry=env.integer(Env.PRESIGN_EXPIRY_SECONDS, 900),
         retention_days=env.integer(Env.JOB_RETENTION_DAYS, 90),
+        animation=images.AnimationRules(
+            max_frames=env.integer(Env.ANIMATION_MAX_FRAMES, images.DEFAULT_MAX_FRAMES),
+            policy=env.optional(Env.ANIMATION_POLICY) or AnimationPolicy.ANALYZE,
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import struct
 from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
@@ -60,6 +61,17 @@ def jpeg(width=256, height=256, seed=1) -> bytes:
 
 def webp(width=256, height=256, seed=1) -> bytes:
     return encode(texture(width, height, seed), "WEBP")
+
+
+def tiny_frame_gif(count: int, canvas: tuple[int, int] = (100, 100)) -> bytes:
+    """A GIF of `count` 1x1 frames on `canvas`, written block by block (no encoder): a
+    frame bomb costs bytes per frame, the decoder canvas-sized work per frame."""
+    width, height = canvas
+    out = bytearray(b"GIF89a" + struct.pack("<HH", width, height) + bytes([0x80, 0, 0]))
+    out += b"\x00\x00\x00\xff\xff\xff"  # global colour table: two colours
+    frame = b"\x2c" + struct.pack("<HHHH", 0, 0, 1, 1) + b"\x00" + b"\x02\x02\x44\x01\x00"
+    out += frame * count
+    return bytes(out + b"\x3b")
 
 
 def blank_png(width=256, height=256, color=(128, 128, 128)) -> bytes:

@@ -69,3 +69,49 @@ def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     image.save(buf, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return buf.getvalue()
+
+
+# What the later frame of a spam animation shows: a link and a phone number.
+FRAME_SPAM_LINES = ["visit http://bigwin.example", "call +1 (555) 010-0199"]
+
+
+def encode_animation(frames: list[Image.Image], fmt: str, duration: int = 80) -> bytes:
+    """Frames as an animated GIF, PNG (APNG) or WebP, looping."""
+    buf = io.BytesIO()
+    extra = {"quality": 85} if fmt == "WEBP" else {}
+    frames[0].save(
+        buf,
+        fmt,
+        save_all=True,
+        append_images=frames[1:],
+        duration=duration,
+        loop=0,
+        **extra,
+    )
+    return buf.getvalue()
+
+
+def photo_frames(count: int, size: tuple[int, int] = (400, 300)) -> list[Image.Image]:
+    """A slow pan across the public-domain portrait: `count` frames of an ordinary clip."""
+    photo = grace_hopper()
+    width, height = size
+    scale = max(width / photo.width, height / photo.height) * 1.2
+    big = photo.resize((round(photo.width * scale), round(photo.height * scale)))
+    room = big.width - width
+    return [
+        big.crop((x, 0, x + width, height))
+        for x in (round(room * i / max(count - 1, 1)) for i in range(count))
+    ]
+
+
+def spam_animation(
+    fmt: str = "GIF", count: int = 12, spam_at: int = 8, size: tuple[int, int] = (400, 300)
+) -> bytes:
+    """A safe photo clip whose frame `spam_at` (never the first) shows a link and a phone
+    number: the evasion an analysis of frame 0 alone lets through."""
+    frames = photo_frames(count, size)
+    card = text_image(FRAME_SPAM_LINES, size=22, width=size[0])
+    page = Image.new("RGB", size, "white")
+    page.paste(card.crop((0, 0, size[0], min(card.height, size[1]))), (0, size[1] // 3))
+    frames[spam_at] = page
+    return encode_animation(frames, fmt)

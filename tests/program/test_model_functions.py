@@ -52,10 +52,12 @@ def test_every_analyzer_carries_the_decision_rules_and_only_its_own(run):
     fns = functions(run)
     sections = {name: set(package_config(fns[name])) for name in fns if name.endswith("analyzer")}
     assert sections == {
-        "rekognition_analyzer": {"decision"},
-        "custom_analyzer": {"decision", "custom"},
-        "text_analyzer": {"decision", "text"},
+        "rekognition_analyzer": {"decision", "animation"},
+        "custom_analyzer": {"decision", "animation", "custom"},
+        "text_analyzer": {"decision", "animation", "text"},
     }
+    for name in sections:
+        assert package_config(fns[name])["animation"] == {"max_frames": 8, "policy": "analyze"}
     decision = package_config(fns["custom_analyzer"])["decision"]
     assert decision["categories"]["nsfw"] == {"threshold": 0.8, "effect": "reject"}
     assert decision["categories"]["faces"] == {"threshold": 0.5, "effect": "info"}
@@ -201,3 +203,15 @@ def test_provisioned_concurrency_on_the_live_alias_which_the_dispatcher_invokes(
     configs = run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     custom = next(c for c in configs if c.inputs["functionName"].endswith("custom-analyzer"))
     assert custom.inputs["qualifier"] == "live"
+
+
+def test_the_animation_settings_reach_the_analyzers_and_the_upload():
+    fns = functions(run_program({"animation": {"maxFrames": 12, "policy": "first-frame-only"}}))
+    for name in ("rekognition_analyzer", "custom_analyzer", "text_analyzer"):
+        assert package_config(fns[name])["animation"] == {
+            "max_frames": 12,
+            "policy": "first-frame-only",
+        }
+    upload = fns["upload"]["environment"]["variables"]
+    assert upload["ANIMATION_POLICY"] == "first-frame-only"
+    assert upload["ANIMATION_MAX_FRAMES"] == "12"

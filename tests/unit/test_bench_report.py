@@ -132,3 +132,37 @@ def test_the_cost_modes_table_and_the_identical_decisions_are_on_the_page(tmp_pa
     assert "Ratio to reference" not in page(
         None, {"cost": {"command": "c", "machine": MACHINE, "result": cost(1.0, 1.0, 1.0)}}
     )
+
+
+def test_animation_figures_and_a_rerun_benchmark_says_its_own_machine():
+    from bench.figures import page
+
+    clip = {
+        "frames_in_file": 12,
+        "frames_per_job": 8,
+        "rekognition_calls_per_job": 8.0,
+        "latency_ms": {b: {"p50": 10.0, "p95": 20.0} for b in ("upload", "custom", "text")},
+        "slowest_branch_ms_p50": 10.0,
+        "flagged": {"spam_link": 8},
+        "decision": "review",
+    }
+    doc = {
+        "clips": {"GIF 12 frames": clip},
+        "frame_bomb": {"frames": 10000, "bytes": 150020, "refused": "too_many_frames",
+                       "refused_in_ms": 0.8},
+        "max_frames": 8,
+        "machine": {"date": "2026-12-07 17:32 UTC", "cpus": 2},
+    }  # fmt: skip
+    rows = dict(summary_rows({"animations": doc}))
+    key = "Animations, GIF 12 frames (12 frames in the file): frames per job / Rekognition calls per job"
+    assert rows[key] == "8 / 8.0 (maxFrames 8)"
+    latency = next(v for k, v in rows.items() if k.startswith("Animations, GIF 12 frames: latency"))
+    assert "– / –" in latency  # no Rekognition figure: a dash, not an invented number
+    assert "review: spam_link (frame 8)" in latency
+    assert (
+        "refused `too_many_frames` in 0.8 ms"
+        in rows["Animations: a GIF of 10,000 tiny frames (150,020 B)"]
+    )
+    quick = {"machine": {"date": "2026-12-02 01:41 UTC"}, "results": {"animations": doc}}
+    section = page(quick, {}).split("## Animations")[1]
+    assert "2026-12-07 17:32 UTC" in section and "2026-12-02" not in section

@@ -143,3 +143,23 @@ def test_settings_under_a_renamed_projects_namespace_are_refused_not_ignored():
     assert len(problems) == 1 and "acme:batchSize" in problems[0]
     assert "pulumi config set moderation:batchSize" in problems[0]
     assert misplaced_keys("moderation", {"batchSize": 5}) == []
+
+
+@pytest.mark.parametrize("frames", [0, 1, 31, 1000])
+def test_animation_max_frames_outside_its_range_is_refused(frames):
+    message = refuse({"animation": {"maxFrames": frames}})
+    assert f"moderation:animation.maxFrames = {frames} is outside 2-30" in message
+    assert "pulumi config set --path moderation:animation.maxFrames 8" in message
+
+
+def test_an_unknown_animation_policy_is_refused_naming_the_choices():
+    message = refuse({"animation": {"policy": "ignore"}})
+    assert "moderation:animation.policy = 'ignore'" in message
+    assert "analyze, reject, first-frame-only" in message
+
+
+def test_animation_settings_are_read():
+    s = settings_from_mapping(
+        "dev", {**BASE_CONFIG, "animation": {"maxFrames": 12, "policy": "Reject"}}
+    )
+    assert (s.animation.max_frames, s.animation.policy) == (12, "reject")

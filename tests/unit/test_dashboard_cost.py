@@ -425,3 +425,30 @@ def test_measured_analyzer_invocations_are_per_analyzed_job():
     assert requests(est, "rekognition_analyzer") == pytest.approx(144)
     # ...and without reuse, every job would have run them.
     assert requests(estimate(replace(w, verdict_reuse=False)), "custom_analyzer") == 200
+
+
+def test_animated_jobs_pay_one_rekognition_call_per_frame_and_longer_analyzers():
+    still = cost.Workload(jobs_per_month=1_000_000)
+    animated = replace(still, animated_share=0.25, frames_per_animated_job=8)
+    assert animated.frames_per_job == pytest.approx(1 + 0.25 * 7)
+
+    def line(est, service, prefix):
+        return next(x for x in est.lines if x.service == service and x.item.startswith(prefix))
+
+    base, anim = cost.estimate(still), cost.estimate(animated)
+    calls = line(anim, "Rekognition", "DetectModerationLabels")
+    assert calls.quantity == pytest.approx(2.75 * line(base, "Rekognition", "Detect").quantity)
+    assert "25% animated x 8 frames" in calls.note
+    for fn in ("custom_analyzer", "text_analyzer", "rekognition_analyzer"):
+        longer = line(anim, "Lambda", f"{fn} duration").quantity
+        assert longer == pytest.approx(2.75 * line(base, "Lambda", f"{fn} duration").quantity)
+        # Frames share one invocation: no more requests.
+        assert (
+            line(anim, "Lambda", f"{fn} requests").quantity
+            == line(base, "Lambda", f"{fn} requests").quantity
+        )
+    assert line(anim, "Lambda", "upload duration").quantity == pytest.approx(
+        line(base, "Lambda", "upload duration").quantity
+    )
+    with pytest.raises(ValueError, match="animated_share"):
+        cost.estimate(replace(still, animated_share=1.5))
