@@ -22,7 +22,10 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from common.contract import AnimationPolicy
-from common.rule_types import DEFAULT_MAX_FRAMES, AnimationRules
+
+# Re-exported: the rule type lives with the other pure rule types (rule_types.py).
+from common.rule_types import DEFAULT_MAX_FRAMES as DEFAULT_MAX_FRAMES
+from common.rule_types import AnimationRules as AnimationRules
 
 ALLOWED_TYPES = {
     "image/jpeg": "JPEG",

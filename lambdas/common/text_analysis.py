@@ -29,7 +29,6 @@ from PIL import Image
 
 from common import codes, frames
 from common.contract import FrameField
-from common.images import open_image
 from common.models.base import Model, to_rgb
 from common.models.text_categories import CATEGORIES, BlockedTerms
 from common.rule_types import AnimationRules, TextRules
@@ -126,7 +125,9 @@ def combine(
         "lines": lines[:MAX_LINES],
         "line_count": line_count,
         "codes": [
-            {**code, FrameField.FRAME: index} for index, result in per_frame for code in result["codes"]
+            {**code, FrameField.FRAME: index}
+            for index, result in per_frame
+            for code in result["codes"]
         ],
         "models": {ocr.name: ocr.version},
         "timings_ms": {ocr.name: took, CODES_TIMING: codes_took},
