@@ -41,7 +41,7 @@ OVER_QUOTA = "over_quota"
 
 @dataclass(frozen=True)
 class Limits:
-    table: str
+    usage_table: str
     per_minute: int
     per_day: int
 
@@ -52,7 +52,7 @@ def limits_from_env() -> Limits | None:
     if not table:
         return None
     return Limits(
-        table=table,
+        usage_table=table,
         per_minute=env.integer(Env.UPLOADS_PER_MINUTE, 30),
         per_day=env.integer(Env.UPLOADS_PER_DAY, 1000),
     )
@@ -131,7 +131,7 @@ def admit(
         condition += " AND NOT contains(request_keys, :digest)"
     try:
         out = ddb.update_item(
-            TableName=limits.table,
+            TableName=limits.usage_table,
             Key={USAGE_KEY: {"S": usage_key(user_id, now)}},
             UpdateExpression=f"SET user_id = :user, #d = :day, expires_at = :expires ADD {add}",
             ConditionExpression=condition,

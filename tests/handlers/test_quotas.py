@@ -109,7 +109,7 @@ def test_the_day_index_lists_the_heaviest_uploaders_first(limited):
     for user, n in (("light", 1), ("heavy", 5), ("middle", 3)):
         for _ in range(n):
             quotas.admit(ddb, limits, user, t)
-    top = quotas.heaviest(ddb, limits.table, USAGE_DAY_INDEX, t, limit=2)
+    top = quotas.heaviest(ddb, limits.usage_table, USAGE_DAY_INDEX, t, limit=2)
     assert [(u.user_id, u.uploads) for u in top] == [("heavy", 5), ("middle", 3)]
 
 
