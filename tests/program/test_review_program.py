@@ -93,6 +93,7 @@ def test_the_review_role_queries_the_index_updates_the_table_and_reads_originals
             by_action.setdefault(action, set()).update(stmt["Resource"])
     assert by_action.pop("dynamodb:Query") == {f"{table}/index/{REVIEW_INDEX}"}
     assert by_action.pop("dynamodb:UpdateItem") == {table}
+    assert by_action.pop("dynamodb:GetItem") == {table}  # whose upload it is (no self-review)
     assert by_action.pop("s3:GetObject") == {f"{bucket}/uploads/*"}
     verdicts = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
     assert by_action.pop("dynamodb:PutItem") == {verdicts}  # the moderator's stored verdict

@@ -61,7 +61,7 @@ def _open(data: bytes) -> Image.Image:
 def test_one_call_per_sampled_frame_each_a_jpeg(fmt, content_type):
     data = spam_animation(fmt)
     rek = FrameRekognition()
-    out = rekognition.detect(rek, FakeS3(data), "b", "k", 50.0, content_type, AnimationRules())
+    out = rekognition.detect(rek, FakeS3(data), "b", "k", 50.0, content_type, animation=AnimationRules())
     expected = frames.sample(data, AnimationRules()).indices
     assert len(rek.calls) == len(expected) == out["calls"] == 8
     assert all(_open(call["Bytes"]).format == "JPEG" for call in rek.calls)
@@ -76,7 +76,7 @@ def test_first_frame_only_sends_frame_zero_once_and_misses_the_later_frame():
     data = spam_animation("GIF")
     rek = FrameRekognition()
     policy = AnimationRules(policy="first-frame-only")
-    out = rekognition.detect(rek, FakeS3(data), "b", "k", 50.0, "image/gif", policy)
+    out = rekognition.detect(rek, FakeS3(data), "b", "k", 50.0, "image/gif", animation=policy)
     assert len(rek.calls) == 1 == out["calls"] and out["labels"] == []
     assert _open(rek.calls[0]["Bytes"]).format == "JPEG"
     assert out["frames"]["analyzed"] == [0] and out["frames"]["count"] == 12
