@@ -119,7 +119,7 @@ def measure(rounds: int, frames: int) -> dict[str, Any]:
             before, rek.stored = rek.calls, data
             started = time.perf_counter()
             result["rekognition"] = rekognition.detect(
-                rek, Bytes(data), "b", "k", 50.0, content_type, rules
+                rek, Bytes(data), "b", "k", 50.0, content_type, animation=rules
             )
             round_ms["rekognition"] = _ms(started)
             calls.append(rek.calls - before)

@@ -89,6 +89,7 @@ def detect(
     key: str,
     min_confidence: float,
     content_type: str | None = None,
+    *,
     etag: str | None = None,
     animation: AnimationRules | None = None,
 ) -> dict[str, Any]:

@@ -113,7 +113,9 @@ def test_the_stand_in_gets_one_jpeg_per_frame_and_the_verdict_is_the_worst_frame
 ):
     client = StandInClient(model_dir)
     data = spam_animation(fmt)
-    out = rekognition.detect(client, S3(data), "b", "k", 50.0, content_type, AnimationRules())
+    out = rekognition.detect(
+        client, S3(data), "b", "k", 50.0, content_type, animation=AnimationRules()
+    )
     assert client.formats == ["JPEG"] * 8 and out["calls"] == 8
     frames_of = {lab["name"]: lab["frame"] for lab in out["labels"]}
     assert frames_of == {"Explicit": 8, "Explicit Nudity": 8}

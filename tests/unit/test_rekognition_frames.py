@@ -61,7 +61,9 @@ def _open(data: bytes) -> Image.Image:
 def test_one_call_per_sampled_frame_each_a_jpeg(fmt, content_type):
     data = spam_animation(fmt)
     rek = FrameRekognition()
-    out = rekognition.detect(rek, FakeS3(data), "b", "k", 50.0, content_type, animation=AnimationRules())
+    out = rekognition.detect(
+        rek, FakeS3(data), "b", "k", 50.0, content_type, animation=AnimationRules()
+    )
     expected = frames.sample(data, AnimationRules()).indices
     assert len(rek.calls) == len(expected) == out["calls"] == 8
     assert all(_open(call["Bytes"]).format == "JPEG" for call in rek.calls)
