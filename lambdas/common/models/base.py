@@ -17,6 +17,7 @@ import onnxruntime as ort
 from PIL import Image, ImageOps
 
 from common.contract import MODELS_DIR, Env
+from common.frames import flatten
 
 EXIF_ORIENTATION = 0x0112
 # Where `make models` (scripts/build_models.py) writes the converted files in a checkout.
@@ -104,11 +105,4 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255
     """
     if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
         image = ImageOps.exif_transpose(image)
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, background)
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    return image.convert("RGB")
+    return flatten(image, background)
