@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.contract import Branch, Decision
+from common.contract import Branch, Decision, FrameField
 
 
 class Effect:
@@ -155,8 +155,11 @@ def _evidence(signal: Mapping[str, Any], source: str) -> str:
     if not evidence:
         return ""
     if source in READ_TEXT_SOURCES:
+        # Which frame of an animation fired is no personal data: moderators see it.
         n = len(evidence)
-        return f": {n} match{'es' if n != 1 else ''} in the text read"
+        frame = signal.get(FrameField.FRAME)
+        where = f" of frame {frame}" if frame is not None else ""
+        return f": {n} match{'es' if n != 1 else ''} in the text read{where}"
     return f": {'; '.join(evidence[:3])}"
 
 

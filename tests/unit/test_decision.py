@@ -184,3 +184,12 @@ def test_custom_rejects_is_decidable_from_the_custom_branch_alone(custom, expect
                 {"rekognition": {"labels": other}, "custom": result, "text": {}}, RULES
             )
             assert verdict.decision == REJECT
+
+
+def test_a_text_reason_names_the_frame_that_fired_and_still_quotes_nothing():
+    """An animation's text signal carries its frame: moderators see which one fired."""
+    signal = {**sig("spam_link", 0.99, "frame 8: url http://spam.example"), "frame": 8}
+    verdict = decide(results(text=[signal]), RULES)
+    assert verdict.reasons == [
+        "text: spam_link 0.99 >= 0.5: 1 match in the text read of frame 8 -> review"
+    ]
