@@ -220,13 +220,19 @@ def test_timeout_kills_the_environment_and_the_next_start_is_cold(local_cloud):
     )
 
 
+def _sweeper_busy(local_cloud) -> bool:
+    return bool(local_cloud.control("status")["functions"]["sweeper"]["busy"])
+
+
 def test_reserved_concurrency_throttles(local_cloud):
+    """While the one reserved slot is held (every invocation hangs), another is throttled.
+
+    The schedule may take the slot first: the first invocation waits it out, and the
+    second is sent only once the slot is seen held, by whichever invocation holds it."""
     local_cloud.control("faults", {"hang_rate": 1.0, "functions": ["sweeper"]})
-    first = threading.Thread(
-        target=local_cloud.control, args=("invoke", {"function": "sweeper"}), kwargs={"timeout": 60}
-    )
+    first = threading.Thread(target=_invoke_when_free, args=(local_cloud, "sweeper"))
     first.start()
-    time.sleep(0.8)
+    wait_for(lambda: _sweeper_busy(local_cloud), 30)
     second = local_cloud.control("invoke", {"function": "sweeper"}, timeout=60)
     first.join()
     assert second["throttled"] is True
