@@ -30,12 +30,20 @@ from components.quotas import UploadQuotas, UploadQuotasArgs
 from components.settings import StackSettings
 from components.storage import JobStore, JobStoreArgs, incoming_expiry_days
 from lambdas.common.contract import (
+    APPEAL_DECISION_ROUTE,
+    APPEAL_ROUTE,
+    CLAIM_ROUTE,
     METRICS_NAMESPACE,
+    QA_ROUTE,
+    RELEASE_ROUTE,
     REVIEWS_ROUTE,
     VERDICT_ROUTE,
     Function,
     Metric,
+    WorkQueue,
 )
+
+REVIEW_WORK_ROUTES = (CLAIM_ROUTE, RELEASE_ROUTE, APPEAL_ROUTE, APPEAL_DECISION_ROUTE, QA_ROUTE)
 
 ANALYZERS = (Function.REKOGNITION_ANALYZER, Function.CUSTOM_ANALYZER, Function.TEXT_ANALYZER)
 
@@ -252,6 +260,13 @@ class ModerationPipeline(Component):
                         )
                         for key in (REVIEWS_ROUTE, VERDICT_ROUTE)
                     ),
+                    # Claims, appeals and QA: the same function; the owner's appeal too.
+                    *(
+                        Route(
+                            key, reviewer, s.function(Function.REVIEW).timeout, throttling.reviews
+                        )
+                        for key in REVIEW_WORK_ROUTES
+                    ),
                 ],
                 default_throttle=throttling.get_job,
                 log_retention_days=s.log_retention_days,
@@ -335,4 +350,29 @@ class ModerationPipeline(Component):
             period=60 * s.sweep_rate_minutes,
             threshold=60 * s.review.max_age_minutes,
         )
+        # Claims (lambdas/common/claims.py): items wait too long to be claimed, or a
+        # claimant takes longer than the claim lasts (the item went back to the queue).
+        for queue in WorkQueue:
+            alarms.above(
+                f"{queue}-time-to-claim",
+                f"An item of the {queue} queue waited more than {s.review.max_age_minutes} "
+                "minutes before a moderator claimed it.",
+                METRICS_NAMESPACE,
+                Metric.REVIEW_TIME_TO_CLAIM_SECONDS,
+                {"service": Function.REVIEW, "queue": str(queue)},
+                statistic="Maximum",
+                period=300,
+                threshold=60 * s.review.max_age_minutes,
+            )
+            alarms.above(
+                f"{queue}-time-to-decide",
+                f"A moderator took longer than the {s.review.claim_minutes}-minute claim to "
+                f"decide an item of the {queue} queue.",
+                METRICS_NAMESPACE,
+                Metric.REVIEW_TIME_TO_DECIDE_SECONDS,
+                {"service": Function.REVIEW, "queue": str(queue)},
+                statistic="Maximum",
+                period=300,
+                threshold=60 * s.review.claim_minutes,
+            )
         alarms.function_errors_and_throttles(self.functions.values())

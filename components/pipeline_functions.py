@@ -155,6 +155,7 @@ class Resources:
             Env.JOBS_TABLE: self.store.table.name,
             Env.UPLOAD_BUCKET: self.store.uploads.name,
             Env.REVIEW_QUEUE_WARN: "true" if self.settings.review.queue_warn else "false",
+            Env.REVIEW_QA_SAMPLE_RATE: str(self.settings.review.qa_sample_rate),
             Env.ANALYSIS_ORDER: self.settings.analysis_order,
             **self.reuse_environment(),
         }
@@ -334,6 +335,7 @@ def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
             Env.DISPATCH_LEASE_SECONDS: str(r.settings.function(Function.DISPATCHER).timeout),
             Env.ANALYSIS_ORDER: r.settings.analysis_order,
             Env.REVIEW_QUEUE_WARN: "true" if r.settings.review.queue_warn else "false",
+            Env.REVIEW_QA_SAMPLE_RATE: str(r.settings.review.qa_sample_rate),
             **r.reuse_environment(),
         },
         # custom-first: a re-claimed job's next step depends on the custom side's results.
@@ -453,16 +455,25 @@ def review(r: Resources) -> FunctionSpec:
     s = r.settings
     return FunctionSpec(
         name=Function.REVIEW,
-        description="GET /reviews and POST /jobs/{job_id}/review (moderators)",
+        description="Review queue, verdicts, claims, appeals, QA (moderators; appeals: owners)",
         environment={
             Env.JOBS_TABLE: r.store.table.name,
             Env.UPLOAD_BUCKET: r.store.uploads.name,
             Env.MODERATOR_GROUP: s.review.moderator_group,
             Env.REVIEW_IMAGE_URL_SECONDS: str(s.review.image_url_seconds),
             **r.reuse_environment(),
+            Env.REVIEW_CLAIM_MINUTES: str(s.review.claim_minutes),
+            Env.REVIEW_QA_SAMPLE_RATE: str(s.review.qa_sample_rate),
+            Env.APPEAL_WINDOW_DAYS: str(s.appeals.window_days),
         },
         statements=[
             statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
+            # Claims from the appeal and QA queues (their sparse indexes).
+            statement(
+                "ReadAppealAndQaQueues",
+                ["dynamodb:Query"],
+                [r.store.appeal_index_arn, r.store.qa_index_arn],
+            ),
             statement("RecordVerdicts", ["dynamodb:UpdateItem"], [r.store.table.arn]),
             # Before a verdict: who uploaded the job (no one decides their own upload).
             statement("ReadJobOwner", ["dynamodb:GetItem"], [r.store.table.arn]),

@@ -23,7 +23,16 @@ import pulumi_aws as aws
 
 from components.base import Component
 from components.buckets import PrivateBucket, PrivateBucketArgs
-from lambdas.common.contract import INCOMING_PREFIX, REVIEW_INDEX, STATUS_INDEX, UPLOADS_PREFIX
+from lambdas.common.contract import (
+    APPEAL_INDEX,
+    INCOMING_PREFIX,
+    QA_INDEX,
+    REVIEW_INDEX,
+    STATUS_INDEX,
+    UPLOADS_PREFIX,
+    AppealField,
+    QaField,
+)
 
 UPLOAD_PREFIXES = (UPLOADS_PREFIX, INCOMING_PREFIX)
 DAY_SECONDS = 86400
@@ -74,6 +83,11 @@ class JobStore(Component):
                 {"name": "created_at", "type": "S"},
                 {"name": "review_state", "type": "S"},
                 {"name": "completed_at", "type": "S"},
+                # The appeal and QA queues (lambdas/common/appeals.py, qa.py): sparse too.
+                {"name": AppealField.STATE, "type": "S"},
+                {"name": AppealField.AT, "type": "S"},
+                {"name": QaField.STATE, "type": "S"},
+                {"name": QaField.QUEUED_AT, "type": "S"},
             ],
             global_secondary_indexes=[
                 {
@@ -89,6 +103,18 @@ class JobStore(Component):
                     "name": REVIEW_INDEX,
                     "hash_key": "review_state",
                     "range_key": "completed_at",
+                    "projection_type": "ALL",
+                },
+                {
+                    "name": APPEAL_INDEX,
+                    "hash_key": AppealField.STATE,
+                    "range_key": AppealField.AT,
+                    "projection_type": "ALL",
+                },
+                {
+                    "name": QA_INDEX,
+                    "hash_key": QaField.STATE,
+                    "range_key": QaField.QUEUED_AT,
                     "projection_type": "ALL",
                 },
             ],
@@ -130,6 +156,8 @@ class JobStore(Component):
         )
         self.status_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{STATUS_INDEX}")
         self.review_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{REVIEW_INDEX}")
+        self.appeal_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{APPEAL_INDEX}")
+        self.qa_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{QA_INDEX}")
         self.register_outputs(
             {
                 "upload_bucket": self.uploads.name,

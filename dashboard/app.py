@@ -27,6 +27,12 @@ pages = {
     "Pipeline": [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(PAGES / "review.py", title="Review", icon=":material/gavel:", url_path="review"),
+        st.Page(
+            PAGES / "calibration.py",
+            title="Calibration",
+            icon=":material/tune:",
+            url_path="calibration",
+        ),
         st.Page(PAGES / "queues.py", title="Queues", icon=":material/inbox:", url_path="queues"),
         st.Page(
             PAGES / "dead_letters.py",

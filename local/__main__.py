@@ -294,6 +294,7 @@ def cmd_demo(args) -> int:
     args.rate, args.concurrency, args.users, args.seed, args.timeout = 20.0, 8, 5, 7, 300.0
     args.poll = 1.0
     cmd_load(args)
+    _review_work(args)
     _review_hint(args)
     if shutil.which("java"):
         args.days, args.end_date, args.top = 1, None, 10
@@ -327,6 +328,20 @@ def cmd_demo(args) -> int:
             str(args.state_dir),
         ],
         cwd=ROOT,
+    )
+
+
+def _review_work(args) -> None:
+    """Moderators claim and decide, uploaders appeal, QA checks: data for Calibration."""
+    from local.client import LocalCloudClient
+    from local.tools import review_work
+
+    work = review_work.run(LocalCloudClient(Path(args.state_dir)))
+    print(
+        f"moderators: {work.verdicts} verdict(s), {work.appeals} appeal(s) filed and "
+        f"{work.appeals_decided} decided, {work.qa_decided} QA decision(s)"
+        + (f"; refused: {', '.join(work.refused)}" if work.refused else ""),
+        file=sys.stderr,
     )
 
 
@@ -367,6 +382,8 @@ DEMO_SETTINGS = (
     "jobDeadlineSeconds=180",
     "presignExpirySeconds=60",
     'functions={"dispatcher": {"timeout": 5}}',
+    # A fifth of the decisions go to QA, so the Calibration page has agreement to show.
+    'review={"qaSampleRate": 0.2}',
 )
 
 

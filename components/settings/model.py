@@ -107,6 +107,25 @@ class ReviewSettings:
     image_url_seconds: int = setting(
         300, "lifetime of the presigned image URLs in `GET /reviews` (60-3600 s)"
     )
+    claim_minutes: int = setting(
+        15,
+        "how long `POST /reviews/claim` leases an item to a moderator (1-240); past it the "
+        "item is back in its queue",
+    )
+    qa_sample_rate: float = setting(
+        0.0,
+        "share (0-1) of automatic decisions and of verdicts sent to the QA queue, to be "
+        "decided again, blind, by another moderator",
+    )
+
+
+@dataclass(frozen=True)
+class AppealSettings:
+    window_days: int = setting(
+        14,
+        "days after its decision an uploader may appeal a `reject`, a `warn` or a "
+        "moderator's verdict (1 to the job retention)",
+    )
 
 
 @dataclass(frozen=True)
@@ -410,6 +429,7 @@ class StackSettings:
     edge_auth_enabled: bool = setting(False, "CloudFront + Lambda@Edge + Cognito downloads")
     analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
     review: ReviewSettings = section(ReviewSettings, "human review")
+    appeals: AppealSettings = section(AppealSettings, "appeals of decisions by their uploaders")
     verdict_reuse: VerdictReuseSettings = section(VerdictReuseSettings, "verdict reuse")
     quota: QuotaSettings = section(QuotaSettings, "per-user upload limits")
     analysis_order: str = setting(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components import naming
-from components.settings import validate_models
+from components.settings import validate_claims, validate_models
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
 from components.settings.model import (
@@ -722,6 +722,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     presign_window,
     api,
     review,
+    validate_claims.claims_qa_appeals,
     quota,
     alarms,
     packaging,

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common import env, jobs, review, verdicts
+from common import env, jobs, qa, review, verdicts
 from common.contract import IMAGE_ETAG, IMAGE_KEY, AnalysisOrder, Branch, Decision, Env, Metric
 from common.decision import Rules, custom_rejects, decide
 
@@ -81,6 +81,8 @@ class Completion:
     queue_warn: bool = False
     reuse: verdicts.ReuseConfig | None = None
     follow_on: FollowOn | None = None
+    # The share of automatic decisions sampled for QA (common/qa.py).
+    qa_rate: float = 0.0
 
 
 def completion_from_env(lam: Callable[[], Any]) -> Completion:
@@ -96,6 +98,7 @@ def completion_from_env(lam: Callable[[], Any]) -> Completion:
         queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
         reuse=verdicts.config_from_env(),
         follow_on=follow_on,
+        qa_rate=env.number(Env.REVIEW_QA_SAMPLE_RATE, 0.0),
     )
 
 
@@ -244,6 +247,8 @@ def _finalize(
     )
     if not won:
         return BranchReport(BranchOutcome.LOST_RACE)
+    if not review.queued(verdict.decision, done.queue_warn):
+        qa.sample_automatic(ddb, table, job_id, verdict.decision, done.qa_rate, now)
     stored = False
     if done.reuse is not None and job.get(verdicts.KEY):
         stored = verdicts.store(

@@ -60,6 +60,8 @@ class NotificationEvent(StrEnum):
     FAILED = "failed"
     AWAITING_REVIEW = "awaiting_review"
     REVIEWED = "reviewed"
+    # An appeal was decided (once per appeal: upheld or overturned).
+    APPEAL_DECIDED = "appeal_decided"
 
 
 class Branch(StrEnum):
@@ -248,6 +250,9 @@ class Env(StrEnum):
     UPLOADS_PER_DAY = "UPLOADS_PER_DAY"
     ANIMATION_POLICY = "ANIMATION_POLICY"
     ANIMATION_MAX_FRAMES = "ANIMATION_MAX_FRAMES"
+    REVIEW_CLAIM_MINUTES = "REVIEW_CLAIM_MINUTES"
+    REVIEW_QA_SAMPLE_RATE = "REVIEW_QA_SAMPLE_RATE"
+    APPEAL_WINDOW_DAYS = "APPEAL_WINDOW_DAYS"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -294,6 +299,9 @@ ENV_DOCS: dict[Env, str] = {
     Env.UPLOADS_PER_DAY: "uploads one user may start in a UTC day",
     Env.ANIMATION_POLICY: "`analyze`, `reject` or `first-frame-only`: what an animated upload gets",
     Env.ANIMATION_MAX_FRAMES: "frames of an animation analysed (the upload's pixel limit uses it)",
+    Env.REVIEW_CLAIM_MINUTES: "how long a moderator's claim on a queued job lasts",
+    Env.REVIEW_QA_SAMPLE_RATE: "share (0-1) of automatic decisions and verdicts sent to QA",
+    Env.APPEAL_WINDOW_DAYS: "days after its decision a job may be appealed by its owner",
 }
 
 
@@ -397,8 +405,84 @@ class Metric(StrEnum):
     UPLOADS_OVER_QUOTA = "UploadsOverQuota"
     # Billed DetectModerationLabels calls (one per analysed frame of an animation).
     REKOGNITION_CALLS = "RekognitionCalls"
+    # Claims, appeals and QA (the review function, dimension `queue`): how long an item
+    # waited before it was claimed, how long its claimant took to decide it.
+    REVIEW_TIME_TO_CLAIM_SECONDS = "ReviewTimeToClaimSeconds"
+    REVIEW_TIME_TO_DECIDE_SECONDS = "ReviewTimeToDecideSeconds"
+    REVIEW_CLAIMS = "ReviewClaims"
+    APPEALS = "Appeals"
+    APPEALS_DECIDED = "AppealsDecided"
+    QA_DECIDED = "QaDecided"
 
 
 def terminal_metric(status: str) -> Metric:
     """The metric the notifier counts a job under once it is terminal."""
     return Metric.JOBS_COMPLETE if status == Status.COMPLETE else Metric.JOBS_FAILED
+
+
+# --- claims, appeals and QA (common/claims.py, common/appeals.py, common/qa.py) -----------
+# The jobs table's sparse indexes of the appeal and QA queues (hash: the state, range: when
+# the job entered the queue); the review queue is REVIEW_INDEX's `pending` partition.
+APPEAL_INDEX = "appeal_state-appealed_at-index"
+QA_INDEX = "qa_state-qa_queued_at-index"
+# The review function's further routes (one function serves every moderator route, and
+# the owner's appeal).
+CLAIM_ROUTE = "POST /reviews/claim"
+RELEASE_ROUTE = "POST /reviews/{job_id}/release"
+APPEAL_ROUTE = "POST /jobs/{job_id}/appeal"
+APPEAL_DECISION_ROUTE = "POST /jobs/{job_id}/appeal/decision"
+QA_ROUTE = "POST /jobs/{job_id}/qa"
+
+
+class WorkQueue(StrEnum):
+    """A queue moderators claim from: the review queue, the appeal queue, the QA queue."""
+
+    REVIEW = "review"
+    APPEAL = "appeal"
+    QA = "qa"
+
+    def claim_attribute(self, field: ClaimField) -> str:
+        """The job attribute holding this queue's claim `field` (`review_claim_by`, ...)."""
+        return f"{self.value}_{field.value}"
+
+
+class ClaimField(StrEnum):
+    """A claim on a queued job, one set per queue (`WorkQueue.claim_attribute`): who holds
+    it, until when (epoch seconds; past it the job is back in the queue), since when."""
+
+    BY = "claim_by"
+    UNTIL = "claim_until"
+    AT = "claimed_at"
+
+
+class AppealField(StrEnum):
+    """A job's appeal: `appeal_state` and `appealed_at` key the appeal index; `appeal` is
+    `{message, appealed_at, decision_before, outcome, note, decided_by, decided_at}`."""
+
+    STATE = "appeal_state"
+    AT = "appealed_at"
+    APPEAL = "appeal"
+
+
+class AppealState(StrEnum):
+    PENDING = "pending"
+    DECIDED = "decided"
+
+
+class AppealOutcome(StrEnum):
+    UPHOLD = "uphold"
+    OVERTURN = "overturn"
+
+
+class QaField(StrEnum):
+    """A job sampled for QA: `qa_state` and `qa_queued_at` key the QA index; `qa` is
+    `{source, original, original_reviewer, decision, reviewer, note, decided_at, agrees}`."""
+
+    STATE = "qa_state"
+    QUEUED_AT = "qa_queued_at"
+    QA = "qa"
+
+
+class QaState(StrEnum):
+    PENDING = "pending"
+    DECIDED = "decided"

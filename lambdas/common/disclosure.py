@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from common.contract import ReviewState, Status
+from common.contract import AppealField, ReviewState, Status
 
 # The job's attributes its owner sees (the status answer adds `content_url`).
 OWNER_FIELDS = (
@@ -40,6 +40,7 @@ OWNER_FIELDS = (
     "reasons",
     "review_state",
     "review",
+    "appeal",
 )
 # Of a moderator's verdict: the decision and when; not who gave it or their note.
 OWNER_REVIEW_FIELDS = ("decision", "reviewed_at")
@@ -113,6 +114,21 @@ def owner_review(review: Any) -> dict[str, Any] | None:
     return {k: review[k] for k in OWNER_REVIEW_FIELDS if k in review}
 
 
+# Of an appeal: its state and outcome and when; not who decided it nor their note.
+OWNER_APPEAL_FIELDS = ("state", "outcome", "appealed_at", "decided_at")
+
+
+def owner_appeal(job: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the uploader sees of their appeal (from the record's `appeal_state` and
+    `appeal`, or from an owner view's `appeal`)."""
+    appeal = job.get(AppealField.APPEAL)
+    if not isinstance(appeal, Mapping):
+        return None
+    state = job.get(AppealField.STATE) or appeal.get("state")
+    view = {"state": state, **appeal}
+    return {k: view[k] for k in OWNER_APPEAL_FIELDS if view.get(k) is not None}
+
+
 def owner_view(job: Mapping[str, Any]) -> dict[str, Any]:
     """The job as its owner sees it (see the module's docstring); idempotent."""
     view = {k: job[k] for k in OWNER_FIELDS if k in job}
@@ -124,6 +140,12 @@ def owner_view(job: Mapping[str, Any]) -> dict[str, Any]:
     else:
         view.pop("categories", None)
         view.pop("reasons", None)
+    if "appeal" in view:
+        appeal = owner_appeal(job)
+        if appeal is None:
+            view.pop("appeal")
+        else:
+            view["appeal"] = appeal
     if "review" in view:
         review = owner_review(view["review"])
         if review is None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common import analysis, env, jobs, review, verdicts
+from common import analysis, env, jobs, qa, review, verdicts
 from common.contract import AnalysisOrder, Branch, Env, Status
 from common.decision import Rules
 
@@ -72,6 +72,8 @@ class Plan:
     reuse: verdicts.ReuseConfig | None = None
     rules: Rules | None = None
     queue_warn: bool = False
+    # The share of automatic decisions sampled for QA (common/qa.py).
+    qa_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ def dispatch(
             analysis.SKIPPED_REKOGNITION,
             plan.rules or Rules(),
             lambda: now,
-            completion=analysis.Completion(queue_warn=plan.queue_warn, reuse=plan.reuse),
+            completion=analysis.Completion(
+                queue_warn=plan.queue_warn, reuse=plan.reuse, qa_rate=plan.qa_rate
+            ),
         )
         return Dispatched((), attempt, Status.ANALYZING, skipped_rekognition=True)
     payload = analysis.invoke_payload(claim.job)
@@ -198,4 +202,6 @@ def _reuse(
         raise PoisonMessage(f"job {message.job_id} does not exist") from exc
     if not won:
         return None  # not pending: a redelivery; the claim path below tells which case
+    if not review.queued(found.decision, plan.queue_warn):
+        qa.sample_automatic(ddb, table, message.job_id, found.decision, plan.qa_rate, now)
     return Dispatched((), 0, Status.COMPLETE, reused_from=found.source_job_id)

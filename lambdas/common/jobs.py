@@ -25,9 +25,15 @@ from common.contract import (
     IMAGE_KEY,
     LEGACY_BRANCHES,
     STATUS_INDEX,
+    AppealField,
+    AppealState,
     Branch,
+    ClaimField,
+    QaField,
+    QaState,
     ReviewState,
     Status,
+    WorkQueue,
 )
 from common.timeutil import epoch, iso
 
@@ -515,3 +521,228 @@ def jobs_older_than(
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- claims, appeals and QA (common/claims.py, common/appeals.py, common/qa.py) -----------
+
+
+def claim_condition(queue: WorkQueue) -> tuple[str, dict[str, str]]:
+    """The condition a write by a moderator (`:me`, at `:epoch`) needs on the job's claim
+    in `queue`: nobody holds it, it expired, or it is theirs; and the names it uses."""
+    names = {
+        "#cby": queue.claim_attribute(ClaimField.BY),
+        "#cuntil": queue.claim_attribute(ClaimField.UNTIL),
+    }
+    return "(attribute_not_exists(#cuntil) OR #cuntil < :epoch OR #cby = :me)", names
+
+
+def claim_job(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    queue: WorkQueue,
+    state_attribute: str,
+    moderator: str,
+    now: datetime,
+    minutes: int,
+) -> tuple[bool, dict[str, Any] | None]:
+    """Lease a queued job to `moderator` for `minutes`: one conditional UpdateItem.
+
+    Conditional on the job still being in the queue (`state_attribute = pending`) and on
+    its claim in that queue being free, expired or the moderator's own (a renewal), so
+    two moderators claiming at once never both win. Returns (won, item): the item after
+    (won) or as it was (lost).
+    """
+    condition, names = claim_condition(queue)
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression="SET #cby = :me, #cuntil = :until, #cat = :now",
+        ConditionExpression=f"#state = :pending AND {condition}",
+        ExpressionAttributeNames={
+            **names,
+            "#cat": queue.claim_attribute(ClaimField.AT),
+            "#state": state_attribute,
+        },
+        ExpressionAttributeValues=_values(
+            me=moderator,
+            until=epoch(now) + 60 * minutes,
+            now=iso(now),
+            epoch=epoch(now),
+            pending="pending",
+        ),
+    )
+
+
+def release_job(
+    ddb: Any, table: str, job_id: str, queue: WorkQueue, moderator: str, now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """Give a claim back: only the claimant's own, unexpired claim is removed."""
+    names = {f"#{f.name.lower()}": queue.claim_attribute(f) for f in ClaimField}
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        returns="NONE",
+        UpdateExpression="REMOVE #by, #until, #at",
+        ConditionExpression="#by = :me AND #until >= :epoch",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=_values(me=moderator, epoch=epoch(now)),
+    )
+
+
+def file_appeal(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    owner: str,
+    message: str,
+    decision_before: str,
+    now: datetime,
+    window_start: datetime,
+) -> tuple[bool, dict[str, Any] | None]:
+    """The owner's appeal: the job enters the appeal queue. One conditional UpdateItem.
+
+    Conditional on the caller owning the job, the job being complete with an appealable
+    decision (`reject` or `warn` from the rules, or any verdict of a moderator) made at or
+    after `window_start`, and no appeal yet: a job is appealed at most once.
+    """
+    appeal = {"message": message, "appealed_at": iso(now), "decision_before": decision_before}
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        returns="NONE",
+        UpdateExpression="SET #state = :pending, #at = :now, #appeal = :appeal, updated_at = :now",
+        ConditionExpression=(
+            "user_id = :me AND #s = :complete AND attribute_not_exists(#state) "
+            "AND decision = :before AND ("
+            "(review_state = :reviewed AND #rv.reviewed_at >= :since) OR "
+            "(attribute_not_exists(review_state) AND decision IN (:reject, :warn) "
+            "AND completed_at >= :since))"
+        ),
+        ExpressionAttributeNames={
+            "#s": "status",
+            "#state": AppealField.STATE,
+            "#at": AppealField.AT,
+            "#appeal": AppealField.APPEAL,
+            "#rv": "review",
+        },
+        ExpressionAttributeValues=_values(
+            pending=AppealState.PENDING,
+            now=iso(now),
+            appeal=appeal,
+            me=owner,
+            complete=Status.COMPLETE,
+            before=decision_before,
+            reviewed=ReviewState.REVIEWED,
+            since=iso(window_start),
+            reject="reject",
+            warn="warn",
+        ),
+    )
+
+
+def decide_appeal(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    moderator: str,
+    decided: dict[str, Any],
+    decision_before: str,
+    decision_after: str,
+    now: datetime,
+) -> tuple[bool, dict[str, Any] | None]:
+    """Decide a pending appeal (`decided`: outcome, note, decided_by, decided_at); the job's
+    decision becomes `decision_after` (unchanged for an upheld appeal). One conditional
+    UpdateItem, so racing moderators decide it once: only while the appeal is pending and
+    the decision is still the one appealed, never by the uploader or the job's reviewer,
+    and not while another moderator holds the appeal's claim."""
+    condition, names = claim_condition(WorkQueue.APPEAL)
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            "SET #state = :decided, #appeal.outcome = :outcome, #appeal.note = :note, "
+            "#appeal.decided_by = :me, #appeal.decided_at = :now, "
+            "#appeal.decision_after = :after, decision = :after, updated_at = :now"
+        ),
+        ConditionExpression=(
+            f"#state = :pending AND decision = :before AND user_id <> :me "
+            f"AND (attribute_not_exists(#rv.reviewer) OR #rv.reviewer <> :me) AND {condition}"
+        ),
+        ExpressionAttributeNames={
+            **names,
+            "#state": AppealField.STATE,
+            "#appeal": AppealField.APPEAL,
+            "#rv": "review",
+        },
+        ExpressionAttributeValues=_values(
+            decided=AppealState.DECIDED,
+            pending=AppealState.PENDING,
+            outcome=decided["outcome"],
+            note=decided.get("note", ""),
+            me=moderator,
+            now=iso(now),
+            after=decision_after,
+            before=decision_before,
+            epoch=epoch(now),
+        ),
+    )
+
+
+def queue_for_qa(
+    ddb: Any, table: str, job_id: str, sample: dict[str, Any], now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """Put a complete job in the QA queue (`sample`: source, original, original_reviewer).
+    At most once per job: conditional on it never having been sampled."""
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        returns="NONE",
+        UpdateExpression="SET #state = :pending, #at = :now, #qa = :qa",
+        ConditionExpression="attribute_exists(job_id) AND attribute_not_exists(#state)",
+        ExpressionAttributeNames={
+            "#state": QaField.STATE,
+            "#at": QaField.QUEUED_AT,
+            "#qa": QaField.QA,
+        },
+        ExpressionAttributeValues=_values(pending=QaState.PENDING, now=iso(now), qa=sample),
+    )
+
+
+def decide_qa(
+    ddb: Any, table: str, job_id: str, moderator: str, decided: dict[str, Any], now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """Record a QA decision (`decided`: decision, note, agrees). Once per job, only by a
+    moderator who is neither the uploader nor the original reviewer, and not while
+    another moderator holds the QA claim."""
+    condition, names = claim_condition(WorkQueue.QA)
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            "SET #state = :decided, #qa.decision = :decision, #qa.note = :note, "
+            "#qa.reviewer = :me, #qa.decided_at = :now, #qa.agrees = :agrees"
+        ),
+        ConditionExpression=(
+            f"#state = :pending AND user_id <> :me "
+            f"AND (attribute_not_exists(#qa.original_reviewer) OR #qa.original_reviewer <> :me) "
+            f"AND {condition}"
+        ),
+        ExpressionAttributeNames={**names, "#state": QaField.STATE, "#qa": QaField.QA},
+        ExpressionAttributeValues=_values(
+            decided=QaState.DECIDED,
+            pending=QaState.PENDING,
+            decision=decided["decision"],
+            note=decided.get("note", ""),
+            agrees=bool(decided["agrees"]),
+            me=moderator,
+            now=iso(now),
+            epoch=epoch(now),
+        ),
+    )

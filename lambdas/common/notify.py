@@ -23,6 +23,8 @@ from common.contract import (
     IMAGE_ETAG,
     IMAGE_KEY,
     TERMINAL_STATUSES,
+    AppealField,
+    AppealState,
     Decision,
     NotificationEvent,
     ReviewState,
@@ -38,8 +40,12 @@ class Notification:
 
     @property
     def deduplication_id(self) -> str:
-        """`<job id>.<status>` for the terminal notification, `<job id>.reviewed` after it."""
-        suffix = "reviewed" if self.event is NotificationEvent.REVIEWED else self.job["status"]
+        """`<job id>.<status>` for the terminal notification, `<job id>.reviewed` after it,
+        `<job id>.appeal` for an appeal's outcome."""
+        suffix = {
+            NotificationEvent.REVIEWED: "reviewed",
+            NotificationEvent.APPEAL_DECIDED: "appeal",
+        }.get(self.event, self.job["status"])
         return f"{self.job['job_id']}.{suffix}"
 
 
@@ -86,7 +92,23 @@ def notification_for(record: dict[str, Any]) -> Notification | None:
     job = review_transition(record)
     if job is not None:
         return Notification(NotificationEvent.REVIEWED, job)
+    job = appeal_transition(record)
+    if job is not None:
+        return Notification(NotificationEvent.APPEAL_DECIDED, job)
     return None
+
+
+def appeal_transition(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The new job image if this stream record decided an appeal (pending -> decided):
+    one record per appeal, the decision's conditional write (common/appeals.py)."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    new, old = _images(record)
+    if not new or new.get(AppealField.STATE) != AppealState.DECIDED:
+        return None
+    if old.get(AppealField.STATE) != AppealState.PENDING:
+        return None
+    return new
 
 
 def message_for(job: dict[str, Any], event: NotificationEvent | None = None) -> dict[str, Any]:
@@ -114,6 +136,12 @@ def message_for(job: dict[str, Any], event: NotificationEvent | None = None) -> 
     if event is NotificationEvent.REVIEWED:
         message["automatic_decision"] = job.get("automatic_decision")
         message["review"] = job.get("review")
+    if event is NotificationEvent.APPEAL_DECIDED:
+        # The outcome and the decisions before and after it; who decided stays internal.
+        appeal = job.get(AppealField.APPEAL) or {}
+        message["appeal"] = {
+            k: appeal.get(k) for k in ("outcome", "decision_before", "decision_after", "decided_at")
+        }
     return message
 
 

@@ -41,3 +41,16 @@ def model_timings(timings: Mapping[str, float], metric: Metric = Metric.MODEL_IN
             default_dimensions={"service": service, "model": model},
         ):
             pass
+
+
+def queue_timing(metric: Metric, queue: str, seconds: float) -> None:
+    """One EMF metric (dimensions service and queue) of a claim's timing: time to claim,
+    time to decide (common/claims.py); the alarms are per queue."""
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+    with single_metric(
+        name=metric,
+        unit=MetricUnit.Seconds,
+        value=float(seconds),
+        default_dimensions={"service": service, "queue": queue},
+    ):
+        pass

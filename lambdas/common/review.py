@@ -47,8 +47,9 @@ from common.contract import (
     Decision,
     ReviewState,
     Status,
+    WorkQueue,
 )
-from common.timeutil import iso, parse_iso
+from common.timeutil import epoch, iso, parse_iso
 
 MAX_NOTE_CHARS = 2000
 DEFAULT_PAGE = 25
@@ -491,6 +492,7 @@ def record_verdict(
         "reviewed_at": iso(now),
         "via": via,
     }
+    claim, claim_names = jobs.claim_condition(WorkQueue.REVIEW)
     try:
         out = ddb.update_item(
             TableName=table,
@@ -499,9 +501,12 @@ def record_verdict(
                 "SET review_state = :reviewed, automatic_decision = decision, "
                 "decision = :verdict, review = :review, updated_at = :now"
             ),
-            ConditionExpression="review_state = :pending AND #s = :complete",
-            ExpressionAttributeNames={"#s": "status"},
+            ConditionExpression=f"review_state = :pending AND #s = :complete AND {claim}",
+            ExpressionAttributeNames={"#s": "status", **claim_names},
             ExpressionAttributeValues={
+                # Claims: not while another moderator holds the job (common/claims.py).
+                ":me": _value(reviewer),
+                ":epoch": _value(epoch(now)),
                 ":reviewed": _value(ReviewState.REVIEWED),
                 ":pending": _value(ReviewState.PENDING),
                 ":complete": _value(Status.COMPLETE),
@@ -515,7 +520,7 @@ def record_verdict(
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        raise _why_not(job_id, exc) from None
+        raise _why_not(job_id, exc, now) from None
     job = jobs.deserialize(out.get("Attributes")) or {}
     if verdict_store is not None and job.get(verdicts.KEY):
         table_name, ttl_days = verdict_store
@@ -525,11 +530,19 @@ def record_verdict(
     return job
 
 
-def _why_not(job_id: str, exc: ClientError) -> Refused:
+def _why_not(job_id: str, exc: ClientError, now: datetime) -> Refused:
     raw = exc.response.get("Item")
     job = jobs.deserialize(raw) if isinstance(raw, dict) else None
     if job is None:
         return Refused(404, "not_found", "no such job")
+    if job.get("review_state") == ReviewState.PENDING and job.get("status") == Status.COMPLETE:
+        # Still pending and complete: the claim condition is what failed.
+        return Refused(
+            409,
+            "claimed_by_another",
+            f"job {job_id} is claimed by another moderator; claim another item "
+            "(POST /reviews/claim)",
+        )
     if job.get("review_state") == ReviewState.REVIEWED:
         done = job.get("review") or {}
         return Refused(

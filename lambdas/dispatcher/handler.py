@@ -32,6 +32,7 @@ def _plan() -> dispatch.Plan:
         reuse=verdicts.config_from_env(),
         rules=rules.from_config() if order == AnalysisOrder.CUSTOM_FIRST else None,
         queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+        qa_rate=env.number(Env.REVIEW_QA_SAMPLE_RATE, 0.0),
     )
 
 

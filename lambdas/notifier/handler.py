@@ -63,6 +63,8 @@ def record_handler(record: DynamoDBRecord) -> str:
         )
         if note.event is NotificationEvent.REVIEWED:
             metrics.add_metric(name=Metric.JOBS_REVIEWED, unit="Count", value=1)
+        elif note.event is NotificationEvent.APPEAL_DECIDED:
+            metrics.add_metric(name=Metric.APPEALS_DECIDED, unit="Count", value=1)
         else:
             metrics.add_metric(name=terminal_metric(job["status"]), unit="Count", value=1)
         return message_id

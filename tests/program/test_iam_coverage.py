@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.common.contract import AnalysisOrder, Env
+from lambdas.common.contract import APPEAL_INDEX, QA_INDEX, REVIEW_INDEX, AnalysisOrder, Env
 from tests.support import iam_coverage as ic
 from tests.support.paths import ROOT
 from tests.support.program import ProgramRun, function_component, run_program
@@ -43,6 +43,8 @@ class Reviewed:
     reason: str
     # The call happens only when the function's environment has these values.
     only_when: dict[str, str] = field(default_factory=dict)
+    # The table indexes a Query may name (when its IndexName is not a constant).
+    indexes: tuple[str, ...] = ()
 
 
 # (function, "<module>:<function>:<operation>") -> what a reviewer settled.
@@ -63,6 +65,11 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
         "custom-first job whose custom side already rejects (dispatch.dispatch: "
         "start.skip_rekognition); in parallel it never finalizes",
         only_when={Env.ANALYSIS_ORDER: AnalysisOrder.CUSTOM_FIRST},
+    ),
+    ("review", "common.claims:_candidates:query"): Reviewed(
+        (Env.JOBS_TABLE,),
+        "a claim reads the queue's partition of its index: claims.QUEUES names exactly these",
+        indexes=(REVIEW_INDEX, APPEAL_INDEX, QA_INDEX),
     ),
 }
 
@@ -198,7 +205,10 @@ def check(run: ProgramRun, logical: str, closure: ic.Closure, doc: dict) -> Repo
                 report.off.append(f"{label}: its variables are not set")
                 continue
             index = ic.index_name(site, closure) if site.service == "dynamodb" else None
-            if index == ic.UNRESOLVED:
+            indexes: tuple[str | None, ...] = (index,)
+            if index == ic.UNRESOLVED and reviewed is not None and reviewed.indexes:
+                indexes = reviewed.indexes
+            elif index == ic.UNRESOLVED:
                 report.unknown.append(f"{label}: index name not a constant")
                 continue
             for need, variables in resolved:
@@ -208,9 +218,10 @@ def check(run: ProgramRun, logical: str, closure: ic.Closure, doc: dict) -> Repo
                     (report.covered if ok else report.missing).append(f"{text} on *")
                     continue
                 for variable in sorted(v for v in variables if v in env):
-                    arn, objects = arn_of(run, need.action, env[variable], index)
-                    ok = allows(doc, need.action, arn, prefix=objects)
-                    (report.covered if ok else report.missing).append(f"{text} on {arn}")
+                    for one in indexes:
+                        arn, objects = arn_of(run, need.action, env[variable], one)
+                        ok = allows(doc, need.action, arn, prefix=objects)
+                        (report.covered if ok else report.missing).append(f"{text} on {arn}")
     return report
 
 

@@ -65,7 +65,7 @@ def test_jobs_table_on_demand_pitr_sse_ttl_stream_and_status_index(run):
     assert i["serverSideEncryption"] == {"enabled": True}
     assert i["ttl"] == {"attributeName": "expires_at", "enabled": True}
     assert i["streamEnabled"] is True and i["streamViewType"] == "NEW_AND_OLD_IMAGES"
-    status_gsi, _ = i["globalSecondaryIndexes"]
+    status_gsi = i["globalSecondaryIndexes"][0]
     assert (status_gsi["name"], status_gsi["hashKey"], status_gsi["rangeKey"]) == (
         "status-created_at-index",
         "status",
@@ -194,6 +194,12 @@ def test_api_routes_use_the_jwt_authorizer_with_throttling_and_access_logs(run):
         "GET /jobs/{job_id}",
         "GET /reviews",
         "POST /jobs/{job_id}/review",
+        # claims, appeals and QA
+        "POST /reviews/claim",
+        "POST /reviews/{job_id}/release",
+        "POST /jobs/{job_id}/appeal",
+        "POST /jobs/{job_id}/appeal/decision",
+        "POST /jobs/{job_id}/qa",
     }
     assert all(r["authorizationType"] == "JWT" for r in routes.values())
     stage = run.one("aws:apigatewayv2/stage:Stage").inputs

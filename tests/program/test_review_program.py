@@ -8,7 +8,7 @@ import pytest
 
 from components.settings import ConfigError, settings_from_mapping
 from lambdas.common import review
-from lambdas.common.contract import REVIEW_INDEX
+from lambdas.common.contract import APPEAL_INDEX, QA_INDEX, REVIEW_INDEX
 from local.runtime.event_sources import passes_filters
 from tests.program.test_edge_program import edge_run, jwks_file  # noqa: F401 - fixture
 from tests.support.config import BASE_CONFIG
@@ -75,7 +75,15 @@ def test_each_review_route_may_invoke_the_function_for_its_own_path_only(run):
         if p.name.startswith("moderation-api-review")
     }
     arns = sorted(p["sourceArn"].split("/*/", 1)[1] for p in permissions.values())
-    assert arns == ["GET/reviews*", "POST/jobs/*/review"]
+    assert arns == [
+        "GET/reviews*",
+        "POST/jobs/*/appeal",
+        "POST/jobs/*/appeal/decision",
+        "POST/jobs/*/qa",
+        "POST/jobs/*/review",
+        "POST/reviews/*/release",
+        "POST/reviews/claim*",
+    ]
     assert all(p["function"] == "moderation-test-review" for p in permissions.values())
     # the existing routes keep their permissions (and names)
     upload = run.one("aws:lambda/permission:Permission", "moderation-api-upload-permission")
@@ -91,7 +99,9 @@ def test_the_review_role_queries_the_index_updates_the_table_and_reads_originals
     for stmt in policy_of(run, "review")["Statement"]:
         for action in stmt["Action"]:
             by_action.setdefault(action, set()).update(stmt["Resource"])
-    assert by_action.pop("dynamodb:Query") == {f"{table}/index/{REVIEW_INDEX}"}
+    assert by_action.pop("dynamodb:Query") == {
+        f"{table}/index/{index}" for index in (REVIEW_INDEX, APPEAL_INDEX, QA_INDEX)
+    }
     assert by_action.pop("dynamodb:UpdateItem") == {table}
     assert by_action.pop("dynamodb:GetItem") == {table}  # whose upload it is (no self-review)
     assert by_action.pop("s3:GetObject") == {f"{bucket}/uploads/*"}

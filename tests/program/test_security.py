@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from lambdas.common.contract import APPEAL_INDEX, QA_INDEX
 from tests.support.program import ACCOUNT, ProgramRun, function_component, logical_of, run_program
 
 # Actions AWS offers no resource-level permission for; "*" is required and a comment says so.
@@ -236,7 +237,9 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         },
         # The review queue (the index only), verdicts (the table), the originals to presign.
         "review": originals
-        | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts},
+        | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts}
+        # Claims from the appeal and QA queues (their indexes only).
+        | {f"{table['arn']}/index/{index}" for index in (APPEAL_INDEX, QA_INDEX)},
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())
