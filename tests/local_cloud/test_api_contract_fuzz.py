@@ -74,6 +74,11 @@ def test_the_spec_has_the_operations_the_api_routes():
         "GET /jobs/{job_id}",
         "GET /reviews",
         "POST /jobs/{job_id}/review",
+        "POST /reviews/claim",
+        "POST /reviews/{job_id}/release",
+        "POST /jobs/{job_id}/appeal",
+        "POST /jobs/{job_id}/appeal/decision",
+        "POST /jobs/{job_id}/qa",
     }
 
 

@@ -89,3 +89,17 @@ def test_an_appeal_runs_end_to_end_with_its_notification(local_cloud):
         assert "appeal-moderator" not in str(view)
     finally:
         listener.close()
+
+
+def test_the_demos_moderators_claim_decide_appeal_and_check(local_cloud):
+    """What `python -m local demo` runs after its load, so Calibration has data."""
+    from local.tools import review_work
+
+    queued = upload(local_cloud, "moderate", 9202, "demo-appellant")
+    rejected = upload(local_cloud, "explicit", 9203, "demo-appellant")
+    wait_for(lambda: record(local_cloud, queued).get("review_state") == "pending", 90)
+    wait_for(lambda: record(local_cloud, rejected).get("status") == "complete", 90)
+    work = review_work.run(local_cloud, verdicts=50, appeals=5)
+    assert work.verdicts >= 1 and work.appeals >= 1 and work.appeals_decided >= 1, work
+    assert record(local_cloud, queued)["review_state"] == "reviewed"
+    assert record(local_cloud, rejected).get("appeal_state") == "decided"
