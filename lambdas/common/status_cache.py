@@ -3,7 +3,9 @@
 Why the rules are what they are:
 - `complete` and `failed` are final, so a terminal job is cached for
   `terminal_ttl` (capped by the item's own `expires_at`) — except a job awaiting a
-  moderator's verdict, whose decision will still change: it is cached as active.
+  moderator's verdict or the decision of its appeal, whose decision will still change:
+  it is cached as active. (An entry cached before its owner appealed shows the appeal
+  once it expires: the review function that records the appeal has no cache access.)
 - Any other status may change at any moment, so it is cached for `active_ttl` only,
   counted from the moment the DynamoDB read *started*. Both tiers expire an entry
   at that same instant, so no answer is ever staler than `active_ttl`, however many
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from common import disclosure, env
-from common.contract import TERMINAL_STATUSES, Env, Metric, ReviewState
+from common.contract import TERMINAL_STATUSES, AppealField, AppealState, Env, Metric, ReviewState
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,23 @@ class Entry:
     expires_at: float
 
 
+def appeal_pending(job: dict[str, Any]) -> bool:
+    """A pending appeal (the record's `appeal_state`, or an owner view's `appeal.state`):
+    the decision may still change, so the job is cached as active."""
+    appeal = job.get("appeal")
+    state = job.get(AppealField.STATE) or (
+        appeal.get("state") if isinstance(appeal, dict) else None
+    )
+    return state == AppealState.PENDING
+
+
 def ttl_for(job: dict[str, Any], terminal_ttl: float, active_ttl: float, now: float) -> float:
     """How long (s) a job read at `now` may be served from a cache."""
-    if job.get("status") in TERMINAL_STATUSES and job.get("review_state") != ReviewState.PENDING:
+    if (
+        job.get("status") in TERMINAL_STATUSES
+        and job.get("review_state") != ReviewState.PENDING
+        and not appeal_pending(job)
+    ):
         ttl = terminal_ttl
         expires = job.get("expires_at")
         if isinstance(expires, (int, float)):

@@ -230,6 +230,14 @@ def test_a_job_awaiting_review_is_cached_as_active_not_as_final():
     assert ttl_for({**done, "review_state": ReviewState.REVIEWED}, 3600, 1, 0) == 3600
 
 
+def test_a_job_whose_appeal_is_pending_is_cached_as_active_until_it_is_decided():
+    done = {"status": "complete", "decision": "reject"}
+    assert ttl_for({**done, "appeal_state": "pending"}, 3600, 1, 0) == 1
+    assert ttl_for({**done, "appeal": {"state": "pending"}}, 3600, 1, 0) == 1  # an owner view
+    assert ttl_for({**done, "appeal_state": "decided"}, 3600, 1, 0) == 3600
+    assert ttl_for({**done, "appeal": {"state": "decided"}}, 3600, 1, 0) == 3600
+
+
 def test_the_reviewed_notification_has_its_own_fifo_deduplication_id():
     from common.contract import NotificationEvent
     from common.notify import Notification
