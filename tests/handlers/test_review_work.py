@@ -403,3 +403,22 @@ def test_qa_sampling_is_by_the_job_id_so_every_retry_agrees():
     assert set(picked) <= {j for j in ids if qa.sampled(j, 0.2)}, "a larger share keeps the smaller"
     assert qa.agrees("warn", "approve") and qa.agrees("reject", "reject")
     assert not qa.agrees("approve", "reject")
+
+
+def test_a_decision_completed_from_a_stored_verdict_is_sampled_by_the_dispatcher(stack):
+    from common import dispatch
+    from local.tools import fixtures
+    from tests.handlers import test_verdict_reuse as reuse_tests
+
+    reuse = reuse_tests.config(stack)
+    reuse_tests.rekognition_version(stack, "7.0")
+    data = fixtures.png(seed=23)
+    reuse_tests.decided(stack, data, reuse, reuse_tests.REK_EXPLICIT)
+    second, sha = reuse_tests.upload(stack, data, user="user-2")
+    plan = dispatch.Plan(reuse_tests.ANALYZERS, 30, reuse=reuse, rules=RULES, qa_rate=1.0)
+    out = dispatch.dispatch(
+        stack.client("dynamodb"), None, table(stack), dispatch.Message(second, sha), plan, utcnow()
+    )
+    assert out.reused
+    assert job(stack, second)["qa"] == {"source": "rules", "original": "reject"}
+    assert job(stack, second)["qa_state"] == "pending"
