@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, ui
+from dashboard import access, console, loaders, ui
 from dashboard.data import review as review_data
+from lambdas.common import review as review_behaviour
 from lambdas.common.contract import VERDICTS, Output
 from lambdas.common.timeutil import utcnow
 
@@ -29,16 +30,24 @@ if Output.REVIEW_INDEX not in tgt.outputs:
     )
     st.stop()
 
-who = ui.load(loaders.operator, key, tgt, what="finding out who you are")
-if who is None:
-    st.stop()
-# No one decides their own upload: the operator names the app user ids they upload with.
-app_ids = st.text_input(
-    "Your app user ids (token `sub`, comma-separated)",
-    key="review_app_user_ids",
-    help="Jobs uploaded by you are marked in the queue and a verdict on them is refused "
-    "(403 own_upload in the API): another moderator decides them.",
-)
+# Signed in: the reviewer is the signed-in identity (its `sub`, as the API records it).
+# Local: the machine's operator, who names the app user ids they upload with (no one
+# decides their own upload).
+me = console.signed_in()
+if me is None:
+    operator = ui.load(loaders.operator, key, tgt, what="finding out who you are")
+    if operator is None:
+        st.stop()
+    me = console.identity(operator)
+    app_ids = st.text_input(
+        "Your app user ids (token `sub`, comma-separated)",
+        key="review_app_user_ids",
+        help="Jobs uploaded by you are marked in the queue and a verdict on them is refused "
+        "(403 own_upload in the API): another moderator decides them.",
+    )
+else:
+    app_ids = ""
+who = me.user
 identities = review_data.operator_identities(who, app_ids)
 group = tgt.outputs.get(Output.MODERATOR_GROUP, "moderators")
 max_age = tgt.outputs.get(Output.REVIEW_MAX_AGE_MINUTES)
@@ -155,17 +164,22 @@ else:
         )
         yes, no = st.columns([1, 6])
         if yes.button("Confirm", key="review_confirm", type="primary"):
-            outcome = review_data.submit(
-                tgt.client("dynamodb"),
-                tgt.outputs[Output.JOBS_TABLE],
-                job_id,
-                pending["decision"],
-                pending["note"],
-                who,
-                utcnow(),
-                verdict_store=review_data.verdict_store(tgt.outputs),
-                identities=identities,
-            )
+            try:  # the API's own group rule, on the signed-in identity's claims
+                reviewer = access.may_record_verdict(me, group)
+            except review_behaviour.Refused as refused:
+                outcome = review_data.Outcome(False, refused.message)
+            else:
+                outcome = review_data.submit(
+                    tgt.client("dynamodb"),
+                    tgt.outputs[Output.JOBS_TABLE],
+                    job_id,
+                    pending["decision"],
+                    pending["note"],
+                    reviewer,
+                    utcnow(),
+                    verdict_store=review_data.verdict_store(tgt.outputs),
+                    identities=identities,
+                )
             st.session_state.pop(PENDING, None)
             st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}
             loaders.forget_review_reads()
