@@ -460,6 +460,7 @@ def review(r: Resources) -> FunctionSpec:
             Env.MODERATOR_GROUP: s.review.moderator_group,
             Env.REVIEW_IMAGE_URL_SECONDS: str(s.review.image_url_seconds),
             **r.reuse_environment(),
+            Env.AUDIT_TABLE: r.store.audit_table.name,
         },
         statements=[
             statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
@@ -469,5 +470,7 @@ def review(r: Resources) -> FunctionSpec:
             # A moderator's verdict becomes the stored verdict for the image's bytes.
             *r.reuse_statements("StoreModeratorVerdicts", ["dynamodb:PutItem"]),
             statement("PresignOriginals", ["s3:GetObject"], [r.uploads_objects]),
+            # Each verdict goes to the audit log (one new entry; never read or changed).
+            statement("AuditVerdicts", ["dynamodb:PutItem"], [r.store.audit_table.arn]),
         ],
     )

@@ -20,7 +20,6 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import console, ui
-from dashboard.access import Role
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
@@ -47,6 +46,12 @@ pages = {
             icon=":material/timeline:",
             url_path="job-trace",
         ),
+        st.Page(
+            PAGES / "audit_log.py",
+            title="Audit log",
+            icon=":material/history:",
+            url_path="audit-log",
+        ),
     ],
     "Planning": [
         st.Page(PAGES / "cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
@@ -70,11 +75,6 @@ if target is None or target.is_local:
 
 # Pages follow the visitor's groups (all of them in the local mode): moderators review;
 # operators run the pipeline. A page left out cannot be opened, not even by its URL.
-MODERATOR_PAGES = {"review"}
 for section, entries in pages.items():
-    pages[section] = [
-        p
-        for p in entries
-        if console.allowed(Role.MODERATOR if p.url_path in MODERATOR_PAGES else Role.OPERATOR)
-    ]
+    pages[section] = [p for p in entries if console.allowed(console.role_of(p.url_path or ""))]
 st.navigation({k: v for k, v in pages.items() if v}).run()

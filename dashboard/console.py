@@ -10,6 +10,7 @@ named at launch: the sidebar shows it and offers no choice.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -28,6 +29,15 @@ from dashboard.access import (
 from lambdas.common.contract import Output
 
 IDENTITY = "console_identity"
+# The pages moderators use (url path = file stem, `_` as `-`); every other page is the
+# operators'. The appeals and QA pages join this set as they are added.
+MODERATOR_PAGES = frozenset({"review"})
+
+
+def role_of(page: str) -> Role:
+    """The role a page serves, by its file (`pages/review.py`) or url path (`review`)."""
+    name = Path(page).stem.replace("_", "-")
+    return Role.MODERATOR if name in MODERATOR_PAGES else Role.OPERATOR
 
 
 def launch_options() -> LaunchOptions:
@@ -52,9 +62,13 @@ def _auth_section() -> dict[str, Any] | None:
         return None
 
 
-def gate(outputs: dict[str, Any] | None) -> Identity | None:
+def gate(outputs: dict[str, Any] | None, page_file: str | None = None) -> Identity | None:
     """Let the visitor in or stop the run. Returns the signed-in identity, or None in the
-    local mode (the page finds the operator itself: `identity(...)`)."""
+    local mode (the page finds the operator itself: `identity(...)`).
+
+    app.py calls it before registering pages; every page calls it again (through
+    `ui.page`) with its own file, so a page runs only for a signed-in visitor whose groups
+    it serves, however it was reached."""
     options = launch_options()
     address = bind_address()
     if not sign_in_required(address, options):
@@ -69,16 +83,25 @@ def gate(outputs: dict[str, Any] | None) -> Identity | None:
     if not user.is_logged_in:
         st.title("Moderation console")
         st.info("Sign in to use the console.", icon=":material/login:")
-        st.button("Sign in", key="console_sign_in", type="primary", on_click=st.login)
+        if st.button("Sign in", key="console_sign_in", type="primary"):
+            st.login()
         st.stop()
     moderators = str((outputs or {}).get(Output.MODERATOR_GROUP) or "moderators")
     try:
         who = signed_in_identity(user.to_dict(), moderators, options.operators_group)
     except ConsoleRefused as refused:
         st.error(f"Your sign-in cannot be used: {refused}.")
-        st.button("Sign out", key="console_sign_out_refused", on_click=st.logout)
+        if st.button("Sign out", key="console_sign_out_refused"):
+            st.logout()
         st.stop()
     st.session_state[IDENTITY] = who
+    if who.roles and page_file is not None and not who.can(role_of(page_file)):
+        st.error(
+            f"This page is for {role_of(page_file)}s; you are signed in as {who.display} "
+            f"({', '.join(sorted(who.roles))}).",
+            icon=":material/block:",
+        )
+        st.stop()
     if not who.roles:
         st.title("Moderation console")
         st.warning(
@@ -87,7 +110,8 @@ def gate(outputs: dict[str, Any] | None) -> Identity | None:
             "Ask an administrator to add you to one.",
             icon=":material/block:",
         )
-        st.button("Sign out", key="console_sign_out_none", on_click=st.logout)
+        if st.button("Sign out", key="console_sign_out_none"):
+            st.logout()
         st.stop()
     return who
 
@@ -116,4 +140,5 @@ def sidebar() -> None:
     side = st.sidebar
     roles = ", ".join(sorted(who.roles)) or "no role"
     side.text(f"Signed in as {who.display} ({roles})")
-    side.button("Sign out", key="console_sign_out", on_click=st.logout)
+    if side.button("Sign out", key="console_sign_out"):
+        st.logout()

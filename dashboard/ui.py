@@ -9,6 +9,7 @@ app.py because Streamlit's AppTest drops what the entry script draws on reruns.)
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import sys
@@ -168,9 +169,11 @@ def _sidebar_target() -> None:
 def page(title: str, subtitle: str = "") -> Target:
     """Start a page: the sidebar (stack, window, refresh), the title, and the target —
     or an explanation of why there is none, which ends the page."""
-    console.sidebar()
     _sidebar_target()
     tgt = open_target()
+    # Served beyond the machine: only a signed-in visitor whose groups this page serves.
+    console.gate(tgt.outputs if tgt is not None else None, inspect.stack()[1].filename)
+    console.sidebar()
     why = st.session_state.get("target_problem")
     if tgt is not None:
         st.sidebar.caption(

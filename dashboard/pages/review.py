@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, console, loaders, ui
+from dashboard import access, console, images, loaders, ui
+from dashboard.data import audit as audit_data
 from dashboard.data import review as review_data
 from lambdas.common import review as review_behaviour
+from lambdas.common.audit import AuditAction
 from lambdas.common.contract import VERDICTS, Output
 from lambdas.common.timeutil import utcnow
 
@@ -49,6 +51,7 @@ else:
     app_ids = ""
 who = me.user
 identities = review_data.operator_identities(who, app_ids)
+prefs = images.preference_toggle(tgt, who, me.signed_in)
 group = tgt.outputs.get(Output.MODERATOR_GROUP, "moderators")
 max_age = tgt.outputs.get(Output.REVIEW_MAX_AGE_MINUTES)
 
@@ -113,13 +116,19 @@ else:
             else None
         )
         if image is not None:
-            st.image(image, caption=f"{image_key} ({job.get('content_type')})")
+            images.show(
+                image,
+                str(image_key),
+                f"{image_key} ({job.get('content_type')})",
+                prefs.shield_images,
+            )
         elif not image_key:
             st.warning("The record names no image.")
     with right:
         st.markdown(f"**Decision of the rules:** `{job.get('decision')}`")
+        # Reasons may quote what was read from the image: plain text, never Markdown.
         for reason in job.get("reasons") or []:
-            st.markdown(f"- {reason}")
+            st.text(f"• {reason}")
         for section in review_data.result_sections(job):
             st.markdown(f"**{section.branch}**")
             for name, table in section.tables.items():
@@ -180,8 +189,20 @@ else:
                     verdict_store=review_data.verdict_store(tgt.outputs),
                     identities=identities,
                 )
+            message = outcome.message
+            if outcome.ok:
+                message += audit_data.note(
+                    tgt,
+                    who,
+                    AuditAction.VERDICT,
+                    [job_id],
+                    {
+                        "decision": pending["decision"],
+                        "automatic_decision": (outcome.job or {}).get("automatic_decision"),
+                    },
+                )
             st.session_state.pop(PENDING, None)
-            st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}
+            st.session_state[RESULT] = {"ok": outcome.ok, "message": message}
             loaders.forget_review_reads()
             st.rerun()
         if no.button("Cancel", key="review_cancel"):

@@ -248,6 +248,8 @@ class Env(StrEnum):
     UPLOADS_PER_DAY = "UPLOADS_PER_DAY"
     ANIMATION_POLICY = "ANIMATION_POLICY"
     ANIMATION_MAX_FRAMES = "ANIMATION_MAX_FRAMES"
+    # The audit log (lambdas/common/audit.py)
+    AUDIT_TABLE = "AUDIT_TABLE"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -294,6 +296,7 @@ ENV_DOCS: dict[Env, str] = {
     Env.UPLOADS_PER_DAY: "uploads one user may start in a UTC day",
     Env.ANIMATION_POLICY: "`analyze`, `reject` or `first-frame-only`: what an animated upload gets",
     Env.ANIMATION_MAX_FRAMES: "frames of an animation analysed (the upload's pixel limit uses it)",
+    Env.AUDIT_TABLE: "the audit log: who did what to which ids, when (lambdas/common/audit.py)",
 }
 
 
@@ -346,6 +349,8 @@ class Output(StrEnum):
     EDGE_FUNCTION_ARN = "edge_function_arn"
     EDGE_FUNCTION_NAME = "edge_function_name"
     DISTRIBUTION_ID = "distribution_id"
+    # The audit log (lambdas/common/audit.py)
+    AUDIT_TABLE = "audit_table"
 
 
 class Feature(StrEnum):

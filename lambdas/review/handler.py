@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from common import env, http, review, status, verdicts
+from botocore.exceptions import ClientError
+
+from common import audit, env, http, review, status, verdicts
 from common.clients import client, s3_presigner
 from common.contract import REVIEWS_ROUTE, VERDICT_ROUTE, Env, Metric
 from common.observability import logger, metrics, tracer
@@ -81,6 +83,7 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
         },
     )
     metrics.add_metric(name=Metric.REVIEW_VERDICTS, unit="Count", value=1)
+    _audit(reviewer, job_id, str(verdict.decision), job.get("automatic_decision"))
     return http.response(
         200,
         {
@@ -91,6 +94,27 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
             "review": job.get("review"),
         },
     )
+
+
+def _audit(reviewer: str, job_id: str, decision: str, automatic: Any) -> None:
+    """The verdict, in the audit log. It is recorded already (the job's `review` holds who
+    and when), so a failed audit write is logged as an error, not returned as one."""
+    table = env.optional(Env.AUDIT_TABLE)
+    if not table:
+        return
+    try:
+        audit.record(
+            client("dynamodb"),
+            table,
+            reviewer,
+            audit.AuditAction.VERDICT,
+            [job_id],
+            utcnow(),
+            audit.VIA_API,
+            {"decision": decision, "automatic_decision": automatic},
+        )
+    except ClientError as exc:
+        logger.error("audit write failed", extra={"error": exc.response["Error"]["Code"]})
 
 
 @logger.inject_lambda_context

@@ -11,7 +11,9 @@ from streamlit import config
 
 
 @pytest.fixture(autouse=True)
-def console_on_loopback():
+def console_on_loopback(tmp_path, monkeypatch):
+    # the local console keeps wellbeing preferences in a file: never the tester's own
+    monkeypatch.setenv("DASHBOARD_PREFERENCES", str(tmp_path / "preferences.json"))
     before = config.get_option("server.address")
     config.set_option("server.address", "127.0.0.1")
     yield

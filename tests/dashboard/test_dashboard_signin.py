@@ -114,3 +114,24 @@ def test_on_loopback_no_one_signs_in_and_every_page_is_there(tmp_path, monkeypat
     assert any(s.label == "Look at" for s in at.sidebar.selectbox)
     at.switch_page("pages/review.py").run()
     assert [t.value for t in at.title] == ["Review"]
+
+
+def test_signing_out_returns_to_the_sign_in(exposed):
+    at = console({"is_logged_in": True, "sub": "u-1", "cognito:groups": ["moderators"]})
+    at.sidebar.button(key="console_sign_out").click().run()
+    at.run()  # the browser comes back from the provider's sign-out
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+def test_every_page_checks_the_door_itself_on_later_runs(exposed):
+    at = console({"is_logged_in": True, "sub": "u-1", "cognito:groups": ["moderators"]})
+    assert [t.value for t in at.title] == ["Review"]
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"], "the review page did not draw"
+    at.user = {"is_logged_in": True, "sub": "u-1", "cognito:groups": ["operators"]}
+    at.run()
+    assert not at.exception
+    assert "This page is for moderators" in texts(at)
+    assert "Awaiting review" not in [m.label for m in at.metric]

@@ -234,9 +234,15 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             failures,
             idem,
         },
-        # The review queue (the index only), verdicts (the table), the originals to presign.
+        # The review queue (the index only), verdicts (the table), the originals to presign,
+        # and the audit log (each verdict's entry).
         "review": originals
-        | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts},
+        | {
+            f"{table['arn']}/index/review_state-completed_at-index",
+            table["arn"],
+            verdicts,
+            run.one("aws:dynamodb/table:Table", "moderation-store-audit").outputs["arn"],
+        },
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())
