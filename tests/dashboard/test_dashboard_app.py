@@ -91,6 +91,7 @@ def texts(at: AppTest) -> str:
         "warning",
         "error",
         "success",
+        "text",  # what users' content said: reasons, notes, labels (plain text)
     ):
         parts.extend(str(e.value) for e in getattr(at, kind))
     return "\n".join(parts)
