@@ -9,7 +9,6 @@ app.py because Streamlit's AppTest drops what the entry script draws on reruns.)
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import sys
@@ -172,7 +171,7 @@ def page(title: str, subtitle: str = "") -> Target:
     _sidebar_target()
     tgt = open_target()
     # Served beyond the machine: only a signed-in visitor whose groups this page serves.
-    console.gate(tgt.outputs if tgt is not None else None, inspect.stack()[1].filename)
+    console.gate(tgt.outputs if tgt is not None else None, sys._getframe(1).f_code.co_filename)
     console.sidebar()
     why = st.session_state.get("target_problem")
     if tgt is not None:
