@@ -135,3 +135,17 @@ def test_every_page_checks_the_door_itself_on_later_runs(exposed):
     assert not at.exception
     assert "This page is for moderators" in texts(at)
     assert "Awaiting review" not in [m.label for m in at.metric]
+
+
+@pytest.mark.parametrize("page", ["dead_letters", "review", "audit_log"])
+def test_a_page_run_on_its_own_url_keeps_the_door(exposed, page):
+    """Streamlit may run a page of `pages/` straight from its URL, without app.py."""
+    at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / f"{page}.py"), default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in"]
+    at.user = {"is_logged_in": True, "sub": "u-9", "cognito:groups": ["viewers"]}
+    at.run()
+    assert "in neither the moderators' group" in texts(at)
