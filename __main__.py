@@ -66,6 +66,7 @@ pulumi.export(Output.IDEMPOTENCY_TABLE, pipeline.idempotency_table.name)
 if pipeline.verdicts_table is not None:
     pulumi.export(Output.VERDICTS_TABLE, pipeline.verdicts_table.name)
     pulumi.export(Output.VERDICT_TTL_DAYS, settings.verdict_reuse.ttl_days)
+pulumi.export(Output.AUDIT_TABLE, pipeline.store.audit_table.name)
 if pipeline.quotas is not None:
     pulumi.export(Output.USAGE_TABLE, pipeline.quotas.table.name)
     pulumi.export(Output.UPLOADS_PER_DAY, settings.quota.uploads_per_day)

@@ -465,6 +465,7 @@ def review(r: Resources) -> FunctionSpec:
             Env.REVIEW_CLAIM_MINUTES: str(s.review.claim_minutes),
             Env.REVIEW_QA_SAMPLE_RATE: str(s.review.qa_sample_rate),
             Env.APPEAL_WINDOW_DAYS: str(s.appeals.window_days),
+            Env.AUDIT_TABLE: r.store.audit_table.name,
         },
         statements=[
             statement("ReadQueue", ["dynamodb:Query"], [r.store.review_index_arn]),
@@ -480,5 +481,7 @@ def review(r: Resources) -> FunctionSpec:
             # A moderator's verdict becomes the stored verdict for the image's bytes.
             *r.reuse_statements("StoreModeratorVerdicts", ["dynamodb:PutItem"]),
             statement("PresignOriginals", ["s3:GetObject"], [r.uploads_objects]),
+            # Each verdict goes to the audit log (one new entry; never read or changed).
+            statement("AuditVerdicts", ["dynamodb:PutItem"], [r.store.audit_table.arn]),
         ],
     )

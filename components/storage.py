@@ -154,6 +154,20 @@ class JobStore(Component):
             if args.verdict_reuse
             else None
         )
+        # The audit log (lambdas/common/audit.py): one entry per console or moderator
+        # action, by UTC day and time; written once, never updated, kept (no TTL).
+        self.audit_table = aws.dynamodb.Table(
+            self.child("audit"),
+            name=f"{args.prefix}-audit",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="day",
+            range_key="entry",
+            attributes=[{"name": "day", "type": "S"}, {"name": "entry", "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            deletion_protection_enabled=not args.force_destroy,
+            opts=self.opts(),
+        )
         self.status_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{STATUS_INDEX}")
         self.review_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{REVIEW_INDEX}")
         self.appeal_index_arn = self.table.arn.apply(lambda a: f"{a}/index/{APPEAL_INDEX}")
@@ -164,6 +178,7 @@ class JobStore(Component):
                 "jobs_table": self.table.name,
                 "idempotency_table": self.idempotency_table.name,
                 **({"verdicts_table": self.verdicts_table.name} if self.verdicts_table else {}),
+                "audit_table": self.audit_table.name,
             }
         )
 

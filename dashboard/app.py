@@ -7,6 +7,10 @@
 
 The same choices are in the sidebar. Environment fallbacks: DASHBOARD_LOCAL_STATE,
 DASHBOARD_OUTPUTS, DASHBOARD_STACK, DASHBOARD_PROFILE, DASHBOARD_REGION.
+
+`python -m dashboard` launches it bound to 127.0.0.1; served beyond the machine it
+requires sign-in, shows each visitor the pages of their groups and looks only at the
+stack named at launch (dashboard/console.py, docs/dashboard.md).
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import console, ui
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="Moderation operations", page_icon=":material/shield:", layout="wide")
 
 target = ui.open_target()
+console.gate(target.outputs if target is not None else None)
 
 pages = {
     "Pipeline": [
@@ -47,6 +52,12 @@ pages = {
             icon=":material/timeline:",
             url_path="job-trace",
         ),
+        st.Page(
+            PAGES / "audit_log.py",
+            title="Audit log",
+            icon=":material/history:",
+            url_path="audit-log",
+        ),
     ],
     "Planning": [
         st.Page(PAGES / "cost.py", title="Cost", icon=":material/payments:", url_path="cost"),
@@ -68,4 +79,8 @@ if target is None or target.is_local:
         )
     )
 
-st.navigation(pages).run()
+# Pages follow the visitor's groups (all of them in the local mode): moderators review;
+# operators run the pipeline. A page left out cannot be opened, not even by its URL.
+for section, entries in pages.items():
+    pages[section] = [p for p in entries if console.allowed(console.role_of(p.url_path or ""))]
+st.navigation({k: v for k, v in pages.items() if v}).run()

@@ -273,3 +273,14 @@ def peek_messages(target: Target, url: str, max_messages: int, visibility: int):
         result.messages, target.client("dynamodb"), target.outputs[Output.JOBS_TABLE]
     )
     return result, messages
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the audit log…")
+def audit_log(key: str, days: int, limit: int, _target: Target):
+    from dashboard.data import audit
+
+    t = _target
+    table = audit.table_of(t.outputs)
+    if table is None:
+        return None, _now()
+    return audit.recent(t.client("dynamodb"), table, _now(), days, limit), _now()

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from dashboard import console
 from dashboard.data.problems import Problem, explain
 from dashboard.data.target import (
     KIND_LABELS,
@@ -103,7 +104,10 @@ def _init_state() -> None:
 
 
 def current_spec() -> TargetSpec:
-    """What the operator chose: the sidebar's widgets, first filled from the command line."""
+    """What the operator chose: the sidebar's widgets, first filled from the command line.
+    A signed-in console looks only at the stack named at launch."""
+    if console.signed_in_mode():
+        return parse_args(sys.argv[1:])
     _init_state()
     kind = kept("target_kind")
     location = (kept(f"target_location_{kind}") or "").strip()
@@ -131,9 +135,11 @@ def open_target() -> Target | None:
 
 
 def _sidebar_target() -> None:
-    _init_state()
     side = st.sidebar
     side.subheader("Stack")
+    if console.signed_in_mode():
+        return  # fixed at launch: the caption under this names it
+    _init_state()
     kind = side.selectbox(
         "Look at",
         KINDS,
@@ -164,6 +170,9 @@ def page(title: str, subtitle: str = "") -> Target:
     or an explanation of why there is none, which ends the page."""
     _sidebar_target()
     tgt = open_target()
+    # Served beyond the machine: only a signed-in visitor whose groups this page serves.
+    console.gate(tgt.outputs if tgt is not None else None, sys._getframe(1).f_code.co_filename)
+    console.sidebar()
     why = st.session_state.get("target_problem")
     if tgt is not None:
         st.sidebar.caption(

@@ -311,7 +311,7 @@ def cmd_demo(args) -> int:
         print(f"outputs: {Path(args.state_dir) / 'outputs.json'}; stop with `make down`")
         return 0
     print("your own image: `python -m local moderate IMAGE` prints its decision and reasons")
-    print("dashboard: http://localhost:8501  (Ctrl-C quits it; `make down` stops the cloud)")
+    print("dashboard: http://127.0.0.1:8501  (Ctrl-C quits it; `make down` stops the cloud)")
     return subprocess.call(
         [
             sys.executable,
@@ -323,6 +323,8 @@ def cmd_demo(args) -> int:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--server.address",
+            "127.0.0.1",
             "--",
             "--local",
             str(args.state_dir),

@@ -7,9 +7,21 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import loaders, ui
+from dashboard import console, loaders, ui
+from dashboard.data import audit as audit_data
 from dashboard.data import dlq
 from dashboard.data.queues import ROLE_LABELS, queue_name
+from lambdas.common.audit import AuditAction
+
+
+def actor() -> str:
+    """Who the audit log names: the signed-in identity, or the machine's operator."""
+    who = console.signed_in()
+    if who is not None:
+        return who.user
+    operator = ui.load(loaders.operator, ui.key(), tgt, what="finding out who you are")
+    return operator or "unknown operator"
+
 
 tgt = ui.page(
     "Dead letters",
@@ -183,7 +195,7 @@ if peeked:
                     + (f", decision **{row['job_decision']}**" if row["job_decision"] else "")
                 )
                 if row["job_reasons"]:
-                    st.caption(row["job_reasons"])
+                    st.text(row["job_reasons"])  # may quote what was read: plain text
                 if row["job_status"] in ("complete", "failed"):
                     st.caption("The job is already terminal: a redriven message is a no-op.")
                 st.caption("Full timeline: Job trace page.")
@@ -245,6 +257,17 @@ if pending and pending["role"] == role:
             else:
                 report = dlq.delete(sqs, url, pending["ids"])
             st.session_state["dl_result"] = report
+            st.session_state["dl_audit"] = audit_data.note(
+                tgt,
+                actor(),
+                AuditAction.REDRIVE if pending["action"] == "redrive" else AuditAction.DELETE,
+                pending["ids"],
+                {
+                    "queue": queue_name(url),
+                    "summary": report.summary(),
+                    **({"to": queue_name(source_url)} if pending["action"] == "redrive" else {}),
+                },
+            )
         except Exception as exc:  # noqa: BLE001 - explained after the rerun; logged
             st.session_state["dl_error"] = ui.problem(exc, f"the {pending['action']}")
         for stale in ("dl_pending", "dl_peek", "dl_select", "dl_inspect"):
@@ -260,7 +283,9 @@ if error is not None:
     ui.show_problem(error)
 report = st.session_state.get("dl_result")
 if report is not None:
-    text = f"{report.action.capitalize()}: {report.summary()}."
+    text = f"{report.action.capitalize()}: {report.summary()}." + st.session_state.get(
+        "dl_audit", ""
+    )
     (st.error if report.failed or report.errors else st.success)(text)
     for error in report.errors[:10]:
         st.caption(error)

@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import loaders, ui
+from dashboard import console, images, loaders, ui
 from dashboard.data import analysis
 
 tgt = ui.page(
@@ -17,6 +17,9 @@ tgt = ui.page(
     "the stack's log groups.",
 )
 key = ui.key()
+_me = console.signed_in()
+_who = _me.user if _me else ui.load(loaders.operator, key, tgt, what="finding out who you are")
+trace_prefs = images.preferences(tgt, _who or "operator", _me is not None)
 
 c1, c2 = st.columns([2, 3])
 typed = c1.text_input("Job id", key="trace_job_id", placeholder="e.g. 3f2a…").strip()
@@ -84,8 +87,9 @@ else:
         seconds = (pd.Timestamp(completed) - pd.Timestamp(created)).total_seconds()
         c[2].metric("End to end", ui.fmt_seconds(seconds))
     c[3].metric("Dispatch attempts", job.get("attempts", 0))
+    # Reasons and notes may quote what was read from the image: plain text, never Markdown.
     for reason in job.get("reasons") or []:
-        st.markdown(f"- {reason}")
+        st.text(f"• {reason}")
     if job.get("reused_from"):
         st.info(
             f"**Verdict reused** from job `{job['reused_from']}` (identical bytes, same rules "
@@ -95,12 +99,12 @@ else:
         )
     verdict = job.get("review") or {}
     if verdict:
-        st.info(
-            f"**Reviewed:** {verdict.get('decision')} by `{verdict.get('reviewer')}` at "
+        st.info("**Reviewed**", icon=":material/gavel:")
+        st.text(
+            f"{verdict.get('decision')} by {verdict.get('reviewer')} at "
             f"{verdict.get('reviewed_at')} (via {verdict.get('via')}); the rules had decided "
-            f"`{job.get('automatic_decision')}`."
-            + (f" Note: {verdict['note']}" if verdict.get("note") else ""),
-            icon=":material/gavel:",
+            f"{job.get('automatic_decision')}."
+            + (f" Note: {verdict['note']}" if verdict.get("note") else "")
         )
     elif job.get("review_state") == "pending":
         st.info("Awaiting a moderator's verdict (the Review page).", icon=":material/gavel:")
@@ -112,10 +116,12 @@ else:
             if job.get("image_key"):
                 try:
                     image = loaders.annotated_image(key, job["image_key"], job, tgt)
-                    st.image(
+                    images.show(
                         image,
-                        caption=f"{len(view.faces)} face box(es) in blue, "
+                        f"trace:{job['image_key']}",
+                        f"{len(view.faces)} face box(es) in blue, "
                         f"{len(view.ocr_lines)} OCR line(s) in red",
+                        trace_prefs.shield_images,
                     )
                 except Exception as exc:  # noqa: BLE001 - said on the page, never a trace
                     st.info(
@@ -131,7 +137,7 @@ else:
                     column_config={"score": st.column_config.NumberColumn(format="%.3f")},
                 )
             for label in view.labels:
-                st.caption(
+                st.text(
                     f"rekognition: {label.get('name')} ({float(label.get('confidence', 0)):.1f}%)"
                 )
             if view.text:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, ui
+from dashboard import access, console, images, loaders, ui
+from dashboard.data import audit as audit_data
 from dashboard.data import review as review_data
+from lambdas.common import review as review_behaviour
+from lambdas.common.audit import AuditAction
 from lambdas.common.contract import VERDICTS, Output
 from lambdas.common.timeutil import utcnow
 
@@ -29,17 +32,26 @@ if Output.REVIEW_INDEX not in tgt.outputs:
     )
     st.stop()
 
-who = ui.load(loaders.operator, key, tgt, what="finding out who you are")
-if who is None:
-    st.stop()
-# No one decides their own upload: the operator names the app user ids they upload with.
-app_ids = st.text_input(
-    "Your app user ids (token `sub`, comma-separated)",
-    key="review_app_user_ids",
-    help="Jobs uploaded by you are marked in the queue and a verdict on them is refused "
-    "(403 own_upload in the API): another moderator decides them.",
-)
+# Signed in: the reviewer is the signed-in identity (its `sub`, as the API records it).
+# Local: the machine's operator, who names the app user ids they upload with (no one
+# decides their own upload).
+me = console.signed_in()
+if me is None:
+    operator = ui.load(loaders.operator, key, tgt, what="finding out who you are")
+    if operator is None:
+        st.stop()
+    me = console.identity(operator)
+    app_ids = st.text_input(
+        "Your app user ids (token `sub`, comma-separated)",
+        key="review_app_user_ids",
+        help="Jobs uploaded by you are marked in the queue and a verdict on them is refused "
+        "(403 own_upload in the API): another moderator decides them.",
+    )
+else:
+    app_ids = ""
+who = me.user
 identities = review_data.operator_identities(who, app_ids)
+prefs = images.preference_toggle(tgt, who, me.signed_in)
 group = tgt.outputs.get(Output.MODERATOR_GROUP, "moderators")
 max_age = tgt.outputs.get(Output.REVIEW_MAX_AGE_MINUTES)
 
@@ -104,13 +116,19 @@ else:
             else None
         )
         if image is not None:
-            st.image(image, caption=f"{image_key} ({job.get('content_type')})")
+            images.show(
+                image,
+                str(image_key),
+                f"{image_key} ({job.get('content_type')})",
+                prefs.shield_images,
+            )
         elif not image_key:
             st.warning("The record names no image.")
     with right:
         st.markdown(f"**Decision of the rules:** `{job.get('decision')}`")
+        # Reasons may quote what was read from the image: plain text, never Markdown.
         for reason in job.get("reasons") or []:
-            st.markdown(f"- {reason}")
+            st.text(f"• {reason}")
         for section in review_data.result_sections(job):
             st.markdown(f"**{section.branch}**")
             for name, table in section.tables.items():
@@ -155,19 +173,36 @@ else:
         )
         yes, no = st.columns([1, 6])
         if yes.button("Confirm", key="review_confirm", type="primary"):
-            outcome = review_data.submit(
-                tgt.client("dynamodb"),
-                tgt.outputs[Output.JOBS_TABLE],
-                job_id,
-                pending["decision"],
-                pending["note"],
-                who,
-                utcnow(),
-                verdict_store=review_data.verdict_store(tgt.outputs),
-                identities=identities,
-            )
+            try:  # the API's own group rule, on the signed-in identity's claims
+                reviewer = access.may_record_verdict(me, group)
+            except review_behaviour.Refused as refused:
+                outcome = review_data.Outcome(False, refused.message)
+            else:
+                outcome = review_data.submit(
+                    tgt.client("dynamodb"),
+                    tgt.outputs[Output.JOBS_TABLE],
+                    job_id,
+                    pending["decision"],
+                    pending["note"],
+                    reviewer,
+                    utcnow(),
+                    verdict_store=review_data.verdict_store(tgt.outputs),
+                    identities=identities,
+                )
+            message = outcome.message
+            if outcome.ok:
+                message += audit_data.note(
+                    tgt,
+                    who,
+                    AuditAction.VERDICT,
+                    [job_id],
+                    {
+                        "decision": pending["decision"],
+                        "automatic_decision": (outcome.job or {}).get("automatic_decision"),
+                    },
+                )
             st.session_state.pop(PENDING, None)
-            st.session_state[RESULT] = {"ok": outcome.ok, "message": outcome.message}
+            st.session_state[RESULT] = {"ok": outcome.ok, "message": message}
             loaders.forget_review_reads()
             st.rerun()
         if no.button("Cancel", key="review_cancel"):

@@ -253,6 +253,8 @@ class Env(StrEnum):
     REVIEW_CLAIM_MINUTES = "REVIEW_CLAIM_MINUTES"
     REVIEW_QA_SAMPLE_RATE = "REVIEW_QA_SAMPLE_RATE"
     APPEAL_WINDOW_DAYS = "APPEAL_WINDOW_DAYS"
+    # The audit log (lambdas/common/audit.py)
+    AUDIT_TABLE = "AUDIT_TABLE"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -302,6 +304,7 @@ ENV_DOCS: dict[Env, str] = {
     Env.REVIEW_CLAIM_MINUTES: "how long a moderator's claim on a queued job lasts",
     Env.REVIEW_QA_SAMPLE_RATE: "share (0-1) of automatic decisions and verdicts sent to QA",
     Env.APPEAL_WINDOW_DAYS: "days after its decision a job may be appealed by its owner",
+    Env.AUDIT_TABLE: "the audit log: who did what to which ids, when (lambdas/common/audit.py)",
 }
 
 
@@ -354,6 +357,8 @@ class Output(StrEnum):
     EDGE_FUNCTION_ARN = "edge_function_arn"
     EDGE_FUNCTION_NAME = "edge_function_name"
     DISTRIBUTION_ID = "distribution_id"
+    # The audit log (lambdas/common/audit.py)
+    AUDIT_TABLE = "audit_table"
 
 
 class Feature(StrEnum):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from common import appeals, claims, env, http, qa, review, status, verdicts
+from botocore.exceptions import ClientError
+
+from common import appeals, audit, claims, env, http, qa, review, status, verdicts
 from common.clients import client, s3_presigner
 from common.contract import (
     APPEAL_DECISION_ROUTE,
@@ -102,6 +104,12 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
     _decided(job, WorkQueue.REVIEW, reviewer, now)
     qa.sample_verdict(
         client("dynamodb"), _table(), job_id, verdict.decision, reviewer, _qa_rate(), now
+    )
+    _audit(
+        reviewer,
+        audit.AuditAction.VERDICT,
+        job_id,
+        {"decision": str(verdict.decision), "automatic_decision": job.get("automatic_decision")},
     )
     return http.response(
         200,
@@ -204,6 +212,7 @@ def _appeal_decision(event: dict[str, Any], moderator: str) -> dict[str, Any]:
     )
     metrics.add_metric(name=Metric.APPEALS_DECIDED, unit="Count", value=1)
     _decided(job, WorkQueue.APPEAL, moderator, now)
+    _audit(moderator, audit.AuditAction.APPEAL_DECISION, job_id, {"outcome": outcome})
     logger.info("appeal decided", extra={"outcome": outcome, "moderator": moderator})
     appeal = job.get("appeal") or {}
     return http.response(
@@ -224,6 +233,7 @@ def _qa(event: dict[str, Any], moderator: str) -> dict[str, Any]:
     job = qa.decide(client("dynamodb"), _table(), job_id, moderator, decision, note, now)
     metrics.add_metric(name=Metric.QA_DECIDED, unit="Count", value=1)
     _decided(job, WorkQueue.QA, moderator, now)
+    _audit(moderator, audit.AuditAction.QA_DECISION, job_id, {"decision": decision})
     checked = job.get("qa") or {}
     logger.info("qa decided", extra={"agrees": checked.get("agrees")})
     return http.response(
@@ -245,6 +255,27 @@ MODERATOR_ROUTES = {
     APPEAL_DECISION_ROUTE: _appeal_decision,
     QA_ROUTE: _qa,
 }
+
+
+def _audit(moderator: str, action: audit.AuditAction, job_id: str, details: dict[str, Any]) -> None:
+    """A decision, in the audit log. It is recorded already (the job holds who and when),
+    so a failed audit write is logged as an error, not returned as one."""
+    table = env.optional(Env.AUDIT_TABLE)
+    if not table:
+        return
+    try:
+        audit.record(
+            client("dynamodb"),
+            table,
+            moderator,
+            action,
+            [job_id],
+            utcnow(),
+            audit.VIA_API,
+            details,
+        )
+    except ClientError as exc:
+        logger.error("audit write failed", extra={"error": exc.response["Error"]["Code"]})
 
 
 @logger.inject_lambda_context

@@ -21,7 +21,12 @@ import pytest
 from common import review
 from common.timeutil import utcnow
 from dashboard.data import dlq
-from tests.dashboard.test_dashboard_app import queued_for_review, seed_traffic
+from tests.dashboard.test_dashboard_app import (
+    EVIL_REASON,
+    queued_for_review,
+    quote_in_reasons,
+    seed_traffic,
+)
 from tests.local_cloud.test_review_local import record
 from tests.support.paths import ROOT
 
@@ -54,6 +59,7 @@ PAGES = [
     ("cost", "Cost", ["Projection at", "Per 1,000 jobs", "bundled table dated"], True),
     ("analytics", "Analytics", ["Analytics is disabled"], False),
     ("local-cloud", "Local cloud", ["Not emulated", "Stand-ins", "Emulated resources"], False),
+    ("audit-log", "Audit log", ["Days"], False),
 ]
 
 pytestmark = [pytest.mark.browser, pytest.mark.local_cloud]
@@ -72,7 +78,11 @@ def dashboard(local_cloud, tmp_path_factory):
     seeded = seed_traffic(local_cloud)
     port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}
+    env = {
+        **os.environ,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "DASHBOARD_PREFERENCES": str(tmp_path_factory.mktemp("prefs") / "preferences.json"),
+    }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [
@@ -220,6 +230,8 @@ def test_a_moderator_clears_a_queue_of_three_in_chromium(dashboard, browser, loc
     url, _ = dashboard
     ids = queued_for_review(local_cloud, 3, seed=9100)
     only_these_in_the_queue(local_cloud, ids)
+    for job_id in ids:
+        quote_in_reasons(local_cloud, job_id, EVIL_REASON)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1440, "height": 2600})
     errors: list[str] = []
@@ -234,6 +246,20 @@ def test_a_moderator_clears_a_queue_of_three_in_chromium(dashboard, browser, loc
         job_id = heading.inner_text().removeprefix("Job").strip().strip("`")
         assert job_id in ids and job_id not in decided, job_id
         page.locator("[data-testid='stImage'] img").first.wait_for(timeout=30_000)
+        # Wellbeing: the image arrives blurred; user-derived text is plain, never a link.
+        body = page.inner_text("body")
+        assert "· blurred" in body and EVIL_REASON in body
+        assert page.locator("a[href*='evil.example']").count() == 0
+        if n == 0:
+            shielded = page.locator("[data-testid='stImage'] img").first.get_attribute("src")
+            page.get_by_role("button", name="Reveal image").click()
+            page.get_by_role("button", name="Blur again").wait_for(timeout=30_000)
+            settle(page)
+            revealed = page.locator("[data-testid='stImage'] img").first.get_attribute("src")
+            assert revealed != shielded and "· blurred" not in page.inner_text("body")
+            page.screenshot(path=str(ARTIFACTS / "review-revealed.png"), full_page=True)
+        # CLAIM: once the claims API (POST /reviews/claim) exists, claim the job here and
+        # assert the page shows the lease before the verdict.
         page.locator("label").filter(has_text=re.compile(f"^{decision}$")).first.click()
         settle(page)
         note = page.get_by_label(re.compile("^Note"))

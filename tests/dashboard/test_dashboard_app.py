@@ -33,6 +33,7 @@ PAGES = [
     "cost",
     "analytics",
     "local_cloud",
+    "audit_log",
 ]
 _seeded: dict[str, dict] = {}
 
@@ -91,6 +92,7 @@ def texts(at: AppTest) -> str:
         "warning",
         "error",
         "success",
+        "text",  # what users' content said: reasons, notes, labels (plain text)
     ):
         parts.extend(str(e.value) for e in getattr(at, kind))
     return "\n".join(parts)
@@ -155,6 +157,19 @@ def test_every_page_renders(app, seeded, page):
     elif page == "local_cloud":
         assert metric(at, "AWS endpoint").startswith("http://127.0.0.1")
         assert "Not emulated" in text and "Stand-ins" in text
+    elif page == "audit_log":
+        assert at.select_slider(key="audit_days").value == 7
+        assert at.dataframe or "No action recorded" in text
+
+
+def audit_entries(cloud, action: str, ids: set[str]) -> list[dict]:
+    """The cloud's audit log entries of `action` naming exactly `ids`."""
+    from lambdas.common import audit
+
+    entries = audit.recent(
+        cloud.client("dynamodb"), cloud.outputs["audit_table"], datetime.now(UTC), days=1
+    )
+    return [e for e in entries if e["action"] == action and set(e["ids"]) == ids]
 
 
 def test_job_trace_of_a_real_job(app, seeded):
@@ -251,6 +266,9 @@ def test_dead_letters_inspect_redrive_and_delete(app, seeded, local_cloud):
     no_errors(at)
     assert "moved 2, failed 0" in texts(at)
     assert held(sqs, dlq_url) == 0  # messages not selected were handed back
+    (redrive,) = audit_entries(local_cloud, "redrive", {ids["job"], ids["job2"]})
+    assert redrive["actor"].startswith("local:") and redrive["via"] == "dashboard"
+    assert "moved 2" in redrive["details"]["summary"]
 
     # Delete: cancel first, then confirm.
     at.button(key="dl_peek_button").click().run()
@@ -267,6 +285,7 @@ def test_dead_letters_inspect_redrive_and_delete(app, seeded, local_cloud):
     at.button(key="dl_confirm").click().run()
     no_errors(at)
     assert "deleted 2" in texts(at)
+    assert len(audit_entries(local_cloud, "delete", {ids["poison"], ids["unknown"]})) == 1
     at.button(key="dl_peek_button").click().run()
     left = set(at.dataframe[0].value["message_id"]) if at.dataframe else set()
     assert not (set(ids.values()) & left)
@@ -465,16 +484,42 @@ def queued_for_review(cloud, n: int, seed: int) -> list[str]:
     return ids
 
 
+# A reason quoting what was read from an image: a Markdown link and a bare URL.
+EVIL_REASON = "text read: [x](http://evil.example/a) and http://evil.example/b"
+
+
+def quote_in_reasons(cloud, job_id: str, reason: str) -> None:
+    """Arrange: the job's reasons quote text as an uploaded image could make them."""
+    cloud.client("dynamodb").update_item(
+        TableName=cloud.outputs["jobs_table"],
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET reasons = list_append(reasons, :r)",
+        ExpressionAttributeValues={":r": {"L": [{"S": reason}]}},
+    )
+
+
 def test_review_page_shows_a_job_and_records_a_confirmed_verdict(app, local_cloud):
     from tests.local_cloud.test_review_local import record
 
     (job_id,) = queued_for_review(local_cloud, 1, seed=8800)
+    quote_in_reasons(local_cloud, job_id, EVIL_REASON)
     at = render(app, "review")
     no_errors(at)
     assert job_id in set(at.dataframe[0].value["job_id"])
     at.selectbox(key="review_pick").set_value(job_id).run()
     no_errors(at)
-    assert at.get("image"), "the original is shown"
+    assert at.get("image"), "the image is shown"
+
+    # Wellbeing: blurred until revealed; reasons as plain text, never Markdown.
+    def captions() -> str:
+        return " ".join(c for i in at.get("image") for c in i.captions)
+
+    assert "· blurred" in captions(), "shielded by default"
+    assert f"• {EVIL_REASON}" in [t.value for t in at.text]
+    assert not any("evil.example" in m.value for m in at.markdown)
+    at.button(key=f"reveal:{record(local_cloud, job_id)['image_key']}").click().run()
+    no_errors(at)
+    assert captions() and "· blurred" not in captions(), "revealed on a click"
     assert "rekognition" in texts(at) and "Violence" in texts(at)
     assert at.button(key="review_submit").disabled, "no decision chosen yet"
     at.radio(key=f"review_decision:{job_id}").set_value("reject").run()
@@ -493,6 +538,9 @@ def test_review_page_shows_a_job_and_records_a_confirmed_verdict(app, local_clou
     assert (final["decision"], final["review"]["via"]) == ("reject", "dashboard")
     assert final["review"]["note"] == "graphic; policy 4.2", "the choice survived the cancel"
     assert final["review"]["reviewer"].startswith("local:")
+    (entry,) = audit_entries(local_cloud, "verdict", {job_id})
+    assert (entry["actor"], entry["via"]) == (final["review"]["reviewer"], "dashboard")
+    assert entry["details"]["decision"] == "reject"
     queue = next((d.value for d in at.dataframe if "waiting" in d.value.columns), None)
     assert queue is None or job_id not in set(queue["job_id"]), "it left the queue"
     verdicts = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)

@@ -106,7 +106,9 @@ def test_the_review_role_queries_the_index_updates_the_table_and_reads_originals
     assert by_action.pop("dynamodb:GetItem") == {table}  # whose upload it is (no self-review)
     assert by_action.pop("s3:GetObject") == {f"{bucket}/uploads/*"}
     verdicts = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
-    assert by_action.pop("dynamodb:PutItem") == {verdicts}  # the moderator's stored verdict
+    audit = run.one("aws:dynamodb/table:Table", "moderation-store-audit").outputs["arn"]
+    # the moderator's stored verdict, and the verdict's audit entry
+    assert by_action.pop("dynamodb:PutItem") == {verdicts, audit}
     assert set(by_action) <= {
         "logs:CreateLogStream",
         "logs:PutLogEvents",

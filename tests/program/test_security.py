@@ -235,9 +235,15 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             failures,
             idem,
         },
-        # The review queue (the index only), verdicts (the table), the originals to presign.
+        # The review queue (the index only), verdicts (the table), the originals to presign,
+        # and the audit log (each verdict's entry).
         "review": originals
-        | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts}
+        | {
+            f"{table['arn']}/index/review_state-completed_at-index",
+            table["arn"],
+            verdicts,
+            run.one("aws:dynamodb/table:Table", "moderation-store-audit").outputs["arn"],
+        }
         # Claims from the appeal and QA queues (their indexes only).
         | {f"{table['arn']}/index/{index}" for index in (APPEAL_INDEX, QA_INDEX)},
         "edge_auth": set(),
