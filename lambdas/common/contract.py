@@ -166,6 +166,10 @@ class Function(StrEnum):
     EXPORTER = "exporter"
     EDGE_AUTH = "edge_auth"
     REVIEW = "review"
+    # Notices (DSA Article 16): `POST /jobs/{job_id}/notices`, with `moderation:dsa.notices`.
+    NOTICES = "notices"
+    # Statements of reasons to the Transparency Database, with `moderation:dsa.submit`.
+    DSA_SUBMITTER = "dsa_submitter"
 
 
 PIPELINE_FUNCTIONS: tuple[Function, ...] = (
@@ -179,7 +183,12 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.SWEEPER,
     Function.REVIEW,
 )
-OPTIONAL_FUNCTIONS: tuple[Function, ...] = (Function.EXPORTER, Function.EDGE_AUTH)
+OPTIONAL_FUNCTIONS: tuple[Function, ...] = (
+    Function.EXPORTER,
+    Function.EDGE_AUTH,
+    Function.NOTICES,
+    Function.DSA_SUBMITTER,
+)
 ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
 
 # Which function analyzes which branch.
@@ -248,6 +257,13 @@ class Env(StrEnum):
     UPLOADS_PER_DAY = "UPLOADS_PER_DAY"
     ANIMATION_POLICY = "ANIMATION_POLICY"
     ANIMATION_MAX_FRAMES = "ANIMATION_MAX_FRAMES"
+    # Statements of reasons and notices (DSA; docs/statements.md)
+    STATEMENTS_TABLE = "STATEMENTS_TABLE"
+    NOTICES_PER_DAY = "NOTICES_PER_DAY"
+    NOTICE_USAGE_TABLE = "NOTICE_USAGE_TABLE"
+    DSA_API_URL = "DSA_API_URL"
+    DSA_TOKEN_SECRET = "DSA_TOKEN_SECRET"
+    DSA_DLQ_URL = "DSA_DLQ_URL"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -294,6 +310,12 @@ ENV_DOCS: dict[Env, str] = {
     Env.UPLOADS_PER_DAY: "uploads one user may start in a UTC day",
     Env.ANIMATION_POLICY: "`analyze`, `reject` or `first-frame-only`: what an animated upload gets",
     Env.ANIMATION_MAX_FRAMES: "frames of an animation analysed (the upload's pixel limit uses it)",
+    Env.STATEMENTS_TABLE: "statements of reasons, one per restricting decision (keyed by puid)",
+    Env.NOTICES_PER_DAY: "notices one user may send in a UTC day",
+    Env.NOTICE_USAGE_TABLE: "per-user notice counts by day",
+    Env.DSA_API_URL: "base URL of the Transparency Database API (or its local twin)",
+    Env.DSA_TOKEN_SECRET: "name of the secret holding the platform's Transparency Database token",
+    Env.DSA_DLQ_URL: "where statements that could not be submitted go",
 }
 
 
@@ -346,6 +368,10 @@ class Output(StrEnum):
     EDGE_FUNCTION_ARN = "edge_function_arn"
     EDGE_FUNCTION_NAME = "edge_function_name"
     DISTRIBUTION_ID = "distribution_id"
+    # Statements of reasons (DSA)
+    STATEMENTS_TABLE = "statements_table"
+    STATEMENTS_DAY_INDEX = "statements_day_index"
+    DSA_DLQ_URL = "dsa_dlq_url"
 
 
 class Feature(StrEnum):
@@ -393,6 +419,10 @@ class Metric(StrEnum):
     VERDICTS_REUSED = "VerdictsReused"
     VERDICTS_STORED = "VerdictsStored"
     REKOGNITION_SKIPPED = "RekognitionSkipped"
+    # Statements of reasons: submitted, found already stored, sent to the dead letters.
+    STATEMENTS_SUBMITTED = "StatementsSubmitted"
+    STATEMENTS_ALREADY_STORED = "StatementsAlreadyStored"
+    STATEMENTS_FAILED = "StatementsFailed"
     # Per-user limits: uploads refused with 429 (the `limit` is in the log line).
     UPLOADS_OVER_QUOTA = "UploadsOverQuota"
     # Billed DetectModerationLabels calls (one per analysed frame of an animation).
@@ -402,3 +432,44 @@ class Metric(StrEnum):
 def terminal_metric(status: str) -> Metric:
     """The metric the notifier counts a job under once it is terminal."""
     return Metric.JOBS_COMPLETE if status == Status.COMPLETE else Metric.JOBS_FAILED
+
+
+# --- Statements of reasons and notices (DSA; docs/statements.md) -------------------------
+
+
+class StatementField(StrEnum):
+    """Attributes of the statements table's items (one per restricting decision)."""
+
+    PUID = "puid"
+    JOB_ID = "job_id"
+    SOURCE = "source"
+    DAY = "day"
+    CREATED_AT = "created_at"
+    STATEMENT = "statement"
+
+
+# The statements table's indexes: a job's statements (the owner's route) and a day's
+# (the export and the submission backlog).
+STATEMENTS_JOB_INDEX = "job_id-created_at-index"
+STATEMENTS_DAY_INDEX = "day-created_at-index"
+STATEMENT_ROUTE = "GET /jobs/{job_id}/statement"
+NOTICE_ROUTE = "POST /jobs/{job_id}/notices"
+
+
+class NoticeField(StrEnum):
+    """Job attributes a notice (DSA Article 16) writes.
+
+    `notices`: every notice on the job (`{notice_id, notifier, category, explanation,
+    at}`); `noticed`: true once a notice put the job in the review queue; `notice`: the
+    latest notice (what the statement and the moderator see first).
+    """
+
+    NOTICES = "notices"
+    NOTICED = "noticed"
+    LATEST = "notice"
+
+
+class NoticeEvent(StrEnum):
+    """The notification addressed to a notifier (never naming the uploader)."""
+
+    NOTICE_OUTCOME = "notice_outcome"
