@@ -209,7 +209,7 @@ class ModerationPipeline(Component):
                 function_name=submitter.function.arn,
                 starting_position="TRIM_HORIZON",
                 batch_size=100,
-                maximum_batching_window_in_seconds=30,
+                maximum_batching_window_in_seconds=10,
                 bisect_batch_on_function_error=True,
                 maximum_retry_attempts=10,
                 maximum_record_age_in_seconds=86400,

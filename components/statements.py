@@ -138,12 +138,14 @@ class Statements(Component):
         return [statement("CountNotices", ["dynamodb:UpdateItem"], [self.notice_usage.arn])]
 
     def token_secret_arn(self) -> pulumi.Output[str]:
-        """The operator's secret, by name: Secrets Manager appends six random characters."""
+        """The operator's secret, by name: Secrets Manager appends `-` and six random
+        characters to its ARN (`-*`: IAM's `?` wildcard is not evaluated by every policy
+        simulator, the local cloud's included)."""
         region = aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
         name = self.args.token_secret
         return pulumi.Output.concat(
-            "arn:aws:secretsmanager:", region, ":", account, ":secret:", str(name), "-??????"
+            "arn:aws:secretsmanager:", region, ":", account, ":secret:", str(name), "-*"
         )
 
     def submitter_environment(self) -> dict[str, pulumi.Input[str]]:

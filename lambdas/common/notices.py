@@ -148,13 +148,17 @@ def response(filed: Filed, job_id: str) -> dict[str, Any]:
 
 
 def answered(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The notices a verdict (pending -> reviewed: `new`, `old` its stream images) answers:
-    those filed before it and after the previous verdict, if any."""
+    """The notices a verdict (pending -> reviewed: `new`, `old` its stream images) answers.
+
+    Every notice in the item when the verdict was written is in `new`; those a previous
+    verdict answered were filed before it (`at` up to its `reviewed_at`). No upper bound:
+    a notice whose clock read came after the moderator's but whose write landed first is
+    in the item the verdict decided, and is answered by it (a race the tests run).
+    """
     if new.get("review_state") != ReviewState.REVIEWED or not new.get(NoticeField.NOTICED):
         return []
-    decided = str((new.get("review") or {}).get("reviewed_at") or "")
     before = str((old.get("review") or {}).get("reviewed_at") or "")
-    return [n for n in new.get(NoticeField.NOTICES) or [] if before < str(n.get("at")) <= decided]
+    return [n for n in new.get(NoticeField.NOTICES) or [] if str(n.get("at")) > before]
 
 
 def outcome_message(job: Mapping[str, Any], notice: Mapping[str, Any]) -> dict[str, Any]:
