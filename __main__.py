@@ -11,7 +11,14 @@ from components.caching import StatusCache, StatusCacheArgs
 from components.edge_auth import EdgeAuth, EdgeAuthArgs
 from components.pipeline import ModerationPipeline, ModerationPipelineArgs
 from components.settings import load_settings
-from lambdas.common.contract import REVIEW_INDEX, STATUS_INDEX, Feature, Function, Output
+from lambdas.common.contract import (
+    REVIEW_INDEX,
+    STATEMENTS_DAY_INDEX,
+    STATUS_INDEX,
+    Feature,
+    Function,
+    Output,
+)
 
 settings = load_settings()
 
@@ -70,6 +77,9 @@ pulumi.export(Output.AUDIT_TABLE, pipeline.store.audit_table.name)
 if pipeline.quotas is not None:
     pulumi.export(Output.USAGE_TABLE, pipeline.quotas.table.name)
     pulumi.export(Output.UPLOADS_PER_DAY, settings.quota.uploads_per_day)
+if pipeline.statements is not None:
+    pulumi.export(Output.STATEMENTS_TABLE, pipeline.statements.table.name)
+    pulumi.export(Output.STATEMENTS_DAY_INDEX, STATEMENTS_DAY_INDEX)
 pulumi.export(Output.UPLOAD_BUCKET, pipeline.bucket.bucket)
 pulumi.export(Output.PROCESSING_QUEUE_URL, pipeline.queue.url)
 pulumi.export(Output.DLQ_URL, pipeline.dlq.url)

@@ -13,6 +13,7 @@ what each may touch), `HttpApi`, and the `AlarmTopic` with the pipeline's alarms
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -28,15 +29,18 @@ from components.messaging import NotificationTopic, ProcessingQueues, Processing
 from components.pipeline_functions import CacheInputs, EdgeInputs
 from components.quotas import UploadQuotas, UploadQuotasArgs
 from components.settings import StackSettings
+from components.statements import Statements, StatementsArgs
 from components.storage import JobStore, JobStoreArgs, incoming_expiry_days
 from lambdas.common.contract import (
     APPEAL_DECISION_ROUTE,
     APPEAL_ROUTE,
     CLAIM_ROUTE,
     METRICS_NAMESPACE,
+    NOTICE_ROUTE,
     QA_ROUTE,
     RELEASE_ROUTE,
     REVIEWS_ROUTE,
+    STATEMENT_ROUTE,
     VERDICT_ROUTE,
     Function,
     Metric,
@@ -107,6 +111,25 @@ class ModerationPipeline(Component):
             if s.quota.enabled
             else None
         )
+        # Statements of reasons (DSA): their own table; the notifier is its one writer.
+        self.statements = (
+            Statements(
+                self.child("statements"),
+                StatementsArgs(
+                    prefix,
+                    s.force_destroy,
+                    s.dsa.function_config(),
+                    notices=s.dsa.notices,
+                    notices_per_day=s.dsa.notices_per_day,
+                    submit=s.dsa.submit,
+                    api_url=s.dsa.api_url,
+                    token_secret=s.dsa.token_secret,
+                ),
+                opts=self.opts(),
+            )
+            if s.dsa.statements
+            else None
+        )
         # Shorthands the program's exports and the other components read.
         self.bucket = self.store.uploads.bucket
         self.table = self.store.table
@@ -118,7 +141,14 @@ class ModerationPipeline(Component):
 
         # --- functions -------------------------------------------------------------------
         r = specs.Resources(
-            s, self.store, self.queues, self.notifications, args.edge, args.cache, self.quotas
+            s,
+            self.store,
+            self.queues,
+            self.notifications,
+            args.edge,
+            args.cache,
+            self.quotas,
+            statements=self.statements,
         )
         self.functions: dict[str, LambdaFunction] = {}
         # Dependency layers whose zips exceed Lambda's direct upload go through this bucket.
@@ -152,6 +182,8 @@ class ModerationPipeline(Component):
         notifier = add(specs.notifier(r))
         sweeper = add(specs.sweeper(r))
         reviewer = add(specs.review(r))
+        # Notices (DSA Article 16): with statements, since a notice's outcome is one.
+        noticer = add(specs.notices(r)) if self.statements is not None and s.dsa.notices else None
 
         # --- triggers ----------------------------------------------------------------------
         aws.lambda_.EventSourceMapping(
@@ -176,6 +208,23 @@ class ModerationPipeline(Component):
             failure_queue_arn=self.failure_queue.arn,
             parent=self,
         )
+        if self.statements is not None and self.statements.dlq is not None:
+            # New statements (inserts) in batches of up to 100, the API's multiple call.
+            submitter = add(specs.dsa_submitter(r))
+            aws.lambda_.EventSourceMapping(
+                self.child("dsa-submitter-stream"),
+                event_source_arn=self.statements.table.stream_arn,
+                function_name=submitter.function.arn,
+                starting_position="TRIM_HORIZON",
+                batch_size=100,
+                maximum_batching_window_in_seconds=10,
+                bisect_batch_on_function_error=True,
+                maximum_retry_attempts=10,
+                maximum_record_age_in_seconds=86400,
+                filter_criteria={"filters": [{"pattern": json.dumps({"eventName": ["INSERT"]})}]},
+                destination_config={"on_failure": {"destination_arn": self.statements.dlq.arn}},
+                opts=self.opts(depends_on=[submitter]),
+            )
         for analyzer, fn in self.analyzers.items():
             # Async settings belong to the qualifier invoked: the alias when provisioned.
             aws.lambda_.FunctionEventInvokeConfig(
@@ -253,6 +302,31 @@ class ModerationPipeline(Component):
                         s.function(Function.STATUS).timeout,
                         throttling.get_job,
                     ),
+                    # The owner's statements of reasons (the function checks the owner).
+                    *(
+                        [
+                            Route(
+                                STATEMENT_ROUTE,
+                                status,
+                                s.function(Function.STATUS).timeout,
+                                throttling.get_job,
+                            )
+                        ]
+                        if self.statements is not None
+                        else []
+                    ),
+                    *(
+                        [
+                            Route(
+                                NOTICE_ROUTE,
+                                noticer,
+                                s.function(Function.NOTICES).timeout,
+                                throttling.reviews,
+                            )
+                        ]
+                        if noticer is not None
+                        else []
+                    ),
                     # Moderators only: the function checks the token's cognito:groups.
                     *(
                         Route(
@@ -303,6 +377,17 @@ class ModerationPipeline(Component):
 
     def _declare_alarms(self, s: StackSettings) -> None:
         alarms = self.alarms
+        if self.statements is not None and self.statements.dlq is not None:
+            alarms.above(
+                "dsa-submission-dlq",
+                "Statements of reasons could not be submitted to the Transparency Database: "
+                "read the reason on each message, fix, and redrive.",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": self.statements.dlq.name},
+                statistic="Maximum",
+                period=60,
+            )
         alarms.above(
             "dlq-has-messages",
             "Messages reached the processing DLQ: inspect and redrive them.",

@@ -21,6 +21,7 @@ from components.function import FunctionSpec, statement
 from components.messaging import NotificationTopic, ProcessingQueues
 from components.quotas import UploadQuotas
 from components.settings import StackSettings
+from components.statements import Statements
 from components.storage import JobStore
 from lambdas.common import rules
 from lambdas.common.contract import AnalysisOrder, Env, Function
@@ -125,6 +126,8 @@ class Resources:
     edge: EdgeInputs | None = None
     cache: CacheInputs | None = None
     quotas: UploadQuotas | None = None
+    # Statements of reasons (DSA): written by the notifier, read by the status function.
+    statements: Statements | None = None
     uploads_objects: pulumi.Output[str] = field(init=False)
     incoming_objects: pulumi.Output[str] = field(init=False)
 
@@ -305,11 +308,18 @@ def status(r: Resources) -> FunctionSpec:
     if r.cache is not None:
         environment.update(r.cache.environment)
         statements += r.cache.statements
+    config = None
+    if r.statements is not None:
+        # GET /jobs/{job_id}/statement: the owner's statements and how to contest them.
+        environment.update(r.statements.reader_environment())
+        statements += r.statements.reader_statements()
+        config = {"dsa": r.statements.args.config}
     return FunctionSpec(
         name=Function.STATUS,
         description="GET /jobs/{job_id}",
         environment=environment,
         statements=statements,
+        config=config,
         vpc_config=r.cache.vpc_config if r.cache else None,
         extra_requirements=r.cache.extra_requirements if r.cache else (),
     )
@@ -403,11 +413,18 @@ def notifier(r: Resources) -> FunctionSpec:
             statement("ReadApproved", ["s3:GetObject"], [r.uploads_objects]),
             statement("PublishContent", ["s3:PutObject"], [content_objects]),
         ]
+    config = None
+    if r.statements is not None:
+        # The one writer of statements of reasons: it sees every final decision.
+        environment.update(r.statements.writer_environment())
+        statements += r.statements.writer_statements()
+        config = {"dsa": r.statements.args.config}
     return FunctionSpec(
         name=Function.NOTIFIER,
         description="Publishes one notification per job that became terminal",
         environment=environment,
         statements=statements,
+        config=config,
     )
 
 
@@ -484,4 +501,31 @@ def review(r: Resources) -> FunctionSpec:
             # Each verdict goes to the audit log (one new entry; never read or changed).
             statement("AuditVerdicts", ["dynamodb:PutItem"], [r.store.audit_table.arn]),
         ],
+    )
+
+
+def notices(r: Resources) -> FunctionSpec:
+    """`POST /jobs/{job_id}/notices` (DSA Article 16): count the notifier's notice, record
+    it on the job and queue the job for review (one conditional UpdateItem on the job,
+    two when a reject had already restricted it)."""
+    assert r.statements is not None
+    return FunctionSpec(
+        name=Function.NOTICES,
+        description="POST /jobs/{job_id}/notices (DSA Article 16 notices)",
+        environment={Env.JOBS_TABLE: r.store.table.name, **r.statements.notice_environment()},
+        statements=[
+            statement("RecordNotices", ["dynamodb:UpdateItem"], [r.store.table.arn]),
+            *r.statements.notice_statements(),
+        ],
+    )
+
+
+def dsa_submitter(r: Resources) -> FunctionSpec:
+    """Statements of reasons to the Transparency Database, once per puid (`dsa.submit`)."""
+    assert r.statements is not None
+    return FunctionSpec(
+        name=Function.DSA_SUBMITTER,
+        description="Submits statements of reasons to the DSA Transparency Database",
+        environment=r.statements.submitter_environment(),
+        statements=r.statements.submitter_statements(),
     )

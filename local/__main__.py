@@ -296,6 +296,7 @@ def cmd_demo(args) -> int:
     cmd_load(args)
     _review_work(args)
     _review_hint(args)
+    _statements_summary(args)
     if shutil.which("java"):
         args.days, args.end_date, args.top = 1, None, 10
         print("running the analytics report (Spark, local mode) ...", file=sys.stderr)
@@ -364,6 +365,42 @@ def _review_hint(args) -> None:
         f"{stats.backlog}{more} job(s) await review: decide them on the dashboard's Review "
         "page, or through the API with a moderator's token "
         "(python -m local token --user moderator-1 --group moderators)",
+        file=sys.stderr,
+    )
+
+
+def _statements_summary(args, wait_seconds: float = 120.0) -> None:
+    """The demo's statements of reasons: each checked with the Transparency Database's
+    rules, and how many the local stand-in holds (each submitted once)."""
+    import time
+
+    from lambdas.common import dsa_rules, jobs
+    from lambdas.common.contract import Output
+    from local.client import LocalCloudClient
+
+    cloud = LocalCloudClient(Path(args.state_dir))
+    table = cloud.outputs.get(Output.STATEMENTS_TABLE)
+    if not table:
+        return
+    ddb = cloud.client("dynamodb")
+    items = []
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        items += [jobs.deserialize(i) or {} for i in page.get("Items", [])]
+    puids = {str(i.get("puid")) for i in items}
+    invalid = [
+        i["puid"] for i in items if dsa_rules.validate(i.get("statement") or {}, strict=True)
+    ]
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        held = cloud.control("transparency", {})["statements"]
+        if puids <= set(held) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    print(
+        f"{len(items)} statement(s) of reasons, {len(invalid)} invalid; "
+        f"{len(puids & set(held))} submitted to the local Transparency Database stand-in, "
+        "which refuses a puid used before (GET /jobs/{job_id}/statement shows the owner "
+        "theirs; python -m scripts.export_statements exports a period)",
         file=sys.stderr,
     )
 

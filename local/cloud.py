@@ -36,6 +36,7 @@ from local.runtime.lambda_service import LambdaService, base_environment, role_c
 from local.runtime.monitors import Sampler, Scheduler
 from local.runtime.telemetry import Telemetry
 from local.twins import edge as edge_twins
+from local.twins import transparency
 from local.twins.cdn import start_cdn
 from local.twins.elasticache import CacheServer, caching_requested
 from local.twins.idp import CLIENT_ID, LocalIdentityProvider
@@ -49,7 +50,15 @@ STAND_INS = {
         "model than Rekognition and not the custom branch's; Rekognition's input limits and "
         "error codes; a PNG's moderation-labels text chunk overrides it (load fixtures)"
     ),
+    "dsa:TransparencyDatabase": (
+        "stand-in: the DSA Transparency Database API's statements, statement and "
+        "existing-puid endpoints on loopback (local/twins/transparency.py), validating with "
+        "the API's rules and refusing a used puid; not the Commission's service"
+    ),
 }
+# The local stand-in's platform token, kept in the local Secrets Manager as `dsa.tokenSecret`.
+TRANSPARENCY_TOKEN = "local-platform-token"
+TRANSPARENCY_SECRET = "dsa-token"
 NOT_EMULATED_BEHAVIOUR = [
     "X-Ray tracing (functions run with POWERTOOLS_TRACE_DISABLED=true)",
     (
@@ -153,6 +162,14 @@ class LocalCloud:
 
         config = self.options.stack_config(self.idp.issuer)
         config = edge_twins.local_settings(config, self.idp, self.state_dir)
+        # Statements of reasons are submitted to the local Transparency Database stand-in.
+        self.transparency = transparency.serve(TRANSPARENCY_TOKEN)
+        config["dsa"] = {
+            "submit": True,
+            "tokenSecret": TRANSPARENCY_SECRET,
+            "apiUrl": self.transparency.url,
+            **(config.get("dsa") or {}),
+        }
         materialize_env = {**os.environ, "PYTHONPATH": str(ROOT)}
         # Status cache: a real redis-server, started before the program declares the cache.
         self.cache = None
@@ -189,6 +206,10 @@ class LocalCloud:
         self.registry = Registry.load(self.state_dir / "registry.json")
         self.outputs = json.loads((self.state_dir / "outputs.json").read_text())
 
+        if Output.STATEMENTS_TABLE in self.outputs:
+            self.client("secretsmanager").create_secret(
+                Name=TRANSPARENCY_SECRET, SecretString=TRANSPARENCY_TOKEN
+            )
         self.telemetry = Telemetry(self.client, region=self.options.region)
         self.telemetry.start()
         self.lambdas = LambdaService(
@@ -297,6 +318,7 @@ class LocalCloud:
             "not_emulated_behaviour": NOT_EMULATED_BEHAVIOUR,
             "stand_ins": STAND_INS,
             "cache": self.cache.url if self.cache else None,
+            "transparency_url": self.transparency.url,
             "unsupported_schedules": self.scheduler.unsupported,
             "started_at": time.time(),
             **(self.cdn.describe() if getattr(self, "cdn", None) else {}),
@@ -314,6 +336,8 @@ class LocalCloud:
             self.telemetry.stop()
         if getattr(self, "cache", None) is not None:
             self.cache.stop()
+        if getattr(self, "transparency", None) is not None:
+            self.transparency.stop()
         self.endpoint.stop()
 
     # --- control API (/_local/*) -----------------------------------------------------------
@@ -373,6 +397,15 @@ class LocalCloud:
             for pool in self.lambdas.pools.values():
                 pool.reset_stats()
             return {"reset": True}
+        if action == "transparency":
+            # The stand-in's state; `fail_after_store`: the next create calls store, then 500.
+            twin = self.transparency.twin
+            if body.get("fail_after_store"):
+                twin.fail_after_store(int(body["fail_after_store"]))
+            return {
+                "statements": sorted(twin.statements),
+                "calls": [list(c) for c in twin.calls],
+            }
         if action == "evaluate-alarms":
             self.sampler.evaluate_alarms()
             return {"evaluated": True}

@@ -30,6 +30,7 @@ ALL_COMPONENTS = {
     "cachingEnabled": True,
     "analyticsEnabled": True,
     "edgeAuthEnabled": True,
+    "dsa": {"submit": True, "tokenSecret": "dsa-token"},
 }
 
 

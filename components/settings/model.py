@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.settings.dsa import DsaSettings
 from components.settings.fields import (
     NAMESPACE,
     internal,
@@ -72,6 +73,9 @@ DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
     Function.REVIEW: FunctionSettings(256, 10, None),
     # Lambda@Edge viewer-request triggers are capped at 128 MB and 5 s.
     Function.EDGE_AUTH: FunctionSettings(128, 5, None),
+    Function.NOTICES: FunctionSettings(256, 10, None),
+    # Up to 100 statements a call, five attempts with backoff (1+2+4+8 s) and lookups.
+    Function.DSA_SUBMITTER: FunctionSettings(256, 120, None),
 }
 assert set(DEFAULT_FUNCTIONS) == set(ALL_FUNCTIONS)
 
@@ -440,6 +444,9 @@ class StackSettings:
     caching: CachingSettings = section(CachingSettings, "the status cache")
     edge_auth: EdgeAuthSettings = section(EdgeAuthSettings, "edge auth")
     analytics: AnalyticsSettings = section(AnalyticsSettings, "analytics")
+    dsa: DsaSettings = section(
+        DsaSettings, "statements of reasons and notices (docs/statements.md)"
+    )
 
     @property
     def prefix(self) -> str:

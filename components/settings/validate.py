@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components import naming
+from components.settings import dsa as dsa_settings
 from components.settings import validate_claims, validate_models
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
@@ -729,6 +730,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     caching,
     edge_auth,
     analytics,
+    lambda s, p: p.extend(dsa_settings.check(s.dsa)),
 )
 
 

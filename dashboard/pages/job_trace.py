@@ -265,3 +265,21 @@ else:
         f"Searched {len(trace.groups_searched)} log groups between "
         f"{trace.window[0]:%H:%M:%S} and {trace.window[1]:%H:%M:%S} UTC."
     )
+
+# --- Notices and statements of reasons (DSA; docs/statements.md) -------------------------
+if job.get("noticed") or tgt.outputs.get("statements_table"):
+    from dashboard.data import notices as dsa_view
+
+    st.subheader("Notices and statements of reasons")
+    n1, n2 = st.columns(2)
+    shown_notices = dsa_view.notices_of(job)
+    n1.caption(f"{len(shown_notices)} notice(s) (Article 16)")
+    if not shown_notices.empty:
+        n1.dataframe(shown_notices, hide_index=True)
+    if tgt.outputs.get("statements_table"):
+        shown_statements = dsa_view.statements_of(
+            tgt.client("dynamodb"), tgt.outputs["statements_table"], job_id
+        )
+        n2.caption(f"{len(shown_statements)} statement(s) of reasons")
+        if not shown_statements.empty:
+            n2.dataframe(shown_statements, hide_index=True)

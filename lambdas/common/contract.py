@@ -168,6 +168,10 @@ class Function(StrEnum):
     EXPORTER = "exporter"
     EDGE_AUTH = "edge_auth"
     REVIEW = "review"
+    # Notices (DSA Article 16): `POST /jobs/{job_id}/notices`, with `moderation:dsa.notices`.
+    NOTICES = "notices"
+    # Statements of reasons to the Transparency Database, with `moderation:dsa.submit`.
+    DSA_SUBMITTER = "dsa_submitter"
 
 
 PIPELINE_FUNCTIONS: tuple[Function, ...] = (
@@ -181,7 +185,12 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.SWEEPER,
     Function.REVIEW,
 )
-OPTIONAL_FUNCTIONS: tuple[Function, ...] = (Function.EXPORTER, Function.EDGE_AUTH)
+OPTIONAL_FUNCTIONS: tuple[Function, ...] = (
+    Function.EXPORTER,
+    Function.EDGE_AUTH,
+    Function.NOTICES,
+    Function.DSA_SUBMITTER,
+)
 ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
 
 # Which function analyzes which branch.
@@ -255,6 +264,13 @@ class Env(StrEnum):
     APPEAL_WINDOW_DAYS = "APPEAL_WINDOW_DAYS"
     # The audit log (lambdas/common/audit.py)
     AUDIT_TABLE = "AUDIT_TABLE"
+    # Statements of reasons and notices (DSA; docs/statements.md)
+    STATEMENTS_TABLE = "STATEMENTS_TABLE"
+    NOTICES_PER_DAY = "NOTICES_PER_DAY"
+    NOTICE_USAGE_TABLE = "NOTICE_USAGE_TABLE"
+    DSA_API_URL = "DSA_API_URL"
+    DSA_TOKEN_SECRET = "DSA_TOKEN_SECRET"
+    DSA_DLQ_URL = "DSA_DLQ_URL"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -305,6 +321,12 @@ ENV_DOCS: dict[Env, str] = {
     Env.REVIEW_QA_SAMPLE_RATE: "share (0-1) of automatic decisions and verdicts sent to QA",
     Env.APPEAL_WINDOW_DAYS: "days after its decision a job may be appealed by its owner",
     Env.AUDIT_TABLE: "the audit log: who did what to which ids, when (lambdas/common/audit.py)",
+    Env.STATEMENTS_TABLE: "statements of reasons, one per restricting decision (keyed by puid)",
+    Env.NOTICES_PER_DAY: "notices one user may send in a UTC day",
+    Env.NOTICE_USAGE_TABLE: "per-user notice counts by day",
+    Env.DSA_API_URL: "base URL of the Transparency Database API (or its local twin)",
+    Env.DSA_TOKEN_SECRET: "name of the secret holding the platform's Transparency Database token",
+    Env.DSA_DLQ_URL: "where statements that could not be submitted go",
 }
 
 
@@ -359,6 +381,10 @@ class Output(StrEnum):
     DISTRIBUTION_ID = "distribution_id"
     # The audit log (lambdas/common/audit.py)
     AUDIT_TABLE = "audit_table"
+    # Statements of reasons (DSA)
+    STATEMENTS_TABLE = "statements_table"
+    STATEMENTS_DAY_INDEX = "statements_day_index"
+    DSA_DLQ_URL = "dsa_dlq_url"
 
 
 class Feature(StrEnum):
@@ -406,6 +432,10 @@ class Metric(StrEnum):
     VERDICTS_REUSED = "VerdictsReused"
     VERDICTS_STORED = "VerdictsStored"
     REKOGNITION_SKIPPED = "RekognitionSkipped"
+    # Statements of reasons: submitted, found already stored, sent to the dead letters.
+    STATEMENTS_SUBMITTED = "StatementsSubmitted"
+    STATEMENTS_ALREADY_STORED = "StatementsAlreadyStored"
+    STATEMENTS_FAILED = "StatementsFailed"
     # Per-user limits: uploads refused with 429 (the `limit` is in the log line).
     UPLOADS_OVER_QUOTA = "UploadsOverQuota"
     # Billed DetectModerationLabels calls (one per analysed frame of an animation).
@@ -491,3 +521,44 @@ class QaField(StrEnum):
 class QaState(StrEnum):
     PENDING = "pending"
     DECIDED = "decided"
+
+
+# --- Statements of reasons and notices (DSA; docs/statements.md) -------------------------
+
+
+class StatementField(StrEnum):
+    """Attributes of the statements table's items (one per restricting decision)."""
+
+    PUID = "puid"
+    JOB_ID = "job_id"
+    SOURCE = "source"
+    DAY = "day"
+    CREATED_AT = "created_at"
+    STATEMENT = "statement"
+
+
+# The statements table's indexes: a job's statements (the owner's route) and a day's
+# (the export and the submission backlog).
+STATEMENTS_JOB_INDEX = "job_id-created_at-index"
+STATEMENTS_DAY_INDEX = "day-created_at-index"
+STATEMENT_ROUTE = "GET /jobs/{job_id}/statement"
+NOTICE_ROUTE = "POST /jobs/{job_id}/notices"
+
+
+class NoticeField(StrEnum):
+    """Job attributes a notice (DSA Article 16) writes.
+
+    `notices`: every notice on the job (`{notice_id, notifier, category, explanation,
+    at}`); `noticed`: true once a notice put the job in the review queue; `notice`: the
+    latest notice (what the statement and the moderator see first).
+    """
+
+    NOTICES = "notices"
+    NOTICED = "noticed"
+    LATEST = "notice"
+
+
+class NoticeEvent(StrEnum):
+    """The notification addressed to a notifier (never naming the uploader)."""
+
+    NOTICE_OUTCOME = "notice_outcome"

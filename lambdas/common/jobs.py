@@ -29,6 +29,8 @@ from common.contract import (
     AppealState,
     Branch,
     ClaimField,
+    Decision,
+    NoticeField,
     QaField,
     QaState,
     ReviewState,
@@ -744,5 +746,72 @@ def decide_qa(
             me=moderator,
             now=iso(now),
             epoch=epoch(now),
+        ),
+    )
+
+
+# --- notices (DSA Article 16; common/notices.py) --------------------------------------------
+
+
+def add_notice(
+    ddb: Any, table: str, job_id: str, notice: dict[str, Any], now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """Record a notice on a decided job and put it in the review queue: one conditional
+    UpdateItem. Returns (won, the job after it) or (lost, the job as it was, or None).
+
+    Conditional on the job being complete, not the notifier's own, and not already
+    restricted by a `reject` (that notice is recorded by `add_restricted_notice`). The
+    queue key (`review_state = pending`) is set whatever the job's review state: a notice
+    after a verdict puts it back in front of a moderator, so no notice goes unseen.
+    """
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            f"SET {NoticeField.NOTICES} = list_append(if_not_exists({NoticeField.NOTICES}, "
+            f":none), :notices), #latest = :notice, {NoticeField.NOTICED} = :yes, "
+            "review_state = :pending, updated_at = :now"
+        ),
+        ConditionExpression=(
+            "attribute_exists(job_id) AND #s = :complete AND user_id <> :notifier "
+            "AND decision <> :reject"
+        ),
+        ExpressionAttributeNames={"#s": "status", "#latest": NoticeField.LATEST},
+        ExpressionAttributeValues=_values(
+            none=[],
+            notices=[notice],
+            notice=notice,
+            yes=True,
+            pending=ReviewState.PENDING,
+            now=iso(now),
+            complete=Status.COMPLETE,
+            notifier=notice["notifier"],
+            reject=Decision.REJECT,
+        ),
+    )
+
+
+def add_restricted_notice(
+    ddb: Any, table: str, job_id: str, notice: dict[str, Any], now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """Record a notice on a job a `reject` already restricted (nothing left to review)."""
+    return _conditional_update(
+        ddb,
+        table,
+        job_id,
+        UpdateExpression=(
+            f"SET {NoticeField.NOTICES} = list_append(if_not_exists({NoticeField.NOTICES}, "
+            ":none), :notices), updated_at = :now"
+        ),
+        ConditionExpression="#s = :complete AND user_id <> :notifier AND decision = :reject",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=_values(
+            none=[],
+            notices=[notice],
+            now=iso(now),
+            complete=Status.COMPLETE,
+            notifier=notice["notifier"],
+            reject=Decision.REJECT,
         ),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -13,13 +15,34 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecord,
 )
 
-from common import env, notify
+from common import env, function_config, notices, notify, statements
 from common.clients import client
 from common.contract import Env, Metric, NotificationEvent, terminal_metric
 from common.observability import logger, metrics, tracer
 from common.originals import ImageChanged
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@functools.cache
+def _dsa() -> statements.Config:
+    return statements.Config.from_dict(function_config.section("dsa"))
+
+
+def _record_statement(event: NotificationEvent, job: dict[str, Any]) -> None:
+    """A restricting final decision gets its statement of reasons before it is announced
+    (a failure retries the record; a replay finds the statement already stored)."""
+    table = env.optional(Env.STATEMENTS_TABLE)
+    if not table:
+        return
+    written = statements.record_decision(
+        client("dynamodb"), table, event, job, _dsa(), datetime.now(UTC)
+    )
+    if written is not None:
+        logger.info(
+            "statement of reasons stored",
+            extra={"puid": written["puid"], "category": written["category"]},
+        )
 
 
 def record_handler(record: DynamoDBRecord) -> str:
@@ -45,7 +68,15 @@ def record_handler(record: DynamoDBRecord) -> str:
             logger.error(
                 "stored image changed after its decision: not published", extra={"detail": str(exc)}
             )
+        _record_statement(note.event, job)
         message_id = notify.publish(client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), note)
+        answered = notices.answered_in(record.raw_event)
+        if answered:
+            # Each notifier is told the outcome of their notice (never whose job it is).
+            notices.publish_outcomes(
+                client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), job, answered
+            )
+            logger.info("notice outcomes published", extra={"notices": len(answered)})
         review = job.get("review") or {}
         logger.info(
             "notification published",

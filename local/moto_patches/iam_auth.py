@@ -337,7 +337,18 @@ def _install() -> None:
 
     def secret_resource(self: Any) -> str:
         secret = _json_body(self).get("SecretId")
-        return str(secret) if isinstance(secret, str) and secret.startswith("arn:") else "*"
+        if not isinstance(secret, str):
+            return "*"
+        if secret.startswith("arn:"):
+            return secret
+        # A secret named without its ARN (as `moderation:dsa.tokenSecret` is): the policy
+        # names its ARN (`<name>-*`), so authorize against the stored secret's ARN.
+        from moto.secretsmanager.exceptions import SecretNotFoundException
+
+        try:
+            return str(self.backend.describe_secret(secret).arn)
+        except SecretNotFoundException:
+            return "*"  # authorized as any secret; moto then answers its own not-found
 
     SecretsManagerResponse._determine_resource = secret_resource
 

@@ -32,6 +32,7 @@ ALL_COMPONENTS = {
     "analyticsEnabled": True,
     "edgeAuthEnabled": True,
     "textAnalysisEnabled": True,
+    "dsa": {"submit": True, "tokenSecret": "dsa-token"},
 }
 
 IMPORTER = r"""
@@ -117,6 +118,8 @@ EXPECTED = {
     "review",
     "exporter",
     "edge_auth",
+    "notices",
+    "dsa_submitter",
 }
 
 

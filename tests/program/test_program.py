@@ -121,6 +121,7 @@ def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
         "notifier",
         "sweeper",
         "review",
+        "notices",
     }
     groups = {g.inputs["name"]: g.inputs for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
     roles = set()
@@ -200,6 +201,8 @@ def test_api_routes_use_the_jwt_authorizer_with_throttling_and_access_logs(run):
         "POST /jobs/{job_id}/appeal",
         "POST /jobs/{job_id}/appeal/decision",
         "POST /jobs/{job_id}/qa",
+        "GET /jobs/{job_id}/statement",
+        "POST /jobs/{job_id}/notices",
     }
     assert all(r["authorizationType"] == "JWT" for r in routes.values())
     stage = run.one("aws:apigatewayv2/stage:Stage").inputs

@@ -42,7 +42,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:DeleteItem",
         "sqs:SendMessage",
     },
-    "status": {"dynamodb:GetItem"},
+    # Query: the owner's statements of reasons (the statements table's job-id index).
+    "status": {"dynamodb:GetItem", "dynamodb:Query"},
     "dispatcher": {
         "dynamodb:UpdateItem",
         "dynamodb:BatchGetItem",
@@ -74,6 +75,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:ListStreams",
         "sns:Publish",
         "sqs:SendMessage",
+        # The one writer of statements of reasons.
+        "dynamodb:PutItem",
     },
     "sweeper": {
         "dynamodb:Query",
@@ -92,6 +95,8 @@ EXPECTED_ACTIONS = {
         "dynamodb:PutItem",
         "s3:GetObject",
     },
+    # Notices: the notice on the job (one conditional update) and the notifier's count.
+    "notices": {"dynamodb:UpdateItem"},
     "exporter": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -212,10 +217,17 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             "notifier": originals | {f"{content}/content/*"},
             "edge_auth": {pattern, f"{pattern}:*"},
         }
+    statements = run.one("aws:dynamodb/table:Table", "moderation-statements-table").outputs["arn"]
     allowed = {
         # The usage table (per-user limits) is the upload function's alone.
         "upload": images | {table["arn"], idem, queue, usage},
-        "status": {table["arn"]},
+        "status": {table["arn"], f"{statements}/index/job_id-created_at-index"},
+        "notices": {
+            table["arn"],
+            run.one("aws:dynamodb/table:Table", "moderation-statements-notice-usage").outputs[
+                "arn"
+            ],
+        },
         "dispatcher": {
             table["arn"],
             queue,
@@ -227,7 +239,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         "rekognition_analyzer": originals | {table["arn"], failures, verdicts, "*"},
         "custom_analyzer": originals | {table["arn"], failures, verdicts},
         "text_analyzer": originals | {table["arn"], failures, verdicts},
-        "notifier": {table["streamArn"], topic, failures},
+        "notifier": {table["streamArn"], topic, failures, statements},
         "sweeper": {
             f"{table['arn']}/index/status-created_at-index",
             f"{table['arn']}/index/review_state-completed_at-index",
@@ -391,7 +403,10 @@ def test_cached_status_function_adds_exactly_its_secret_and_vpc_networking(cache
     secret_arn = cached_run.one("aws:secretsmanager/secret:Secret").outputs["arn"]
     table_arn = cached_run.one("aws:dynamodb/table:Table", "moderation-store-jobs").outputs["arn"]
     actions = {a for s in doc["Statement"] for a in s["Action"]}
-    assert actions - LOGS - XRAY == {"dynamodb:GetItem", "secretsmanager:GetSecretValue"} | VPC_ENI
+    assert (
+        actions - LOGS - XRAY
+        == {"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"} | VPC_ENI
+    )
     for stmt in doc["Statement"]:
         acts = set(stmt["Action"])
         if "secretsmanager:GetSecretValue" in acts:
@@ -399,6 +414,10 @@ def test_cached_status_function_adds_exactly_its_secret_and_vpc_networking(cache
             assert stmt["Resource"] == [secret_arn]  # exactly the cache's secret
         elif "dynamodb:GetItem" in acts:
             assert stmt["Resource"] == [table_arn]
+        elif "dynamodb:Query" in acts:  # the owner's statements of reasons, by job id
+            assert acts == {"dynamodb:Query"} and stmt["Resource"][0].endswith(
+                "/index/job_id-created_at-index"
+            )
         elif acts & VPC_ENI:
             assert acts == VPC_ENI and stmt["Resource"] == ["*"]
 

@@ -105,6 +105,7 @@ HANDLER_PACKAGES = {
     "exporter",
     "edge_auth",
     "review",
+    "notices",
 }
 
 
