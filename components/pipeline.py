@@ -118,7 +118,7 @@ class ModerationPipeline(Component):
                 StatementsArgs(
                     prefix,
                     s.force_destroy,
-                    s.dsa.function_config(),
+                    s.dsa.function_config(s.appeals.window_days),
                     notices=s.dsa.notices,
                     notices_per_day=s.dsa.notices_per_day,
                     submit=s.dsa.submit,

@@ -13,6 +13,7 @@ from typing import Any
 from components.settings.fields import NAMESPACE, setting
 from components.settings.fields import set_cmd as _set_cmd
 from lambdas.common import dsa_rules
+from lambdas.common.contract import APPEAL_ROUTE
 from lambdas.common.dsa_mappings import DEFAULT_MAPPINGS, DEFAULT_WARN_VISIBILITY, GROUNDS
 
 DEFAULT_API_URL = "https://transparency.dsa.ec.europa.eu/api/v1"
@@ -78,12 +79,6 @@ class DsaSettings:
         parse=as_mappings,
         default_doc="docs/statements.md#categories",
     )
-    appeal_route: str | None = setting(
-        None, "the appeal route shown with a statement (e.g. `POST /jobs/{job_id}/appeal`)"
-    )
-    appeal_window_days: int = setting(
-        183, "days the uploader has to appeal (Article 20: at least six months)"
-    )
     out_of_court: str = setting(
         DEFAULT_OUT_OF_COURT, "the out-of-court redress text shown with a statement"
     )
@@ -91,9 +86,10 @@ class DsaSettings:
     notices: bool = setting(True, "`POST /jobs/{job_id}/notices` (Article 16)")
     notices_per_day: int = setting(20, "notices one user may send in a UTC day (1-1000)")
 
-    def function_config(self) -> dict[str, Any]:
+    def function_config(self, appeal_window_days: int) -> dict[str, Any]:
         """The `dsa` section baked into the packages that build or show statements
-        (`statements.Config.from_dict` reads it)."""
+        (`statements.Config.from_dict` reads it). The appeal route and window are the
+        stack's own appeals (`moderation:appeals.windowDays`), one setting for both."""
         return {
             "categories": self.categories,
             "territorialScope": list(self.territorial_scope),
@@ -101,8 +97,8 @@ class DsaSettings:
             "warnVisibility": self.warn_visibility,
             "termsUrl": self.terms_url,
             "redress": {
-                "appealRoute": self.appeal_route,
-                "appealWindowDays": self.appeal_window_days if self.appeal_route else None,
+                "appealRoute": APPEAL_ROUTE,
+                "appealWindowDays": appeal_window_days,
                 "outOfCourt": self.out_of_court,
                 "judicial": self.judicial,
             },
@@ -193,11 +189,6 @@ def check(d: DsaSettings) -> list[str]:
         problems.append(
             f"{NAMESPACE}:dsa.noticesPerDay = {d.notices_per_day} is outside 1-1000. Set it "
             f"with {_set_cmd('dsa.noticesPerDay', 20)}."
-        )
-    if d.appeal_window_days < 183:
-        problems.append(
-            f"{NAMESPACE}:dsa.appealWindowDays = {d.appeal_window_days}: Article 20 DSA gives "
-            f"at least six months. Set it with {_set_cmd('dsa.appealWindowDays', 183)}."
         )
     for text in ("out_of_court", "judicial"):
         if not getattr(d, text).strip():

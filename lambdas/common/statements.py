@@ -34,6 +34,8 @@ from common import dsa_rules, jobs
 from common.contract import (
     STATEMENTS_DAY_INDEX,
     STATEMENTS_JOB_INDEX,
+    AppealField,
+    AppealOutcome,
     Decision,
     NoticeField,
     NotificationEvent,
@@ -59,7 +61,7 @@ class Source(StrEnum):
     REVIEW = "review"
     # A moderator's verdict on a job someone notified (Article 16).
     NOTICE = "notice"
-    # The outcome of the uploader's appeal (the appeals code calls `statement_for`).
+    # An appeal's overturn that restricts (the notifier sees its `appeal_decided`).
     APPEAL = "appeal"
 
 
@@ -154,6 +156,11 @@ def source_for(event: NotificationEvent, job: Mapping[str, Any]) -> Source | Non
         return Source.RULES
     if event is NotificationEvent.REVIEWED:
         return Source.NOTICE if job.get(NoticeField.NOTICED) else Source.REVIEW
+    if event is NotificationEvent.APPEAL_DECIDED:
+        # An upheld restriction keeps its statement; an overturn that now restricts (an
+        # approve the appeal turned into a reject) is a new decision with its own.
+        appeal = job.get(AppealField.APPEAL) or {}
+        return Source.APPEAL if appeal.get("outcome") == AppealOutcome.OVERTURN else None
     return None
 
 
@@ -227,6 +234,8 @@ def _decided_at(job: Mapping[str, Any], source: Source, decided_at: str | None) 
         return decided_at
     if source in (Source.REVIEW, Source.NOTICE):
         return (job.get("review") or {}).get("reviewed_at") or job.get("updated_at")
+    if source is Source.APPEAL:
+        return (job.get(AppealField.APPEAL) or {}).get("decided_at") or job.get("updated_at")
     return job.get("completed_at") or job.get("updated_at")
 
 

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from common import dsa_rules, language, statements
-from common.contract import Decision, NoticeField, NotificationEvent, ReviewState, Status
+from common.contract import (
+    AppealOutcome,
+    Decision,
+    NoticeField,
+    NotificationEvent,
+    ReviewState,
+    Status,
+)
 from common.statements import Config, Source
 
 JOB_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -271,6 +278,33 @@ def test_which_events_call_for_a_statement():
     assert statements.source_for(NotificationEvent.REVIEWED, noticed) is Source.NOTICE
     assert statements.restricts(Decision.APPROVE, config) is False
     assert statements.restricts(Decision.REVIEW, config) is False
+
+
+def test_an_overturn_gets_a_statement_of_its_own_and_an_upheld_appeal_does_not():
+    decided = {"decided_at": "2026-05-03T09:00:00Z"}
+    overturned = _job(appeal={**decided, "outcome": AppealOutcome.OVERTURN})
+    upheld = _job(appeal={**decided, "outcome": AppealOutcome.UPHOLD})
+    event = NotificationEvent.APPEAL_DECIDED
+    assert statements.source_for(event, overturned) is Source.APPEAL
+    assert statements.source_for(event, upheld) is None
+    statement = statements.statement_for(
+        overturned,
+        source=Source.APPEAL,
+        config=Config(),
+        puid=statements.puid_for(overturned, Source.APPEAL),
+    )
+    assert dsa_rules.validate(statement, strict=True) == []
+    assert statement["puid"] == f"{JOB_ID}-appeal"
+    assert statement["application_date"] == "2026-05-03"
+    assert statement["automated_decision"] == dsa_rules.AUTOMATED_DECISION_NOT_AUTOMATED
+
+
+def test_the_redress_names_the_stacks_own_appeal_route_and_window():
+    from components.settings.dsa import DsaSettings
+
+    config = Config.from_dict(DsaSettings().function_config(183))
+    redress = config.redress.as_dict(JOB_ID)
+    assert redress["appeal"] == {"route": f"POST /jobs/{JOB_ID}/appeal", "window_days": 183}
 
 
 def test_one_puid_per_restricting_decision():
