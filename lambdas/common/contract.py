@@ -402,3 +402,44 @@ class Metric(StrEnum):
 def terminal_metric(status: str) -> Metric:
     """The metric the notifier counts a job under once it is terminal."""
     return Metric.JOBS_COMPLETE if status == Status.COMPLETE else Metric.JOBS_FAILED
+
+
+# Hash banks (docs/banks.md): the banks table, its API and what a match records.
+BANKS_ROUTES = (
+    "GET /banks",
+    "PUT /banks/{bank}",
+    "POST /banks/{bank}/entries",
+    "GET /banks/{bank}/entries",
+    "DELETE /banks/{bank}/entries/{entry_id}",
+    "POST /banks/{bank}/import",
+    "GET /banks/{bank}/export",
+)
+BANKS_TABLE_ENV = "BANKS_TABLE"
+OPERATOR_GROUP_ENV = "OPERATOR_GROUP"
+DEFAULT_OPERATOR_GROUP = "operators"
+# The decision category of a match in a `review` bank (a `reject` bank's is `blocklisted`).
+BANK_REVIEW_CATEGORY = "bank_review"
+# An entry quarantined for matching far above its usual rate (the alarm's metric).
+BANK_ENTRY_QUARANTINED_METRIC = "BankEntryQuarantined"
+
+
+class BankAction(StrEnum):
+    REJECT = "reject"
+    REVIEW = "review"
+    ALLOW = "allow"
+
+
+class HashType(StrEnum):
+    PDQ = "pdq"
+    DHASH = "dhash"
+
+
+class BankMatchField(StrEnum):
+    """A bank match on the custom branch's result (`bank_matches`), for operators only."""
+
+    MATCHES = "bank_matches"
+    BANK = "bank"
+    ACTION = "action"
+    ENTRY_ID = "entry_id"
+    HASH_TYPE = "hash_type"
+    DISTANCE = "distance"
