@@ -70,6 +70,8 @@ DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
     Function.SWEEPER: FunctionSettings(256, 60, None),
     Function.EXPORTER: FunctionSettings(256, 60, None),
     Function.REVIEW: FunctionSettings(256, 10, None),
+    # Hashes a job's image for `{"job_id"}` entries (PDQ with numpy) and writes imports.
+    Function.BANKS: FunctionSettings(512, 15, None),
     # Lambda@Edge viewer-request triggers are capped at 128 MB and 5 s.
     Function.EDGE_AUTH: FunctionSettings(128, 5, None),
 }
@@ -106,6 +108,15 @@ class ReviewSettings:
     )
     image_url_seconds: int = setting(
         300, "lifetime of the presigned image URLs in `GET /reviews` (60-3600 s)"
+    )
+
+
+@dataclass(frozen=True)
+class BanksSettings:
+    operator_group: str = setting(
+        "operators",
+        "the Cognito group (JWT `cognito:groups`) whose members manage hash banks (`PUT "
+        "/banks/{bank}`, deletes, import, export); created in the user pool with edge auth",
     )
 
 
@@ -410,6 +421,7 @@ class StackSettings:
     edge_auth_enabled: bool = setting(False, "CloudFront + Lambda@Edge + Cognito downloads")
     analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
     review: ReviewSettings = section(ReviewSettings, "human review")
+    banks: BanksSettings = section(BanksSettings, "hash banks (docs/banks.md)")
     verdict_reuse: VerdictReuseSettings = section(VerdictReuseSettings, "verdict reuse")
     quota: QuotaSettings = section(QuotaSettings, "per-user upload limits")
     analysis_order: str = setting(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components import naming
-from components.settings import validate_models
+from components.settings import validate_banks, validate_models
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
 from components.settings.model import (
@@ -728,6 +728,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     caching,
     edge_auth,
     analytics,
+    validate_banks.banks,
 )
 
 

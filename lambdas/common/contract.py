@@ -166,6 +166,7 @@ class Function(StrEnum):
     EXPORTER = "exporter"
     EDGE_AUTH = "edge_auth"
     REVIEW = "review"
+    BANKS = "banks"
 
 
 PIPELINE_FUNCTIONS: tuple[Function, ...] = (
@@ -178,6 +179,7 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.NOTIFIER,
     Function.SWEEPER,
     Function.REVIEW,
+    Function.BANKS,
 )
 OPTIONAL_FUNCTIONS: tuple[Function, ...] = (Function.EXPORTER, Function.EDGE_AUTH)
 ALL_FUNCTIONS: tuple[Function, ...] = PIPELINE_FUNCTIONS + OPTIONAL_FUNCTIONS
@@ -248,6 +250,8 @@ class Env(StrEnum):
     UPLOADS_PER_DAY = "UPLOADS_PER_DAY"
     ANIMATION_POLICY = "ANIMATION_POLICY"
     ANIMATION_MAX_FRAMES = "ANIMATION_MAX_FRAMES"
+    BANKS_TABLE = "BANKS_TABLE"
+    OPERATOR_GROUP = "OPERATOR_GROUP"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -294,6 +298,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.UPLOADS_PER_DAY: "uploads one user may start in a UTC day",
     Env.ANIMATION_POLICY: "`analyze`, `reject` or `first-frame-only`: what an animated upload gets",
     Env.ANIMATION_MAX_FRAMES: "frames of an animation analysed (the upload's pixel limit uses it)",
+    Env.BANKS_TABLE: "the hash banks table (docs/banks.md)",
+    Env.OPERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to manage hash banks",
 }
 
 
@@ -346,6 +352,9 @@ class Output(StrEnum):
     EDGE_FUNCTION_ARN = "edge_function_arn"
     EDGE_FUNCTION_NAME = "edge_function_name"
     DISTRIBUTION_ID = "distribution_id"
+    # Hash banks
+    BANKS_TABLE = "banks_table"
+    OPERATOR_GROUP = "operator_group"
 
 
 class Feature(StrEnum):
@@ -397,6 +406,8 @@ class Metric(StrEnum):
     UPLOADS_OVER_QUOTA = "UploadsOverQuota"
     # Billed DetectModerationLabels calls (one per analysed frame of an animation).
     REKOGNITION_CALLS = "RekognitionCalls"
+    # A hash bank entry disabled for matching far above its usual rate (docs/banks.md).
+    BANK_ENTRY_QUARANTINED = "BankEntryQuarantined"
 
 
 def terminal_metric(status: str) -> Metric:
@@ -414,13 +425,11 @@ BANKS_ROUTES = (
     "POST /banks/{bank}/import",
     "GET /banks/{bank}/export",
 )
-BANKS_TABLE_ENV = "BANKS_TABLE"
-OPERATOR_GROUP_ENV = "OPERATOR_GROUP"
 DEFAULT_OPERATOR_GROUP = "operators"
+# The bank `moderation:blocklistHashes` seeds on `pulumi up` (docs/banks.md, migration).
+SEED_BANK = "stack-blocklist"
 # The decision category of a match in a `review` bank (a `reject` bank's is `blocklisted`).
 BANK_REVIEW_CATEGORY = "bank_review"
-# An entry quarantined for matching far above its usual rate (the alarm's metric).
-BANK_ENTRY_QUARANTINED_METRIC = "BankEntryQuarantined"
 
 
 class BankAction(StrEnum):

@@ -12,14 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common import banks, branch_report, custom_analysis, disclosure, env, originals, rules
-from common.contract import (
-    BANK_ENTRY_QUARANTINED_METRIC,
-    BANKS_TABLE_ENV,
-    BankMatchField,
-    Branch,
-    Env,
-    Metric,
-)
+from common.contract import BankMatchField, Branch, Env, Metric
 from common.observability import logger, metrics, model_timings, tracer
 
 MODELS = custom_analysis.default_models()
@@ -36,7 +29,7 @@ def _plugin() -> Callable[..., Any] | None:
 @functools.cache
 def _banks() -> banks.BankCache | None:
     """The enabled hash banks, reloaded every 30 s (none when the stack has no banks table)."""
-    name = env.optional(BANKS_TABLE_ENV)
+    name = env.optional(Env.BANKS_TABLE)
     if not name:
         return None
     import boto3
@@ -50,7 +43,7 @@ def _count_hits(cache: banks.BankCache, matches: list[dict[str, Any]]) -> None:
         bank, entry_id = m[BankMatchField.BANK], m[BankMatchField.ENTRY_ID]
         if banks.record_hit(cache.table, bank, entry_id, time.time()):
             logger.warning("bank entry quarantined", extra={"bank": bank, "entry_id": entry_id})
-            metrics.add_metric(name=BANK_ENTRY_QUARANTINED_METRIC, unit="Count", value=1)
+            metrics.add_metric(name=Metric.BANK_ENTRY_QUARANTINED, unit="Count", value=1)
 
 
 @logger.inject_lambda_context

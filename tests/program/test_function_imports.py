@@ -115,6 +115,7 @@ EXPECTED = {
     "sweeper",
     "notifier",
     "review",
+    "banks",
     "exporter",
     "edge_auth",
 }

@@ -59,10 +59,12 @@ EXPECTED_ACTIONS = {
         "sqs:SendMessage",
     },
     # PutItem: the finalizing branch stores the verdict (verdict reuse, on by default).
+    # Scan: the hash banks (loaded every 30 s); UpdateItem there: hit counts, quarantine.
     "custom_analyzer": {
         "s3:GetObject",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
+        "dynamodb:Scan",
         "sqs:SendMessage",
     },
     "text_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "dynamodb:PutItem", "sqs:SendMessage"},
@@ -89,6 +91,17 @@ EXPECTED_ACTIONS = {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
+        "s3:GetObject",
+    },
+    # The hash banks table, and the originals (`{"job_id"}` entries hash the job's image).
+    "banks": {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
         "s3:GetObject",
     },
     "exporter": {
@@ -169,6 +182,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     idem = run.one("aws:dynamodb/table:Table", "moderation-store-idempotency").outputs["arn"]
     verdicts = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
     usage = run.one("aws:dynamodb/table:Table", "moderation-quotas-usage").outputs["arn"]
+    banks = run.one("aws:dynamodb/table:Table", "moderation-banks-table").outputs["arn"]
     bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
     queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").outputs["arn"]
     failures = run.one("aws:sqs/queue:Queue", "moderation-queues-analysis-failures").outputs["arn"]
@@ -224,7 +238,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             fn_arn["text_analyzer"],
         },
         "rekognition_analyzer": originals | {table["arn"], failures, verdicts, "*"},
-        "custom_analyzer": originals | {table["arn"], failures, verdicts},
+        "custom_analyzer": originals | {table["arn"], failures, verdicts, banks},
         "text_analyzer": originals | {table["arn"], failures, verdicts},
         "notifier": {table["streamArn"], topic, failures},
         "sweeper": {
@@ -237,6 +251,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         # The review queue (the index only), verdicts (the table), the originals to presign.
         "review": originals
         | {f"{table['arn']}/index/review_state-completed_at-index", table["arn"], verdicts},
+        "banks": originals | {banks},
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())
