@@ -1,7 +1,9 @@
 """Matching a picture against the hash banks, vectorised: no AWS here (`banks.py` loads them).
 
 The query is a picture's eight dihedral variants (four rotations, each mirrored), for
-PDQ (from its 16x16 DCT, `pdq.dihedral`) and for dHash (eight transposed copies). Each
+PDQ (from its 16x16 DCT, `pdq.dihedral`) and for dHash (eight transposed copies); when
+the picture has a band added at an edge (a border, a caption strip), the variants of the
+picture without it too. Each
 bank's entries are numpy arrays: PDQ as four uint64 words per entry, dHash as one. A
 lookup is one XOR and one popcount (`np.bitwise_count`) per word over the whole array,
 per variant: about 3.2 M word operations for 100,000 entries, a few milliseconds.
@@ -44,6 +46,13 @@ DHASH_TRANSPOSES = (
 )
 # dHash's 9x8 grid is taken from a copy this size at most (transposing it is cheap).
 DHASH_WORK_SIDE = 256
+# Bands added around a picture (a border, a caption strip) are trimmed for a second query:
+# edge rows/columns where this share of pixels is within BAND_LEVELS of the edge's colour,
+# at most MAX_TRIM of each side, when at least MIN_BAND rows/columns of one edge are.
+BAND_SHARE = 0.5
+BAND_LEVELS = 24
+MAX_TRIM = 0.3
+MIN_BAND = 3
 # The severity of a bank's action, for the most severe match first.
 SEVERITY = {BankAction.REJECT: 2, BankAction.REVIEW: 1, BankAction.ALLOW: 0}
 
@@ -57,11 +66,11 @@ class Query:
     dhash: tuple[str, ...]
 
     def words(self) -> np.ndarray:
-        """The PDQ variants as an (8, 4) uint64 array."""
+        """The PDQ variants as an (n, 4) uint64 array."""
         return np.stack([pdq.words(h) for h in self.pdq])
 
 
-def query_of(img: Image.Image) -> Query:
+def _variants(img: Image.Image) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
     variants, quality = pdq.dihedral(img)
     work = img.convert("L")
     if max(work.size) > DHASH_WORK_SIDE:
@@ -69,7 +78,47 @@ def query_of(img: Image.Image) -> Query:
     dhashes = tuple(dhash(work if t is None else work.transpose(t)) for t in DHASH_TRANSPOSES)
     # The original's dHash as the project has always computed it (from the full picture),
     # so entries added from a job's stored hash match exactly.
-    return Query(pdq=variants, pdq_quality=quality, dhash=(dhash(img),) + dhashes[1:])
+    return variants, quality, (dhash(img),) + dhashes[1:]
+
+
+def trim_bands(img: Image.Image) -> Image.Image | None:
+    """The picture without the bands added around it: a white or black border, or a
+    caption strip (rows or columns at an edge where at least `BAND_SHARE` of the pixels
+    are within `BAND_LEVELS` of the edge's own near-white or near-black colour), at most
+    `MAX_TRIM` of a side each; None when there is nothing to trim."""
+    grey = np.asarray(img.convert("L"), dtype=np.int16)
+    rows, cols = grey.shape
+    if min(rows, cols) < 32:
+        return None
+
+    def band(lines: np.ndarray) -> int:
+        ground = int(np.median(lines[0]))
+        if BAND_LEVELS < ground < 255 - BAND_LEVELS:
+            return 0  # only white or black bands: a coloured edge is part of the picture
+        near = (np.abs(lines - ground) <= BAND_LEVELS).mean(axis=1)
+        limit = int(len(lines) * MAX_TRIM)
+        count = 0
+        while count < limit and near[count] >= BAND_SHARE:
+            count += 1
+        return count
+
+    top, bottom = band(grey), band(grey[::-1])
+    left, right = band(grey.T), band(grey.T[::-1])
+    if max(top, bottom, left, right) < MIN_BAND:
+        return None
+    return img.crop((left, top, cols - right, rows - bottom))
+
+
+def query_of(img: Image.Image) -> Query:
+    """The variants of the picture, and of the picture without an added border or caption."""
+    variants, quality, dhashes = _variants(img)
+    trimmed = trim_bands(img)
+    if trimmed is not None:
+        more, more_quality, more_dhashes = _variants(trimmed)
+        if more_quality >= pdq.MIN_QUALITY or quality < pdq.MIN_QUALITY:
+            variants, quality = variants + more, max(quality, more_quality)
+        dhashes += more_dhashes
+    return Query(pdq=variants, pdq_quality=quality, dhash=dhashes)
 
 
 @dataclass(frozen=True)
@@ -134,7 +183,7 @@ def match_bank(bank: Bank, query: Query, query_words: np.ndarray) -> dict[str, A
         index, distance = _nearest(distances)
         if distance <= limit:
             return _match(bank, bank.pdq_ids[index], HashType.PDQ, distance)
-    limit = bank.max_distance.get(HashType.DHASH, 10)
+    limit = bank.max_distance.get(HashType.DHASH, 8)
     if len(bank.dhash_ids):
         q = np.array([int(h, 16) for h in query.dhash], dtype=np.uint64)
         distances = np.bitwise_count(q[:, None] ^ bank.dhash_words[None, :]).astype(np.int32)

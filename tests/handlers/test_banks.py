@@ -94,7 +94,7 @@ def add(table, name, body, group=MODS, jobs=None):
 
 def test_operators_manage_banks_and_moderators_add_entries(table):
     status, bank = make_bank(table, max_distance={"pdq": 20})
-    assert status == 200 and bank["max_distance"] == {"pdq": 20, "dhash": 10}
+    assert status == 200 and bank["max_distance"] == {"pdq": 20, "dhash": 8}
     assert make_bank(table, name="x")[0] == 200
     # A moderator may not create or change a bank ...
     status, body = call(

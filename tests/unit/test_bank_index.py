@@ -143,3 +143,25 @@ def test_the_uploader_never_sees_the_match():
     text = repr(view)
     assert "bad-0" not in text and "bank_matches" not in text and "pdq" not in text
     assert view["reasons"] == ["The image matches an image that is not allowed here."]
+
+
+def test_a_bordered_or_captioned_copy_matches_through_the_trimmed_query():
+    from PIL import ImageOps
+
+    from bench.banks import _caption
+
+    scene = hash_corpus.scene(1005)
+    banks = [bank("bad", "reject", [scene], pdq_only=True)]
+    bordered = ImageOps.expand(scene, border=40, fill=(0, 0, 0))
+    captioned = _caption(scene)
+    for copy in (bordered, captioned):
+        assert pdq.distance(pdq.hash_image(copy).hash, pdq.hash_image(scene).hash) > 31
+        assert bank_index.trim_bands(copy) is not None
+        (m,) = bank_index.match(banks, bank_index.query_of(copy))
+        assert m["entry_id"] == "bad-0"
+
+
+def test_a_coloured_edge_is_not_trimmed():
+    flat_edge = Image.new("RGB", (200, 200), (120, 60, 200))
+    flat_edge.paste(PHOTO.resize((100, 100)), (50, 50))
+    assert bank_index.trim_bands(flat_edge) is None
