@@ -27,6 +27,7 @@ pages = {
     "Pipeline": [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(PAGES / "review.py", title="Review", icon=":material/gavel:", url_path="review"),
+        st.Page(PAGES / "banks.py", title="Banks", icon=":material/fingerprint:", url_path="banks"),
         st.Page(PAGES / "queues.py", title="Queues", icon=":material/inbox:", url_path="queues"),
         st.Page(
             PAGES / "dead_letters.py",

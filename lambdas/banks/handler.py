@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from common import banks_api, env, originals
+from common import banks, banks_api, env, originals
 from common.clients import client
 from common.contract import DEFAULT_OPERATOR_GROUP, Env
 from common.observability import logger, metrics, tracer
@@ -32,7 +32,7 @@ def _job_hashes(job_id: str) -> Mapping[str, str] | None:
             return None
         raise
     try:
-        return banks_api.hashes_of_image(obj["Body"].read())
+        return banks.hashes_of_image(obj["Body"].read())
     except ValueError:
         return None
 

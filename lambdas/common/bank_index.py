@@ -6,7 +6,7 @@ the picture has a band added at an edge (a border, a caption strip), the variant
 picture without it too. Each
 bank's entries are numpy arrays: PDQ as four uint64 words per entry, dHash as one. A
 lookup is one XOR and one popcount (`np.bitwise_count`) per word over the whole array,
-per variant: about 3.2 M word operations for 100,000 entries, a few milliseconds.
+per variant, column by column: about 3.2 M word operations for 100,000 entries.
 
 Why a linear vectorised scan and not multi-index hashing (MIH): MIH splits a 256-bit hash
 into 16 slices and finds candidates that agree exactly on one slice, which is sublinear
@@ -23,6 +23,7 @@ quality and is always queried. An `allow` bank's match suppresses every `reject`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,11 @@ class Bank:
     dhash_ids: tuple[str, ...] = ()
     dhash_words: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.uint64))
 
+    @functools.cached_property
+    def pdq_columns(self) -> np.ndarray:
+        """The PDQ words word-major, (4, entries), each row contiguous."""
+        return np.ascontiguousarray(self.pdq_words.T)
+
     @property
     def size(self) -> int:
         return len(set(self.pdq_ids) | set(self.dhash_ids))
@@ -166,28 +172,43 @@ def build_bank(
     )
 
 
-def _nearest(distances: np.ndarray) -> tuple[int, int]:
-    """(entry index, distance) of the smallest distance over (variants, entries)."""
-    flat = int(np.argmin(distances))
-    variant, index = divmod(flat, distances.shape[1])
-    return index, int(distances[variant, index])
+def _nearest_pdq(columns: np.ndarray, query_words: np.ndarray) -> tuple[int, int]:
+    """(entry index, distance) of the nearest entry to any query variant. `columns` is the
+    bank's PDQ words word-major, (4, entries): each XOR and popcount streams one contiguous
+    uint64 column, and the distances add up in uint16, so no (variants x entries x 4)
+    temporary is ever built."""
+    best_index, best_distance = 0, 257
+    for q in query_words:
+        distances = np.bitwise_count(columns[0] ^ q[0]).astype(np.uint16)
+        for w in range(1, 4):
+            distances += np.bitwise_count(columns[w] ^ q[w])
+        index = int(distances.argmin())
+        if int(distances[index]) < best_distance:
+            best_index, best_distance = index, int(distances[index])
+    return best_index, best_distance
+
+
+def _nearest_dhash(values: np.ndarray, query: np.ndarray) -> tuple[int, int]:
+    best_index, best_distance = 0, 65
+    for q in query:
+        distances = np.bitwise_count(values ^ q)
+        index = int(distances.argmin())
+        if int(distances[index]) < best_distance:
+            best_index, best_distance = index, int(distances[index])
+    return best_index, best_distance
 
 
 def match_bank(bank: Bank, query: Query, query_words: np.ndarray) -> dict[str, Any] | None:
     """The bank's nearest entry within its max distance (PDQ first), or None."""
     limit = bank.max_distance.get(HashType.PDQ, pdq.DEFAULT_MAX_DISTANCE)
     if len(bank.pdq_ids) and query.pdq_quality >= pdq.MIN_QUALITY:
-        # (variants, 1, 4) ^ (1, entries, 4) -> popcount -> sum over the 4 words.
-        xor = query_words[:, None, :] ^ bank.pdq_words[None, :, :]
-        distances = np.bitwise_count(xor).sum(axis=2, dtype=np.int32)
-        index, distance = _nearest(distances)
+        index, distance = _nearest_pdq(bank.pdq_columns, query_words)
         if distance <= limit:
             return _match(bank, bank.pdq_ids[index], HashType.PDQ, distance)
     limit = bank.max_distance.get(HashType.DHASH, 8)
     if len(bank.dhash_ids):
         q = np.array([int(h, 16) for h in query.dhash], dtype=np.uint64)
-        distances = np.bitwise_count(q[:, None] ^ bank.dhash_words[None, :]).astype(np.int32)
-        index, distance = _nearest(distances)
+        index, distance = _nearest_dhash(bank.dhash_words, q)
         if distance <= limit:
             return _match(bank, bank.dhash_ids[index], HashType.DHASH, distance)
     return None

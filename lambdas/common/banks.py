@@ -21,7 +21,7 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -252,6 +252,20 @@ def set_entry_enabled(table: Any, bank: str, entry_id: str, enabled: bool, by: s
     return True
 
 
+def hashes_of_image(data: bytes) -> dict[str, str]:
+    """The PDQ (when of usable quality) and dHash of an image's bytes (its first frame)."""
+    from common.images import dhash, open_image
+
+    img = open_image(data)
+    img.seek(0)
+    img = img.convert("RGB")
+    out: dict[str, str] = {HashType.DHASH.value: dhash(img)}
+    hashed = pdq.hash_image(img)
+    if hashed.quality >= pdq.MIN_QUALITY:
+        out[HashType.PDQ.value] = hashed.hash
+    return out
+
+
 # ---- hits and quarantine -------------------------------------------------------------
 
 
@@ -381,7 +395,7 @@ class BankCache:
 # ---- CSV -----------------------------------------------------------------------------
 
 
-def export_csv(entries: list[Mapping[str, Any]], hash_type: str = HashType.PDQ) -> str:
+def export_csv(entries: Sequence[Mapping[str, Any]], hash_type: str = HashType.PDQ) -> str:
     """The entries' hashes of one type in HMA's signal layout (python-threatexchange's
     `HMASerialization`, the `simple.HASH_PDQ.te` file): headerless rows of
     `hash, indicator_id, first_descriptor_id, added_on, labels` (labels space-separated).

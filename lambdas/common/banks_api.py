@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common import banks, http, pdq
+from common import banks, http
 from common.contract import GROUPS_CLAIM, HashType
 from common.review import Refused, claims_of, parse_groups
 
@@ -198,17 +198,3 @@ def _hash_type(value: Any) -> str:
     if value not in tuple(HashType):
         raise Refused(400, "invalid_signal_type", "signal_type is pdq or dhash")
     return str(value)
-
-
-def hashes_of_image(data: bytes) -> dict[str, str]:
-    """The PDQ (when of usable quality) and dHash of an image's bytes (its first frame)."""
-    from common.images import dhash, open_image
-
-    img = open_image(data)
-    img.seek(0)
-    img = img.convert("RGB")
-    out = {HashType.DHASH.value: dhash(img)}
-    hashed = pdq.hash_image(img)
-    if hashed.quality >= pdq.MIN_QUALITY:
-        out[HashType.PDQ.value] = hashed.hash
-    return out

@@ -25,6 +25,7 @@ APP = ROOT / "dashboard" / "app.py"
 PAGES = [
     "overview",
     "review",
+    "banks",
     "queues",
     "dead_letters",
     "lambdas",

@@ -112,7 +112,7 @@ def test_operators_manage_banks_and_moderators_add_entries(table):
     status, entry = add(table, "bad", {"pdq": h.upper(), "reason": "seen before"})
     assert status == 201 and entry["pdq"] == h and entry["added_by"] == "u-1"
     assert entry["source"] == "api" and entry["hits"] == 0
-    hashes = banks_api.hashes_of_image(png(PHOTO))
+    hashes = banks.hashes_of_image(png(PHOTO))
     status, entry = add(table, "bad", {"job_id": "j-1"}, jobs={"j-1": hashes})
     assert status == 201 and entry["source"] == "job:j-1" and entry["dhash"] == dhash(PHOTO)
     assert add(table, "bad", {"job_id": "gone"})[0] == 404
