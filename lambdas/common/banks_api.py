@@ -90,6 +90,8 @@ def route(event: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     params = event.get("pathParameters") or {}
     query = event.get("queryStringParameters") or {}
     name = str(params.get("bank", ""))
+    if key != "GET /banks":
+        banks.check_bank_name(name)  # before any read: DynamoDB refuses keys over 1 KB
     if key == "GET /banks":
         return http.response(200, {"banks": banks.list_banks(ctx.table)})
     if key == "PUT /banks/{bank}":
@@ -99,11 +101,15 @@ def route(event: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     if key == "GET /banks/{bank}/entries":
         existing_bank(ctx, name)
         limit = _limit(query.get("limit"))
-        items, after = banks.list_entries(ctx.table, name, limit, query.get("after"))
+        start = query.get("after")
+        if start is not None and not _entry_id_like(start):
+            raise Refused(400, "invalid_after", "after is the `after` of the previous page")
+        items, after = banks.list_entries(ctx.table, name, limit, start)
         return http.response(200, {"entries": items, "after": after})
     if key == "DELETE /banks/{bank}/entries/{entry_id}":
         require_operator(who)
-        if not banks.delete_entry(ctx.table, name, str(params.get("entry_id", ""))):
+        entry_id = str(params.get("entry_id", ""))
+        if not _entry_id_like(entry_id) or not banks.delete_entry(ctx.table, name, entry_id):
             raise Refused(404, "not_found", "no such entry")
         return http.response(200, {"deleted": params.get("entry_id")})
     if key == "POST /banks/{bank}/import":
@@ -131,7 +137,9 @@ def put_bank(event: Mapping[str, Any], ctx: Context, who: Caller, name: str) -> 
         enabled = body.get("enabled")
         if not isinstance(enabled, bool):
             raise Refused(400, "invalid_enabled", "enabled is true or false")
-        if not banks.set_entry_enabled(ctx.table, name, str(body["entry_id"]), enabled, who.sub):
+        if not _entry_id_like(body["entry_id"]) or not banks.set_entry_enabled(
+            ctx.table, name, str(body["entry_id"]), enabled, who.sub
+        ):
             raise Refused(404, "not_found", "no such entry")
         return http.response(200, {"entry_id": body["entry_id"], "enabled": enabled})
     settings = banks.parse_settings(name, body)
@@ -178,6 +186,11 @@ def _all_entries(ctx: Context, name: str) -> Any:
         yield from items
         if after is None:
             return
+
+
+def _entry_id_like(value: Any) -> bool:
+    """An entry id this API could have made (16 hex digits, or a seed's `seed-<hash>`)."""
+    return isinstance(value, str) and 1 <= len(value) <= 80 and value.isprintable()
 
 
 def _limit(value: Any) -> int:

@@ -282,3 +282,21 @@ def test_a_steady_entry_is_not_quarantined(table):
     for i in range(40):
         banks.record_hit(table, "bad", entry["entry_id"], NOW + i * 3600)
     assert banks.load_banks(table)[0].size == 1
+
+
+def test_keys_dynamodb_would_refuse_are_4xx_not_5xx(table):
+    make_bank(table)
+    long = "x" * 2000
+    status, body = call(table, "GET", "/x", "GET /banks/{bank}/entries", params={"bank": long})
+    assert (status, body["error"]) == (400, "invalid_bank")
+    status, body = call(
+        table,
+        "GET",
+        "/x",
+        "GET /banks/{bank}/entries",
+        params={"bank": "bad"},
+        query={"after": long},
+    )
+    assert (status, body["error"]) == (400, "invalid_after")
+    delete = "DELETE /banks/{bank}/entries/{entry_id}"
+    assert call(table, "DELETE", "/x", delete, params={"bank": "bad", "entry_id": long})[0] == 404
