@@ -70,6 +70,8 @@ pulumi.export(Output.REVIEW_INDEX, REVIEW_INDEX)
 pulumi.export(Output.MODERATOR_GROUP, settings.review.moderator_group)
 pulumi.export(Output.REVIEW_MAX_AGE_MINUTES, settings.review.max_age_minutes)
 pulumi.export(Output.IDEMPOTENCY_TABLE, pipeline.idempotency_table.name)
+pulumi.export(Output.BANKS_TABLE, pipeline.banks.table.name)
+pulumi.export(Output.OPERATOR_GROUP, settings.banks.operator_group)
 if pipeline.verdicts_table is not None:
     pulumi.export(Output.VERDICTS_TABLE, pipeline.verdicts_table.name)
     pulumi.export(Output.VERDICT_TTL_DAYS, settings.verdict_reuse.ttl_days)

@@ -408,6 +408,49 @@ def animations_rows(an: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def banks_rows(b: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if "error" in b:
+        return rows
+    rec = _get(b, "recall", default={}) or {}
+    per = rec.get("per_transform", {})
+    for mode in ("dhash", "pdq", "both"):
+        rows.append(
+            (
+                f"Hash banks, {mode}: recall per transform ({rec.get('pictures')} distinct "
+                f"pictures, distances {_get(b, 'distances')})",
+                "; ".join(f"{t} {r[mode]['recall']}" for t, r in per.items())
+                + f" — {_get(rec, 'transforms_meeting_recall', mode)} of {len(per)} >= 0.9, "
+                f"{_get(rec, 'false_matches', mode)} false matches "
+                f"({'goal met' if _get(b, 'meets_goals', mode, default=False) else 'goal NOT met'})",
+            )
+        )
+    scale = _get(b, "scale", default={}) or {}
+    for n in ("10000", "100000"):
+        if n in scale:
+            s = scale[n]
+            rows.append(
+                (
+                    f"Hash banks: lookup at {int(n):,} entries",
+                    f"p50 {s['lookup_ms_p50']} ms, p95 {s['lookup_ms_p95']} ms (goal < 50); "
+                    f"hashing the picture first (PDQ and dHash, every variant) adds "
+                    f"p95 {_get(scale, 'query_hash_ms_p95')} ms; arrays {s['arrays_mb']} MB, "
+                    f"with ids {s['memory_mb']} MB",
+                )
+            )
+    load = _get(b, "load", default={}) or {}
+    moto = load.get("moto_scan", {})
+    rows.append(
+        (
+            "Hash banks: bank load (goal < 1 s at 100,000)",
+            f"arrays from 100,000 items {load.get('build_100k_from_items_ms')} ms; parallel "
+            f"Scan of {moto.get('entries')} items from in-process moto {moto.get('load_ms')} ms "
+            "(moto's overhead: an upper bound)",
+        )
+    )
+    return rows
+
+
 # Benchmark name -> (section heading, its rows); the order of the page.
 SECTIONS = {
     "throughput": ("Throughput", throughput_rows),
@@ -422,6 +465,7 @@ SECTIONS = {
     "dashboard_load": ("Dashboard load", dashboard_load_rows),
     "review": ("Human review", review_rows),
     "animations": ("Animations", animations_rows),
+    "banks": ("Hash banks", banks_rows),
 }
 
 

@@ -27,6 +27,7 @@ BENCHMARKS = {
     "coldstart": ("bench.coldstart", ["--quick"]),
     "models": ("bench.models", ["--quick"]),
     "evasion": ("bench.evasion", ["--quick"]),
+    "banks": ("bench.banks", ["--quick"]),
     "cost": ("bench.cost", ["--quick"]),
     "chaos": ("bench.chaos", ["--quick"]),
     "cache": ("bench.cache", ["--quick"]),

@@ -214,6 +214,14 @@ class EdgeAuth(Component):
             "POST /jobs/{job_id}/review)",
             opts=child,
         )
+        # The operators: manage hash banks (PUT /banks/{bank}, deletes, import, export).
+        self.operators = aws.cognito.UserGroup(
+            self.child("operators"),
+            name=s.banks.operator_group,
+            user_pool_id=self.user_pool.id,
+            description="May create and change hash banks, delete entries, import and export",
+            opts=child,
+        )
         self.domain = aws.cognito.UserPoolDomain(
             self.child("hosted-ui"),
             domain=domain_prefix,

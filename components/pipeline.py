@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from components import pipeline_functions as specs
 from components.alarms import AlarmSet, AlarmTopic
+from components.banks import HashBanks
 from components.base import Component
 from components.buckets import PrivateBucket, PrivateBucketArgs
 from components.function import FunctionSpec, LambdaFunction, terminal_stream_mapping
@@ -34,6 +35,7 @@ from components.storage import JobStore, JobStoreArgs, incoming_expiry_days
 from lambdas.common.contract import (
     APPEAL_DECISION_ROUTE,
     APPEAL_ROUTE,
+    BANKS_ROUTES,
     CLAIM_ROUTE,
     METRICS_NAMESPACE,
     NOTICE_ROUTE,
@@ -172,7 +174,14 @@ class ModerationPipeline(Component):
             return fn
 
         rekognition = add(specs.rekognition_analyzer(r))
-        add(specs.custom_analyzer(r, rekognition))
+        # Hash banks (components/banks.py): the analyzer reads them, the API manages them.
+        self.banks = HashBanks(self.child("banks"), s, opts=self.opts())
+        add(self.banks.attach_analyzer(specs.custom_analyzer(r, rekognition)))
+        banks_api = add(
+            self.banks.function_spec(
+                s.review.moderator_group, self.store.uploads.name, r.uploads_objects
+            )
+        )
         if s.text_analysis_enabled:
             add(specs.text_analyzer(r, rekognition))
         self.analyzers = {a: self.functions[a] for a in ANALYZERS if a in self.functions}
@@ -341,6 +350,12 @@ class ModerationPipeline(Component):
                         )
                         for key in REVIEW_WORK_ROUTES
                     ),
+                    *(
+                        Route(
+                            key, banks_api, s.function(Function.BANKS).timeout, throttling.reviews
+                        )
+                        for key in BANKS_ROUTES
+                    ),
                 ],
                 default_throttle=throttling.get_job,
                 log_retention_days=s.log_retention_days,
@@ -460,4 +475,12 @@ class ModerationPipeline(Component):
                 period=300,
                 threshold=60 * s.review.claim_minutes,
             )
+        alarms.above(
+            "bank-entry-quarantined",
+            "A hash bank entry matched far above its usual rate and was disabled: check it "
+            "on the Banks page and re-enable it (PUT /banks/{bank}) if the matches are right.",
+            METRICS_NAMESPACE,
+            Metric.BANK_ENTRY_QUARANTINED,
+            {"service": Function.CUSTOM_ANALYZER},
+        )
         alarms.function_errors_and_throttles(self.functions.values())

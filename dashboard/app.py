@@ -38,6 +38,7 @@ pages = {
             icon=":material/tune:",
             url_path="calibration",
         ),
+        st.Page(PAGES / "banks.py", title="Banks", icon=":material/fingerprint:", url_path="banks"),
         st.Page(PAGES / "queues.py", title="Queues", icon=":material/inbox:", url_path="queues"),
         st.Page(
             PAGES / "dead_letters.py",

@@ -71,6 +71,8 @@ DEFAULT_FUNCTIONS: dict[str, FunctionSettings] = {
     Function.SWEEPER: FunctionSettings(256, 60, None),
     Function.EXPORTER: FunctionSettings(256, 60, None),
     Function.REVIEW: FunctionSettings(256, 10, None),
+    # Hashes a job's image for `{"job_id"}` entries (PDQ with numpy) and writes imports.
+    Function.BANKS: FunctionSettings(512, 15, None),
     # Lambda@Edge viewer-request triggers are capped at 128 MB and 5 s.
     Function.EDGE_AUTH: FunctionSettings(128, 5, None),
     Function.NOTICES: FunctionSettings(256, 10, None),
@@ -129,6 +131,15 @@ class AppealSettings:
         14,
         "days after its decision an uploader may appeal a `reject`, a `warn` or a "
         "moderator's verdict (1 to the job retention)",
+    )
+
+
+@dataclass(frozen=True)
+class BanksSettings:
+    operator_group: str = setting(
+        "operators",
+        "the Cognito group (JWT `cognito:groups`) whose members manage hash banks (`PUT "
+        "/banks/{bank}`, deletes, import, export); created in the user pool with edge auth",
     )
 
 
@@ -434,6 +445,7 @@ class StackSettings:
     analytics_enabled: bool = setting(False, "stream export and EMR Serverless reports")
     review: ReviewSettings = section(ReviewSettings, "human review")
     appeals: AppealSettings = section(AppealSettings, "appeals of decisions by their uploaders")
+    banks: BanksSettings = section(BanksSettings, "hash banks (docs/banks.md)")
     verdict_reuse: VerdictReuseSettings = section(VerdictReuseSettings, "verdict reuse")
     quota: QuotaSettings = section(QuotaSettings, "per-user upload limits")
     analysis_order: str = setting(

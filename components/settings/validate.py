@@ -18,7 +18,7 @@ from pathlib import Path
 
 from components import naming
 from components.settings import dsa as dsa_settings
-from components.settings import validate_claims, validate_models
+from components.settings import validate_banks, validate_claims, validate_models
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
 from components.settings.model import (
@@ -731,6 +731,7 @@ VALIDATORS: tuple[Callable[[StackSettings, Problems], None], ...] = (
     edge_auth,
     analytics,
     lambda s, p: p.extend(dsa_settings.check(s.dsa)),
+    validate_banks.banks,
 )
 
 

@@ -149,6 +149,37 @@ else:
             if section.values:
                 st.json(section.values, expanded=False)
 
+    # --- reject and add to a hash bank (dashboard/data/banks.py) -----------------------------
+    if Output.BANKS_TABLE in tgt.outputs:
+        with st.expander("Reject and add to a bank"):
+            from dashboard.data import banks as banks_data
+            from lambdas.common.banks import BankError
+
+            bank_table = banks_data.table_of(tgt)
+            bank_names = banks_data.banks_frame(bank_table)["bank"].tolist()
+            to_bank = st.selectbox("Bank", bank_names, key=f"review_bank:{job_id}")
+            why = st.text_input("Reason (kept with the entry)", key=f"review_bank_why:{job_id}")
+            if st.button(
+                "Add to the bank, then reject…", key="review_bank_go", disabled=not to_bank
+            ):
+                try:
+                    banks_data.add_job(
+                        bank_table,
+                        tgt.client("s3"),
+                        tgt.outputs[Output.UPLOAD_BUCKET],
+                        to_bank,
+                        job_id,
+                        why,
+                        who,
+                    )
+                    st.session_state[PENDING] = {
+                        "job_id": job_id,
+                        "decision": "reject",
+                        "note": why,
+                    }
+                except (BankError, ValueError) as exc:
+                    st.error(getattr(exc, "message", str(exc)))
+
     st.subheader("Verdict")
     own = queue.own(job_id)
     if own:

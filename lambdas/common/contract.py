@@ -172,6 +172,7 @@ class Function(StrEnum):
     NOTICES = "notices"
     # Statements of reasons to the Transparency Database, with `moderation:dsa.submit`.
     DSA_SUBMITTER = "dsa_submitter"
+    BANKS = "banks"
 
 
 PIPELINE_FUNCTIONS: tuple[Function, ...] = (
@@ -184,6 +185,7 @@ PIPELINE_FUNCTIONS: tuple[Function, ...] = (
     Function.NOTIFIER,
     Function.SWEEPER,
     Function.REVIEW,
+    Function.BANKS,
 )
 OPTIONAL_FUNCTIONS: tuple[Function, ...] = (
     Function.EXPORTER,
@@ -271,6 +273,8 @@ class Env(StrEnum):
     DSA_API_URL = "DSA_API_URL"
     DSA_TOKEN_SECRET = "DSA_TOKEN_SECRET"
     DSA_DLQ_URL = "DSA_DLQ_URL"
+    BANKS_TABLE = "BANKS_TABLE"
+    OPERATOR_GROUP = "OPERATOR_GROUP"
 
 
 # What each variable holds: the source of docs/settings.md's function-environment table.
@@ -327,6 +331,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.DSA_API_URL: "base URL of the Transparency Database API (or its local twin)",
     Env.DSA_TOKEN_SECRET: "name of the secret holding the platform's Transparency Database token",
     Env.DSA_DLQ_URL: "where statements that could not be submitted go",
+    Env.BANKS_TABLE: "the hash banks table (docs/banks.md)",
+    Env.OPERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to manage hash banks",
 }
 
 
@@ -385,6 +391,9 @@ class Output(StrEnum):
     STATEMENTS_TABLE = "statements_table"
     STATEMENTS_DAY_INDEX = "statements_day_index"
     DSA_DLQ_URL = "dsa_dlq_url"
+    # Hash banks
+    BANKS_TABLE = "banks_table"
+    OPERATOR_GROUP = "operator_group"
 
 
 class Feature(StrEnum):
@@ -448,6 +457,8 @@ class Metric(StrEnum):
     APPEALS = "Appeals"
     APPEALS_DECIDED = "AppealsDecided"
     QA_DECIDED = "QaDecided"
+    # A hash bank entry disabled for matching far above its usual rate (docs/banks.md).
+    BANK_ENTRY_QUARANTINED = "BankEntryQuarantined"
 
 
 def terminal_metric(status: str) -> Metric:
@@ -562,3 +573,42 @@ class NoticeEvent(StrEnum):
     """The notification addressed to a notifier (never naming the uploader)."""
 
     NOTICE_OUTCOME = "notice_outcome"
+
+
+# Hash banks (docs/banks.md): the banks table, its API and what a match records.
+BANKS_ROUTES = (
+    "GET /banks",
+    "PUT /banks/{bank}",
+    "POST /banks/{bank}/entries",
+    "GET /banks/{bank}/entries",
+    "DELETE /banks/{bank}/entries/{entry_id}",
+    "POST /banks/{bank}/import",
+    "GET /banks/{bank}/export",
+)
+DEFAULT_OPERATOR_GROUP = "operators"
+# The bank `moderation:blocklistHashes` seeds on `pulumi up` (docs/banks.md, migration).
+SEED_BANK = "stack-blocklist"
+# The decision category of a match in a `review` bank (a `reject` bank's is `blocklisted`).
+BANK_REVIEW_CATEGORY = "bank_review"
+
+
+class BankAction(StrEnum):
+    REJECT = "reject"
+    REVIEW = "review"
+    ALLOW = "allow"
+
+
+class HashType(StrEnum):
+    PDQ = "pdq"
+    DHASH = "dhash"
+
+
+class BankMatchField(StrEnum):
+    """A bank match on the custom branch's result (`bank_matches`), for operators only."""
+
+    MATCHES = "bank_matches"
+    BANK = "bank"
+    ACTION = "action"
+    ENTRY_ID = "entry_id"
+    HASH_TYPE = "hash_type"
+    DISTANCE = "distance"

@@ -6,7 +6,11 @@ what they do is the decision's business (`decision.py`, thresholds and effects f
 
 - nsfw: open_nsfw's P(nsfw) (always reported, so a reviewer sees the score);
 - faces: the best BlazeFace score, with the count and the boxes in `faces`;
-- blocklisted: a dHash near-duplicate of a known-bad image;
+- blocklisted: a dHash near-duplicate of a known-bad image (the stack's blocklist), or a
+  match in a `reject` hash bank (`bank_index.py`: PDQ and dHash, every rotation and
+  mirror); bank_review: a match in a `review` bank. The match (bank, entry, hash type,
+  distance) is the result's `bank_matches`, for operators; an `allow` bank's match
+  suppresses both. The result carries the picture's `pdq` and `pdq_quality`;
 - unusable: corrupt, too small, or an extreme aspect ratio;
 - off_topic: a blank or near-uniform image that carries no content.
 
@@ -32,13 +36,13 @@ from typing import Any
 
 from PIL import Image, ImageStat
 
-from common import frames
-from common.contract import FrameField
+from common import bank_index, frames
+from common.contract import BANK_REVIEW_CATEGORY, BankAction, BankMatchField, FrameField
 from common.images import AnimationRules, dhash, hamming
 from common.models.base import Model
 from common.rule_types import CustomRules
 
-DETERMINISTIC = ("blocklisted", "unusable", "off_topic")
+DETERMINISTIC = ("blocklisted", "unusable", "off_topic", BANK_REVIEW_CATEGORY)
 # Categories about the whole picture: an animation has them only when every frame does.
 EVERY_FRAME = ("off_topic",)
 
@@ -115,9 +119,10 @@ def analyze(
     models: CustomModels,
     plugin: Callable[..., Any] | None = None,
     animation: AnimationRules | None = None,
+    banks: list[bank_index.Bank] | None = None,
 ) -> dict[str, Any]:
     """The custom branch's result for one upload's bytes (every sampled frame of an
-    animation, in this one call)."""
+    animation, in this one call), matched against `banks` (the enabled hash banks)."""
     try:
         sampled = frames.sample(data, animation or AnimationRules())
     except ValueError as exc:
@@ -130,12 +135,13 @@ def analyze(
             "timings_ms": {},
         }
     if len(sampled.frames) == 1:
-        result = analyze_image(sampled.frames[0].image, data, rules, models, plugin)
+        result = analyze_image(sampled.frames[0].image, data, rules, models, plugin, banks)
         if sampled.animated:
             result[FrameField.FRAMES] = sampled.record()
         return result
     per_frame = [
-        (f.index, analyze_image(f.image, data, rules, models, plugin)) for f in sampled.frames
+        (f.index, analyze_image(f.image, data, rules, models, plugin, banks))
+        for f in sampled.frames
     ]
     return combine(per_frame, sampled, models)
 
@@ -158,7 +164,15 @@ def combine(
         ((index, result["faces"]) for index, result in per_frame), key=lambda f: len(f[1])
     )
     first = per_frame[0][1]
+    matches = {
+        (m[BankMatchField.BANK], m[BankMatchField.ENTRY_ID]): {**m, FrameField.FRAME: index}
+        for index, result in reversed(per_frame)
+        for m in result.get(BankMatchField.MATCHES, [])
+    }
     return {
+        BankMatchField.MATCHES: list(matches.values()),
+        "pdq": first.get("pdq"),
+        "pdq_quality": first.get("pdq_quality"),
         "signals": signals,
         "scores": scores,
         "faces": [{**face, FrameField.FRAME: face_frame} for face in faces],
@@ -178,10 +192,16 @@ def analyze_image(
     rules: CustomRules,
     models: CustomModels,
     plugin: Callable[..., Any] | None = None,
+    banks: list[bank_index.Bank] | None = None,
 ) -> dict[str, Any]:
     """The custom branch's result for one decoded image (or one frame of an animation)."""
     signals, digest = image_checks(img, rules)
     timings: dict[str, float] = {}
+    started = time.perf_counter()
+    query = bank_index.query_of(img)
+    matches = bank_index.match(banks or [], query)
+    bank_ms = round((time.perf_counter() - started) * 1000, 1)
+    signals.extend(bank_signals(matches))
 
     def run(model: Model) -> dict[str, Any]:
         started = time.perf_counter()
@@ -210,6 +230,10 @@ def analyze_image(
     return {
         "signals": signals,
         "scores": scores,
+        BankMatchField.MATCHES: matches,
+        "pdq": query.pdq[0],
+        "pdq_quality": query.pdq_quality,
+        "bank_ms": bank_ms,
         "faces": found,
         "face_count": len(found),
         "dhash": digest,
@@ -218,3 +242,22 @@ def analyze_image(
         "models": models.versions(),
         "timings_ms": timings,
     }
+
+
+def bank_signals(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One signal per acting bank match: `blocklisted` for `reject`, `bank_review` for
+    `review` (an `allow` match has already removed both)."""
+    category = {BankAction.REJECT: "blocklisted", BankAction.REVIEW: BANK_REVIEW_CATEGORY}
+    out = []
+    for m in matches:
+        name = category.get(m[BankMatchField.ACTION])
+        if name is not None:
+            out.append(
+                signal(
+                    name,
+                    1.0,
+                    f"bank {m[BankMatchField.BANK]} entry {m[BankMatchField.ENTRY_ID]}: "
+                    f"{m[BankMatchField.HASH_TYPE]} within {m[BankMatchField.DISTANCE]} bits",
+                )
+            )
+    return out

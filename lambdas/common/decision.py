@@ -75,6 +75,8 @@ DEFAULT_CATEGORIES: dict[str, CategoryRule] = {
     "unusable": CategoryRule(1.0, Effect.WARN),
     "off_topic": CategoryRule(1.0, Effect.WARN),
     "faces": CategoryRule(0.5, Effect.INFO),
+    # A match in a hash bank whose action is `review` (docs/banks.md).
+    "bank_review": CategoryRule(1.0, Effect.REVIEW),
 }
 
 

@@ -56,6 +56,7 @@ OWNER_REASONS: dict[str, str] = {
     "unusable": "The image is too small, too narrow or unreadable.",
     "off_topic": "The image does not fit what this service is for.",
     "faces": "The image shows a face.",
+    "bank_review": "The image resembles an image a moderator looks at before it is shown.",
 }
 # Rekognition's labels and any category a stack adds are named, not explained.
 OTHER_REASON = "The image may contain content of the kind '{category}'."

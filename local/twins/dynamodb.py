@@ -65,6 +65,20 @@ def table(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return table, out
 
 
+def table_item(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    """One item put as declared (its `item` is DynamoDB's attribute-value JSON)."""
+    import json
+
+    item = json.loads(inputs["item"])
+    m.client("dynamodb").put_item(TableName=inputs["tableName"], Item=item)
+    keys = [item[inputs["hashKey"]]] + (
+        [item[inputs["rangeKey"]]] if inputs.get("rangeKey") else []
+    )
+    ident = "|".join(next(iter(k.values())) for k in keys)
+    return f"{inputs['tableName']}|{ident}", dict(inputs)
+
+
 HANDLERS = {
     "aws:dynamodb/table:Table": table,
+    "aws:dynamodb/tableItem:TableItem": table_item,
 }

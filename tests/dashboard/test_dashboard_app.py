@@ -26,6 +26,7 @@ PAGES = [
     "overview",
     "review",
     "calibration",
+    "banks",
     "queues",
     "dead_letters",
     "lambdas",

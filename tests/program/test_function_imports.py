@@ -116,6 +116,7 @@ EXPECTED = {
     "sweeper",
     "notifier",
     "review",
+    "banks",
     "exporter",
     "edge_auth",
     "notices",

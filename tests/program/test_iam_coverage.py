@@ -71,6 +71,15 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
         "a claim reads the queue's partition of its index: claims.QUEUES names exactly these",
         indexes=(REVIEW_INDEX, APPEAL_INDEX, QA_INDEX),
     ),
+    # Hash banks: the table is a boto3 Table resource the handler builds from BANKS_TABLE.
+    ("custom_analyzer", "common.banks:scan_all:scan"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "BankCache(boto3.resource('dynamodb').Table(env BANKS_TABLE)) loads the banks",
+    ),
+    ("custom_analyzer", "common.banks:record_hit:update_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "hit counts and quarantine on the matched entry, through the same BankCache table",
+    ),
 }
 
 # The status function's cache code reads its secret only when the stack has a cache: the

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from lambdas.common.contract import BANKS_ROUTES
 from tests.support.program import ProgramRun, policy_of, run_program
 
 
@@ -122,6 +123,7 @@ def test_every_function_is_arm64_traced_logged_and_sized_from_config(run):
         "sweeper",
         "review",
         "notices",
+        "banks",
     }
     groups = {g.inputs["name"]: g.inputs for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
     roles = set()
@@ -203,6 +205,7 @@ def test_api_routes_use_the_jwt_authorizer_with_throttling_and_access_logs(run):
         "POST /jobs/{job_id}/qa",
         "GET /jobs/{job_id}/statement",
         "POST /jobs/{job_id}/notices",
+        *BANKS_ROUTES,
     }
     assert all(r["authorizationType"] == "JWT" for r in routes.values())
     stage = run.one("aws:apigatewayv2/stage:Stage").inputs

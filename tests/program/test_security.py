@@ -61,10 +61,12 @@ EXPECTED_ACTIONS = {
         "sqs:SendMessage",
     },
     # PutItem: the finalizing branch stores the verdict (verdict reuse, on by default).
+    # Scan: the hash banks (loaded every 30 s); UpdateItem there: hit counts, quarantine.
     "custom_analyzer": {
         "s3:GetObject",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
+        "dynamodb:Scan",
         "sqs:SendMessage",
     },
     "text_analyzer": {"s3:GetObject", "dynamodb:UpdateItem", "dynamodb:PutItem", "sqs:SendMessage"},
@@ -97,6 +99,17 @@ EXPECTED_ACTIONS = {
     },
     # Notices: the notice on the job (one conditional update) and the notifier's count.
     "notices": {"dynamodb:UpdateItem"},
+    # The hash banks table, and the originals (`{"job_id"}` entries hash the job's image).
+    "banks": {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+        "s3:GetObject",
+    },
     "exporter": {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
@@ -175,6 +188,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
     idem = run.one("aws:dynamodb/table:Table", "moderation-store-idempotency").outputs["arn"]
     verdicts = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
     usage = run.one("aws:dynamodb/table:Table", "moderation-quotas-usage").outputs["arn"]
+    banks = run.one("aws:dynamodb/table:Table", "moderation-banks-table").outputs["arn"]
     bucket = run.one("aws:s3/bucket:Bucket", "moderation-test-uploads").outputs["arn"]
     queue = run.one("aws:sqs/queue:Queue", "moderation-queues-processing").outputs["arn"]
     failures = run.one("aws:sqs/queue:Queue", "moderation-queues-analysis-failures").outputs["arn"]
@@ -237,7 +251,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             fn_arn["text_analyzer"],
         },
         "rekognition_analyzer": originals | {table["arn"], failures, verdicts, "*"},
-        "custom_analyzer": originals | {table["arn"], failures, verdicts},
+        "custom_analyzer": originals | {table["arn"], failures, verdicts, banks},
         "text_analyzer": originals | {table["arn"], failures, verdicts},
         "notifier": {table["streamArn"], topic, failures, statements},
         "sweeper": {
@@ -258,6 +272,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         }
         # Claims from the appeal and QA queues (their indexes only).
         | {f"{table['arn']}/index/{index}" for index in (APPEAL_INDEX, QA_INDEX)},
+        "banks": originals | {banks},
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())
