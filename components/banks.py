@@ -122,7 +122,11 @@ class HashBanks(Component):
         return spec
 
     def function_spec(
-        self, moderator_group: str, upload_bucket: pulumi.Input[str], uploads_objects: Any
+        self,
+        moderator_group: str,
+        upload_bucket: pulumi.Input[str],
+        uploads_objects: Any,
+        audit_table: Any,
     ) -> FunctionSpec:
         return FunctionSpec(
             name=Function.BANKS,
@@ -132,6 +136,7 @@ class HashBanks(Component):
                 Env.UPLOAD_BUCKET: upload_bucket,
                 Env.MODERATOR_GROUP: moderator_group,
                 Env.OPERATOR_GROUP: self.settings.banks.operator_group,
+                Env.AUDIT_TABLE: audit_table.name,
             },
             statements=[
                 statement(
@@ -149,5 +154,7 @@ class HashBanks(Component):
                 ),
                 # `{"job_id"}` entries: the hashes of the job's validated original.
                 statement("HashJobImages", ["s3:GetObject"], [uploads_objects]),
+                # Each bank change goes to the audit log (one new entry; never read).
+                statement("AuditBankChanges", ["dynamodb:PutItem"], [audit_table.arn]),
             ],
         )

@@ -179,7 +179,10 @@ class ModerationPipeline(Component):
         add(self.banks.attach_analyzer(specs.custom_analyzer(r, rekognition)))
         banks_api = add(
             self.banks.function_spec(
-                s.review.moderator_group, self.store.uploads.name, r.uploads_objects
+                s.review.moderator_group,
+                self.store.uploads.name,
+                r.uploads_objects,
+                self.store.audit_table,
             )
         )
         if s.text_analysis_enabled:

@@ -284,3 +284,14 @@ def audit_log(key: str, days: int, limit: int, _target: Target):
     if table is None:
         return None, _now()
     return audit.recent(t.client("dynamodb"), table, _now(), days, limit), _now()
+
+
+def actor(tgt: Target) -> str:
+    """Who a console action is recorded as (the audit log, a bank entry's author): the
+    signed-in identity, or, on a local console, the machine's AWS operator."""
+    from dashboard import console, ui
+
+    who = console.signed_in()
+    if who is not None:
+        return who.user
+    return ui.load(operator, ui.key(), tgt, what="finding out who you are") or "unknown operator"

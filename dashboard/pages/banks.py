@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import loaders, ui
+from dashboard.data import audit as audit_data
 from dashboard.data import banks as banks_data
+from lambdas.common.audit import AuditAction
 from lambdas.common.banks import BankError
 from lambdas.common.contract import Output
 
@@ -19,9 +21,7 @@ key = ui.key()
 if Output.BANKS_TABLE not in tgt.outputs:
     st.info("This stack has no hash banks table: `pulumi up` adds it.")
     st.stop()
-who = ui.load(loaders.operator, key, tgt, what="finding out who you are")
-if who is None:
-    st.stop()
+who = loaders.actor(tgt)
 table = banks_data.table_of(tgt)
 st.caption(
     f"Operators group: **{tgt.outputs.get(Output.OPERATOR_GROUP, 'operators')}** "
@@ -50,6 +50,13 @@ if not held.empty:
         cols[0].markdown(f"`{row['bank']}` · `{row['entry_id']}`")
         if cols[1].button("Re-enable", key=f"banks_reenable:{row['bank']}:{row['entry_id']}"):
             banks_data.set_entry(table, row["bank"], row["entry_id"], True, who)
+            audit_data.note(
+                tgt,
+                who,
+                AuditAction.BANK_CHANGE,
+                [row["entry_id"]],
+                {"bank": row["bank"], "change": "re-enable entry"},
+            )
             st.rerun()
 
 st.subheader("Create or change a bank")
@@ -63,7 +70,14 @@ with st.form("banks_save"):
     if st.form_submit_button("Save"):
         try:
             banks_data.save_bank(table, name, action, int(pdq_bits), int(dhash_bits), enabled, who)
-            st.success(f"Saved bank `{name}`.")
+            logged = audit_data.note(
+                tgt,
+                who,
+                AuditAction.BANK_CHANGE,
+                [name],
+                {"change": "save bank", "action": action, "enabled": enabled},
+            )
+            st.success(f"Saved bank `{name}`.{logged}")
         except BankError as exc:
             st.error(exc.message)
 
@@ -78,7 +92,14 @@ if not frame.empty:
     entry_id = cols[0].text_input("Entry id to delete", key="banks_delete_id")
     if cols[1].button("Delete", key="banks_delete", disabled=not entry_id):
         ok = banks_data.delete_entry(table, bank, entry_id)
-        (st.success if ok else st.error)("Deleted." if ok else "No such entry.")
+        logged = (
+            audit_data.note(
+                tgt, who, AuditAction.BANK_CHANGE, [entry_id], {"bank": bank, "change": "delete"}
+            )
+            if ok
+            else ""
+        )
+        (st.success if ok else st.error)(f"Deleted.{logged}" if ok else "No such entry.")
     st.download_button(
         "Export PDQ (HMA CSV layout)",
         banks_data.export_csv(table, bank),
@@ -93,6 +114,13 @@ if not frame.empty:
             count = banks_data.import_csv(
                 table, bank, upload.getvalue().decode("utf-8"), "pdq", source, who
             )
-            st.success(f"Imported {count} entries into `{bank}`.")
+            logged = audit_data.note(
+                tgt,
+                who,
+                AuditAction.BANK_CHANGE,
+                [bank],
+                {"change": "import", "entries": count, "source": source},
+            )
+            st.success(f"Imported {count} entries into `{bank}`.{logged}")
         except (BankError, UnicodeDecodeError) as exc:
             st.error(getattr(exc, "message", str(exc)))

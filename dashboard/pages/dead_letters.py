@@ -7,21 +7,11 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import console, loaders, ui
+from dashboard import loaders, ui
 from dashboard.data import audit as audit_data
 from dashboard.data import dlq
 from dashboard.data.queues import ROLE_LABELS, queue_name
 from lambdas.common.audit import AuditAction
-
-
-def actor() -> str:
-    """Who the audit log names: the signed-in identity, or the machine's operator."""
-    who = console.signed_in()
-    if who is not None:
-        return who.user
-    operator = ui.load(loaders.operator, ui.key(), tgt, what="finding out who you are")
-    return operator or "unknown operator"
-
 
 tgt = ui.page(
     "Dead letters",
@@ -259,7 +249,7 @@ if pending and pending["role"] == role:
             st.session_state["dl_result"] = report
             st.session_state["dl_audit"] = audit_data.note(
                 tgt,
-                actor(),
+                loaders.actor(tgt),
                 AuditAction.REDRIVE if pending["action"] == "redrive" else AuditAction.DELETE,
                 pending["ids"],
                 {

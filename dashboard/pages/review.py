@@ -172,6 +172,13 @@ else:
                         why,
                         who,
                     )
+                    audit_data.note(
+                        tgt,
+                        who,
+                        AuditAction.BANK_CHANGE,
+                        [job_id],
+                        {"bank": to_bank, "change": "add the job's image"},
+                    )
                     st.session_state[PENDING] = {
                         "job_id": job_id,
                         "decision": "reject",

@@ -10,10 +10,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from common import banks, banks_api, env, originals
+from common import audit, banks, banks_api, env, http, originals
 from common.clients import client
 from common.contract import DEFAULT_OPERATOR_GROUP, Env
 from common.observability import logger, metrics, tracer
+from common.timeutil import utcnow
 
 
 @functools.cache
@@ -50,8 +51,33 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         job_hashes=_job_hashes,
     )
     response = banks_api.handle(event, ctx)
+    _audit(event, response)
     logger.info(
         "banks request",
         extra={"route": event.get("routeKey"), "status": response["statusCode"]},
     )
     return response
+
+
+def _audit(event: dict[str, Any], response: Mapping[str, Any]) -> None:
+    """A change that succeeded, in the audit log (reads are not changes). The change is
+    made already, so a failed audit write is logged as an error, not returned as one."""
+    table = env.optional(Env.AUDIT_TABLE)
+    method = str(event.get("routeKey", "")).split(" ", 1)[0]
+    if not table or method == "GET" or response["statusCode"] >= 300:
+        return
+    params = event.get("pathParameters") or {}
+    ids = [v for v in (params.get("bank"), params.get("entry_id")) if v]
+    try:
+        audit.record(
+            client("dynamodb"),
+            table,
+            http.caller_id(event) or "unknown",
+            audit.AuditAction.BANK_CHANGE,
+            ids,
+            utcnow(),
+            audit.VIA_API,
+            {"route": event.get("routeKey"), "status": response["statusCode"]},
+        )
+    except ClientError as exc:
+        logger.error("audit write failed", extra={"error": exc.response["Error"]["Code"]})

@@ -111,3 +111,32 @@ def test_signed_in_preferences_live_beside_the_log_and_never_in_its_reads(stack)
     assert prefs.get("sub-1").shield_images is False
     assert prefs.get("sub-2").shield_images is True
     assert audit.recent(ddb, table, NOW, days=90) == []
+
+
+def test_the_banks_api_audits_each_change_it_made_and_no_read_or_refusal(stack):
+    import json
+
+    from tests.support.inprocess import api_event
+
+    def banks(method, route, bank, body=None, groups="[operators]"):
+        event = api_event(
+            method,
+            route.split(" ", 1)[1].replace("{bank}", bank),
+            user="op-7",
+            body=json.dumps(body) if body is not None else None,
+            claims={"cognito:groups": groups},
+            path_params={"bank": bank},
+            route_key=route,
+        )
+        return stack.invoke("banks", event)["statusCode"]
+
+    assert banks("PUT", "PUT /banks/{bank}", "known-bad", {"action": "reject"}) == 200
+    assert banks("GET", "GET /banks/{bank}/entries", "known-bad") == 200
+    refused = banks("PUT", "PUT /banks/{bank}", "other", {"action": "reject"}, "[moderators]")
+    assert refused == 403
+    entries = audit.recent(stack.client("dynamodb"), audit_table(stack), datetime.now(UTC), 1)
+    changes = [e for e in entries if e["action"] == audit.AuditAction.BANK_CHANGE]
+    assert [(e["actor"], e["ids"], e["via"]) for e in changes] == [
+        ("op-7", ["known-bad"], audit.VIA_API)
+    ]
+    assert changes[0]["details"]["route"] == "PUT /banks/{bank}"

@@ -23,7 +23,7 @@ def test_the_audit_table_is_keyed_by_day_and_entry_kept_and_exported(run):
     assert run.exports[Output.AUDIT_TABLE] == table.outputs["name"]
 
 
-def test_only_the_review_function_writes_it_and_only_new_entries(run):
+def test_only_the_review_and_banks_functions_write_it_and_only_new_entries(run):
     audit = run.one("aws:dynamodb/table:Table", "moderation-store-audit").outputs["arn"]
     writers = {}
     for fn in run.of_type("aws:lambda/function:Function"):
@@ -31,7 +31,7 @@ def test_only_the_review_function_writes_it_and_only_new_entries(run):
         for stmt in policy_of(run, logical)["Statement"]:
             if any(audit in str(r) for r in stmt["Resource"]):
                 writers.setdefault(logical, set()).update(stmt["Action"])
-    assert writers == {"review": {"dynamodb:PutItem"}}
+    assert writers == {"review": {"dynamodb:PutItem"}, "banks": {"dynamodb:PutItem"}}
     env = run.one("aws:lambda/function:Function", "moderation-review-function").inputs[
         "environment"
     ]["variables"]

@@ -272,7 +272,9 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
         }
         # Claims from the appeal and QA queues (their indexes only).
         | {f"{table['arn']}/index/{index}" for index in (APPEAL_INDEX, QA_INDEX)},
-        "banks": originals | {banks},
+        # The banks table, the originals to hash, and the audit log (each change's entry).
+        "banks": originals
+        | {banks, run.one("aws:dynamodb/table:Table", "moderation-store-audit").outputs["arn"]},
         "edge_auth": set(),
     }
     return allowed[logical] | edge.get(logical, set())
