@@ -41,7 +41,7 @@ from dashboard.data.prices import (
     refresh_from_price_list,
     tiered,
 )
-from lambdas.common.contract import BRANCH_FUNCTIONS, Branch
+from lambdas.common.contract import BRANCH_FUNCTIONS, Branch, JobAttr
 
 __all__ = [
     "ARCHITECTURES",
@@ -803,7 +803,7 @@ def measured(
                 measured=True,
             )
         )
-    status = by_name.get("status")
+    status = by_name.get(JobAttr.STATUS)
     polls = (
         float(status["invocations"]) / jobs_in_window
         if status is not None

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import loaders, ui
 from dashboard.data import review as review_data
-from lambdas.common.contract import VERDICTS, Output
+from lambdas.common.contract import VERDICTS, JobAttr, Output
 from lambdas.common.timeutil import utcnow
 
 QUEUE_READ = 200
@@ -83,9 +83,11 @@ else:
         shown[["job_id", "waiting", "decision", "reasons", "categories", "user_id", "own_upload"]],
         hide_index=True,
     )
-    ids = queue.table["job_id"].tolist()
+    ids = queue.table[JobAttr.JOB_ID].tolist()
     labels = {
-        r["job_id"]: f"{ui.fmt_seconds(r['age_seconds'])} · {r['decision']} · {r['job_id']}"
+        r[
+            JobAttr.JOB_ID
+        ]: f"{ui.fmt_seconds(r['age_seconds'])} · {r[JobAttr.DECISION]} · {r[JobAttr.JOB_ID]}"
         + (" · your upload" if r["own_upload"] else "")
         for _, r in queue.table.iterrows()
     }
@@ -97,19 +99,19 @@ else:
     st.subheader(f"Job `{job_id}`")
     left, right = st.columns([1, 1])
     with left:
-        image_key = job.get("image_key")
+        image_key = job.get(JobAttr.IMAGE_KEY)
         image = (
             ui.load(loaders.review_image, key, image_key, tgt, what="reading the image")
             if image_key
             else None
         )
         if image is not None:
-            st.image(image, caption=f"{image_key} ({job.get('content_type')})")
+            st.image(image, caption=f"{image_key} ({job.get(JobAttr.CONTENT_TYPE)})")
         elif not image_key:
             st.warning("The record names no image.")
     with right:
-        st.markdown(f"**Decision of the rules:** `{job.get('decision')}`")
-        for reason in job.get("reasons") or []:
+        st.markdown(f"**Decision of the rules:** `{job.get(JobAttr.DECISION)}`")
+        for reason in job.get(JobAttr.REASONS) or []:
             st.markdown(f"- {reason}")
         for section in review_data.result_sections(job):
             st.markdown(f"**{section.branch}**")
@@ -145,11 +147,15 @@ else:
         key=f"review_note:{job_id}",
     )
     if st.button("Record verdict…", key="review_submit", disabled=decision is None or own):
-        st.session_state[PENDING] = {"job_id": job_id, "decision": decision, "note": note}
+        st.session_state[PENDING] = {
+            JobAttr.JOB_ID: job_id,
+            JobAttr.DECISION: decision,
+            "note": note,
+        }
     pending = st.session_state.get(PENDING)
-    if pending is not None and pending["job_id"] == job_id:
+    if pending is not None and pending[JobAttr.JOB_ID] == job_id:
         st.warning(
-            f"Record **{pending['decision']}** for job `{job_id}` as **{who}**? "
+            f"Record **{pending[JobAttr.DECISION]}** for job `{job_id}` as **{who}**? "
             "The job's decision becomes yours and the uploader is notified; a verdict "
             "cannot be changed."
         )
@@ -159,7 +165,7 @@ else:
                 tgt.client("dynamodb"),
                 tgt.outputs[Output.JOBS_TABLE],
                 job_id,
-                pending["decision"],
+                pending[JobAttr.DECISION],
                 pending["note"],
                 who,
                 utcnow(),

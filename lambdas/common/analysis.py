@@ -17,7 +17,16 @@ from enum import StrEnum
 from typing import Any
 
 from common import env, jobs, review, verdicts
-from common.contract import IMAGE_ETAG, IMAGE_KEY, AnalysisOrder, Branch, Decision, Env, Metric
+from common.contract import (
+    IMAGE_ETAG,
+    IMAGE_KEY,
+    AnalysisOrder,
+    Branch,
+    Decision,
+    Env,
+    JobAttr,
+    Metric,
+)
 from common.decision import Rules, custom_rejects, decide
 
 
@@ -104,11 +113,11 @@ def invoke_payload(job: dict[str, Any]) -> bytes:
     the image must still be (its ETag and SHA-256: common/originals.py)."""
     return json.dumps(
         {
-            "job_id": job["job_id"],
+            JobAttr.JOB_ID: job[JobAttr.JOB_ID],
             IMAGE_KEY: job[IMAGE_KEY],
             IMAGE_ETAG: job.get(IMAGE_ETAG),
-            "content_sha256": job.get("content_sha256"),
-            "content_type": job.get("content_type"),
+            JobAttr.CONTENT_SHA256: job.get(JobAttr.CONTENT_SHA256),
+            JobAttr.CONTENT_TYPE: job.get(JobAttr.CONTENT_TYPE),
         }
     ).encode()
 
@@ -175,7 +184,7 @@ def complete_branch(
     done = completion or Completion(queue_warn=queue_warn)
     recorded = jobs.record_result(ddb, table, job_id, branch, result, clock())
     if not recorded.written:
-        return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get("status"))
+        return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get(JobAttr.STATUS))
     job = recorded.job
     skip = False
     if (
@@ -189,7 +198,9 @@ def complete_branch(
                 ddb, table, job_id, Branch.REKOGNITION, SKIPPED_REKOGNITION, clock()
             )
             if not skipped.written:
-                return BranchReport(BranchOutcome.IGNORED, job_status=skipped.job.get("status"))
+                return BranchReport(
+                    BranchOutcome.IGNORED, job_status=skipped.job.get(JobAttr.STATUS)
+                )
             recorded, job = skipped, skipped.job
             skip = True
         elif start.branches == (Branch.REKOGNITION,):

@@ -62,6 +62,78 @@ class NotificationEvent(StrEnum):
     REVIEWED = "reviewed"
 
 
+class JobAttr(StrEnum):
+    """The job record's attributes: the jobs table's item, as every writer and reader names it.
+
+    `common/jobs.py` is the only module that writes them; everything else reads. A new
+    attribute is added here first (and to `jobs.PUBLIC_FIELDS` if the owner may see it).
+    """
+
+    JOB_ID = "job_id"
+    USER_ID = "user_id"
+    STATUS = "status"
+    # Timestamps (ISO 8601) and the record's TTL (epoch seconds).
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    COMPLETED_AT = "completed_at"
+    EXPIRES_AT = "expires_at"
+    # The upload.
+    IMAGE_KEY = "image_key"
+    IMAGE_ETAG = "image_etag"
+    CONTENT_TYPE = "content_type"
+    SIZE_BYTES = "size_bytes"
+    CONTENT_SHA256 = "content_sha256"
+    REQUEST_DIGEST = "request_digest"
+    # The dispatcher's claim: attempts, its lease (epoch seconds), the expected branches.
+    ATTEMPTS = "attempts"
+    DISPATCH_LEASE = "dispatch_lease"
+    BRANCHES = "branches"
+    # The analyses' results (`Branch.result_attribute`).
+    REKOGNITION_RESULT = "rekognition_result"
+    CUSTOM_RESULT = "custom_result"
+    TEXT_RESULT = "text_result"
+    # The decision.
+    DECISION = "decision"
+    REASONS = "reasons"
+    CATEGORIES = "categories"
+    # Human review: the queue state, the rules' own decision once a moderator decided,
+    # and the moderator's verdict (`ReviewField`).
+    REVIEW_STATE = "review_state"
+    AUTOMATIC_DECISION = "automatic_decision"
+    REVIEW = "review"
+    # Verdict reuse: the key the verdict is stored under, the job a reused verdict came from.
+    VERDICT_KEY = "verdict_key"
+    REUSED_FROM = "reused_from"
+
+
+class ReviewField(StrEnum):
+    """The fields of a job's `review` map: a moderator's verdict."""
+
+    DECISION = "decision"
+    REVIEWER = "reviewer"
+    NOTE = "note"
+    REVIEWED_AT = "reviewed_at"
+    VIA = "via"
+
+
+class VerdictAttr(StrEnum):
+    """The verdicts table's item (`common/verdicts.py`): a stored verdict, or the meta item
+    holding the Rekognition model version (`REKOGNITION_VERSION_KEY`)."""
+
+    KEY = "verdict_key"
+    DECISION = "decision"
+    REASONS = "reasons"
+    CATEGORIES = "categories"
+    SOURCE_JOB_ID = "source_job_id"
+    DECIDED_BY = "decided_by"
+    DECIDED_AT = "decided_at"
+    REKOGNITION_MODEL_VERSION = "rekognition_model_version"
+    EXPIRES_AT = "expires_at"
+    # The meta item's fields.
+    VERSION = "version"
+    SEEN_AT = "seen_at"
+
+
 class Branch(StrEnum):
     """An analysis branch; its result is stored in the job's `<branch>_result` attribute.
 
@@ -74,8 +146,8 @@ class Branch(StrEnum):
     TEXT = "text"
 
     @property
-    def result_attribute(self) -> str:
-        return f"{self.value}_result"
+    def result_attribute(self) -> JobAttr:
+        return JobAttr(f"{self.value}_result")
 
 
 # Where a job's image is kept once its bytes are validated (common/uploads.py): written
@@ -87,8 +159,10 @@ INCOMING_PREFIX = "incoming/"
 # are in; `incoming/<job id>` while a presigned upload is awaited) and the one holding
 # the ETag those bytes had when they were validated: every later read of the image (the
 # analyzers, the publish copy) is conditional on it, so changed bytes fail loudly.
-IMAGE_KEY = "image_key"
-IMAGE_ETAG = "image_etag"
+# (The same names as `JobAttr.IMAGE_KEY` / `JobAttr.IMAGE_ETAG`; the analyzers' payload
+# carries them under these keys too.)
+IMAGE_KEY = JobAttr.IMAGE_KEY
+IMAGE_ETAG = JobAttr.IMAGE_ETAG
 
 
 # The jobs table's index on (status, created_at): the sweeper and the dashboard query it.

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from common import analysis, env, jobs, review, verdicts
-from common.contract import AnalysisOrder, Branch, Env, Status
+from common.contract import AnalysisOrder, Branch, Env, JobAttr, Status
 from common.decision import Rules
 
 # The variable naming each branch's function; a branch whose variable is unset is off.
@@ -54,10 +54,10 @@ def parse_message(body: str) -> Message:
         message = json.loads(body)
     except (TypeError, ValueError) as exc:
         raise PoisonMessage(f"body is not JSON: {exc}") from exc
-    job_id = message.get("job_id") if isinstance(message, dict) else None
+    job_id = message.get(JobAttr.JOB_ID) if isinstance(message, dict) else None
     if not isinstance(job_id, str) or not job_id:
         raise PoisonMessage("body has no job_id")
-    sha = message.get("content_sha256")
+    sha = message.get(JobAttr.CONTENT_SHA256)
     valid = isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
     return Message(job_id, sha if valid else None)
 
@@ -141,13 +141,13 @@ def dispatch(
     if not claim.claimed:
         job = claim.job
         if (
-            job.get("status") == Status.ANALYZING
+            job.get(JobAttr.STATUS) == Status.ANALYZING
             and claim.missing_branches()
-            and int(job.get("dispatch_lease", 0)) >= int(now.timestamp())
+            and int(job.get(JobAttr.DISPATCH_LEASE, 0)) >= int(now.timestamp())
         ):
             raise ClaimHeld(f"job {job_id} is being dispatched by another delivery")
-        return Dispatched((), int(job.get("attempts", 0)), str(job.get("status")))
-    attempt = int(claim.job.get("attempts", 0))
+        return Dispatched((), int(job.get(JobAttr.ATTEMPTS, 0)), str(job.get(JobAttr.STATUS)))
+    attempt = int(claim.job.get(JobAttr.ATTEMPTS, 0))
     start = analysis.next_start(claim.job, plan.order, plan.rules)
     if start.skip_rekognition:
         # A re-claim after the branch that completed the custom side died before acting.

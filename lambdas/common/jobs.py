@@ -26,6 +26,7 @@ from common.contract import (
     LEGACY_BRANCHES,
     STATUS_INDEX,
     Branch,
+    JobAttr,
     ReviewState,
     Status,
 )
@@ -90,7 +91,7 @@ def _conditional_update(
     try:
         out = ddb.update_item(
             TableName=table,
-            Key={"job_id": {"S": job_id}},
+            Key={JobAttr.JOB_ID: {"S": job_id}},
             ReturnValues=returns,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
             **kwargs,
@@ -127,18 +128,18 @@ def new_job(
     in (inline uploads); a presigned upload's job gets it from `attach_image`."""
     stamp = iso(now)
     return {
-        "job_id": job_id,
-        "content_sha256": content_sha256,
-        "user_id": user_id,
-        "status": Status.PENDING,
-        "created_at": stamp,
-        "updated_at": stamp,
+        JobAttr.JOB_ID: job_id,
+        JobAttr.CONTENT_SHA256: content_sha256,
+        JobAttr.USER_ID: user_id,
+        JobAttr.STATUS: Status.PENDING,
+        JobAttr.CREATED_AT: stamp,
+        JobAttr.UPDATED_AT: stamp,
         IMAGE_KEY: image_key,
         IMAGE_ETAG: image_etag,
-        "content_type": content_type,
-        "size_bytes": size_bytes,
-        "attempts": 0,
-        "expires_at": epoch(now + timedelta(days=retention_days)),
+        JobAttr.CONTENT_TYPE: content_type,
+        JobAttr.SIZE_BYTES: size_bytes,
+        JobAttr.ATTEMPTS: 0,
+        JobAttr.EXPIRES_AT: epoch(now + timedelta(days=retention_days)),
     }
 
 
@@ -229,7 +230,7 @@ def fail_awaited_upload(
 
 def expected_branches(job: dict[str, Any]) -> tuple[Branch, ...]:
     """The branches a job waits for: those its claim recorded (older jobs: the first two)."""
-    recorded = job.get("branches")
+    recorded = job.get(JobAttr.BRANCHES)
     if not recorded:
         return LEGACY_BRANCHES
     return tuple(Branch(b) for b in recorded)
@@ -286,7 +287,7 @@ def claim_for_analysis(
         ConditionExpression=(
             f"#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND ({missing_any}))"
         ),
-        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeNames={"#s": JobAttr.STATUS},
         ExpressionAttributeValues=_values(
             analyzing=Status.ANALYZING,
             pending=Status.PENDING,
@@ -335,12 +336,12 @@ def record_result(
         job_id,
         UpdateExpression=f"SET {branch}_result = :r, updated_at = :now",
         ConditionExpression="#s = :analyzing",
-        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeNames={"#s": JobAttr.STATUS},
         ExpressionAttributeValues=_values(r=result, now=iso(now), analyzing=Status.ANALYZING),
     )
     if item is None:
         raise UnknownJob(job_id)
-    if not won and item.get("status") == Status.PENDING:
+    if not won and item.get(JobAttr.STATUS) == Status.PENDING:
         raise NotReady(f"job {job_id} is still pending; its dispatch has not been claimed")
     return Recorded(written=won, job=item)
 
@@ -430,7 +431,7 @@ def _complete(
     """The one write that makes a job `complete` (from its results, or from a stored
     verdict): the decision, and the review queue's key when a person must look. `tail`
     continues the update expression (more SETs, or a REMOVE) with `values` for it."""
-    review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
+    review = {JobAttr.REVIEW_STATE: ReviewState.PENDING} if awaiting_review else {}
     won, item = _conditional_update(
         ddb,
         table,
@@ -443,7 +444,7 @@ def _complete(
             + tail
         ),
         ConditionExpression=condition,
-        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeNames={"#s": JobAttr.STATUS},
         ExpressionAttributeValues=_values(
             complete=Status.COMPLETE,
             d=decision,
@@ -473,7 +474,7 @@ def fail_job(
             "REMOVE dispatch_lease"
         ),
         ConditionExpression="#s IN (:pending, :analyzing)",
-        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeNames={"#s": JobAttr.STATUS},
         ExpressionAttributeValues=_values(
             failed=Status.FAILED,
             r=[reason],
@@ -488,7 +489,9 @@ def fail_job(
 
 
 def get_job(ddb: Any, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
-    out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent)
+    out = ddb.get_item(
+        TableName=table, Key={JobAttr.JOB_ID: {"S": job_id}}, ConsistentRead=consistent
+    )
     return deserialize(out.get("Item"))
 
 

@@ -45,6 +45,8 @@ from common.contract import (
     REVIEW_INDEX,
     VERDICTS,
     Decision,
+    JobAttr,
+    ReviewField,
     ReviewState,
     Status,
 )
@@ -124,7 +126,7 @@ OWN_UPLOAD = "own_upload"
 
 def is_own_upload(job: Mapping[str, Any], identities: Iterable[str]) -> bool:
     """Whether the job was uploaded by the person acting (any of their `identities`)."""
-    owner = job.get("user_id")
+    owner = job.get(JobAttr.USER_ID)
     return isinstance(owner, str) and bool(owner) and owner in set(identities)
 
 
@@ -132,10 +134,10 @@ def owner_of(ddb: Any, table: str, job_id: str) -> str | None:
     """The job's uploader (`user_id`, set at creation and never changed), or None."""
     out = ddb.get_item(
         TableName=table,
-        Key={"job_id": {"S": job_id}},
+        Key={JobAttr.JOB_ID: {"S": job_id}},
         ProjectionExpression="user_id",
     )
-    owner = (out.get("Item") or {}).get("user_id", {}).get("S")
+    owner = (out.get("Item") or {}).get(JobAttr.USER_ID, {}).get("S")
     return owner if isinstance(owner, str) else None
 
 
@@ -147,7 +149,7 @@ def authorize_verdict(ddb: Any, table: str, job_id: str, identities: Iterable[st
     job passes here and is refused 404 by the verdict write.
     """
     owner = owner_of(ddb, table, job_id)
-    if is_own_upload({"user_id": owner}, identities):
+    if is_own_upload({JobAttr.USER_ID: owner}, identities):
         raise Refused(
             403,
             OWN_UPLOAD,
@@ -187,7 +189,7 @@ def parse_verdict(body: bytes) -> Verdict:
             f"unknown field(s) {', '.join(unknown)}: only decision and note "
             "(the reviewer is the signed-in user)",
         )
-    decision = doc.get("decision")
+    decision = doc.get(ReviewField.DECISION)
     if decision not in VERDICTS:
         raise Refused(
             400,
@@ -224,7 +226,7 @@ def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     """The next page's cursor: the index position after the page (job id and time)."""
     if not last_key:
         return None
-    doc = {"j": last_key["job_id"]["S"], "c": last_key["completed_at"]["S"]}
+    doc = {"j": last_key[JobAttr.JOB_ID]["S"], "c": last_key[JobAttr.COMPLETED_AT]["S"]}
     raw = json.dumps(doc, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -251,9 +253,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     ):
         raise refused
     return {
-        "job_id": {"S": doc["j"]},
-        "review_state": {"S": ReviewState.PENDING},
-        "completed_at": {"S": doc["c"]},
+        JobAttr.JOB_ID: {"S": doc["j"]},
+        JobAttr.REVIEW_STATE: {"S": ReviewState.PENDING},
+        JobAttr.COMPLETED_AT: {"S": doc["c"]},
     }
 
 
@@ -279,7 +281,7 @@ def _query_partition(
     kwargs: dict[str, Any] = {
         "TableName": table,
         "IndexName": REVIEW_INDEX,
-        "KeyConditionExpression": "review_state = :state",
+        "KeyConditionExpression": f"{JobAttr.REVIEW_STATE} = :state",
         "ExpressionAttributeValues": {":state": {"S": str(state)}},
         "ScanIndexForward": oldest_first,
         "Limit": limit,
@@ -321,8 +323,8 @@ def list_queue(
     items = []
     for job in records:
         item = queue_item(job, now, (reviewer,) if reviewer else ())
-        if image_url is not None and job.get("image_key"):
-            item["image_url"] = image_url(str(job["image_key"]))
+        if image_url is not None and job.get(JobAttr.IMAGE_KEY):
+            item["image_url"] = image_url(str(job[JobAttr.IMAGE_KEY]))
         items.append(item)
     return QueuePage(items, next_cursor)
 
@@ -334,7 +336,7 @@ def recent_verdicts(ddb: Any, table: str, limit: int = 50) -> list[dict[str, Any
 
 
 def _age_seconds(job: Mapping[str, Any], now: datetime) -> float | None:
-    completed = job.get("completed_at")
+    completed = job.get(JobAttr.COMPLETED_AT)
     if not isinstance(completed, str):
         return None
     try:
@@ -377,7 +379,7 @@ def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, 
             if isinstance(sig, dict) and isinstance(sig.get("category"), str):
                 categories.setdefault(sig["category"])
                 score(f"{branch}:{sig['category']}", sig.get("score"))
-        for cat in result.get("categories") or []:
+        for cat in result.get("categories") or []:  # not a job attribute: a result's
             if isinstance(cat, dict) and isinstance(cat.get("category"), str):
                 categories.setdefault(cat["category"])
                 score(f"{branch}:{cat['category']}", cat.get("score"))
@@ -397,25 +399,25 @@ def queue_item(
     `own_upload` when one of `identities` (the person looking) uploaded it."""
     categories, scores = categories_and_scores(job)
     return {
-        "job_id": job.get("job_id"),
-        "user_id": job.get("user_id"),
-        "created_at": job.get("created_at"),
-        "completed_at": job.get("completed_at"),
+        JobAttr.JOB_ID: job.get(JobAttr.JOB_ID),
+        JobAttr.USER_ID: job.get(JobAttr.USER_ID),
+        JobAttr.CREATED_AT: job.get(JobAttr.CREATED_AT),
+        JobAttr.COMPLETED_AT: job.get(JobAttr.COMPLETED_AT),
         "age_seconds": _age_seconds(job, now),
-        "decision": job.get("decision"),
-        "reasons": list(job.get("reasons") or []),
-        "categories": categories,
+        JobAttr.DECISION: job.get(JobAttr.DECISION),
+        JobAttr.REASONS: list(job.get(JobAttr.REASONS) or []),
+        "categories": categories,  # not a job attribute: the results' category names
         "scores": scores,
         "text": _text_read(job),
-        "image_key": job.get("image_key"),
-        "content_type": job.get("content_type"),
+        JobAttr.IMAGE_KEY: job.get(JobAttr.IMAGE_KEY),
+        JobAttr.CONTENT_TYPE: job.get(JobAttr.CONTENT_TYPE),
         "own_upload": is_own_upload(job, identities),
     }
 
 
 def _text_read(job: Mapping[str, Any]) -> str | None:
     """The text the OCR branch read (already truncated by it), so a reviewer sees why."""
-    text = (job.get("text_result") or {}).get("text")
+    text = (job.get(JobAttr.TEXT_RESULT) or {}).get("text")
     return text if isinstance(text, str) and text else None
 
 
@@ -441,7 +443,7 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
         table,
         ReviewState.PENDING,
         limit=cap,
-        ProjectionExpression="job_id, completed_at",
+        ProjectionExpression=f"{JobAttr.JOB_ID}, {JobAttr.COMPLETED_AT}",
         ReturnConsumedCapacity="TOTAL",
     )
     items = [jobs.deserialize(raw) or {} for raw in page.get("Items", [])]
@@ -452,7 +454,7 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
         # More may wait: the cap was reached, or the page stopped at DynamoDB's 1 MB.
         at_least=bool(page.get("LastEvaluatedKey")),
         oldest_age_seconds=_age_seconds(oldest, now) if oldest else None,
-        oldest_job_id=oldest.get("job_id") if oldest else None,
+        oldest_job_id=oldest.get(JobAttr.JOB_ID) if oldest else None,
         consumed_read_units=float(consumed) if isinstance(consumed, (int, float)) else None,
     )
 
@@ -485,22 +487,22 @@ def record_verdict(
     that never went to review; in each case nothing was written.
     """
     review = {
-        "decision": verdict.decision,
-        "reviewer": reviewer,
-        "note": verdict.note,
-        "reviewed_at": iso(now),
-        "via": via,
+        ReviewField.DECISION: verdict.decision,
+        ReviewField.REVIEWER: reviewer,
+        ReviewField.NOTE: verdict.note,
+        ReviewField.REVIEWED_AT: iso(now),
+        ReviewField.VIA: via,
     }
     try:
         out = ddb.update_item(
             TableName=table,
-            Key={"job_id": {"S": job_id}},
+            Key={JobAttr.JOB_ID: {"S": job_id}},
             UpdateExpression=(
                 "SET review_state = :reviewed, automatic_decision = decision, "
                 "decision = :verdict, review = :review, updated_at = :now"
             ),
             ConditionExpression="review_state = :pending AND #s = :complete",
-            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeNames={"#s": JobAttr.STATUS},
             ExpressionAttributeValues={
                 ":reviewed": _value(ReviewState.REVIEWED),
                 ":pending": _value(ReviewState.PENDING),
@@ -530,17 +532,17 @@ def _why_not(job_id: str, exc: ClientError) -> Refused:
     job = jobs.deserialize(raw) if isinstance(raw, dict) else None
     if job is None:
         return Refused(404, "not_found", "no such job")
-    if job.get("review_state") == ReviewState.REVIEWED:
-        done = job.get("review") or {}
+    if job.get(JobAttr.REVIEW_STATE) == ReviewState.REVIEWED:
+        done = job.get(JobAttr.REVIEW) or {}
         return Refused(
             409,
             "already_reviewed",
-            f"job {job_id} was already reviewed: {done.get('decision')} at "
+            f"job {job_id} was already reviewed: {done.get(ReviewField.DECISION)} at "
             f"{done.get('reviewed_at')}; nothing was changed",
         )
     return Refused(
         409,
         "not_awaiting_review",
-        f"job {job_id} is not awaiting review (status {job.get('status')}, "
-        f"decision {job.get('decision')})",
+        f"job {job_id} is not awaiting review (status {job.get(JobAttr.STATUS)}, "
+        f"decision {job.get(JobAttr.DECISION)})",
     )

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from common import env, notify
 from common.clients import client
-from common.contract import Env, Metric, NotificationEvent, terminal_metric
+from common.contract import Env, JobAttr, Metric, NotificationEvent, terminal_metric
 from common.observability import logger, metrics, tracer
 from common.originals import ImageChanged
 
@@ -27,7 +27,7 @@ def record_handler(record: DynamoDBRecord) -> str:
     if note is None:
         return "skipped"
     job = note.job
-    logger.append_keys(job_id=job["job_id"])
+    logger.append_keys(job_id=job[JobAttr.JOB_ID])
     try:
         content_bucket = env.optional(Env.CONTENT_BUCKET)
         try:
@@ -46,13 +46,13 @@ def record_handler(record: DynamoDBRecord) -> str:
                 "stored image changed after its decision: not published", extra={"detail": str(exc)}
             )
         message_id = notify.publish(client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), note)
-        review = job.get("review") or {}
+        review = job.get(JobAttr.REVIEW) or {}
         logger.info(
             "notification published",
             extra={
                 "event": note.event,
-                "status": job["status"],
-                "decision": job.get("decision"),
+                JobAttr.STATUS: job[JobAttr.STATUS],
+                JobAttr.DECISION: job.get(JobAttr.DECISION),
                 "message_id": message_id,
                 **(
                     {"reviewer": review.get("reviewer"), "via": review.get("via")}
@@ -64,7 +64,7 @@ def record_handler(record: DynamoDBRecord) -> str:
         if note.event is NotificationEvent.REVIEWED:
             metrics.add_metric(name=Metric.JOBS_REVIEWED, unit="Count", value=1)
         else:
-            metrics.add_metric(name=terminal_metric(job["status"]), unit="Count", value=1)
+            metrics.add_metric(name=terminal_metric(job[JobAttr.STATUS]), unit="Count", value=1)
         return message_id
     finally:
         logger.remove_keys(["job_id"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from common import env, http, review, status, verdicts
 from common.clients import client, s3_presigner
-from common.contract import REVIEWS_ROUTE, VERDICT_ROUTE, Env, Metric
+from common.contract import REVIEWS_ROUTE, VERDICT_ROUTE, Env, JobAttr, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -75,8 +75,8 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
     logger.info(
         "verdict recorded",
         extra={
-            "decision": verdict.decision,
-            "automatic_decision": job.get("automatic_decision"),
+            JobAttr.DECISION: verdict.decision,
+            JobAttr.AUTOMATIC_DECISION: job.get(JobAttr.AUTOMATIC_DECISION),
             "reviewer": reviewer,
         },
     )
@@ -84,11 +84,11 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
     return http.response(
         200,
         {
-            "job_id": job_id,
-            "decision": job.get("decision"),
-            "automatic_decision": job.get("automatic_decision"),
-            "review_state": job.get("review_state"),
-            "review": job.get("review"),
+            JobAttr.JOB_ID: job_id,
+            JobAttr.DECISION: job.get(JobAttr.DECISION),
+            JobAttr.AUTOMATIC_DECISION: job.get(JobAttr.AUTOMATIC_DECISION),
+            JobAttr.REVIEW_STATE: job.get(JobAttr.REVIEW_STATE),
+            JobAttr.REVIEW: job.get(JobAttr.REVIEW),
         },
     )
 
@@ -109,7 +109,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         name = Metric.REVIEW_CONFLICTS if refused.status == 409 else Metric.REVIEWS_REFUSED
         metrics.add_metric(name=name, unit="Count", value=1)
         logger.info(
-            "review request refused", extra={"status": refused.status, "error": refused.code}
+            "review request refused",
+            extra={"status": refused.status, "error": refused.code},  # not a job attribute: HTTP
         )
         return http.error(refused.status, refused.code, refused.message)
     finally:
