@@ -66,7 +66,7 @@ class JobAttr(StrEnum):
     """The job record's attributes: the jobs table's item, as every writer and reader names it.
 
     `common/jobs.py` is the only module that writes them; everything else reads. A new
-    attribute is added here first (and to `jobs.PUBLIC_FIELDS` if the owner may see it).
+    attribute is added here first (and to `disclosure.OWNER_FIELDS` if the owner may see it).
     """
 
     JOB_ID = "job_id"

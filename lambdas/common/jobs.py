@@ -1,10 +1,12 @@
-"""The job record and its only legal transitions.
+"""The job record and its only legal transitions: the one module that writes the jobs table.
 
 Status moves forward only: pending -> analyzing -> complete | failed (and
-pending -> failed). Every transition is one conditional UpdateItem on the expected
-current status, so concurrent writers cannot both win. Writes return the item
-(ALL_NEW on success, ALL_OLD on a failed condition) so no transition needs a
-separate read. The claim records the branches the job expects (`branches`); a job
+pending -> failed); a complete job in the review queue moves review_state
+pending -> reviewed. Every transition is one conditional UpdateItem on the expected
+current state, built with `Update` (which names every placeholder, so a caller never
+spells one) and run through `conditional.conditional`, so concurrent writers cannot
+both win. Writes return the item (ALL_NEW on success, ALL_OLD on a failed condition)
+so no transition needs a separate read. The claim records the branches the job expects (`branches`); a job
 costs 3 + N DynamoDB calls end to end with N branches: create, claim, N result
 writes, finalize.
 """
@@ -18,11 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
+from common.conditional import conditional
 from common.contract import (
-    IMAGE_ETAG,
-    IMAGE_KEY,
     LEGACY_BRANCHES,
     STATUS_INDEX,
     Branch,
@@ -76,37 +76,131 @@ def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
     return dict(from_dynamo({k: _de.deserialize(v) for k, v in item.items()}))
 
 
-def _values(**kw: Any) -> dict[str, Any]:
-    return {f":{k}": _ser.serialize(to_dynamo(v)) for k, v in kw.items()}
+def _key(job_id: str) -> dict[str, Any]:
+    return {JobAttr.JOB_ID: {"S": job_id}}
 
 
-def _conditional_update(
-    ddb: Any, table: str, job_id: str, returns: str = "ALL_NEW", **kwargs: Any
+class Update:
+    """One UpdateItem on a job: its SET and REMOVE clauses and its condition.
+
+    The builder owns the placeholders (`#<attribute>` for names, `:v<n>` for values), so
+    a caller passes attributes and values, never expression fragments, and no two
+    clauses can collide on a placeholder. Clauses come out SET before REMOVE; condition
+    terms are ANDed in the order given.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._values: dict[str, Any] = {}
+        self._set: list[str] = []
+        self._remove: list[str] = []
+        self._conditions: list[str] = []
+
+    def name(self, attr: JobAttr) -> str:
+        placeholder = f"#{attr.value}"
+        self._names[placeholder] = attr.value
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self._values)}"
+        self._values[placeholder] = _ser.serialize(to_dynamo(value))
+        return placeholder
+
+    # -- what the write changes
+
+    def set(self, attr: JobAttr, value: Any) -> Update:
+        self._set.append(f"{self.name(attr)} = {self.value(value)}")
+        return self
+
+    def set_if_absent(self, attr: JobAttr, value: Any) -> Update:
+        name = self.name(attr)
+        self._set.append(f"{name} = if_not_exists({name}, {self.value(value)})")
+        return self
+
+    def increment(self, attr: JobAttr, by: int = 1) -> Update:
+        name = self.name(attr)
+        self._set.append(f"{name} = if_not_exists({name}, {self.value(0)}) + {self.value(by)}")
+        return self
+
+    def copy(self, attr: JobAttr, source: JobAttr) -> Update:
+        """`attr` takes `source`'s value as it was before this write."""
+        self._set.append(f"{self.name(attr)} = {self.name(source)}")
+        return self
+
+    def remove(self, attr: JobAttr) -> Update:
+        self._remove.append(self.name(attr))
+        return self
+
+    # -- when it may happen: terms to pass to `when`
+
+    def equals(self, attr: JobAttr, value: Any) -> str:
+        return f"{self.name(attr)} = {self.value(value)}"
+
+    def is_in(self, attr: JobAttr, *values: Any) -> str:
+        return f"{self.name(attr)} IN ({', '.join(self.value(v) for v in values)})"
+
+    def below(self, attr: JobAttr, value: Any) -> str:
+        return f"{self.name(attr)} < {self.value(value)}"
+
+    def exists(self, attr: JobAttr) -> str:
+        return f"attribute_exists({self.name(attr)})"
+
+    def absent(self, attr: JobAttr) -> str:
+        return f"attribute_not_exists({self.name(attr)})"
+
+    @staticmethod
+    def all_of(*terms: str) -> str:
+        return "(" + " AND ".join(terms) + ")"
+
+    @staticmethod
+    def any_of(*terms: str) -> str:
+        return "(" + " OR ".join(terms) + ")"
+
+    def when(self, *terms: str) -> Update:
+        self._conditions.extend(terms)
+        return self
+
+    def request(self) -> dict[str, Any]:
+        """UpdateExpression, ConditionExpression and both placeholder maps."""
+        if not self._set and not self._remove:
+            raise ValueError("an update needs at least one SET or REMOVE")
+        clauses = []
+        if self._set:
+            clauses.append("SET " + ", ".join(self._set))
+        if self._remove:
+            clauses.append("REMOVE " + ", ".join(self._remove))
+        out: dict[str, Any] = {
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": dict(self._names),
+        }
+        if self._values:
+            out["ExpressionAttributeValues"] = dict(self._values)
+        if self._conditions:
+            out["ConditionExpression"] = " AND ".join(self._conditions)
+        return out
+
+
+def _write(
+    ddb: Any, table: str, job_id: str, update: Update, returns: str = "ALL_NEW"
 ) -> tuple[bool, dict[str, Any] | None]:
-    """Run an UpdateItem; return (won, item) with the item after (won) or before (lost).
+    """Run a conditional UpdateItem; (won, item) with the item after (won) or before (lost).
 
     With `returns="NONE"` a winning write returns no item (callers that only need to
-    know they won save the response); a losing one still returns the item as it was.
+    know they won save the response); a losing one still returns the item as it was
+    (None: no such job).
     """
-    try:
-        out = ddb.update_item(
+    won, raw = conditional(
+        lambda: ddb.update_item(
             TableName=table,
-            Key={JobAttr.JOB_ID: {"S": job_id}},
+            Key=_key(job_id),
             ReturnValues=returns,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            **kwargs,
+            **update.request(),
         )
-        return True, deserialize(out.get("Attributes")) if returns != "NONE" else {}
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return False, deserialize(_failed_item(exc))
-
-
-def _failed_item(exc: ClientError) -> dict[str, Any] | None:
-    """The item a failed condition returned (ReturnValuesOnConditionCheckFailure)."""
-    item = exc.response.get("Item")
-    return item if isinstance(item, dict) else None
+    )
+    if won and returns == "NONE":
+        return True, {}
+    return won, deserialize(raw)
 
 
 # --- create ----------------------------------------------------------------------------
@@ -134,8 +228,8 @@ def new_job(
         JobAttr.STATUS: Status.PENDING,
         JobAttr.CREATED_AT: stamp,
         JobAttr.UPDATED_AT: stamp,
-        IMAGE_KEY: image_key,
-        IMAGE_ETAG: image_etag,
+        JobAttr.IMAGE_KEY: image_key,
+        JobAttr.IMAGE_ETAG: image_etag,
         JobAttr.CONTENT_TYPE: content_type,
         JobAttr.SIZE_BYTES: size_bytes,
         JobAttr.ATTEMPTS: 0,
@@ -149,18 +243,16 @@ def create_job(ddb: Any, table: str, job: dict[str, Any]) -> dict[str, Any] | No
     A job id is never reused: ids are random, or derived from a client's
     Idempotency-Key, in which case the existing job is what a retry must get back.
     """
-    try:
-        ddb.put_item(
+    won, existing = conditional(
+        lambda: ddb.put_item(
             TableName=table,
             Item=serialize(job),
-            ConditionExpression="attribute_not_exists(job_id)",
+            ConditionExpression="attribute_not_exists(#id)",
+            ExpressionAttributeNames={"#id": JobAttr.JOB_ID.value},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return deserialize(_failed_item(exc)) or {}
-    return None
+    )
+    return None if won else deserialize(existing) or {}
 
 
 # --- presigned uploads: the bytes arrive ------------------------------------------------
@@ -183,23 +275,19 @@ def attach_image(
     sweeper has failed meanwhile, finds the condition false. Returns (won, item): the
     item as it was when the condition failed (None: no such job).
     """
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=("SET #k = :key, #e = :etag, content_sha256 = :sha, updated_at = :now"),
-        ConditionExpression="#s = :pending AND #k = :awaited",
-        ExpressionAttributeNames={"#s": "status", "#k": IMAGE_KEY, "#e": IMAGE_ETAG},
-        ExpressionAttributeValues=_values(
-            key=image_key,
-            etag=image_etag,
-            sha=content_sha256,
-            now=iso(now),
-            pending=Status.PENDING,
-            awaited=awaited_key,
-        ),
+    stamp = iso(now)
+    update = (
+        Update()
+        .set(JobAttr.IMAGE_KEY, image_key)
+        .set(JobAttr.IMAGE_ETAG, image_etag)
+        .set(JobAttr.CONTENT_SHA256, content_sha256)
+        .set(JobAttr.UPDATED_AT, stamp)
     )
+    update.when(
+        update.equals(JobAttr.STATUS, Status.PENDING),
+        update.equals(JobAttr.IMAGE_KEY, awaited_key),
+    )
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 def fail_awaited_upload(
@@ -207,22 +295,19 @@ def fail_awaited_upload(
 ) -> tuple[bool, dict[str, Any] | None]:
     """pending -> failed for a job whose awaited upload was refused; a job that already
     has its bytes (a second upload to its URL) is left alone."""
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=("SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now"),
-        ConditionExpression="#s = :pending AND #k = :awaited",
-        ExpressionAttributeNames={"#s": "status", "#k": IMAGE_KEY},
-        ExpressionAttributeValues=_values(
-            failed=Status.FAILED,
-            r=[reason],
-            now=iso(now),
-            pending=Status.PENDING,
-            awaited=awaited_key,
-        ),
+    stamp = iso(now)
+    update = (
+        Update()
+        .set(JobAttr.STATUS, Status.FAILED)
+        .set(JobAttr.REASONS, [reason])
+        .set(JobAttr.COMPLETED_AT, stamp)
+        .set(JobAttr.UPDATED_AT, stamp)
     )
+    update.when(
+        update.equals(JobAttr.STATUS, Status.PENDING),
+        update.equals(JobAttr.IMAGE_KEY, awaited_key),
+    )
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 # --- dispatch claim ----------------------------------------------------------------------
@@ -272,35 +357,26 @@ def claim_for_analysis(
     """
     if not branches:
         raise ValueError("a job needs at least one analysis branch")
-    missing_any = " OR ".join(f"attribute_not_exists({b.result_attribute})" for b in Branch)
-    won, item = _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=(
-            "SET #s = :analyzing, updated_at = :now, dispatch_lease = :lease, "
-            "attempts = if_not_exists(attempts, :zero) + :one, "
-            "branches = if_not_exists(branches, :branches)"
-            + (", content_sha256 = if_not_exists(content_sha256, :sha)" if content_sha256 else "")
-            + (", verdict_key = if_not_exists(verdict_key, :vk)" if verdict_key else "")
-        ),
-        ConditionExpression=(
-            f"#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND ({missing_any}))"
-        ),
-        ExpressionAttributeNames={"#s": JobAttr.STATUS},
-        ExpressionAttributeValues=_values(
-            analyzing=Status.ANALYZING,
-            pending=Status.PENDING,
-            now=iso(now),
-            lease=epoch(now) + lease_seconds,
-            epoch=epoch(now),
-            zero=0,
-            one=1,
-            branches=[str(b) for b in branches],
-            **({"sha": content_sha256} if content_sha256 else {}),
-            **({"vk": verdict_key} if verdict_key else {}),
-        ),
+    update = (
+        Update()
+        .set(JobAttr.STATUS, Status.ANALYZING)
+        .set(JobAttr.UPDATED_AT, iso(now))
+        .set(JobAttr.DISPATCH_LEASE, epoch(now) + lease_seconds)
+        .increment(JobAttr.ATTEMPTS)
+        .set_if_absent(JobAttr.BRANCHES, [str(b) for b in branches])
     )
+    if content_sha256:
+        update.set_if_absent(JobAttr.CONTENT_SHA256, content_sha256)
+    if verdict_key:
+        update.set_if_absent(JobAttr.VERDICT_KEY, verdict_key)
+    # A lapsed claim is taken over only while some branch has not reported.
+    lapsed = update.all_of(
+        update.equals(JobAttr.STATUS, Status.ANALYZING),
+        update.below(JobAttr.DISPATCH_LEASE, epoch(now)),
+        update.any_of(*(update.absent(b.result_attribute) for b in Branch)),
+    )
+    update.when(update.any_of(update.equals(JobAttr.STATUS, Status.PENDING), lapsed))
+    won, item = _write(ddb, table, job_id, update)
     if item is None:
         raise UnknownJob(job_id)
     return Claim(claimed=won, job=item)
@@ -330,15 +406,9 @@ def record_result(
     """
     if branch not in tuple(Branch):
         raise ValueError(f"unknown branch {branch!r}")
-    won, item = _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=f"SET {branch}_result = :r, updated_at = :now",
-        ConditionExpression="#s = :analyzing",
-        ExpressionAttributeNames={"#s": JobAttr.STATUS},
-        ExpressionAttributeValues=_values(r=result, now=iso(now), analyzing=Status.ANALYZING),
-    )
+    update = Update().set(Branch(branch).result_attribute, result).set(JobAttr.UPDATED_AT, iso(now))
+    update.when(update.equals(JobAttr.STATUS, Status.ANALYZING))
+    won, item = _write(ddb, table, job_id, update)
     if item is None:
         raise UnknownJob(job_id)
     if not won and item.get(JobAttr.STATUS) == Status.PENDING:
@@ -364,19 +434,13 @@ def finalize(
     as the winner left it. `awaiting_review` puts the job in the review queue in this
     same write (`review_state = pending`, which the review index keys on).
     """
-    present = " AND ".join(f"attribute_exists({b.result_attribute})" for b in branches)
+    update = Update().remove(JobAttr.DISPATCH_LEASE)
+    update.when(
+        update.equals(JobAttr.STATUS, Status.ANALYZING),
+        *(update.exists(b.result_attribute) for b in branches),
+    )
     return _complete(
-        ddb,
-        table,
-        job_id,
-        decision,
-        reasons,
-        categories or [],
-        now,
-        awaiting_review,
-        condition=f"#s = :analyzing AND {present}",
-        tail=" REMOVE dispatch_lease",
-        analyzing=Status.ANALYZING,
+        ddb, table, job_id, update, decision, reasons, categories or [], now, awaiting_review
     )
 
 
@@ -397,20 +461,12 @@ def complete_from_verdict(
     Conditional on `pending`: a redelivered message, or a job some other delivery
     already claimed, is left alone (False).
     """
-    extra = {"source": reused_from, **({"vk": verdict_key} if verdict_key else {})}
+    update = Update().set(JobAttr.REUSED_FROM, reused_from)
+    if verdict_key:
+        update.set(JobAttr.VERDICT_KEY, verdict_key)
+    update.when(update.equals(JobAttr.STATUS, Status.PENDING))
     won, _ = _complete(
-        ddb,
-        table,
-        job_id,
-        decision,
-        reasons,
-        categories,
-        now,
-        awaiting_review,
-        condition="#s = :pending",
-        tail=", reused_from = :source" + (", verdict_key = :vk" if verdict_key else ""),
-        pending=Status.PENDING,
-        **extra,
+        ddb, table, job_id, update, decision, reasons, categories, now, awaiting_review
     )
     return won
 
@@ -419,42 +475,23 @@ def _complete(
     ddb: Any,
     table: str,
     job_id: str,
+    update: Update,
     decision: str,
     reasons: list[str],
     categories: list[dict[str, Any]],
     now: datetime,
     awaiting_review: bool,
-    condition: str,
-    tail: str = "",
-    **values: Any,
 ) -> tuple[bool, dict[str, Any]]:
     """The one write that makes a job `complete` (from its results, or from a stored
-    verdict): the decision, and the review queue's key when a person must look. `tail`
-    continues the update expression (more SETs, or a REMOVE) with `values` for it."""
-    review = {JobAttr.REVIEW_STATE: ReviewState.PENDING} if awaiting_review else {}
-    won, item = _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=(
-            "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
-            "completed_at = :now, updated_at = :now"
-            + (", review_state = :review_state" if review else "")
-            + tail
-        ),
-        ConditionExpression=condition,
-        ExpressionAttributeNames={"#s": JobAttr.STATUS},
-        ExpressionAttributeValues=_values(
-            complete=Status.COMPLETE,
-            d=decision,
-            r=list(reasons),
-            c=list(categories),
-            now=iso(now),
-            **review,
-            **values,
-        ),
-    )
+    verdict): `update` (the caller's condition and own changes) plus the decision, and
+    the review queue's key when a person must look."""
+    stamp = iso(now)
+    update.set(JobAttr.STATUS, Status.COMPLETE).set(JobAttr.DECISION, decision)
+    update.set(JobAttr.REASONS, list(reasons)).set(JobAttr.CATEGORIES, list(categories))
+    update.set(JobAttr.COMPLETED_AT, stamp).set(JobAttr.UPDATED_AT, stamp)
+    if awaiting_review:
+        update.set(JobAttr.REVIEW_STATE, ReviewState.PENDING)
+    won, item = _write(ddb, table, job_id, update, returns="NONE")
     if item is None:
         raise UnknownJob(job_id)
     return won, item
@@ -464,34 +501,52 @@ def fail_job(
     ddb: Any, table: str, job_id: str, reason: str, now: datetime
 ) -> tuple[bool, dict[str, Any] | None]:
     """pending|analyzing -> failed with a reason. A terminal job is left alone."""
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=(
-            "SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now "
-            "REMOVE dispatch_lease"
-        ),
-        ConditionExpression="#s IN (:pending, :analyzing)",
-        ExpressionAttributeNames={"#s": JobAttr.STATUS},
-        ExpressionAttributeValues=_values(
-            failed=Status.FAILED,
-            r=[reason],
-            now=iso(now),
-            pending=Status.PENDING,
-            analyzing=Status.ANALYZING,
-        ),
+    stamp = iso(now)
+    update = (
+        Update()
+        .set(JobAttr.STATUS, Status.FAILED)
+        .set(JobAttr.REASONS, [reason])
+        .set(JobAttr.COMPLETED_AT, stamp)
+        .set(JobAttr.UPDATED_AT, stamp)
+        .remove(JobAttr.DISPATCH_LEASE)
     )
+    update.when(update.is_in(JobAttr.STATUS, Status.PENDING, Status.ANALYZING))
+    return _write(ddb, table, job_id, update, returns="NONE")
+
+
+# --- human review ------------------------------------------------------------------------
+
+
+def record_review(
+    ddb: Any, table: str, job_id: str, decision: str, review: dict[str, Any], now: datetime
+) -> tuple[bool, dict[str, Any] | None]:
+    """review_state pending -> reviewed with a moderator's `review` (`ReviewField`s).
+
+    Conditional on the job being complete and in the queue: a second verdict changes
+    nothing. Keeps the rules' decision as `automatic_decision`; `decision` becomes the
+    moderator's. Returns (won, the job after) or (lost, the job as it was, None when it
+    does not exist), so the caller can say why without a read.
+    """
+    update = (
+        Update()
+        .set(JobAttr.REVIEW_STATE, ReviewState.REVIEWED)
+        .copy(JobAttr.AUTOMATIC_DECISION, JobAttr.DECISION)
+        .set(JobAttr.DECISION, decision)
+        .set(JobAttr.REVIEW, review)
+        .set(JobAttr.UPDATED_AT, iso(now))
+    )
+    update.when(
+        update.equals(JobAttr.REVIEW_STATE, ReviewState.PENDING),
+        update.equals(JobAttr.STATUS, Status.COMPLETE),
+    )
+    return _write(ddb, table, job_id, update)
 
 
 # --- reads -------------------------------------------------------------------------------
 
 
 def get_job(ddb: Any, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
-    out = ddb.get_item(
-        TableName=table, Key={JobAttr.JOB_ID: {"S": job_id}}, ConsistentRead=consistent
-    )
+    out = ddb.get_item(TableName=table, Key=_key(job_id), ConsistentRead=consistent)
     return deserialize(out.get("Item"))
 
 
@@ -502,9 +557,9 @@ def jobs_older_than(
     kwargs: dict[str, Any] = {
         "TableName": table,
         "IndexName": STATUS_INDEX,
-        "KeyConditionExpression": "#s = :s AND created_at < :cutoff",
-        "ExpressionAttributeNames": {"#s": "status"},
-        "ExpressionAttributeValues": _values(s=status, cutoff=iso(cutoff)),
+        "KeyConditionExpression": "#s = :s AND #c < :cutoff",
+        "ExpressionAttributeNames": {"#s": JobAttr.STATUS.value, "#c": JobAttr.CREATED_AT.value},
+        "ExpressionAttributeValues": {":s": {"S": str(status)}, ":cutoff": {"S": iso(cutoff)}},
         "Limit": min(limit, 100),
     }
     seen = 0

@@ -7,7 +7,8 @@ it in the jobs table's review index (`REVIEW_INDEX`, hash `review_state`, range
 
 - `list_queue`: the `pending` partition of the index, oldest first, one Query per page
   (no GetItem per job: the index holds the whole item), with a cursor for the next page;
-- `record_verdict`: one conditional UpdateItem, only while the job is still `pending`.
+- `record_verdict`: one conditional UpdateItem (`jobs.record_review`), only while the
+  job is still `pending`.
   It keeps the rules' decision (`automatic_decision`) and reasons, sets `decision` to the
   moderator's, adds `review: {decision, reviewer, note, reviewed_at, via}` and moves
   `review_state` to `reviewed`. A second verdict fails the condition and changes
@@ -36,9 +37,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
-
 from common import jobs, verdicts
 from common.contract import (
     GROUPS_CLAIM,
@@ -48,7 +46,6 @@ from common.contract import (
     JobAttr,
     ReviewField,
     ReviewState,
-    Status,
 )
 from common.timeutil import iso, parse_iso
 
@@ -62,9 +59,7 @@ BACKLOG_CAP = 200
 VIA_API = "api"
 VIA_DASHBOARD = "dashboard"
 _MAX_CURSOR_CHARS = 512
-_VERDICT_FIELDS = {"decision", "note"}
-
-_ser = TypeSerializer()
+_VERDICT_FIELDS = {ReviewField.DECISION, ReviewField.NOTE}
 
 
 class Refused(Exception):
@@ -135,7 +130,7 @@ def owner_of(ddb: Any, table: str, job_id: str) -> str | None:
     out = ddb.get_item(
         TableName=table,
         Key={JobAttr.JOB_ID: {"S": job_id}},
-        ProjectionExpression="user_id",
+        ProjectionExpression=str(JobAttr.USER_ID),
     )
     owner = (out.get("Item") or {}).get(JobAttr.USER_ID, {}).get("S")
     return owner if isinstance(owner, str) else None
@@ -462,10 +457,6 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
 # --- the verdict -----------------------------------------------------------------------
 
 
-def _value(v: Any) -> Any:
-    return _ser.serialize(jobs.to_dynamo(v))
-
-
 def record_verdict(
     ddb: Any,
     table: str,
@@ -486,39 +477,17 @@ def record_verdict(
     decided already (a race, or a retried request), 409 `not_awaiting_review` for a job
     that never went to review; in each case nothing was written.
     """
-    review = {
+    review: dict[str, Any] = {
         ReviewField.DECISION: verdict.decision,
         ReviewField.REVIEWER: reviewer,
         ReviewField.NOTE: verdict.note,
         ReviewField.REVIEWED_AT: iso(now),
         ReviewField.VIA: via,
     }
-    try:
-        out = ddb.update_item(
-            TableName=table,
-            Key={JobAttr.JOB_ID: {"S": job_id}},
-            UpdateExpression=(
-                "SET review_state = :reviewed, automatic_decision = decision, "
-                "decision = :verdict, review = :review, updated_at = :now"
-            ),
-            ConditionExpression="review_state = :pending AND #s = :complete",
-            ExpressionAttributeNames={"#s": JobAttr.STATUS},
-            ExpressionAttributeValues={
-                ":reviewed": _value(ReviewState.REVIEWED),
-                ":pending": _value(ReviewState.PENDING),
-                ":complete": _value(Status.COMPLETE),
-                ":verdict": _value(verdict.decision),
-                ":review": _value(review),
-                ":now": _value(iso(now)),
-            },
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        raise _why_not(job_id, exc) from None
-    job = jobs.deserialize(out.get("Attributes")) or {}
+    won, after = jobs.record_review(ddb, table, job_id, verdict.decision, review, now)
+    if not won:
+        raise _why_not(job_id, after)
+    job = after or {}
     if verdict_store is not None and job.get(verdicts.KEY):
         table_name, ttl_days = verdict_store
         verdicts.store_moderator(
@@ -527,9 +496,8 @@ def record_verdict(
     return job
 
 
-def _why_not(job_id: str, exc: ClientError) -> Refused:
-    raw = exc.response.get("Item")
-    job = jobs.deserialize(raw) if isinstance(raw, dict) else None
+def _why_not(job_id: str, job: dict[str, Any] | None) -> Refused:
+    """Why a verdict was refused, from the job as the failed condition found it."""
     if job is None:
         return Refused(404, "not_found", "no such job")
     if job.get(JobAttr.REVIEW_STATE) == ReviewState.REVIEWED:

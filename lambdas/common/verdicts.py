@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from common import env
+from common.conditional import conditional
 from common.contract import REKOGNITION_VERSION_KEY, Decision, Env, JobAttr, VerdictAttr
 from common.jobs import deserialize, serialize
 from common.timeutil import epoch, iso
@@ -123,13 +122,10 @@ def lookup(ddb: Any, table: str, content_sha256: str, digest: str, now: datetime
 
 
 def _put(ddb: Any, table: str, item: dict[str, Any], **condition: Any) -> bool:
-    try:
-        ddb.put_item(TableName=table, Item=serialize(item), **condition)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    written, _ = conditional(
+        lambda: ddb.put_item(TableName=table, Item=serialize(item), **condition)
+    )
+    return written
 
 
 def store(

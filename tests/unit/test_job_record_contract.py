@@ -139,17 +139,11 @@ def product_files() -> Iterator[Path]:
                 yield path
 
 
-# The writes these two modules still spell by hand move to the update builder next.
-_UNTIL_ONE_WRITER = {"lambdas/common/jobs.py", "lambdas/common/review.py"}
-
-
 def test_no_job_attribute_is_spelled_as_a_literal_outside_the_contract():
     offences = []
     for path in product_files():
         rel = path.relative_to(ROOT).as_posix()
         for line, name, where in literals(path.read_text()):
-            if rel in _UNTIL_ONE_WRITER and "xpression" in where:
-                continue
             if (rel, name) not in ALLOWED:
                 offences.append(f"{rel}:{line}: {name!r} ({where}); use JobAttr")
     assert not offences, "job attributes spelled as literals:\n" + "\n".join(offences)
