@@ -191,7 +191,7 @@ def submit(
         return Outcome(False, f"decision must be one of {', '.join(VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
         return Outcome(False, f"the note is longer than {MAX_NOTE_CHARS} characters")
-    verdict = behaviour.Verdict(Decision(decision), note)
+    verdict = behaviour.ModeratorVerdict(Decision(decision), note)
     try:
         behaviour.authorize_verdict(ddb, table, job_id, (reviewer, *identities))
         job = behaviour.record_verdict(
@@ -231,7 +231,7 @@ def result_sections(job: Mapping[str, Any]) -> list[Section]:
     """Each `<branch>_result` of the job: lists of records as tables, `scores` as numbers,
     strings as text (OCR text shows here), the rest as values."""
     sections = []
-    for branch, result in sorted(behaviour.results_of(job).items()):
+    for branch, result in sorted(behaviour.recorded_results(job).items()):
         section = Section(branch)
         for key, value in result.items():
             if key == "scores" and isinstance(value, dict):

@@ -124,7 +124,7 @@ def invoke_payload(job: dict[str, Any]) -> bytes:
 
 def custom_side(job: dict[str, Any]) -> tuple[Branch, ...]:
     """The branches on the stack's own models: every expected branch but Rekognition."""
-    return tuple(b for b in jobs.expected_branches(job) if b is not Branch.REKOGNITION)
+    return tuple(b for b in jobs.expected_branches(job) if b != Branch.REKOGNITION)
 
 
 def custom_side_rejects(job: dict[str, Any], rules: Rules) -> bool:
@@ -151,7 +151,7 @@ def next_start(job: dict[str, Any], order: str, rules: Rules | None) -> Start:
     missing = jobs.missing_results(job)
     if order != AnalysisOrder.CUSTOM_FIRST or Branch.REKOGNITION not in missing:
         return Start(tuple(missing))
-    first = tuple(b for b in missing if b is not Branch.REKOGNITION)
+    first = tuple(b for b in missing if b != Branch.REKOGNITION)
     if first:
         return Start(first)
     if rules is not None and custom_side_rejects(job, rules):
@@ -159,7 +159,7 @@ def next_start(job: dict[str, Any], order: str, rules: Rules | None) -> Start:
     return Start((Branch.REKOGNITION,))
 
 
-def results_of(job: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+def expected_results(job: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
     """Each expected branch's result in a job item."""
     return {b: job.get(b.result_attribute) for b in jobs.expected_branches(job)}
 
@@ -187,11 +187,7 @@ def complete_branch(
         return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get(JobAttr.STATUS))
     job = recorded.job
     skip = False
-    if (
-        not recorded.complete_set
-        and done.follow_on is not None
-        and branch is not Branch.REKOGNITION
-    ):
+    if not recorded.complete_set and done.follow_on is not None and branch != Branch.REKOGNITION:
         start = next_start(job, AnalysisOrder.CUSTOM_FIRST, rules)
         if start.skip_rekognition:
             skipped = jobs.record_result(
@@ -236,7 +232,7 @@ def _finalize(
     clock: Callable[[], datetime],
     done: Completion,
 ) -> BranchReport:
-    verdict = decide(results_of(job), rules)
+    verdict = decide(expected_results(job), rules)
     reasons = list(verdict.reasons)
     if (job.get(Branch.REKOGNITION.result_attribute) or {}).get("skipped"):
         reasons.append(SKIPPED_REASON)

@@ -161,12 +161,14 @@ def queued(decision: str, queue_warn: bool) -> bool:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ModeratorVerdict:
+    """A moderator's verdict as the request gives it (`parse_verdict`)."""
+
     decision: Decision
     note: str = ""
 
 
-def parse_verdict(body: bytes) -> Verdict:
+def parse_verdict(body: bytes) -> ModeratorVerdict:
     """`{"decision": "approve" | "reject", "note": "..."}`; anything else is Refused (400)."""
     if not body.strip():
         raise Refused(400, "empty_body", 'send {"decision": "approve" | "reject", "note": "..."}')
@@ -202,7 +204,7 @@ def parse_verdict(body: bytes) -> Verdict:
             "invalid_request",
             f"note is {len(note)} characters; at most {MAX_NOTE_CHARS}",
         )
-    return Verdict(Decision(decision), note)
+    return ModeratorVerdict(Decision(decision), note)
 
 
 def parse_limit(raw: str | None) -> int:
@@ -340,7 +342,7 @@ def _age_seconds(job: Mapping[str, Any], now: datetime) -> float | None:
         return None
 
 
-def results_of(job: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def recorded_results(job: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Every analysis result on the job (`<branch>_result` attributes), by branch name."""
     return {
         name.removesuffix("_result"): value
@@ -363,7 +365,7 @@ def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, 
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             scores[key] = float(value)
 
-    for branch, result in sorted(results_of(job).items()):
+    for branch, result in sorted(recorded_results(job).items()):
         for lab in result.get("labels") or []:
             if isinstance(lab, dict) and lab.get("name"):
                 for name in (lab.get("top_level"), lab.get("name")):
@@ -461,7 +463,7 @@ def record_verdict(
     ddb: Any,
     table: str,
     job_id: str,
-    verdict: Verdict,
+    verdict: ModeratorVerdict,
     reviewer: str,
     now: datetime,
     via: str = VIA_API,

@@ -59,7 +59,9 @@ def config_from_env() -> ReuseConfig | None:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class StoredVerdict:
+    """A verdict item of the verdicts table, as `lookup` finds it for a new job."""
+
     decision: str
     reasons: tuple[str, ...]
     categories: tuple[dict[str, Any], ...]
@@ -73,8 +75,8 @@ class Verdict:
         return f"reused: {who} on identical image bytes under the same rules and models"
 
 
-def _verdict_of(item: dict[str, Any]) -> Verdict:
-    return Verdict(
+def _verdict_of(item: dict[str, Any]) -> StoredVerdict:
+    return StoredVerdict(
         decision=str(item[VerdictAttr.DECISION]),
         reasons=tuple(str(r) for r in item.get(VerdictAttr.REASONS) or ()),
         categories=tuple(item.get(VerdictAttr.CATEGORIES) or ()),
@@ -86,7 +88,7 @@ def _verdict_of(item: dict[str, Any]) -> Verdict:
 
 def usable(
     item: dict[str, Any] | None, rekognition_version: str | None, now: datetime
-) -> Verdict | None:
+) -> StoredVerdict | None:
     """The stored verdict if it may decide a new job now, else None.
 
     Expired items count as absent (DynamoDB's TTL deletes them only eventually). A rules
@@ -103,7 +105,9 @@ def usable(
     return verdict
 
 
-def lookup(ddb: Any, table: str, content_sha256: str, digest: str, now: datetime) -> Verdict | None:
+def lookup(
+    ddb: Any, table: str, content_sha256: str, digest: str, now: datetime
+) -> StoredVerdict | None:
     """One BatchGetItem: the verdict for these bytes and rules, and Rekognition's version."""
     wanted = [key(content_sha256, digest), REKOGNITION_VERSION_KEY]
     request = {table: {"Keys": [{KEY: {"S": k}} for k in wanted], "ConsistentRead": False}}
