@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common import analysis, env, jobs, review, verdicts
+from common import analysis, env, jobs, review, rules, verdicts
 from common.contract import AnalysisOrder, Branch, Env, JobAttr, Status
 from common.decision import Rules
 
@@ -72,6 +72,33 @@ class Plan:
     reuse: verdicts.ReuseConfig | None = None
     rules: Rules | None = None
     queue_warn: bool = False
+
+    @classmethod
+    def from_env(cls) -> Plan:
+        """This stack's plan from the function's environment: the analyzers (the branches
+        whose variables are set), the order, reuse and review queueing, as `to_env` and
+        the reuse variables (`verdicts.config_from_env`) wrote them."""
+        order = env.optional(Env.ANALYSIS_ORDER, AnalysisOrder.PARALLEL) or AnalysisOrder.PARALLEL
+        return cls(
+            analyzers=analyzers_from_env(),
+            lease_seconds=env.integer(Env.DISPATCH_LEASE_SECONDS, 30),
+            order=order,
+            reuse=verdicts.config_from_env(),
+            rules=rules.from_config() if order == AnalysisOrder.CUSTOM_FIRST else None,
+            queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+        )
+
+    @staticmethod
+    def to_env(order: str, queue_warn: bool, lease_seconds: int | None = None) -> dict[str, str]:
+        """The variables `from_env` reads for the order and review queueing (the analyzers
+        read the same two), and the claim's lease for the dispatcher."""
+        out = {
+            str(Env.ANALYSIS_ORDER): str(order),
+            str(Env.REVIEW_QUEUE_WARN): "true" if queue_warn else "false",
+        }
+        if lease_seconds is not None:
+            out[str(Env.DISPATCH_LEASE_SECONDS)] = str(lease_seconds)
+        return out
 
 
 @dataclass(frozen=True)
