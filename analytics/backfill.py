@@ -24,6 +24,7 @@ import sys
 from typing import Any
 
 from common import export
+from lambdas.common.contract import JobAttr
 
 
 def backfill(
@@ -38,12 +39,12 @@ def backfill(
     kwargs: dict[str, Any] = {
         "TableName": table,
         "FilterExpression": "#s IN (:complete, :failed)",
-        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeNames": {"#s": JobAttr.STATUS},
         "ExpressionAttributeValues": {":complete": {"S": "complete"}, ":failed": {"S": "failed"}},
         "PaginationConfig": {"PageSize": page_size},
     }
     if since:
-        kwargs["FilterExpression"] += " AND completed_at >= :since"
+        kwargs["FilterExpression"] += f" AND {JobAttr.COMPLETED_AT} >= :since"
         kwargs["ExpressionAttributeValues"][":since"] = {"S": since}
     scanned = exported = objects = unreadable = 0
     for page in ddb.get_paginator("scan").paginate(**kwargs):
@@ -52,7 +53,7 @@ def backfill(
         records = [
             {
                 "eventName": "INSERT",
-                "eventID": f"backfill:{item.get('job_id', {}).get('S', '')}",
+                "eventID": f"backfill:{item.get(JobAttr.JOB_ID, {}).get('S', '')}",
                 "dynamodb": {"NewImage": item},
             }
             for item in items

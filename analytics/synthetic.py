@@ -15,6 +15,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from lambdas.common.contract import JobAttr
+
 _ser = TypeSerializer()
 
 LABELS = (
@@ -62,7 +64,7 @@ def stream_record(
 ) -> dict[str, Any]:
     keys_from = new or old or {}
     change: dict[str, Any] = {
-        "Keys": {"job_id": {"S": keys_from.get("job_id", "")}},
+        "Keys": {JobAttr.JOB_ID: {"S": keys_from.get(JobAttr.JOB_ID, "")}},
         "SequenceNumber": str(seq).rjust(21, "0"),
         "SizeBytes": 512,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -125,47 +127,49 @@ def finished_job(
         "flags": list(flags),
         "details": {f: f for f in flags},
         "scores": {"contrast": 0.4},
-        "categories": [],
+        JobAttr.CATEGORIES: [],
         "dhash": "0f0f0f0f0f0f0f0f",
         "width": 640,
         "height": 480,
     }
     base = {
-        "job_id": job_id,
-        "user_id": user_id,
-        "created_at": iso(created),
-        "image_key": f"uploads/{job_id}",
-        "content_type": "image/png",
-        "size_bytes": 123456,
-        "attempts": 1,
-        "expires_at": int(created.timestamp()) + 90 * 86400,
+        JobAttr.JOB_ID: job_id,
+        JobAttr.USER_ID: user_id,
+        JobAttr.CREATED_AT: iso(created),
+        JobAttr.IMAGE_KEY: f"uploads/{job_id}",
+        JobAttr.CONTENT_TYPE: "image/png",
+        JobAttr.SIZE_BYTES: 123456,
+        JobAttr.ATTEMPTS: 1,
+        JobAttr.EXPIRES_AT: int(created.timestamp()) + 90 * 86400,
     }
     old = {
         **base,
-        "status": "analyzing",
-        "updated_at": iso(analyzed),
-        "rekognition_result": rek,
-        "custom_result": custom,
-        "dispatch_lease": int(claimed.timestamp()) + lease_seconds,
+        JobAttr.STATUS: "analyzing",
+        JobAttr.UPDATED_AT: iso(analyzed),
+        JobAttr.REKOGNITION_RESULT: rek,
+        JobAttr.CUSTOM_RESULT: custom,
+        JobAttr.DISPATCH_LEASE: int(claimed.timestamp()) + lease_seconds,
     }
     if failure is not None:
         new = {
             **base,
-            "status": "failed",
-            "reasons": [failure],
-            "completed_at": iso(completed),
-            "updated_at": iso(completed),
+            JobAttr.STATUS: "failed",
+            JobAttr.REASONS: [failure],
+            JobAttr.COMPLETED_AT: iso(completed),
+            JobAttr.UPDATED_AT: iso(completed),
         }
         return new, {
-            k: v for k, v in old.items() if k not in ("rekognition_result", "custom_result")
+            k: v
+            for k, v in old.items()
+            if k not in (JobAttr.REKOGNITION_RESULT, JobAttr.CUSTOM_RESULT)
         }
     new = {
-        **{k: v for k, v in old.items() if k != "dispatch_lease"},
-        "status": "complete",
-        "decision": decision,
-        "reasons": [f"rekognition: {n} ({c:.1f}%)" for n, c in labels],
-        "completed_at": iso(completed),
-        "updated_at": iso(completed),
+        **{k: v for k, v in old.items() if k != JobAttr.DISPATCH_LEASE},
+        JobAttr.STATUS: "complete",
+        JobAttr.DECISION: decision,
+        JobAttr.REASONS: [f"rekognition: {n} ({c:.1f}%)" for n, c in labels],
+        JobAttr.COMPLETED_AT: iso(completed),
+        JobAttr.UPDATED_AT: iso(completed),
     }
     return new, old
 

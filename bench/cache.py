@@ -51,7 +51,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from common import jobs, status  # noqa: E402
-from common.contract import TERMINAL_STATUSES, Status  # noqa: E402
+from common.contract import TERMINAL_STATUSES, JobAttr, Status  # noqa: E402
 from common.status_cache import (  # noqa: E402
     CircuitBreaker,
     LocalLru,
@@ -203,33 +203,33 @@ def drive(
 def _write(ddb, job_id: str, new: str, users: dict[str, str], truth: dict[str, JobTruth]) -> None:
     if new == Status.PENDING:
         item = {
-            "job_id": job_id,
-            "user_id": users[job_id],
-            "status": Status.PENDING,
-            "created_at": iso(utcnow()),
-            "updated_at": iso(utcnow()),
-            "attempts": 0,
+            JobAttr.JOB_ID: job_id,
+            JobAttr.USER_ID: users[job_id],
+            JobAttr.STATUS: Status.PENDING,
+            JobAttr.CREATED_AT: iso(utcnow()),
+            JobAttr.UPDATED_AT: iso(utcnow()),
+            JobAttr.ATTEMPTS: 0,
         }
         ddb.put_item(
             TableName=TABLE,
             Item=jobs.serialize(item),
-            ConditionExpression="attribute_not_exists(job_id)",
+            ConditionExpression=f"attribute_not_exists({JobAttr.JOB_ID})",
         )
     else:
         expected = Status.PENDING if new == Status.ANALYZING else Status.ANALYZING
-        names = {"#s": "status"}
+        names = {"#s": JobAttr.STATUS}
         values = {":new": {"S": new}, ":expected": {"S": expected}, ":now": {"S": iso(utcnow())}}
-        update = "SET #s = :new, updated_at = :now"
+        update = f"SET #s = :new, {JobAttr.UPDATED_AT} = :now"
         if new in TERMINAL_STATUSES:
             decision = "approve" if new == Status.COMPLETE else None
-            update += ", completed_at = :now"
+            update += f", {JobAttr.COMPLETED_AT} = :now"
             if decision:
-                update += ", decision = :d"
+                update += f", {JobAttr.DECISION} = :d"
                 values[":d"] = {"S": decision}
             truth[job_id].decision = decision
         ddb.update_item(
             TableName=TABLE,
-            Key={"job_id": {"S": job_id}},
+            Key={JobAttr.JOB_ID: {"S": job_id}},
             UpdateExpression=update,
             ConditionExpression="#s = :expected",
             ExpressionAttributeNames=names,
@@ -301,12 +301,15 @@ def run_mode(w: Workload, cache_url: str | None, credentials) -> dict:
                 view = status.job_for_caller(load, job_id, user)
                 elapsed = time.perf_counter() - t
                 answer = Answer(
-                    job_id, started, view and view.get("status"), view and view.get("decision")
+                    job_id,
+                    started,
+                    view and view.get(JobAttr.STATUS),
+                    view and view.get(JobAttr.DECISION),
                 )
                 with lock:
                     latencies.append(elapsed)
                     answers.append(answer)
-                if view is not None and view["status"] in TERMINAL_STATUSES:
+                if view is not None and view[JobAttr.STATUS] in TERMINAL_STATUSES:
                     waiting[user].discard(job_id)
 
         def worker(load) -> None:

@@ -49,7 +49,7 @@ from typing import Any
 from bench.localcloud import FAST, fresh_cloud
 from bench.machine import describe
 from dashboard.data.cost import FunctionLoad, Workload, estimate
-from lambdas.common.contract import AnalysisOrder, Function, Output, Status
+from lambdas.common.contract import AnalysisOrder, Function, JobAttr, Output, Status
 from local.tools import fixtures
 from local.tools.load import LoadSummary, percentiles, run_load
 
@@ -276,41 +276,54 @@ def wru(before: dict | None, after: dict) -> int:
     return max(1, math.ceil(size / 1024))
 
 
-REUSE_FINAL = ("decision", "reasons", "categories", "completed_at", "reused_from", "review_state")
+REUSE_FINAL = (
+    JobAttr.DECISION,
+    JobAttr.REASONS,
+    JobAttr.CATEGORIES,
+    JobAttr.COMPLETED_AT,
+    JobAttr.REUSED_FROM,
+    JobAttr.REVIEW_STATE,
+)
 
 
 def reused_write_units(job: dict) -> tuple[int, int]:
     """(table WRU, status-index WRU) of a job completed from a stored verdict: its
     creation and the one conditional write that completes it."""
     created = {k: v for k, v in job.items() if k not in REUSE_FINAL}
-    created["status"] = "pending"
+    created[JobAttr.STATUS] = "pending"
     # The status index: a put at creation, a delete and a put at completion.
     return wru(None, created) + wru(created, job), 1 + 2
 
 
 def this_design_write_units(job: dict) -> tuple[int, int]:
     """(table WRU, status-index WRU) of one completed job, replaying its 3 + N writes."""
-    if job.get("reused_from"):
+    if job.get(JobAttr.REUSED_FROM):
         return reused_write_units(job)
-    branches = job.get("branches") or ("rekognition", "custom")
+    branches = job.get(JobAttr.BRANCHES) or ("rekognition", "custom")
     results = [f"{b}_result" for b in branches if f"{b}_result" in job]
-    final_only = ("decision", "reasons", "categories", "completed_at", "review_state")
+    final_only = (
+        JobAttr.DECISION,
+        JobAttr.REASONS,
+        JobAttr.CATEGORIES,
+        JobAttr.COMPLETED_AT,
+        JobAttr.REVIEW_STATE,
+    )
     created = {
         k: v
         for k, v in job.items()
-        if k not in (*results, *final_only, "branches", "dispatch_lease")
+        if k not in (*results, *final_only, JobAttr.BRANCHES, JobAttr.DISPATCH_LEASE)
     }
-    created["status"] = "pending"
-    claimed = {**created, "status": "analyzing", "dispatch_lease": 1764000000}
-    if job.get("branches"):
-        claimed["branches"] = job["branches"]
+    created[JobAttr.STATUS] = "pending"
+    claimed = {**created, JobAttr.STATUS: "analyzing", JobAttr.DISPATCH_LEASE: 1764000000}
+    if job.get(JobAttr.BRANCHES):
+        claimed[JobAttr.BRANCHES] = job[JobAttr.BRANCHES]
     table = wru(None, created) + wru(created, claimed)
     before = claimed
     for attribute in results:
         after = {**before, attribute: job[attribute]}
         table += wru(before, after)
         before = after
-    final = {k: v for k, v in job.items() if k != "dispatch_lease"}
+    final = {k: v for k, v in job.items() if k != JobAttr.DISPATCH_LEASE}
     table += wru(before, final)
     # The status index projects user_id, decision and completed_at: creation puts an
     # entry; each status change (claim, finalize) deletes one and puts one; the result
@@ -321,25 +334,25 @@ def this_design_write_units(job: dict) -> tuple[int, int]:
 
 def reference_design_units(job: dict) -> tuple[int, float]:
     """(WRU, RRU) of the reference design's writes and strongly consistent reads for the same job."""
-    base = {k: job[k] for k in ("job_id", "user_id", "created_at")}
-    created = {**base, "status": "pending"}
-    analyzing = {**created, "status": "analyzing"}
+    base = {k: job[k] for k in (JobAttr.JOB_ID, JobAttr.USER_ID, JobAttr.CREATED_AT)}
+    created = {**base, JobAttr.STATUS: "pending"}
+    analyzing = {**created, JobAttr.STATUS: "analyzing"}
     rek = {
         **analyzing,
-        "rekognition_result": json.dumps(job["rekognition_result"]["labels"]),
-        "rekognition_at": job["updated_at"],
+        JobAttr.REKOGNITION_RESULT: json.dumps(job[JobAttr.REKOGNITION_RESULT]["labels"]),
+        "rekognition_at": job[JobAttr.UPDATED_AT],
     }
     both = {
         **rek,
-        "custom_result": json.dumps(job["custom_result"].get("categories", [])),
-        "custom_at": job["updated_at"],
+        JobAttr.CUSTOM_RESULT: json.dumps(job[JobAttr.CUSTOM_RESULT].get(JobAttr.CATEGORIES, [])),
+        "custom_at": job[JobAttr.UPDATED_AT],
     }
-    claimed = {**both, "status": "finalizing", "finalized_at": job["completed_at"]}
+    claimed = {**both, JobAttr.STATUS: "finalizing", "finalized_at": job[JobAttr.COMPLETED_AT]}
     final = {
         **claimed,
-        "status": "complete",
-        "decision": json.dumps(job.get("decision")),
-        "completed_at": job["completed_at"],
+        JobAttr.STATUS: "complete",
+        JobAttr.DECISION: json.dumps(job.get(JobAttr.DECISION)),
+        JobAttr.COMPLETED_AT: job[JobAttr.COMPLETED_AT],
     }
     writes = (
         wru(None, created)
@@ -356,15 +369,15 @@ def reference_design_units(job: dict) -> tuple[int, float]:
 def verdict_write_units(job: dict) -> int:
     """WRU of the verdict a finalizer stores for `job` (common/verdicts.py's item)."""
     item = {
-        "verdict_key": f"{job.get('content_sha256') or '0' * 64}#{'0' * 64}",
-        "decision": job.get("decision"),
-        "reasons": list(job.get("reasons") or []),
-        "categories": list(job.get("categories") or []),
-        "source_job_id": job["job_id"],
+        JobAttr.VERDICT_KEY: f"{job.get(JobAttr.CONTENT_SHA256) or '0' * 64}#{'0' * 64}",
+        JobAttr.DECISION: job.get(JobAttr.DECISION),
+        JobAttr.REASONS: list(job.get(JobAttr.REASONS) or []),
+        JobAttr.CATEGORIES: list(job.get(JobAttr.CATEGORIES) or []),
+        "source_job_id": job[JobAttr.JOB_ID],
         "decided_by": "rules",
         "rekognition_model_version": "x" * 8,
-        "decided_at": job.get("completed_at", ""),
-        "expires_at": 1764000000,
+        "decided_at": job.get(JobAttr.COMPLETED_AT, ""),
+        JobAttr.EXPIRES_AT: 1764000000,
     }
     return wru(None, item)
 
@@ -443,7 +456,7 @@ def measure(
         ddb, table = cloud.client("dynamodb"), cloud.outputs[Output.JOBS_TABLE]
         ids = details["job_ids"] if work is not None else details["job_ids"][:100]
         records = [job_store.get_job(ddb, table, j, True) for j in ids]
-    done = [j for j in records if j and j.get("status") == Status.COMPLETE]
+    done = [j for j in records if j and j.get(JobAttr.STATUS) == Status.COMPLETE]
     return {
         "summary": summary.as_dict(),
         "functions": status["functions"],
@@ -475,11 +488,12 @@ def shares(m: dict) -> dict[str, Any]:
     branch custom-first skipped."""
     records = m.get("records") or m["jobs"]
     jobs = max(m["accepted"], 1)
-    reused = sum(1 for r in records if r.get("reused_from"))
+    reused = sum(1 for r in records if r.get(JobAttr.REUSED_FROM))
     skipped = sum(
         1
         for r in records
-        if not r.get("reused_from") and (r.get("rekognition_result") or {}).get("skipped")
+        if not r.get(JobAttr.REUSED_FROM)
+        and (r.get(JobAttr.REKOGNITION_RESULT) or {}).get("skipped")
     )
     analyzed = max(jobs - reused, 0)
     return {
@@ -539,8 +553,8 @@ def design_workload(m: dict, verdict_reuse: bool) -> tuple[Workload, dict]:
     functions.append(FunctionLoad("status", 1.0, load("upload").duration_ms / 4, 256))
     functions.append(FunctionLoad("sweeper", 0.0, 150, 256, fixed_per_month=30 * 24 * 60))
 
-    analyzed = [j for j in m["jobs"] if not j.get("reused_from")]
-    reused = [j for j in m["jobs"] if j.get("reused_from")]
+    analyzed = [j for j in m["jobs"] if not j.get(JobAttr.REUSED_FROM)]
+    reused = [j for j in m["jobs"] if j.get(JobAttr.REUSED_FROM)]
     units = [this_design_write_units(j) for j in analyzed]
     reused_units = [reused_write_units(j) for j in reused]
     detect = api_calls(fns, tuple(fns), "rekognition:DetectModerationLabels")
@@ -722,10 +736,10 @@ def decisions(m: dict, jobs: int) -> list[str]:
             out.append("refused")
         elif body is None:
             out.append("unfinished")
-        elif body.get("status") == Status.COMPLETE:
-            out.append(str(body.get("decision")))
+        elif body.get(JobAttr.STATUS) == Status.COMPLETE:
+            out.append(str(body.get(JobAttr.DECISION)))
         else:
-            out.append(str(body.get("status")))
+            out.append(str(body.get(JobAttr.STATUS)))
     return out
 
 

@@ -25,7 +25,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lambdas.common.contract import Output
+from lambdas.common.contract import JobAttr, Output
 
 ROOT = Path(__file__).resolve().parent.parent
 for key, value in {
@@ -105,30 +105,32 @@ def seed_jobs(ddb, table: str, n: int, now: datetime, rng: random.Random) -> lis
         created = now - timedelta(seconds=rng.random() * 86400)
         status = pick(rng, STATUS_MIX)
         job = {
-            "job_id": str(uuid.UUID(int=rng.getrandbits(128))),
-            "status": status,
+            JobAttr.JOB_ID: str(uuid.UUID(int=rng.getrandbits(128))),
+            JobAttr.STATUS: status,
             "created": created,
         }
         item = {
-            "job_id": {"S": job["job_id"]},
-            "status": {"S": status},
-            "created_at": {"S": iso(created)},
-            "updated_at": {"S": iso(created)},
-            "user_id": {"S": f"user-{i % 200}"},
-            "image_key": {"S": f"uploads/{i}/original"},
-            "content_type": {"S": "image/png"},
-            "size_bytes": {"N": str(200_000)},
-            "attempts": {"N": "1"},
+            JobAttr.JOB_ID: {"S": job[JobAttr.JOB_ID]},
+            JobAttr.STATUS: {"S": status},
+            JobAttr.CREATED_AT: {"S": iso(created)},
+            JobAttr.UPDATED_AT: {"S": iso(created)},
+            JobAttr.USER_ID: {"S": f"user-{i % 200}"},
+            JobAttr.IMAGE_KEY: {"S": f"uploads/{i}/original"},
+            JobAttr.CONTENT_TYPE: {"S": "image/png"},
+            JobAttr.SIZE_BYTES: {"N": str(200_000)},
+            JobAttr.ATTEMPTS: {"N": "1"},
         }
         if status in ("complete", "failed"):
             done = created + timedelta(seconds=2 + rng.expovariate(1 / 3))
-            item["completed_at"] = {"S": iso(done)}
-            item["updated_at"] = item["completed_at"]
+            item[JobAttr.COMPLETED_AT] = {"S": iso(done)}
+            item[JobAttr.UPDATED_AT] = item[JobAttr.COMPLETED_AT]
             if status == "complete":
-                item["decision"] = {"S": pick(rng, DECISIONS)}
-                item["reasons"] = {"L": [{"S": "no flags"}]}
+                item[JobAttr.DECISION] = {"S": pick(rng, DECISIONS)}
+                item[JobAttr.REASONS] = {"L": [{"S": "no flags"}]}
             else:
-                item["reasons"] = {"L": [{"S": "deadline exceeded: still analyzing after 900 s"}]}
+                item[JobAttr.REASONS] = {
+                    "L": [{"S": "deadline exceeded: still analyzing after 900 s"}]
+                }
         jobs.append(job)
         batch.append({"PutRequest": {"Item": item}})
         if len(batch) == 25 or i == n - 1:
@@ -143,9 +145,9 @@ def seed_logs(
     logs, groups: dict[str, str], jobs: list[dict], lines: int, now: datetime, rng: random.Random
 ) -> str:
     """`lines` log lines (5 per invocation) for recent jobs; returns a job id to trace."""
-    recent = sorted((j for j in jobs if j["status"] == "complete"), key=lambda j: j["created"])[
-        -max(1, lines // (5 * len(FUNCTIONS))) :
-    ]
+    recent = sorted(
+        (j for j in jobs if j[JobAttr.STATUS] == "complete"), key=lambda j: j["created"]
+    )[-max(1, lines // (5 * len(FUNCTIONS))) :]
     per_group: dict[str, list[dict]] = defaultdict(list)
     count = 0
     for job in recent:
@@ -169,7 +171,7 @@ def seed_logs(
                 "message": f"{fn} step",
                 "service": fn,
                 "function_request_id": rid,
-                "job_id": job["job_id"],
+                JobAttr.JOB_ID: job[JobAttr.JOB_ID],
             }
             per_group[groups[fn]] += [
                 {"timestamp": start, "message": f"START RequestId: {rid} Version: $LATEST"},
@@ -187,7 +189,7 @@ def seed_logs(
             logs.put_log_events(
                 logGroupName=group, logStreamName="bench", logEvents=events[i : i + 5000]
             )
-    return recent[-1]["job_id"]
+    return recent[-1][JobAttr.JOB_ID]
 
 
 def seed_metrics(cw, outputs: dict, now: datetime, rng: random.Random) -> int:
@@ -279,7 +281,8 @@ def run(jobs_count: int, log_lines: int, window: timedelta, parallel: bool = Tru
         sqs = tgt.client("sqs")
         for job in seeded[:50]:
             sqs.send_message(
-                QueueUrl=outputs[Output.DLQ_URL], MessageBody=json.dumps({"job_id": job["job_id"]})
+                QueueUrl=outputs[Output.DLQ_URL],
+                MessageBody=json.dumps({JobAttr.JOB_ID: job[JobAttr.JOB_ID]}),
             )
         s3 = tgt.client("s3")
         outputs[Output.RESULTS_BUCKET] = "bench-results"

@@ -46,6 +46,8 @@ for key, value in {
 
 from moto import mock_aws  # noqa: E402
 
+from lambdas.common.contract import JobAttr  # noqa: E402
+
 GOAL_P95_MS = 300.0
 VERDICT_SAMPLE = 100
 MODERATOR = {"cognito:groups": "[moderators]"}  # as API Gateway hands the claim to Lambda
@@ -79,24 +81,24 @@ def record(rng: random.Random, i: int, now: datetime) -> dict[str, Any]:
     job_id = str(uuid.UUID(int=rng.getrandbits(128)))
     return jobs.serialize(
         {
-            "job_id": job_id,
-            "user_id": f"user-{i % 500}",
-            "status": "complete",
-            "created_at": iso(created),
-            "updated_at": iso(completed),
-            "completed_at": iso(completed),
-            "image_key": f"uploads/{job_id}/original",
-            "content_type": "image/png",
-            "size_bytes": 180_000 + i,
-            "attempts": 1,
-            "expires_at": int(now.timestamp()) + 90 * 86400,
-            "decision": "review",
-            "review_state": "pending",
-            "reasons": [
+            JobAttr.JOB_ID: job_id,
+            JobAttr.USER_ID: f"user-{i % 500}",
+            JobAttr.STATUS: "complete",
+            JobAttr.CREATED_AT: iso(created),
+            JobAttr.UPDATED_AT: iso(completed),
+            JobAttr.COMPLETED_AT: iso(completed),
+            JobAttr.IMAGE_KEY: f"uploads/{job_id}/original",
+            JobAttr.CONTENT_TYPE: "image/png",
+            JobAttr.SIZE_BYTES: 180_000 + i,
+            JobAttr.ATTEMPTS: 1,
+            JobAttr.EXPIRES_AT: int(now.timestamp()) + 90 * 86400,
+            JobAttr.DECISION: "review",
+            JobAttr.REVIEW_STATE: "pending",
+            JobAttr.REASONS: [
                 f"rekognition: Violence ({confidence:.1f}%)",
                 "signals disagree: only rekognition sees this, below the reject threshold",
             ],
-            "rekognition_result": {
+            JobAttr.REKOGNITION_RESULT: {
                 "labels": [
                     {
                         "name": "Violence",
@@ -117,11 +119,11 @@ def record(rng: random.Random, i: int, now: datetime) -> dict[str, Any]:
                 "min_confidence": 50.0,
                 "source": "s3",
             },
-            "custom_result": {
+            JobAttr.CUSTOM_RESULT: {
                 "flags": [],
                 "details": {},
                 "scores": {"contrast": round(rng.random(), 4)},
-                "categories": [],
+                JobAttr.CATEGORIES: [],
                 "dhash": f"{rng.getrandbits(64):016x}",
                 "width": 256,
                 "height": 192,
@@ -230,7 +232,7 @@ def run(pending: int, requests: int, page_size: int, seed_value: int = 7) -> dic
                 resp, _ = invoke(list_event(100, cursors[-1]))
                 walk_calls.update(calls.take())
                 page = json.loads(resp["body"])
-                seen += [(i["completed_at"], i["job_id"]) for i in page["items"]]
+                seen += [(i[JobAttr.COMPLETED_AT], i[JobAttr.JOB_ID]) for i in page["items"]]
                 if not page["cursor"]:
                     break
                 cursors.append(page["cursor"])
@@ -257,8 +259,8 @@ def run(pending: int, requests: int, page_size: int, seed_value: int = 7) -> dic
                         user="bench-moderator",
                         claims=MODERATOR,
                         route_key="POST /jobs/{job_id}/review",
-                        body=json.dumps({"decision": decision, "note": "bench"}),
-                        path_params={"job_id": job_id},
+                        body=json.dumps({JobAttr.DECISION: decision, "note": "bench"}),
+                        path_params={JobAttr.JOB_ID: job_id},
                     )
                     resp, ms = invoke(event)
                     assert resp["statusCode"] == expected, resp

@@ -23,7 +23,7 @@ import psutil
 
 from bench.localcloud import FAST, fresh_cloud, memory_mb
 from bench.machine import describe
-from lambdas.common.contract import Output
+from lambdas.common.contract import JobAttr, Output
 from local.tools.load import percentiles, run_load
 
 STAGE_EVENTS = {
@@ -142,7 +142,7 @@ def _direct_cpu_per_job(jobs: int) -> float:
                 "upload",
                 api_event("POST", "/jobs", body=fx.data, headers={"content-type": fx.content_type}),
             )
-            ids.append(json.loads(resp["body"])["job_id"])
+            ids.append(json.loads(resp["body"])[JobAttr.JOB_ID])
         sqs = stack.client("sqs")
         queue = stack.exports[Output.PROCESSING_QUEUE_URL]
         calls: list[tuple[str, dict]] = []

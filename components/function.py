@@ -17,7 +17,7 @@ import pulumi_aws as aws
 from components import function_package, packaging
 from components.base import Component
 from components.settings import StackSettings
-from lambdas.common.contract import METRICS_NAMESPACE, TERMINAL_STATUSES
+from lambdas.common.contract import METRICS_NAMESPACE, TERMINAL_STATUSES, JobAttr
 
 LAMBDA_TRUST = json.dumps(
     {
@@ -290,7 +290,7 @@ class LambdaFunction(Component):
 # consumers (notifier, exporter) act on terminal jobs only, and Lambda does not even
 # invoke them for the other writes.
 TERMINAL_WRITES = json.dumps(
-    {"dynamodb": {"NewImage": {"status": {"S": [str(st) for st in TERMINAL_STATUSES]}}}}
+    {"dynamodb": {"NewImage": {JobAttr.STATUS: {"S": [str(st) for st in TERMINAL_STATUSES]}}}}
 )
 
 

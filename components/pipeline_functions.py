@@ -25,6 +25,7 @@ from components.statements import Statements
 from components.storage import JobStore
 from lambdas.common import rules
 from lambdas.common.contract import AnalysisOrder, Env, Function
+from lambdas.common.dispatch import Plan
 from lambdas.common.models import MODEL_PACKAGES
 
 # The converted model each function's package carries (scripts/build_models.py).
@@ -157,9 +158,11 @@ class Resources:
         return {
             Env.JOBS_TABLE: self.store.table.name,
             Env.UPLOAD_BUCKET: self.store.uploads.name,
-            Env.REVIEW_QUEUE_WARN: "true" if self.settings.review.queue_warn else "false",
-            Env.REVIEW_QA_SAMPLE_RATE: str(self.settings.review.qa_sample_rate),
-            Env.ANALYSIS_ORDER: self.settings.analysis_order,
+            **Plan.to_env(
+                self.settings.analysis_order,
+                self.settings.review.queue_warn,
+                self.settings.review.qa_sample_rate,
+            ),
             **self.reuse_environment(),
         }
 
@@ -342,10 +345,12 @@ def dispatcher(r: Resources, analyzers: dict[Function, Any]) -> FunctionSpec:
         environment={
             Env.JOBS_TABLE: r.store.table.name,
             **{ANALYZER_ENV[name]: fn.invoke_name for name, fn in analyzers.items()},
-            Env.DISPATCH_LEASE_SECONDS: str(r.settings.function(Function.DISPATCHER).timeout),
-            Env.ANALYSIS_ORDER: r.settings.analysis_order,
-            Env.REVIEW_QUEUE_WARN: "true" if r.settings.review.queue_warn else "false",
-            Env.REVIEW_QA_SAMPLE_RATE: str(r.settings.review.qa_sample_rate),
+            **Plan.to_env(
+                r.settings.analysis_order,
+                r.settings.review.queue_warn,
+                r.settings.review.qa_sample_rate,
+                r.settings.function(Function.DISPATCHER).timeout,
+            ),
             **r.reuse_environment(),
         },
         # custom-first: a re-claimed job's next step depends on the custom side's results.

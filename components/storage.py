@@ -31,7 +31,9 @@ from lambdas.common.contract import (
     STATUS_INDEX,
     UPLOADS_PREFIX,
     AppealField,
+    JobAttr,
     QaField,
+    VerdictAttr,
 )
 
 UPLOAD_PREFIXES = (UPLOADS_PREFIX, INCOMING_PREFIX)
@@ -76,13 +78,13 @@ class JobStore(Component):
             self.child("jobs"),
             name=f"{args.prefix}-jobs",
             billing_mode="PAY_PER_REQUEST",
-            hash_key="job_id",
+            hash_key=JobAttr.JOB_ID,
             attributes=[
-                {"name": "job_id", "type": "S"},
-                {"name": "status", "type": "S"},
-                {"name": "created_at", "type": "S"},
-                {"name": "review_state", "type": "S"},
-                {"name": "completed_at", "type": "S"},
+                {"name": JobAttr.JOB_ID, "type": "S"},
+                {"name": JobAttr.STATUS, "type": "S"},
+                {"name": JobAttr.CREATED_AT, "type": "S"},
+                {"name": JobAttr.REVIEW_STATE, "type": "S"},
+                {"name": JobAttr.COMPLETED_AT, "type": "S"},
                 # The appeal and QA queues (lambdas/common/appeals.py, qa.py): sparse too.
                 {"name": AppealField.STATE, "type": "S"},
                 {"name": AppealField.AT, "type": "S"},
@@ -92,17 +94,17 @@ class JobStore(Component):
             global_secondary_indexes=[
                 {
                     "name": STATUS_INDEX,
-                    "hash_key": "status",
-                    "range_key": "created_at",
+                    "hash_key": JobAttr.STATUS,
+                    "range_key": JobAttr.CREATED_AT,
                     # Only attributes that change with the status: projecting updated_at
                     # would rewrite the index entry on each analyzer's result write.
                     "projection_type": "INCLUDE",
-                    "non_key_attributes": ["user_id", "decision", "completed_at"],
+                    "non_key_attributes": [JobAttr.USER_ID, JobAttr.DECISION, JobAttr.COMPLETED_AT],
                 },
                 {
                     "name": REVIEW_INDEX,
-                    "hash_key": "review_state",
-                    "range_key": "completed_at",
+                    "hash_key": JobAttr.REVIEW_STATE,
+                    "range_key": JobAttr.COMPLETED_AT,
                     "projection_type": "ALL",
                 },
                 {
@@ -118,7 +120,7 @@ class JobStore(Component):
                     "projection_type": "ALL",
                 },
             ],
-            ttl={"attribute_name": "expires_at", "enabled": True},
+            ttl={"attribute_name": JobAttr.EXPIRES_AT, "enabled": True},
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True},
             stream_enabled=True,
@@ -144,9 +146,9 @@ class JobStore(Component):
                 self.child("verdicts"),
                 name=f"{args.prefix}-verdicts",
                 billing_mode="PAY_PER_REQUEST",
-                hash_key="verdict_key",
-                attributes=[{"name": "verdict_key", "type": "S"}],
-                ttl={"attribute_name": "expires_at", "enabled": True},
+                hash_key=VerdictAttr.KEY,
+                attributes=[{"name": VerdictAttr.KEY, "type": "S"}],
+                ttl={"attribute_name": VerdictAttr.EXPIRES_AT, "enabled": True},
                 server_side_encryption={"enabled": True},
                 deletion_protection_enabled=not args.force_destroy,
                 opts=self.opts(),

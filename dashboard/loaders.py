@@ -7,7 +7,9 @@ what they show is. Exceptions are not cached: the next rerun tries again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -41,6 +43,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _windowed(
+    read: Callable[..., Any], window_s: float, target: Target, *args: Any, ahead: bool = True
+) -> tuple[Any, datetime]:
+    """`read(cloudwatch, *args, start, end, period)` over the last `window_s` seconds.
+
+    The one shape every metrics loader shares: the window ends now (a minute ahead when
+    `ahead`, so the newest datapoint is in), its period keeps each series short.
+    """
+    now = _now()
+    window = timedelta(seconds=window_s)
+    end = now + timedelta(minutes=1) if ahead else now
+    value = read(
+        target.client("cloudwatch"), *args, now - window, end, metrics.choose_period(window)
+    )
+    return value, _now()
+
+
 @st.cache_data(**HEAVY, show_spinner="Reading jobs…")
 def jobs_overview(key: str, window_s: float, deadline_s: int, limit: int, _target: Target):
     t = _target
@@ -58,39 +77,18 @@ def jobs_overview(key: str, window_s: float, deadline_s: int, limit: int, _targe
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading job metrics…")
 def job_metrics(key: str, window_s: float, _target: Target):
-    now = _now()
-    window = timedelta(seconds=window_s)
-    period = metrics.choose_period(window)
-    return throughput.job_metrics(
-        _target.client("cloudwatch"), now - window, now + timedelta(minutes=1), period
-    ), _now()
+    return _windowed(throughput.job_metrics, window_s, _target)
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the verdict reuse metrics…")
 def reuse_figures(key: str, window_s: float, _target: Target):
-    now = _now()
-    window = timedelta(seconds=window_s)
-    return reuse.reuse_figures(
-        _target.client("cloudwatch"),
-        now - window,
-        now + timedelta(minutes=1),
-        metrics.choose_period(window),
-    ), _now()
+    return _windowed(reuse.reuse_figures, window_s, _target)
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading Lambda metrics…")
 def lambda_series(key: str, window_s: float, _target: Target):
-    now = _now()
-    window = timedelta(seconds=window_s)
     fns = _target.outputs.get(Output.FUNCTIONS) or {}
-    series = functions.metric_series(
-        _target.client("cloudwatch"),
-        fns,
-        now - window,
-        now + timedelta(minutes=1),
-        metrics.choose_period(window),
-    )
-    return series, _now()
+    return _windowed(functions.metric_series, window_s, _target, fns)
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queues…")
@@ -102,15 +100,7 @@ def queue_snapshot(key: str, _target: Target):
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading queue history…")
 def queue_history(key: str, window_s: float, _target: Target):
-    now = _now()
-    window = timedelta(seconds=window_s)
-    return queues.history(
-        _target.client("cloudwatch"),
-        _target.queues(),
-        now - window,
-        now + timedelta(minutes=1),
-        metrics.choose_period(window),
-    ), _now()
+    return _windowed(queues.history, window_s, _target, _target.queues())
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading alarms…")
@@ -141,14 +131,7 @@ def function_stats(key: str, window_s: float, report_limit: int, _target: Target
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the status cache metrics…")
 def cache_figures(key: str, window_s: float, _target: Target):
-    now = _now()
-    window = timedelta(seconds=window_s)
-    return status_cache.cache_figures(
-        _target.client("cloudwatch"),
-        now - window,
-        now + timedelta(minutes=1),
-        metrics.choose_period(window),
-    ), _now()
+    return _windowed(status_cache.cache_figures, window_s, _target)
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading upload quotas…")
@@ -195,10 +178,7 @@ def job_trace(key: str, job_id: str, _target: Target):
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Reading model inference metrics…")
 def model_inference(key: str, window_s: float, _target: Target):
-    end = _now()
-    start = end - timedelta(seconds=window_s)
-    period = metrics.choose_period(timedelta(seconds=window_s))
-    return functions.model_inference(_target.client("cloudwatch"), start, end, period), _now()
+    return _windowed(functions.model_inference, window_s, _target, ahead=False)
 
 
 @st.cache_data(ttl=300, show_spinner="Reading the image…")

@@ -29,6 +29,7 @@ from dashboard.data.target import (
     TargetUnavailable,
     parse_args,
 )
+from lambdas.common.contract import JobAttr
 
 log = logging.getLogger("dashboard")
 T = TypeVar("T")
@@ -56,7 +57,7 @@ STATUS_COLORS = {
     "approve": "#2e7d32",
     "warn": "#f9a825",
     "reject": "#c62828",
-    "review": "#6a1b9a",
+    JobAttr.REVIEW: "#6a1b9a",
 }
 
 

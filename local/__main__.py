@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from lambdas.common.contract import JobAttr
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -220,19 +222,28 @@ def cmd_moderate(args) -> int:
     if resp.status_code != 202:
         print(json.dumps({"status_code": resp.status_code, **resp.json()}, indent=2))
         return 1
-    job_id = resp.json()["job_id"]
+    job_id = resp.json()[JobAttr.JOB_ID]
     deadline = time.monotonic() + args.timeout
     job = resp.json()
-    while job.get("status") not in ("complete", "failed") and time.monotonic() < deadline:
+    while job.get(JobAttr.STATUS) not in ("complete", "failed") and time.monotonic() < deadline:
         time.sleep(0.5)
         job = requests.get(f"{cloud.api_url}/jobs/{job_id}", headers=headers, timeout=10).json()
-    shown = {k: job.get(k) for k in ("job_id", "status", "decision", "reasons", "categories")}
-    text = (job.get("text_result") or {}).get("text")
+    shown = {
+        k: job.get(k)
+        for k in (
+            JobAttr.JOB_ID,
+            JobAttr.STATUS,
+            JobAttr.DECISION,
+            JobAttr.REASONS,
+            JobAttr.CATEGORIES,
+        )
+    }
+    text = (job.get(JobAttr.TEXT_RESULT) or {}).get("text")
     if text:
         shown["text_read"] = text
     shown["trace"] = "dashboard: Job trace page, this job id"
     print(json.dumps(shown, indent=2))
-    return 0 if job.get("status") == "complete" else 1
+    return 0 if job.get(JobAttr.STATUS) == "complete" else 1
 
 
 def cmd_load(args) -> int:

@@ -2,7 +2,9 @@
 
 - `model.py`: the dataclasses; each field declares its key, default and documentation;
 - `parse.py`: reading config into them (unknown keys refused, with a suggestion);
-- `validate.py`: one check per concern, each refusal naming the setting and the fix;
+- `validate.py`: every check, in order (`VALIDATORS`); the checks, one per concern, each
+  refusal naming the setting and the fix, are in `validate_platform.py`,
+  `validate_pipeline.py`, `validate_access.py` and `validate_models.py`;
 - `docs.py`: the settings table of `docs/settings.md`, generated from the fields.
 """
 

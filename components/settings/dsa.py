@@ -13,7 +13,7 @@ from typing import Any
 from components.settings.fields import NAMESPACE, setting
 from components.settings.fields import set_cmd as _set_cmd
 from lambdas.common import dsa_rules
-from lambdas.common.contract import APPEAL_ROUTE
+from lambdas.common.contract import APPEAL_ROUTE, JobAttr
 from lambdas.common.dsa_mappings import DEFAULT_MAPPINGS, DEFAULT_WARN_VISIBILITY, GROUNDS
 
 DEFAULT_API_URL = "https://transparency.dsa.ec.europa.eu/api/v1"
@@ -91,7 +91,7 @@ class DsaSettings:
         (`statements.Config.from_dict` reads it). The appeal route and window are the
         stack's own appeals (`moderation:appeals.windowDays`), one setting for both."""
         return {
-            "categories": self.categories,
+            JobAttr.CATEGORIES: self.categories,
             "territorialScope": list(self.territorial_scope),
             "warnRestricts": self.warn_restricts,
             "warnVisibility": self.warn_visibility,

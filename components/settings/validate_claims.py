@@ -10,7 +10,7 @@ from components.settings.fields import set_cmd as _set_cmd
 
 if TYPE_CHECKING:
     from components.settings.model import StackSettings
-    from components.settings.validate import Problems
+    from components.settings.problems import Problems
 
 MAX_CLAIM_MINUTES = 240
 

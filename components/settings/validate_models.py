@@ -6,17 +6,13 @@ the model-backed analyzers read, each message naming the setting and the fix.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from components.settings.fields import NAMESPACE
 from components.settings.fields import set_cmd as _set_cmd
+from components.settings.model import StackSettings
+from components.settings.problems import Problems
 from lambdas.common.contract import Function
 from lambdas.common.decision import EFFECTS
 from lambdas.common.images import MIN_SIDE
-
-if TYPE_CHECKING:
-    from components.settings.model import StackSettings
-    from components.settings.validate import Problems
 
 # Lambda allows up to 3,000 provisioned environments per region by default.
 MAX_PROVISIONED = 3000

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 from PIL import Image, ImageDraw, ImageOps
 
+from lambdas.common.contract import JobAttr
+
 SIGNAL_COLUMNS = ["branch", "category", "score", "evidence"]
 BRANCHES = ("rekognition", "custom", "text")
 FACE_COLOUR = (21, 101, 192)
@@ -81,7 +83,7 @@ def analysis_view(job: Mapping[str, Any] | None) -> AnalysisView:
         text_truncated=bool(text.get("truncated")),
         ocr_lines=list(text.get("lines", []) or []),
         labels=list(rekognition.get("labels", []) or []),
-        categories=list(job.get("categories", []) or []),
+        categories=list(job.get(JobAttr.CATEGORIES, []) or []),
     )
 
 

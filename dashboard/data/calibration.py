@@ -37,6 +37,7 @@ from lambdas.common.contract import (
     AppealOutcome,
     AppealState,
     Decision,
+    JobAttr,
     QaField,
     QaState,
     ReviewState,
@@ -83,12 +84,12 @@ def band_of(score: float, width: float = BAND) -> str:
 def rules_decision(job: Mapping[str, Any]) -> str | None:
     """What the rules decided: kept as `automatic_decision` once a verdict replaced it,
     `decision_before` of an appeal of the rules' decision, else the decision."""
-    if job.get("automatic_decision"):
-        return str(job["automatic_decision"])
+    if job.get(JobAttr.AUTOMATIC_DECISION):
+        return str(job[JobAttr.AUTOMATIC_DECISION])
     appeal = job.get(AppealField.APPEAL) or {}
-    if appeal.get("decision_before") and not job.get("review"):
+    if appeal.get("decision_before") and not job.get(JobAttr.REVIEW):
         return str(appeal["decision_before"])
-    value = job.get("decision")
+    value = job.get(JobAttr.DECISION)
     return str(value) if value else None
 
 
@@ -107,10 +108,10 @@ class Ruling:
 def rulings(job: Mapping[str, Any]) -> list[Ruling]:
     """Every person's call on the job, each against the decision it re-examined."""
     out: list[Ruling] = []
-    review = job.get("review") or {}
-    automatic = job.get("automatic_decision")
-    if job.get("review_state") == ReviewState.REVIEWED and review.get("decision"):
-        call = call_of(review["decision"])
+    review = job.get(JobAttr.REVIEW) or {}
+    automatic = job.get(JobAttr.AUTOMATIC_DECISION)
+    if job.get(JobAttr.REVIEW_STATE) == ReviewState.REVIEWED and review.get(JobAttr.DECISION):
+        call = call_of(review[JobAttr.DECISION])
         if call is not None:
             out.append(
                 Ruling(
@@ -123,8 +124,8 @@ def rulings(job: Mapping[str, Any]) -> list[Ruling]:
                 )
             )
     qa = job.get(QaField.QA) or {}
-    if job.get(QaField.STATE) == QaState.DECIDED and qa.get("decision"):
-        call = call_of(qa["decision"])
+    if job.get(QaField.STATE) == QaState.DECIDED and qa.get(JobAttr.DECISION):
+        call = call_of(qa[JobAttr.DECISION])
         if call is not None:
             out.append(
                 Ruling(
@@ -166,7 +167,7 @@ def person_call(job: Mapping[str, Any]) -> str | None:
 
 def _categories(job: Mapping[str, Any]) -> list[str]:
     names = []
-    for entry in job.get("categories") or []:
+    for entry in job.get(JobAttr.CATEGORIES) or []:
         if isinstance(entry, Mapping) and entry.get("effect") != "info" and entry.get("category"):
             names.append(str(entry["category"]))
     return sorted(set(names)) or [NONE]
@@ -240,7 +241,7 @@ def overrules(records: Iterable[Mapping[str, Any]], width: float = BAND) -> list
 
 
 def _completed(job: Mapping[str, Any]) -> datetime | None:
-    value = job.get("completed_at")
+    value = job.get(JobAttr.COMPLETED_AT)
     try:
         return parse_iso(value) if isinstance(value, str) else None
     except ValueError:
@@ -255,7 +256,7 @@ def hypothetical(job: Mapping[str, Any], score_name: str, threshold: float, effe
     """The rules' decision had `score_name` fired at `threshold` with `effect`: the most
     severe of that and the job's other findings (the recorded ones)."""
     severity = 0
-    for entry in job.get("categories") or []:
+    for entry in job.get(JobAttr.CATEGORIES) or []:
         if not isinstance(entry, Mapping) or _matches(score_name, str(entry.get("category"))):
             continue
         effect_of = str(entry.get("effect"))
@@ -277,8 +278,8 @@ def what_if(
     """What `score_name` at `threshold` (with `effect`) would have done to the jobs that
     carry the score, completed since `since`: the review load and the rejects then and
     now, and the overturns: rejects a person passed (appeal, verdict or QA)."""
-    now_counts = {"review": 0, "reject": 0, "overturns": 0}
-    then = {"review": 0, "reject": 0, "overturns": 0}
+    now_counts = {JobAttr.REVIEW: 0, "reject": 0, "overturns": 0}
+    then = {JobAttr.REVIEW: 0, "reject": 0, "overturns": 0}
     jobs_seen = 0
     for job in records:
         when = _completed(job)
@@ -292,7 +293,7 @@ def what_if(
         new = hypothetical(job, score_name, threshold, effect)
         for counts, decision in ((now_counts, current), (then, new)):
             if decision == Decision.REVIEW:
-                counts["review"] += 1
+                counts[JobAttr.REVIEW] += 1
             if decision == Decision.REJECT:
                 counts["reject"] += 1
                 counts["overturns"] += int(person == PASS)
@@ -396,7 +397,7 @@ def read_decided(ddb: Any, table: str, limit: int = 500) -> list[dict[str, Any]]
             page = ddb.query(**kwargs)
             for raw in page.get("Items", []):
                 job = _deserialize(raw)
-                found[str(job.get("job_id"))] = job
+                found[str(job.get(JobAttr.JOB_ID))] = job
                 read += 1
             if "LastEvaluatedKey" not in page:
                 break

@@ -28,6 +28,7 @@ import pandas as pd
 
 from dashboard.data.jobs import get_jobs
 from dashboard.data.queues import attributes
+from lambdas.common.contract import JobAttr
 
 log = logging.getLogger(__name__)
 MESSAGE_COLUMNS = [
@@ -52,11 +53,11 @@ def job_id_from_body(body: str) -> str | None:
         return None
     if not isinstance(doc, dict):
         return None
-    if isinstance(doc.get("job_id"), str):
-        return cast(str, doc["job_id"])
+    if isinstance(doc.get(JobAttr.JOB_ID), str):
+        return cast(str, doc[JobAttr.JOB_ID])
     payload = doc.get("requestPayload")
-    if isinstance(payload, dict) and isinstance(payload.get("job_id"), str):
-        return cast(str, payload["job_id"])
+    if isinstance(payload, dict) and isinstance(payload.get(JobAttr.JOB_ID), str):
+        return cast(str, payload[JobAttr.JOB_ID])
     return None
 
 
@@ -175,7 +176,7 @@ def messages_frame(messages: Iterable[dict[str, Any]]) -> pd.DataFrame:
         rows.append(
             {
                 "message_id": m["MessageId"],
-                "job_id": job_id_from_body(m.get("Body", "")),
+                JobAttr.JOB_ID: job_id_from_body(m.get("Body", "")),
                 "body": m.get("Body", ""),
                 "sent_at": _stamp(attrs.get("SentTimestamp")),
                 "first_receive_at": _stamp(attrs.get("ApproximateFirstReceiveTimestamp")),
@@ -188,28 +189,30 @@ def messages_frame(messages: Iterable[dict[str, Any]]) -> pd.DataFrame:
         )
     df = pd.DataFrame(rows, columns=MESSAGE_COLUMNS)
     # Keep "no job id" as None (not NaN) so pages and lookups can test it plainly.
-    df["job_id"] = df["job_id"].astype(object).where(df["job_id"].notna(), None)
+    df[JobAttr.JOB_ID] = df[JobAttr.JOB_ID].astype(object).where(df[JobAttr.JOB_ID].notna(), None)
     return df.sort_values("sent_at", ignore_index=True) if not df.empty else df
 
 
 def with_jobs(messages: pd.DataFrame, ddb: Any, table: str) -> pd.DataFrame:
     """Each message's job (status, decision, reasons) looked up by the job id in its body."""
     out = messages.copy()
-    out["job_id"] = out["job_id"].astype(object).where(out["job_id"].notna(), None)
-    jobs = get_jobs(ddb, table, out["job_id"].dropna().tolist()) if not out.empty else {}
-    out["job_status"] = out["job_id"].map(
-        lambda j: (jobs.get(j) or {}).get("status") if j else None
+    out[JobAttr.JOB_ID] = (
+        out[JobAttr.JOB_ID].astype(object).where(out[JobAttr.JOB_ID].notna(), None)
     )
-    out["job_decision"] = out["job_id"].map(
-        lambda j: (jobs.get(j) or {}).get("decision") if j else None
+    jobs = get_jobs(ddb, table, out[JobAttr.JOB_ID].dropna().tolist()) if not out.empty else {}
+    out["job_status"] = out[JobAttr.JOB_ID].map(
+        lambda j: (jobs.get(j) or {}).get(JobAttr.STATUS) if j else None
     )
-    out["job_created_at"] = out["job_id"].map(
-        lambda j: (jobs.get(j) or {}).get("created_at") if j else None
+    out["job_decision"] = out[JobAttr.JOB_ID].map(
+        lambda j: (jobs.get(j) or {}).get(JobAttr.DECISION) if j else None
     )
-    out["job_reasons"] = out["job_id"].map(
-        lambda j: "; ".join((jobs.get(j) or {}).get("reasons") or []) if j else None
+    out["job_created_at"] = out[JobAttr.JOB_ID].map(
+        lambda j: (jobs.get(j) or {}).get(JobAttr.CREATED_AT) if j else None
     )
-    out["job_found"] = out["job_id"].map(lambda j: bool(j) and j in jobs)
+    out["job_reasons"] = out[JobAttr.JOB_ID].map(
+        lambda j: "; ".join((jobs.get(j) or {}).get(JobAttr.REASONS) or []) if j else None
+    )
+    out["job_found"] = out[JobAttr.JOB_ID].map(lambda j: bool(j) and j in jobs)
     return out
 
 

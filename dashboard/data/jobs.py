@@ -23,13 +23,22 @@ from typing import Any, overload
 import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer
 
-from lambdas.common.contract import STATUS_INDEX, TERMINAL_STATUSES, Decision, Status
+from lambdas.common.contract import STATUS_INDEX, TERMINAL_STATUSES, Decision, JobAttr, Status
 
 STATUSES = tuple(Status)
 ACTIVE = (Status.PENDING, Status.ANALYZING)
 TERMINAL = TERMINAL_STATUSES
 DECISIONS = tuple(Decision)
-INDEX_FIELDS = ("job_id", "status", "created_at", "completed_at", "decision", "user_id")
+INDEX_FIELDS = (
+    JobAttr.JOB_ID,
+    JobAttr.STATUS,
+    JobAttr.CREATED_AT,
+    JobAttr.COMPLETED_AT,
+    JobAttr.DECISION,
+    JobAttr.USER_ID,
+)
+# What the dead-letter view reads of each job a message names.
+TRACE_FIELDS = (*INDEX_FIELDS, JobAttr.REASONS, JobAttr.ATTEMPTS)
 JOB_COLUMNS = [*INDEX_FIELDS, "latency_s"]
 
 _de = TypeDeserializer()
@@ -73,11 +82,11 @@ def query_status(
     index: str = STATUS_INDEX,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Jobs with `status` (created in [since, before)), up to `limit`; (items, truncated)."""
-    names = {"#s": "status"}
+    names = {"#s": JobAttr.STATUS}
     values: dict[str, Any] = {":s": {"S": status}}
     condition = "#s = :s"
     if since is not None or before is not None:
-        names["#c"] = "created_at"
+        names["#c"] = JobAttr.CREATED_AT
     if since is not None and before is not None:
         condition += " AND #c BETWEEN :lo AND :hi"
         values[":lo"], values[":hi"] = {"S": iso(since)}, {"S": iso(before)}
@@ -118,7 +127,7 @@ def frame(items: Iterable[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(list(items), columns=list(INDEX_FIELDS))
     for col in ("created_at", "completed_at"):
         df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601", errors="coerce")
-    df["latency_s"] = (df["completed_at"] - df["created_at"]).dt.total_seconds()
+    df["latency_s"] = (df[JobAttr.COMPLETED_AT] - df[JobAttr.CREATED_AT]).dt.total_seconds()
     return df
 
 
@@ -133,18 +142,18 @@ class JobsOverview:
 
     @property
     def active(self) -> pd.DataFrame:
-        return self.jobs[self.jobs["status"].isin(ACTIVE)]
+        return self.jobs[self.jobs[JobAttr.STATUS].isin(ACTIVE)]
 
     @property
     def in_window(self) -> pd.DataFrame:
-        return self.jobs[self.jobs["created_at"] >= pd.Timestamp(self.window_start)]
+        return self.jobs[self.jobs[JobAttr.CREATED_AT] >= pd.Timestamp(self.window_start)]
 
     @property
     def stuck(self) -> pd.DataFrame:
         cutoff = pd.Timestamp(self.now - timedelta(seconds=self.deadline_seconds))
         active = self.active
-        stuck = active[active["created_at"] < cutoff].copy()
-        stuck["age_s"] = (pd.Timestamp(self.now) - stuck["created_at"]).dt.total_seconds()
+        stuck = active[active[JobAttr.CREATED_AT] < cutoff].copy()
+        stuck["age_s"] = (pd.Timestamp(self.now) - stuck[JobAttr.CREATED_AT]).dt.total_seconds()
         return stuck.sort_values("created_at")
 
     def counts(self) -> pd.DataFrame:
@@ -152,21 +161,21 @@ class JobsOverview:
         rows = []
         for status in STATUSES:
             source = self.active if status in ACTIVE else self.in_window
-            n = int((source["status"] == status).sum())
+            n = int((source[JobAttr.STATUS] == status).sum())
             rows.append(
-                {"status": status, "jobs": n, "at_least": self.truncated.get(status, False)}
+                {JobAttr.STATUS: status, "jobs": n, "at_least": self.truncated.get(status, False)}
             )
         return pd.DataFrame(rows)
 
     def decisions(self) -> pd.DataFrame:
-        done = self.in_window[self.in_window["status"] == "complete"]
-        counts = done["decision"].value_counts()
+        done = self.in_window[self.in_window[JobAttr.STATUS] == "complete"]
+        counts = done[JobAttr.DECISION].value_counts()
         return pd.DataFrame(
-            {"decision": list(DECISIONS), "jobs": [int(counts.get(d, 0)) for d in DECISIONS]}
+            {JobAttr.DECISION: list(DECISIONS), "jobs": [int(counts.get(d, 0)) for d in DECISIONS]}
         )
 
     def latency(self, status: str = "complete") -> dict[str, float]:
-        return latency_percentiles(self.in_window[self.in_window["status"] == status])
+        return latency_percentiles(self.in_window[self.in_window[JobAttr.STATUS] == status])
 
 
 def jobs_overview(
@@ -243,7 +252,7 @@ def over_time(jobs: pd.DataFrame, by: str, freq: str, at: str = "created_at") ->
     """Job counts per time bucket of `at` and value of `by` (status or decision), long form."""
     df = jobs.dropna(subset=[at])
     if by == "decision":
-        df = df[df["status"] == "complete"]
+        df = df[df[JobAttr.STATUS] == "complete"]
     if df.empty:
         return pd.DataFrame(columns=["time", by, "jobs"])
     grouped = (
@@ -263,7 +272,7 @@ def throughput(jobs: pd.DataFrame, freq: str) -> pd.DataFrame:
     if done.empty:
         return pd.DataFrame(columns=["time", "jobs", "jobs_per_min"])
     out = (
-        done.assign(time=done["completed_at"].dt.floor(freq))
+        done.assign(time=done[JobAttr.COMPLETED_AT].dt.floor(freq))
         .groupby("time")
         .size()
         .rename("jobs")
@@ -277,7 +286,7 @@ def throughput(jobs: pd.DataFrame, freq: str) -> pd.DataFrame:
 
 
 def get_job(ddb: Any, table: str, job_id: str) -> dict[str, Any] | None:
-    out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=True)
+    out = ddb.get_item(TableName=table, Key={JobAttr.JOB_ID: {"S": job_id}}, ConsistentRead=True)
     item: dict[str, Any] | None = out.get("Item")
     return deserialize(item)
 
@@ -289,17 +298,16 @@ def get_jobs(ddb: Any, table: str, job_ids: Iterable[str]) -> dict[str, dict[str
     for i in range(0, len(ids), 100):
         request = {
             table: {
-                "Keys": [{"job_id": {"S": j}} for j in ids[i : i + 100]],
-                "ProjectionExpression": "#j, #s, created_at, completed_at, decision, "
-                "reasons, user_id, attempts",
-                "ExpressionAttributeNames": {"#j": "job_id", "#s": "status"},
+                "Keys": [{JobAttr.JOB_ID: {"S": j}} for j in ids[i : i + 100]],
+                "ProjectionExpression": ", ".join(f"#p{n}" for n in range(len(TRACE_FIELDS))),
+                "ExpressionAttributeNames": {f"#p{n}": f for n, f in enumerate(TRACE_FIELDS)},
             }
         }
         for _ in range(5):
             out = ddb.batch_get_item(RequestItems=request)
             for raw in out.get("Responses", {}).get(table, []):
                 job = deserialize(raw)
-                found[job["job_id"]] = job
+                found[job[JobAttr.JOB_ID]] = job
             request = out.get("UnprocessedKeys") or {}
             if not request:
                 break

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from lambdas.common import statements
-from lambdas.common.contract import NoticeField, StatementField
+from lambdas.common.contract import JobAttr, NoticeField, StatementField
 
 NOTICE_COLUMNS = ["at", "category", "notifier", "explanation", "notice_id"]
 STATEMENT_COLUMNS = ["puid", "source", "created_at", "category", "visibility", "automated"]
@@ -37,7 +37,7 @@ def statements_of(ddb: Any, table: str, job_id: str) -> pd.DataFrame:
             {
                 "puid": item.get(StatementField.PUID),
                 "source": item.get(StatementField.SOURCE),
-                "created_at": item.get(StatementField.CREATED_AT),
+                JobAttr.CREATED_AT: item.get(StatementField.CREATED_AT),
                 "category": s.get("category"),
                 "visibility": ", ".join(s.get("decision_visibility") or []),
                 "automated": s.get("automated_decision"),

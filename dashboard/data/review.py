@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from lambdas.common import review as behaviour
-from lambdas.common.contract import VERDICTS, Decision, Output
+from lambdas.common.contract import VERDICTS, Decision, JobAttr, Output
 
 QUEUE_COLUMNS = [
     "job_id",
@@ -69,7 +69,7 @@ class Queue:
         return record is not None and behaviour.is_own_upload(record, self.identities)
 
     def record(self, job_id: str) -> dict[str, Any] | None:
-        return next((r for r in self.records if r.get("job_id") == job_id), None)
+        return next((r for r in self.records if r.get(JobAttr.JOB_ID) == job_id), None)
 
 
 def queue_frame(
@@ -81,8 +81,8 @@ def queue_frame(
         rows.append(
             {
                 **{k: item.get(k) for k in QUEUE_COLUMNS},
-                "reasons": "; ".join(item["reasons"]),
-                "categories": ", ".join(item["categories"]),
+                JobAttr.REASONS: "; ".join(item[JobAttr.REASONS]),
+                JobAttr.CATEGORIES: ", ".join(item[JobAttr.CATEGORIES]),
             }
         )
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
@@ -114,12 +114,12 @@ def recent_verdicts(ddb: Any, table: str, limit: int = 50) -> pd.DataFrame:
     """The audit list: reviewed jobs, most recently decided first, with who and why."""
     rows = []
     for job in behaviour.recent_verdicts(ddb, table, limit):
-        verdict = job.get("review") or {}
+        verdict = job.get(JobAttr.REVIEW) or {}
         rows.append(
             {
-                "job_id": job.get("job_id"),
-                "decision": job.get("decision"),
-                "automatic_decision": job.get("automatic_decision"),
+                JobAttr.JOB_ID: job.get(JobAttr.JOB_ID),
+                JobAttr.DECISION: job.get(JobAttr.DECISION),
+                JobAttr.AUTOMATIC_DECISION: job.get(JobAttr.AUTOMATIC_DECISION),
                 "reviewer": verdict.get("reviewer"),
                 "via": verdict.get("via"),
                 "reviewed_at": verdict.get("reviewed_at"),
@@ -191,7 +191,7 @@ def submit(
         return Outcome(False, f"decision must be one of {', '.join(VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
         return Outcome(False, f"the note is longer than {MAX_NOTE_CHARS} characters")
-    verdict = behaviour.Verdict(Decision(decision), note)
+    verdict = behaviour.ModeratorVerdict(Decision(decision), note)
     try:
         behaviour.authorize_verdict(ddb, table, job_id, (reviewer, *identities))
         job = behaviour.record_verdict(
@@ -231,7 +231,7 @@ def result_sections(job: Mapping[str, Any]) -> list[Section]:
     """Each `<branch>_result` of the job: lists of records as tables, `scores` as numbers,
     strings as text (OCR text shows here), the rest as values."""
     sections = []
-    for branch, result in sorted(behaviour.results_of(job).items()):
+    for branch, result in sorted(behaviour.recorded_results(job).items()):
         section = Section(branch)
         for key, value in result.items():
             if key == "scores" and isinstance(value, dict):

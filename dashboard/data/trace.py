@@ -18,6 +18,7 @@ import pandas as pd
 
 from dashboard.data.jobs import get_job
 from dashboard.data.logs import filter_events, parse_json_line, parse_report, platform_kind
+from lambdas.common.contract import JobAttr
 
 LINE_COLUMNS = [
     "time",
@@ -67,7 +68,7 @@ class JobTrace:
         at: dict[pd.Timestamp, list[str]] = {}
         job = self.job or {}
         times = {name: job.get(name) for name in ("created_at", "updated_at", "completed_at")}
-        times["reviewed_at"] = (job.get("review") or {}).get("reviewed_at")
+        times["reviewed_at"] = (job.get(JobAttr.REVIEW) or {}).get("reviewed_at")
         for name, value in times.items():
             if value:
                 at.setdefault(pd.Timestamp(value), []).append(name)
@@ -86,12 +87,12 @@ def trace_window(
 ) -> tuple[datetime, datetime]:
     """From a minute before the job was created to a few minutes after it finished (or
     was reviewed)."""
-    created = _parse_time((job or {}).get("created_at"))
-    finished = _parse_time((job or {}).get("completed_at")) or _parse_time(
-        (job or {}).get("updated_at")
+    created = _parse_time((job or {}).get(JobAttr.CREATED_AT))
+    finished = _parse_time((job or {}).get(JobAttr.COMPLETED_AT)) or _parse_time(
+        (job or {}).get(JobAttr.UPDATED_AT)
     )
     # A moderator's verdict can come hours later: the window reaches it and its notification.
-    reviewed = _parse_time(((job or {}).get("review") or {}).get("reviewed_at"))
+    reviewed = _parse_time(((job or {}).get(JobAttr.REVIEW) or {}).get("reviewed_at"))
     if reviewed is not None and (finished is None or reviewed > finished):
         finished = reviewed
     if created is None:
@@ -223,8 +224,8 @@ def _invocations(
         errors = []
         for line in lines:
             doc = parse_json_line(line["raw"]) if line["kind"] == "log" else None
-            if doc and doc.get("job_id") and doc.get("job_id") != job_id:
-                other_jobs.add(doc["job_id"])
+            if doc and doc.get(JobAttr.JOB_ID) and doc.get(JobAttr.JOB_ID) != job_id:
+                other_jobs.add(doc[JobAttr.JOB_ID])
             if line["level"] in ("ERROR", "CRITICAL"):
                 errors.append(line["message"][:200])
         rows.append(

@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from dashboard import loaders, ui
 from dashboard.data import cost, throughput
+from dashboard.data import workload as workload_model
 from lambdas.common.contract import Metric, Output
 
 tgt = ui.page(
@@ -135,29 +136,7 @@ if accepted:
         f"At the rate of the last {ui.window_label()} ({int(accepted):,} jobs accepted) "
         f"this stack would see about {monthly_rate:,.0f} jobs a month."
     )
-topic_arn = str(tgt.outputs.get(Output.NOTIFICATION_TOPIC_ARN) or "")
-workload = cost.Workload(
-    jobs_per_month=float(jobs),
-    architecture=arch,
-    sns_fifo=topic_arn.endswith(".fifo") if topic_arn else True,
-)
-memory_output = tgt.outputs.get(Output.FUNCTION_MEMORY) or {}
-workload = replace(
-    workload,
-    functions=tuple(
-        replace(f, memory_mb=float(memory_output.get(f.name, f.memory_mb)))
-        for f in workload.functions
-    ),
-)
-if use_measured and have_measurements:
-    # The measured invocations already reflect the window's reuse and skips: per analyzed job.
-    workload = cost.measured(
-        workload,
-        summary,
-        accepted,
-        reuse_share=measured_reuse or 0.0,
-        rekognition_skip_share=measured_skip or 0.0,
-    )
+cache_load = None
 if features.get("caching"):
     with st.expander("Status cache (ElastiCache) what-if"):
         k1, k2, k3 = st.columns(3)
@@ -178,13 +157,17 @@ if features.get("caching"):
             key="cost_cache_gb",
             help="Serverless bills at least 0.1 GB (Valkey) / 1 GB (Redis)",
         )
-    workload = replace(
-        workload, caching=cost.CacheLoad(node_type=node_type, engine=engine, data_gb=float(data_gb))
+    cache_load = cost.CacheLoad(node_type=node_type, engine=engine, data_gb=float(data_gb))
+workload = workload_model.stack_workload(jobs, arch, tgt.outputs, features, cache_load)
+if use_measured and have_measurements:
+    # The measured invocations already reflect the window's reuse and skips: per analyzed job.
+    workload = cost.measured(
+        workload,
+        summary,
+        accepted,
+        reuse_share=measured_reuse or 0.0,
+        rekognition_skip_share=measured_skip or 0.0,
     )
-if features.get("edge_auth"):
-    workload = replace(workload, edge=cost.EdgeLoad())
-if features.get("analytics"):
-    workload = replace(workload, analytics=cost.AnalyticsLoad())
 
 with st.expander("Memory what-if per function"):
     scale = st.checkbox(
@@ -286,9 +269,7 @@ whatif_frames = a2.slider(
     help="moderation:animation.maxFrames (8 by default); a shorter clip sends all its frames. "
     "first-frame-only: 1.",
 )
-workload = replace(
-    workload, animated_share=whatif_animated, frames_per_animated_job=float(whatif_frames)
-)
+workload = workload_model.with_animations(workload, whatif_animated, whatif_frames)
 if whatif_animated:
     st.caption(
         f"Rekognition calls per analyzed job: {workload.frames_per_job:.2f} "
@@ -302,12 +283,7 @@ at_measured = (
     if measured_reuse
     else None
 )
-workload = replace(
-    workload,
-    verdict_reuse=reuse_on_stack or whatif_reuse > 0,
-    reuse_share=whatif_reuse,
-    rekognition_skip_share=whatif_skip,
-)
+workload = workload_model.with_reuse(workload, reuse_on_stack, whatif_reuse, whatif_skip)
 estimate = cost.estimate(workload, prices, free_tier)
 baseline = cost.estimate(replace(workload, architecture=arch_default), prices, free_tier)
 

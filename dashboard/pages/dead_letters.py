@@ -12,6 +12,7 @@ from dashboard.data import audit as audit_data
 from dashboard.data import dlq
 from dashboard.data.queues import ROLE_LABELS, queue_name
 from lambdas.common.audit import AuditAction
+from lambdas.common.contract import JobAttr
 
 tgt = ui.page(
     "Dead letters",
@@ -147,7 +148,7 @@ if peeked:
         )
         ids = messages["message_id"].tolist()
         labels = {
-            r["message_id"]: f"{r['message_id'][:8]}… · job {r['job_id'] or '(no job id)'}"
+            r["message_id"]: f"{r['message_id'][:8]}… · job {r[JobAttr.JOB_ID] or '(no job id)'}"
             for _, r in messages.iterrows()
         }
         selected = st.multiselect("Select messages", ids, format_func=labels.get, key="dl_select")
@@ -172,16 +173,16 @@ if peeked:
                 st.json(json.loads(row["message_attributes"]))
         with i2:
             st.markdown("**Job**")
-            if not row["job_id"]:
+            if not row[JobAttr.JOB_ID]:
                 st.info("The body names no job.")
             elif not row["job_found"]:
                 st.warning(
-                    f"Job `{row['job_id']}` is not in the jobs table (never created, or "
+                    f"Job `{row[JobAttr.JOB_ID]}` is not in the jobs table (never created, or "
                     "expired): redriving it cannot complete anything."
                 )
             else:
                 st.markdown(
-                    f"`{row['job_id']}` is **{row['job_status']}**"
+                    f"`{row[JobAttr.JOB_ID]}` is **{row['job_status']}**"
                     + (f", decision **{row['job_decision']}**" if row["job_decision"] else "")
                 )
                 if row["job_reasons"]:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import console, images, loaders, ui
 from dashboard.data import analysis
+from lambdas.common.contract import JobAttr, ReviewField
 
 tgt = ui.page(
     "Job trace",
@@ -40,15 +41,17 @@ else:
     if recent is not None and not recent.empty:
 
         def describe(r) -> str:
-            decision = r["decision"] if pd.notna(r["decision"]) else ""
-            created = f"{r['created_at']:%H:%M:%S}" if pd.notna(r["created_at"]) else "?"
-            return f"{r['status']:<9} {decision:<8} {created} {r['job_id']}"
+            decision = r[JobAttr.DECISION] if pd.notna(r[JobAttr.DECISION]) else ""
+            created = (
+                f"{r[JobAttr.CREATED_AT]:%H:%M:%S}" if pd.notna(r[JobAttr.CREATED_AT]) else "?"
+            )
+            return f"{r[JobAttr.STATUS]:<9} {decision:<8} {created} {r[JobAttr.JOB_ID]}"
 
-        info = {r["job_id"]: describe(r) for _, r in recent.iterrows()}
+        info = {r[JobAttr.JOB_ID]: describe(r) for _, r in recent.iterrows()}
         picked = (
             c2.selectbox(
                 "…or a recent one (newest 20 of each status)",
-                ["", *recent["job_id"].tolist()],
+                ["", *recent[JobAttr.JOB_ID].tolist()],
                 format_func=lambda j: info.get(j, "—"),
                 key="trace_pick",
             )
@@ -80,45 +83,45 @@ if job is None:
     )
 else:
     c = st.columns(4)
-    c[0].metric("Status", job.get("status", "?"))
-    c[1].metric("Decision", job.get("decision") or "–")
-    created, completed = job.get("created_at"), job.get("completed_at")
+    c[0].metric("Status", job.get(JobAttr.STATUS, "?"))
+    c[1].metric("Decision", job.get(JobAttr.DECISION) or "–")
+    created, completed = job.get(JobAttr.CREATED_AT), job.get(JobAttr.COMPLETED_AT)
     if created and completed:
         seconds = (pd.Timestamp(completed) - pd.Timestamp(created)).total_seconds()
         c[2].metric("End to end", ui.fmt_seconds(seconds))
-    c[3].metric("Dispatch attempts", job.get("attempts", 0))
+    c[3].metric("Dispatch attempts", job.get(JobAttr.ATTEMPTS, 0))
     # Reasons and notes may quote what was read from the image: plain text, never Markdown.
-    for reason in job.get("reasons") or []:
+    for reason in job.get(JobAttr.REASONS) or []:
         st.text(f"• {reason}")
-    if job.get("reused_from"):
+    if job.get(JobAttr.REUSED_FROM):
         st.info(
-            f"**Verdict reused** from job `{job['reused_from']}` (identical bytes, same rules "
+            f"**Verdict reused** from job `{job[JobAttr.REUSED_FROM]}` (identical bytes, same rules "
             "and models): no analyzer ran for this job. Trace that job to see what the "
             "models saw.",
             icon=":material/recycling:",
         )
-    verdict = job.get("review") or {}
+    verdict = job.get(JobAttr.REVIEW) or {}
     if verdict:
         st.info("**Reviewed**", icon=":material/gavel:")
         st.text(
-            f"{verdict.get('decision')} by {verdict.get('reviewer')} at "
+            f"{verdict.get(ReviewField.DECISION)} by {verdict.get('reviewer')} at "
             f"{verdict.get('reviewed_at')} (via {verdict.get('via')}); the rules had decided "
-            f"{job.get('automatic_decision')}."
+            f"{job.get(JobAttr.AUTOMATIC_DECISION)}."
             + (f" Note: {verdict['note']}" if verdict.get("note") else "")
         )
-    elif job.get("review_state") == "pending":
+    elif job.get(JobAttr.REVIEW_STATE) == "pending":
         st.info("Awaiting a moderator's verdict (the Review page).", icon=":material/gavel:")
     view = analysis.analysis_view(job)
     if not view.empty:
         st.subheader("What the models saw")
         left, right = st.columns([3, 2])
         with left:
-            if job.get("image_key"):
+            if job.get(JobAttr.IMAGE_KEY):
                 try:
-                    image = loaders.annotated_image(key, job["image_key"], job, tgt)
+                    image = loaders.annotated_image(key, job[JobAttr.IMAGE_KEY], job, tgt)
                     images.show(
                         image,
-                        f"trace:{job['image_key']}",
+                        f"trace:{job[JobAttr.IMAGE_KEY]}",
                         f"{len(view.faces)} face box(es) in blue, "
                         f"{len(view.ocr_lines)} OCR line(s) in red",
                         trace_prefs.shield_images,

@@ -12,7 +12,7 @@ from dashboard.data import alarms as alarm_data
 from dashboard.data import functions as fn_data
 from dashboard.data import jobs as job_data
 from dashboard.data import metrics, status_cache, throughput
-from lambdas.common.contract import Metric, Output
+from lambdas.common.contract import JobAttr, Metric, Output
 
 tgt = ui.page(
     "Overview",
@@ -214,7 +214,7 @@ if job_series is not None:
             key="throughput",
         )
 if overview is not None:
-    done = overview.in_window[overview.in_window["status"] == "complete"]
+    done = overview.in_window[overview.in_window[JobAttr.STATUS] == "complete"]
     if not done.empty:
         latency = overview.latency()
         fig = px.histogram(

@@ -10,7 +10,7 @@ from dashboard.data import audit as audit_data
 from dashboard.data import review as review_data
 from lambdas.common import review as review_behaviour
 from lambdas.common.audit import AuditAction
-from lambdas.common.contract import VERDICTS, Output
+from lambdas.common.contract import VERDICTS, JobAttr, Output
 from lambdas.common.timeutil import utcnow
 
 QUEUE_READ = 200
@@ -95,9 +95,11 @@ else:
         shown[["job_id", "waiting", "decision", "reasons", "categories", "user_id", "own_upload"]],
         hide_index=True,
     )
-    ids = queue.table["job_id"].tolist()
+    ids = queue.table[JobAttr.JOB_ID].tolist()
     labels = {
-        r["job_id"]: f"{ui.fmt_seconds(r['age_seconds'])} · {r['decision']} · {r['job_id']}"
+        r[
+            JobAttr.JOB_ID
+        ]: f"{ui.fmt_seconds(r['age_seconds'])} · {r[JobAttr.DECISION]} · {r[JobAttr.JOB_ID]}"
         + (" · your upload" if r["own_upload"] else "")
         for _, r in queue.table.iterrows()
     }
@@ -109,7 +111,7 @@ else:
     st.subheader(f"Job `{job_id}`")
     left, right = st.columns([1, 1])
     with left:
-        image_key = job.get("image_key")
+        image_key = job.get(JobAttr.IMAGE_KEY)
         image = (
             ui.load(loaders.review_image, key, image_key, tgt, what="reading the image")
             if image_key
@@ -119,15 +121,15 @@ else:
             images.show(
                 image,
                 str(image_key),
-                f"{image_key} ({job.get('content_type')})",
+                f"{image_key} ({job.get(JobAttr.CONTENT_TYPE)})",
                 prefs.shield_images,
             )
         elif not image_key:
             st.warning("The record names no image.")
     with right:
-        st.markdown(f"**Decision of the rules:** `{job.get('decision')}`")
+        st.markdown(f"**Decision of the rules:** `{job.get(JobAttr.DECISION)}`")
         # Reasons may quote what was read from the image: plain text, never Markdown.
-        for reason in job.get("reasons") or []:
+        for reason in job.get(JobAttr.REASONS) or []:
             st.text(f"• {reason}")
         for section in review_data.result_sections(job):
             st.markdown(f"**{section.branch}**")
@@ -180,8 +182,8 @@ else:
                         {"bank": to_bank, "change": "add the job's image"},
                     )
                     st.session_state[PENDING] = {
-                        "job_id": job_id,
-                        "decision": "reject",
+                        JobAttr.JOB_ID: job_id,
+                        JobAttr.DECISION: "reject",
                         "note": why,
                     }
                 except (BankError, ValueError) as exc:
@@ -201,11 +203,15 @@ else:
         key=f"review_note:{job_id}",
     )
     if st.button("Record verdict…", key="review_submit", disabled=decision is None or own):
-        st.session_state[PENDING] = {"job_id": job_id, "decision": decision, "note": note}
+        st.session_state[PENDING] = {
+            JobAttr.JOB_ID: job_id,
+            JobAttr.DECISION: decision,
+            "note": note,
+        }
     pending = st.session_state.get(PENDING)
-    if pending is not None and pending["job_id"] == job_id:
+    if pending is not None and pending[JobAttr.JOB_ID] == job_id:
         st.warning(
-            f"Record **{pending['decision']}** for job `{job_id}` as **{who}**? "
+            f"Record **{pending[JobAttr.DECISION]}** for job `{job_id}` as **{who}**? "
             "The job's decision becomes yours and the uploader is notified; a verdict "
             "cannot be changed."
         )
@@ -220,7 +226,7 @@ else:
                     tgt.client("dynamodb"),
                     tgt.outputs[Output.JOBS_TABLE],
                     job_id,
-                    pending["decision"],
+                    pending[JobAttr.DECISION],
                     pending["note"],
                     reviewer,
                     utcnow(),
@@ -235,8 +241,10 @@ else:
                     AuditAction.VERDICT,
                     [job_id],
                     {
-                        "decision": pending["decision"],
-                        "automatic_decision": (outcome.job or {}).get("automatic_decision"),
+                        JobAttr.DECISION: pending[JobAttr.DECISION],
+                        JobAttr.AUTOMATIC_DECISION: (outcome.job or {}).get(
+                            JobAttr.AUTOMATIC_DECISION
+                        ),
                     },
                 )
             st.session_state.pop(PENDING, None)

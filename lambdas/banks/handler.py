@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from common import audit, banks, banks_api, env, http, originals
 from common.clients import client
-from common.contract import DEFAULT_OPERATOR_GROUP, Env
+from common.contract import DEFAULT_OPERATOR_GROUP, Env, JobAttr
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -54,7 +54,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _audit(event, response)
     logger.info(
         "banks request",
-        extra={"route": event.get("routeKey"), "status": response["statusCode"]},
+        extra={"route": event.get("routeKey"), JobAttr.STATUS: response["statusCode"]},
     )
     return response
 
@@ -77,7 +77,7 @@ def _audit(event: dict[str, Any], response: Mapping[str, Any]) -> None:
             ids,
             utcnow(),
             audit.VIA_API,
-            {"route": event.get("routeKey"), "status": response["statusCode"]},
+            {"route": event.get("routeKey"), JobAttr.STATUS: response["statusCode"]},
         )
     except ClientError as exc:
         logger.error("audit write failed", extra={"error": exc.response["Error"]["Code"]})

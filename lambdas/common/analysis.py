@@ -17,7 +17,16 @@ from enum import StrEnum
 from typing import Any
 
 from common import env, jobs, qa, review, verdicts
-from common.contract import IMAGE_ETAG, IMAGE_KEY, AnalysisOrder, Branch, Decision, Env, Metric
+from common.contract import (
+    IMAGE_ETAG,
+    IMAGE_KEY,
+    AnalysisOrder,
+    Branch,
+    Decision,
+    Env,
+    JobAttr,
+    Metric,
+)
 from common.decision import Rules, custom_rejects, decide
 
 
@@ -107,18 +116,18 @@ def invoke_payload(job: dict[str, Any]) -> bytes:
     the image must still be (its ETag and SHA-256: common/originals.py)."""
     return json.dumps(
         {
-            "job_id": job["job_id"],
+            JobAttr.JOB_ID: job[JobAttr.JOB_ID],
             IMAGE_KEY: job[IMAGE_KEY],
             IMAGE_ETAG: job.get(IMAGE_ETAG),
-            "content_sha256": job.get("content_sha256"),
-            "content_type": job.get("content_type"),
+            JobAttr.CONTENT_SHA256: job.get(JobAttr.CONTENT_SHA256),
+            JobAttr.CONTENT_TYPE: job.get(JobAttr.CONTENT_TYPE),
         }
     ).encode()
 
 
 def custom_side(job: dict[str, Any]) -> tuple[Branch, ...]:
     """The branches on the stack's own models: every expected branch but Rekognition."""
-    return tuple(b for b in jobs.expected_branches(job) if b is not Branch.REKOGNITION)
+    return tuple(b for b in jobs.expected_branches(job) if b != Branch.REKOGNITION)
 
 
 def custom_side_rejects(job: dict[str, Any], rules: Rules) -> bool:
@@ -145,7 +154,7 @@ def next_start(job: dict[str, Any], order: str, rules: Rules | None) -> Start:
     missing = jobs.missing_results(job)
     if order != AnalysisOrder.CUSTOM_FIRST or Branch.REKOGNITION not in missing:
         return Start(tuple(missing))
-    first = tuple(b for b in missing if b is not Branch.REKOGNITION)
+    first = tuple(b for b in missing if b != Branch.REKOGNITION)
     if first:
         return Start(first)
     if rules is not None and custom_side_rejects(job, rules):
@@ -153,7 +162,7 @@ def next_start(job: dict[str, Any], order: str, rules: Rules | None) -> Start:
     return Start((Branch.REKOGNITION,))
 
 
-def results_of(job: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+def expected_results(job: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
     """Each expected branch's result in a job item."""
     return {b: job.get(b.result_attribute) for b in jobs.expected_branches(job)}
 
@@ -178,21 +187,19 @@ def complete_branch(
     done = completion or Completion(queue_warn=queue_warn)
     recorded = jobs.record_result(ddb, table, job_id, branch, result, clock())
     if not recorded.written:
-        return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get("status"))
+        return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get(JobAttr.STATUS))
     job = recorded.job
     skip = False
-    if (
-        not recorded.complete_set
-        and done.follow_on is not None
-        and branch is not Branch.REKOGNITION
-    ):
+    if not recorded.complete_set and done.follow_on is not None and branch != Branch.REKOGNITION:
         start = next_start(job, AnalysisOrder.CUSTOM_FIRST, rules)
         if start.skip_rekognition:
             skipped = jobs.record_result(
                 ddb, table, job_id, Branch.REKOGNITION, SKIPPED_REKOGNITION, clock()
             )
             if not skipped.written:
-                return BranchReport(BranchOutcome.IGNORED, job_status=skipped.job.get("status"))
+                return BranchReport(
+                    BranchOutcome.IGNORED, job_status=skipped.job.get(JobAttr.STATUS)
+                )
             recorded, job = skipped, skipped.job
             skip = True
         elif start.branches == (Branch.REKOGNITION,):
@@ -228,7 +235,7 @@ def _finalize(
     clock: Callable[[], datetime],
     done: Completion,
 ) -> BranchReport:
-    verdict = decide(results_of(job), rules)
+    verdict = decide(expected_results(job), rules)
     reasons = list(verdict.reasons)
     if (job.get(Branch.REKOGNITION.result_attribute) or {}).get("skipped"):
         reasons.append(SKIPPED_REASON)

@@ -29,6 +29,7 @@ from common.contract import (
     AppealOutcome,
     AppealState,
     Decision,
+    JobAttr,
     ReviewState,
     Status,
     WorkQueue,
@@ -74,26 +75,26 @@ def parse_decision(body: bytes) -> tuple[AppealOutcome, str]:
 
 def decided_at(job: Mapping[str, Any]) -> str | None:
     """When the appealed decision was made: the verdict's time, or the rules'."""
-    if job.get("review_state") == ReviewState.REVIEWED:
-        return (job.get("review") or {}).get("reviewed_at")
-    value = job.get("completed_at")
+    if job.get(JobAttr.REVIEW_STATE) == ReviewState.REVIEWED:
+        return (job.get(JobAttr.REVIEW) or {}).get("reviewed_at")
+    value = job.get(JobAttr.COMPLETED_AT)
     return value if isinstance(value, str) else None
 
 
 def appealable(job: Mapping[str, Any]) -> bool:
-    if job.get("status") != Status.COMPLETE:
+    if job.get(JobAttr.STATUS) != Status.COMPLETE:
         return False
-    state = job.get("review_state")
+    state = job.get(JobAttr.REVIEW_STATE)
     if state == ReviewState.REVIEWED:
         return True
-    return state is None and job.get("decision") in APPEALABLE
+    return state is None and job.get(JobAttr.DECISION) in APPEALABLE
 
 
 def _refusal(
     job: Mapping[str, Any] | None, job_id: str, owner: str, window_start: datetime, window_days: int
 ) -> Refused | None:
     """Why the owner may not appeal the job as it is; None if they may."""
-    if job is None or job.get("user_id") != owner:
+    if job is None or job.get(JobAttr.USER_ID) != owner:
         return Refused(404, "not_found", "no such job")
     if job.get(AppealField.STATE):
         return Refused(409, "already_appealed", f"job {job_id} has been appealed already")
@@ -126,14 +127,14 @@ def file(
         raise refused
     assert job is not None
     won, _ = jobs.file_appeal(
-        ddb, table, job_id, owner, message, str(job.get("decision")), now, window_start
+        ddb, table, job_id, owner, message, str(job.get(JobAttr.DECISION)), now, window_start
     )
     if not won:
         after = jobs.get_job(ddb, table, job_id, consistent=True)
         raise _refusal(after, job_id, owner, window_start, window_days) or Refused(
             409, "already_appealed", f"job {job_id} changed meanwhile; read it again"
         )
-    return {"job_id": job_id, "state": AppealState.PENDING, "appealed_at": iso(now)}
+    return {JobAttr.JOB_ID: job_id, "state": AppealState.PENDING, "appealed_at": iso(now)}
 
 
 def overturned(decision: str) -> Decision:
@@ -155,13 +156,13 @@ def _decision_refusal(
         )
     if state != AppealState.PENDING:
         return Refused(409, "no_appeal", f"job {job_id} has no pending appeal")
-    if job.get("user_id") == moderator:
+    if job.get(JobAttr.USER_ID) == moderator:
         return Refused(
             403,
             OWN_UPLOAD,
             f"job {job_id} is your own upload: another moderator must decide its appeal",
         )
-    if (job.get("review") or {}).get("reviewer") == moderator:
+    if (job.get(JobAttr.REVIEW) or {}).get("reviewer") == moderator:
         return Refused(
             403,
             "own_review",
@@ -189,7 +190,7 @@ def decide(
     if refused is not None:
         raise refused
     assert job is not None
-    before = str(job.get("decision"))
+    before = str(job.get(JobAttr.DECISION))
     after = overturned(before) if outcome is AppealOutcome.OVERTURN else before
     decided = {"outcome": outcome, "note": note}
     won, item = jobs.decide_appeal(ddb, table, job_id, moderator, decided, before, after, now)

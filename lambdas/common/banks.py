@@ -31,7 +31,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from common import bank_index, pdq
-from common.contract import BankAction, HashType
+from common.contract import BankAction, HashType, JobAttr
 
 BANK_ITEM = "#bank"
 CACHE_SECONDS = 30
@@ -127,7 +127,7 @@ def check_hash(hash_type: str, value: Any) -> str:
 
 
 def put_bank(table: Any, settings: BankSettings, by: str, now: float) -> dict[str, Any]:
-    item = {**settings.item(), "updated_by": by, "updated_at": now_iso(now)}
+    item = {**settings.item(), "updated_by": by, JobAttr.UPDATED_AT: now_iso(now)}
     table.put_item(Item=item)
     return item
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common import banks, http
-from common.contract import GROUPS_CLAIM, HashType
+from common.contract import GROUPS_CLAIM, HashType, JobAttr
 from common.review import Refused, claims_of, parse_groups
 
 MAX_PAGE = 500
@@ -150,11 +150,11 @@ def add_entry(event: Mapping[str, Any], ctx: Context, who: Caller, name: str) ->
     existing_bank(ctx, name)
     body = json_body(event)
     reason = body.get("reason")
-    if "job_id" in body:
-        hashes = ctx.job_hashes(str(body["job_id"]))
+    if JobAttr.JOB_ID in body:
+        hashes = ctx.job_hashes(str(body[JobAttr.JOB_ID]))
         if hashes is None:
             raise Refused(404, "not_found", "no such job, or its image is gone")
-        source = f"job:{body['job_id']}"
+        source = f"job:{body[JobAttr.JOB_ID]}"
     else:
         hashes = {t.value: body[t.value] for t in HashType if t.value in body}
         source = "api"

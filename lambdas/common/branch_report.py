@@ -11,7 +11,7 @@ from typing import Any
 
 from common import analysis, env, jobs, originals
 from common.clients import client
-from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env
+from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env, JobAttr
 from common.decision import Rules
 from common.observability import logger, metrics
 from common.timeutil import utcnow
@@ -30,7 +30,7 @@ def read_image(event: dict[str, Any]) -> bytes:
         env.require(Env.UPLOAD_BUCKET),
         event[IMAGE_KEY],
         event.get(IMAGE_ETAG),
-        event.get("content_sha256"),
+        event.get(JobAttr.CONTENT_SHA256),
     )
 
 
@@ -48,7 +48,7 @@ def image_changed(job_id: str, branch: Branch, exc: originals.ImageChanged) -> d
         "stored image changed after validation: job failed",
         extra={"branch": branch, "detail": str(exc), "job_failed": won},
     )
-    return {"job_id": job_id, "outcome": "failed: the stored image changed"}
+    return {JobAttr.JOB_ID: job_id, "outcome": "failed: the stored image changed"}
 
 
 def report(job_id: str, branch: Branch, result: dict[str, Any], rules: Rules) -> dict[str, Any]:
@@ -65,4 +65,4 @@ def report(job_id: str, branch: Branch, result: dict[str, Any], rules: Rules) ->
     )
     logger.info("branch reported", extra={"branch": branch, "outcome": outcome.describe()})
     analysis.report_metrics(outcome, metrics)
-    return {"job_id": job_id, "outcome": outcome.describe()}
+    return {JobAttr.JOB_ID: job_id, "outcome": outcome.describe()}

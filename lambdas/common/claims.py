@@ -34,6 +34,7 @@ from common.contract import (
     REVIEW_INDEX,
     AppealField,
     ClaimField,
+    JobAttr,
     QaField,
     WorkQueue,
 )
@@ -51,19 +52,19 @@ MAX_PAGES = 8
 @dataclass(frozen=True)
 class QueueIndex:
     index: str
-    state: str  # the index's hash key; the queue is its `pending` partition
-    since: str  # the index's range key: when the job entered the queue
+    state: jobs.Field  # the index's hash key; the queue is its `pending` partition
+    since: jobs.Field  # the index's range key: when the job entered the queue
 
 
 QUEUES: dict[WorkQueue, QueueIndex] = {
-    WorkQueue.REVIEW: QueueIndex(REVIEW_INDEX, "review_state", "completed_at"),
+    WorkQueue.REVIEW: QueueIndex(REVIEW_INDEX, JobAttr.REVIEW_STATE, JobAttr.COMPLETED_AT),
     WorkQueue.APPEAL: QueueIndex(APPEAL_INDEX, AppealField.STATE, AppealField.AT),
     WorkQueue.QA: QueueIndex(QA_INDEX, QaField.STATE, QaField.QUEUED_AT),
 }
 # Who may not take an item of the queue besides its uploader: the person whose decision
 # the item re-examines.
 _REEXAMINED_BY: dict[WorkQueue, tuple[str, dict[str, str]]] = {
-    WorkQueue.APPEAL: ("#rv.reviewer", {"#rv": "review"}),
+    WorkQueue.APPEAL: ("#rv.reviewer", {"#rv": JobAttr.REVIEW}),
     WorkQueue.QA: ("#qa.original_reviewer", {"#qa": QaField.QA}),
 }
 
@@ -106,14 +107,26 @@ def parse_claim(body: bytes) -> tuple[WorkQueue, int]:
     return parse_queue(doc), count
 
 
+def claim_condition(queue: WorkQueue) -> tuple[str, dict[str, str]]:
+    """The filter a claim's candidate read uses (a moderator `:me` at `:epoch`): nobody
+    holds the job's claim in `queue`, it expired, or it is theirs; and the names it uses.
+    The writes (common/jobs.py) state the same condition through `Update.claim_free`."""
+    names = {
+        "#cby": queue.claim_attribute(ClaimField.BY),
+        "#cuntil": queue.claim_attribute(ClaimField.UNTIL),
+    }
+    return "(attribute_not_exists(#cuntil) OR #cuntil < :epoch OR #cby = :me)", names
+
+
 def _candidates(
     ddb: Any, table: str, queue: WorkQueue, moderator: str, now: datetime
 ) -> list[dict[str, Any]]:
     """Up to MAX_PAGES pages of the queue's pending items the moderator could take, oldest
     first: free, expired or their own claims; not their uploads nor their own decisions."""
     q = QUEUES[queue]
-    condition, names = jobs.claim_condition(queue)
-    filters = [condition, "(attribute_not_exists(user_id) OR user_id <> :me)"]
+    condition, names = claim_condition(queue)
+    filters = [condition, "(attribute_not_exists(#owner) OR #owner <> :me)"]
+    names = {**names, "#owner": JobAttr.USER_ID}
     if queue in _REEXAMINED_BY:
         path, more = _REEXAMINED_BY[queue]
         filters.append(f"(attribute_not_exists({path}) OR {path} <> :me)")
@@ -175,7 +188,7 @@ def claim(
         won, job = jobs.claim_job(
             ddb,
             table,
-            str(candidate["job_id"]),
+            str(candidate[JobAttr.JOB_ID]),
             queue,
             QUEUES[queue].state,
             moderator,
@@ -249,14 +262,14 @@ def claim_view(
     if queue is WorkQueue.APPEAL:
         appeal = job.get(AppealField.APPEAL) or {}
         item["appeal"] = {k: appeal.get(k) for k in ("message", "appealed_at", "decision_before")}
-    if image_url is not None and job.get("image_key"):
-        item["image_url"] = image_url(str(job["image_key"]))
+    if image_url is not None and job.get(JobAttr.IMAGE_KEY):
+        item["image_url"] = image_url(str(job[JobAttr.IMAGE_KEY]))
     item["queue"] = str(queue)
     item["queued_at"] = job.get(QUEUES[queue].since)
     item["claim"] = {
         "claimed_by": job.get(queue.claim_attribute(ClaimField.BY)),
         "claimed_at": job.get(queue.claim_attribute(ClaimField.AT)),
-        "expires_at": job.get(queue.claim_attribute(ClaimField.UNTIL)),
+        JobAttr.EXPIRES_AT: job.get(queue.claim_attribute(ClaimField.UNTIL)),
         "waited_seconds": claimed.waited_seconds,
     }
     return item

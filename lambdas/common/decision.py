@@ -111,7 +111,9 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Ruling:
+    """What the decision rules make of a job's results: the decision, why, what was found."""
+
     decision: Decision
     reasons: list[str]
     findings: list[Finding]
@@ -173,7 +175,7 @@ def _cap(effect: str, cap: str) -> str:
     return effect if _SEVERITY[effect] <= _SEVERITY[cap] else cap
 
 
-def decide(results: Mapping[str, Mapping[str, Any] | None], rules: Rules) -> Verdict:
+def decide(results: Mapping[str, Mapping[str, Any] | None], rules: Rules) -> Ruling:
     """The verdict from every branch's result (`{branch: result}`; a missing one is empty)."""
     rekognition = results.get(Branch.REKOGNITION) or {}
     labels = unsafe_labels(rekognition, rules)
@@ -253,7 +255,7 @@ def decide(results: Mapping[str, Mapping[str, Any] | None], rules: Rules) -> Ver
     severity = max((_SEVERITY[f.effect] for f in findings), default=0)
     findings.sort(key=lambda f: (-_SEVERITY[f.effect], f.source, f.category))
     reasons = [f"{f.reason} -> {f.effect}" for f in findings]
-    return Verdict(_DECISION[severity], reasons, findings)
+    return Ruling(_DECISION[severity], reasons, findings)
 
 
 def custom_rejects(custom: Mapping[str, Any] | None, rules: Rules) -> bool:

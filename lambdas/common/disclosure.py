@@ -23,27 +23,27 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from common.contract import AppealField, ReviewState, Status
+from common.contract import AppealField, JobAttr, ReviewField, ReviewState, Status
 
 # The job's attributes its owner sees (the status answer adds `content_url`).
 OWNER_FIELDS = (
-    "job_id",
-    "user_id",
-    "status",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "content_type",
-    "size_bytes",
-    "decision",
-    "categories",
-    "reasons",
-    "review_state",
-    "review",
-    "appeal",
+    JobAttr.JOB_ID,
+    JobAttr.USER_ID,
+    JobAttr.STATUS,
+    JobAttr.CREATED_AT,
+    JobAttr.UPDATED_AT,
+    JobAttr.COMPLETED_AT,
+    JobAttr.CONTENT_TYPE,
+    JobAttr.SIZE_BYTES,
+    JobAttr.DECISION,
+    JobAttr.CATEGORIES,
+    JobAttr.REASONS,
+    JobAttr.REVIEW_STATE,
+    JobAttr.REVIEW,
+    AppealField.APPEAL,
 )
 # Of a moderator's verdict: the decision and when; not who gave it or their note.
-OWNER_REVIEW_FIELDS = ("decision", "reviewed_at")
+OWNER_REVIEW_FIELDS = (ReviewField.DECISION, ReviewField.REVIEWED_AT)
 
 # One plain sentence per category the stack's own rules know: the only wording an
 # uploader ever reads about why. No numbers, no thresholds, no evidence.
@@ -97,10 +97,10 @@ def owner_reason(category: str) -> str:
 
 def owner_reasons(job: Mapping[str, Any], categories: list[str]) -> list[str]:
     """Why, in plain words: one sentence per category, then where a person stands."""
-    if job.get("status") == Status.FAILED:
+    if job.get(JobAttr.STATUS) == Status.FAILED:
         return [FAILED_REASON]
     reasons = [owner_reason(c) for c in categories]
-    state = job.get("review_state")
+    state = job.get(JobAttr.REVIEW_STATE)
     if state == ReviewState.PENDING:
         reasons.append(AWAITING_REVIEW_REASON)
     elif state == ReviewState.REVIEWED:
@@ -132,27 +132,27 @@ def owner_appeal(job: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def owner_view(job: Mapping[str, Any]) -> dict[str, Any]:
     """The job as its owner sees it (see the module's docstring); idempotent."""
-    view = {k: job[k] for k in OWNER_FIELDS if k in job}
-    terminal = job.get("status") in (Status.COMPLETE, Status.FAILED)
+    view: dict[str, Any] = {k: job[k] for k in OWNER_FIELDS if k in job}
+    terminal = job.get(JobAttr.STATUS) in (Status.COMPLETE, Status.FAILED)
     if terminal:
-        categories = owner_categories(job.get("categories"))
-        view["categories"] = categories
-        view["reasons"] = owner_reasons(job, categories)
+        categories = owner_categories(job.get(JobAttr.CATEGORIES))
+        view[JobAttr.CATEGORIES] = categories
+        view[JobAttr.REASONS] = owner_reasons(job, categories)
     else:
-        view.pop("categories", None)
-        view.pop("reasons", None)
-    if "appeal" in view:
+        view.pop(JobAttr.CATEGORIES, None)
+        view.pop(JobAttr.REASONS, None)
+    if AppealField.APPEAL in view:
         appeal = owner_appeal(job)
         if appeal is None:
-            view.pop("appeal")
+            view.pop(AppealField.APPEAL)
         else:
-            view["appeal"] = appeal
-    if "review" in view:
-        review = owner_review(view["review"])
+            view[AppealField.APPEAL] = appeal
+    if JobAttr.REVIEW in view:
+        review = owner_review(view[JobAttr.REVIEW])
         if review is None:
-            view.pop("review")
+            view.pop(JobAttr.REVIEW)
         else:
-            view["review"] = review
+            view[JobAttr.REVIEW] = review
     return view
 
 

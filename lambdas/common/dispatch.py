@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from common import analysis, env, jobs, qa, review, verdicts
-from common.contract import AnalysisOrder, Branch, Env, Status
+from common import analysis, env, jobs, qa, review, rules, verdicts
+from common.contract import AnalysisOrder, Branch, Env, JobAttr, Status
 from common.decision import Rules
 
 # The variable naming each branch's function; a branch whose variable is unset is off.
@@ -54,10 +54,10 @@ def parse_message(body: str) -> Message:
         message = json.loads(body)
     except (TypeError, ValueError) as exc:
         raise PoisonMessage(f"body is not JSON: {exc}") from exc
-    job_id = message.get("job_id") if isinstance(message, dict) else None
+    job_id = message.get(JobAttr.JOB_ID) if isinstance(message, dict) else None
     if not isinstance(job_id, str) or not job_id:
         raise PoisonMessage("body has no job_id")
-    sha = message.get("content_sha256")
+    sha = message.get(JobAttr.CONTENT_SHA256)
     valid = isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
     return Message(job_id, sha if valid else None)
 
@@ -74,6 +74,37 @@ class Plan:
     queue_warn: bool = False
     # The share of automatic decisions sampled for QA (common/qa.py).
     qa_rate: float = 0.0
+
+    @classmethod
+    def from_env(cls) -> Plan:
+        """This stack's plan from the function's environment: the analyzers (the branches
+        whose variables are set), the order, reuse and review queueing, as `to_env` and
+        the reuse variables (`verdicts.config_from_env`) wrote them."""
+        order = env.optional(Env.ANALYSIS_ORDER, AnalysisOrder.PARALLEL) or AnalysisOrder.PARALLEL
+        return cls(
+            analyzers=analyzers_from_env(),
+            lease_seconds=env.integer(Env.DISPATCH_LEASE_SECONDS, 30),
+            order=order,
+            reuse=verdicts.config_from_env(),
+            rules=rules.from_config() if order == AnalysisOrder.CUSTOM_FIRST else None,
+            queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
+            qa_rate=env.number(Env.REVIEW_QA_SAMPLE_RATE, 0.0),
+        )
+
+    @staticmethod
+    def to_env(
+        order: str, queue_warn: bool, qa_rate: float, lease_seconds: int | None = None
+    ) -> dict[str, str]:
+        """The variables `from_env` reads for the order, review queueing and QA sampling
+        (the analyzers read the same three), and the claim's lease for the dispatcher."""
+        out = {
+            str(Env.ANALYSIS_ORDER): str(order),
+            str(Env.REVIEW_QUEUE_WARN): "true" if queue_warn else "false",
+            str(Env.REVIEW_QA_SAMPLE_RATE): str(qa_rate),
+        }
+        if lease_seconds is not None:
+            out[str(Env.DISPATCH_LEASE_SECONDS)] = str(lease_seconds)
+        return out
 
 
 @dataclass(frozen=True)
@@ -143,13 +174,13 @@ def dispatch(
     if not claim.claimed:
         job = claim.job
         if (
-            job.get("status") == Status.ANALYZING
+            job.get(JobAttr.STATUS) == Status.ANALYZING
             and claim.missing_branches()
-            and int(job.get("dispatch_lease", 0)) >= int(now.timestamp())
+            and int(job.get(JobAttr.DISPATCH_LEASE, 0)) >= int(now.timestamp())
         ):
             raise ClaimHeld(f"job {job_id} is being dispatched by another delivery")
-        return Dispatched((), int(job.get("attempts", 0)), str(job.get("status")))
-    attempt = int(claim.job.get("attempts", 0))
+        return Dispatched((), int(job.get(JobAttr.ATTEMPTS, 0)), str(job.get(JobAttr.STATUS)))
+    attempt = int(claim.job.get(JobAttr.ATTEMPTS, 0))
     start = analysis.next_start(claim.job, plan.order, plan.rules)
     if start.skip_rekognition:
         # A re-claim after the branch that completed the custom side died before acting.

@@ -29,6 +29,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
+from common.contract import JobAttr
+
 SOURCE_REPOSITORY = "digital-services-act/transparency-database"
 SOURCE_COMMIT = "69e80a0bc8eb3cbfbe8246e898194c3bdf490a4b"
 
@@ -328,7 +330,7 @@ def validate(s: Mapping[str, Any], *, strict: bool = False) -> list[str]:
     if s.get("decision_monetary") == "DECISION_MONETARY_OTHER":
         if not _present(s.get("decision_monetary_other")):
             errors.append("decision_monetary_other: required when decision_monetary is other")
-    content_types = s.get("content_type") or []
+    content_types = s.get(JobAttr.CONTENT_TYPE) or []
     if isinstance(content_types, list) and "CONTENT_TYPE_OTHER" in content_types:
         if not _present(s.get("content_type_other")):
             errors.append("content_type_other: required when content_type is other")

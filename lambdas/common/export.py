@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common import disclosure, jobs
-from common.contract import TERMINAL_STATUSES
+from common.contract import TERMINAL_STATUSES, JobAttr
 from common.timeutil import iso, parse_iso
 
 PREFIX = "jobs/"
@@ -54,22 +54,22 @@ CONTENT_TYPE = "application/gzip"
 
 # The job's contract fields that go into a row (the TTL and internal lease stay out).
 JOB_FIELDS = (
-    "job_id",
-    "user_id",
-    "status",
-    "decision",
-    "reasons",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "content_type",
-    "size_bytes",
-    "attempts",
-    "branches",
-    "rekognition_result",
-    "custom_result",
-    "text_result",
-    "categories",
+    JobAttr.JOB_ID,
+    JobAttr.USER_ID,
+    JobAttr.STATUS,
+    JobAttr.DECISION,
+    JobAttr.REASONS,
+    JobAttr.CREATED_AT,
+    JobAttr.UPDATED_AT,
+    JobAttr.COMPLETED_AT,
+    JobAttr.CONTENT_TYPE,
+    JobAttr.SIZE_BYTES,
+    JobAttr.ATTEMPTS,
+    JobAttr.BRANCHES,
+    JobAttr.REKOGNITION_RESULT,
+    JobAttr.CUSTOM_RESULT,
+    JobAttr.TEXT_RESULT,
+    JobAttr.CATEGORIES,
 )
 
 
@@ -100,17 +100,17 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
         old = jobs.deserialize(change.get("OldImage")) or {}
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise MalformedRecord(f"the record's image cannot be decoded: {exc}") from exc
-    if not new or new.get("status") not in TERMINAL_STATUSES:
+    if not new or new.get(JobAttr.STATUS) not in TERMINAL_STATUSES:
         return None
-    if old.get("status") in TERMINAL_STATUSES:
+    if old.get(JobAttr.STATUS) in TERMINAL_STATUSES:
         # A later write to a terminal job (a moderator's verdict): the row is the job as
         # it became terminal, with the rules' decision and its stage times, so the report
         # keeps one meaning for `decision` and `review`; verdicts are in the job record.
         return None
-    job_id = new.get("job_id")
+    job_id = new.get(JobAttr.JOB_ID)
     if not isinstance(job_id, str) or not job_id:
         raise MalformedRecord("the terminal image has no job_id")
-    completed = new.get("completed_at") or new.get("updated_at")
+    completed = new.get(JobAttr.COMPLETED_AT) or new.get(JobAttr.UPDATED_AT)
     try:
         completed_at = parse_iso(str(completed))
     except (TypeError, ValueError) as exc:
@@ -119,11 +119,13 @@ def export_row(record: dict[str, Any], lease_seconds: int | None = None) -> Expo
         raise MalformedRecord(f"job {job_id}: completed_at {completed!r} has no time zone")
 
     row: dict[str, Any] = {k: new.get(k) for k in JOB_FIELDS}
-    row["text_result"] = redact_text_result(row["text_result"])
-    row["completed_at"] = completed
+    row[JobAttr.TEXT_RESULT] = redact_text_result(row[JobAttr.TEXT_RESULT])
+    row[JobAttr.COMPLETED_AT] = completed
     row["claimed_at"] = _claimed_at(old, lease_seconds)
     # The old image is the last result write when it holds every expected result.
-    row["analyzed_at"] = old.get("updated_at") if old and not jobs.missing_results(old) else None
+    row["analyzed_at"] = (
+        old.get(JobAttr.UPDATED_AT) if old and not jobs.missing_results(old) else None
+    )
     row["stream"] = {
         "event_id": record.get("eventID"),
         "sequence_number": change.get("SequenceNumber"),
@@ -154,7 +156,7 @@ def redact_text_result(result: Any) -> dict[str, Any] | None:
 
 
 def _claimed_at(old: dict[str, Any], lease_seconds: int | None) -> str | None:
-    lease = old.get("dispatch_lease")
+    lease = old.get(JobAttr.DISPATCH_LEASE)
     if lease_seconds is None or isinstance(lease, bool) or not isinstance(lease, (int, float)):
         return None
     return iso(datetime.fromtimestamp(int(lease) - lease_seconds, UTC))

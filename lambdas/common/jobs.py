@@ -1,42 +1,52 @@
-"""The job record and its only legal transitions.
+"""The job record and its only legal transitions: the one module that writes the jobs table.
 
 Status moves forward only: pending -> analyzing -> complete | failed (and
-pending -> failed). Every transition is one conditional UpdateItem on the expected
-current status, so concurrent writers cannot both win. Writes return the item
-(ALL_NEW on success, ALL_OLD on a failed condition) so no transition needs a
-separate read. The claim records the branches the job expects (`branches`); a job
+pending -> failed); a complete job in the review queue moves review_state
+pending -> reviewed. Every transition is one conditional UpdateItem on the expected
+current state, built with `Update` (which names every placeholder, so a caller never
+spells one) and run through `conditional.conditional`, so concurrent writers cannot
+both win. Writes return the item (ALL_NEW on success, ALL_OLD on a failed condition)
+so no transition needs a separate read. The claim records the branches the job expects (`branches`); a job
 costs 3 + N DynamoDB calls end to end with N branches: create, claim, N result
 writes, finalize.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
+from common.conditional import conditional
 from common.contract import (
-    IMAGE_ETAG,
-    IMAGE_KEY,
     LEGACY_BRANCHES,
-    STATUS_INDEX,
     AppealField,
     AppealState,
     Branch,
-    ClaimField,
     Decision,
+    JobAttr,
     NoticeField,
     QaField,
     QaState,
+    ReviewField,
     ReviewState,
     Status,
     WorkQueue,
 )
+from common.job_record import Field as Field
+from common.job_record import Update as Update
+from common.job_record import deserialize as deserialize
+from common.job_record import expected_branches as expected_branches
+from common.job_record import from_dynamo as from_dynamo
+from common.job_record import get_job as get_job
+from common.job_record import jobs_older_than as jobs_older_than
+from common.job_record import key_of
+from common.job_record import missing_results as missing_results
+from common.job_record import new_job as new_job
+from common.job_record import serialize as serialize
+from common.job_record import to_dynamo as to_dynamo
 from common.timeutil import epoch, iso
 
 _ser = TypeSerializer()
@@ -51,103 +61,30 @@ class NotReady(RuntimeError):
     """The job is not in a state this step can act on yet; retrying later may succeed."""
 
 
-def to_dynamo(value: Any) -> Any:
-    """Python -> DynamoDB-safe python (floats become Decimal, recursively)."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_dynamo(v) for v in value]
-    return value
-
-
-def from_dynamo(value: Any) -> Any:
-    """DynamoDB python -> plain JSON-able python (Decimal becomes int or float)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, set, tuple)):
-        return [from_dynamo(v) for v in value]
-    return value
-
-
-def serialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(to_dynamo(v)) for k, v in item.items() if v is not None}
-
-
-def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    if item is None:
-        return None
-    return dict(from_dynamo({k: _de.deserialize(v) for k, v in item.items()}))
-
-
-def _values(**kw: Any) -> dict[str, Any]:
-    return {f":{k}": _ser.serialize(to_dynamo(v)) for k, v in kw.items()}
-
-
-def _conditional_update(
-    ddb: Any, table: str, job_id: str, returns: str = "ALL_NEW", **kwargs: Any
+def _write(
+    ddb: Any, table: str, job_id: str, update: Update, returns: str = "ALL_NEW"
 ) -> tuple[bool, dict[str, Any] | None]:
-    """Run an UpdateItem; return (won, item) with the item after (won) or before (lost).
+    """Run a conditional UpdateItem; (won, item) with the item after (won) or before (lost).
 
     With `returns="NONE"` a winning write returns no item (callers that only need to
-    know they won save the response); a losing one still returns the item as it was.
+    know they won save the response); a losing one still returns the item as it was
+    (None: no such job).
     """
-    try:
-        out = ddb.update_item(
+    won, raw = conditional(
+        lambda: ddb.update_item(
             TableName=table,
-            Key={"job_id": {"S": job_id}},
+            Key=key_of(job_id),
             ReturnValues=returns,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            **kwargs,
+            **update.request(),
         )
-        return True, deserialize(out.get("Attributes")) if returns != "NONE" else {}
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return False, deserialize(_failed_item(exc))
-
-
-def _failed_item(exc: ClientError) -> dict[str, Any] | None:
-    """The item a failed condition returned (ReturnValuesOnConditionCheckFailure)."""
-    item = exc.response.get("Item")
-    return item if isinstance(item, dict) else None
+    )
+    if won and returns == "NONE":
+        return True, {}
+    return won, deserialize(raw)
 
 
 # --- create ----------------------------------------------------------------------------
-
-
-def new_job(
-    *,
-    job_id: str,
-    user_id: str,
-    image_key: str,
-    content_type: str,
-    size_bytes: int,
-    now: datetime,
-    retention_days: int,
-    content_sha256: str | None = None,
-    image_etag: str | None = None,
-) -> dict[str, Any]:
-    """A pending job. `image_etag` is the stored image's ETag when its bytes are already
-    in (inline uploads); a presigned upload's job gets it from `attach_image`."""
-    stamp = iso(now)
-    return {
-        "job_id": job_id,
-        "content_sha256": content_sha256,
-        "user_id": user_id,
-        "status": Status.PENDING,
-        "created_at": stamp,
-        "updated_at": stamp,
-        IMAGE_KEY: image_key,
-        IMAGE_ETAG: image_etag,
-        "content_type": content_type,
-        "size_bytes": size_bytes,
-        "attempts": 0,
-        "expires_at": epoch(now + timedelta(days=retention_days)),
-    }
 
 
 def create_job(ddb: Any, table: str, job: dict[str, Any]) -> dict[str, Any] | None:
@@ -156,18 +93,16 @@ def create_job(ddb: Any, table: str, job: dict[str, Any]) -> dict[str, Any] | No
     A job id is never reused: ids are random, or derived from a client's
     Idempotency-Key, in which case the existing job is what a retry must get back.
     """
-    try:
-        ddb.put_item(
+    won, existing = conditional(
+        lambda: ddb.put_item(
             TableName=table,
             Item=serialize(job),
-            ConditionExpression="attribute_not_exists(job_id)",
+            ConditionExpression="attribute_not_exists(#id)",
+            ExpressionAttributeNames={"#id": JobAttr.JOB_ID.value},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return deserialize(_failed_item(exc)) or {}
-    return None
+    )
+    return None if won else deserialize(existing) or {}
 
 
 # --- presigned uploads: the bytes arrive ------------------------------------------------
@@ -190,23 +125,19 @@ def attach_image(
     sweeper has failed meanwhile, finds the condition false. Returns (won, item): the
     item as it was when the condition failed (None: no such job).
     """
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=("SET #k = :key, #e = :etag, content_sha256 = :sha, updated_at = :now"),
-        ConditionExpression="#s = :pending AND #k = :awaited",
-        ExpressionAttributeNames={"#s": "status", "#k": IMAGE_KEY, "#e": IMAGE_ETAG},
-        ExpressionAttributeValues=_values(
-            key=image_key,
-            etag=image_etag,
-            sha=content_sha256,
-            now=iso(now),
-            pending=Status.PENDING,
-            awaited=awaited_key,
-        ),
+    stamp = iso(now)
+    update = (
+        Update()
+        .set(JobAttr.IMAGE_KEY, image_key)
+        .set(JobAttr.IMAGE_ETAG, image_etag)
+        .set(JobAttr.CONTENT_SHA256, content_sha256)
+        .set(JobAttr.UPDATED_AT, stamp)
     )
+    update.when(
+        update.equals(JobAttr.STATUS, Status.PENDING),
+        update.equals(JobAttr.IMAGE_KEY, awaited_key),
+    )
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 def fail_awaited_upload(
@@ -214,37 +145,22 @@ def fail_awaited_upload(
 ) -> tuple[bool, dict[str, Any] | None]:
     """pending -> failed for a job whose awaited upload was refused; a job that already
     has its bytes (a second upload to its URL) is left alone."""
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=("SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now"),
-        ConditionExpression="#s = :pending AND #k = :awaited",
-        ExpressionAttributeNames={"#s": "status", "#k": IMAGE_KEY},
-        ExpressionAttributeValues=_values(
-            failed=Status.FAILED,
-            r=[reason],
-            now=iso(now),
-            pending=Status.PENDING,
-            awaited=awaited_key,
-        ),
+    stamp = iso(now)
+    update = (
+        Update()
+        .set(JobAttr.STATUS, Status.FAILED)
+        .set(JobAttr.REASONS, [reason])
+        .set(JobAttr.COMPLETED_AT, stamp)
+        .set(JobAttr.UPDATED_AT, stamp)
     )
+    update.when(
+        update.equals(JobAttr.STATUS, Status.PENDING),
+        update.equals(JobAttr.IMAGE_KEY, awaited_key),
+    )
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 # --- dispatch claim ----------------------------------------------------------------------
-
-
-def expected_branches(job: dict[str, Any]) -> tuple[Branch, ...]:
-    """The branches a job waits for: those its claim recorded (older jobs: the first two)."""
-    recorded = job.get("branches")
-    if not recorded:
-        return LEGACY_BRANCHES
-    return tuple(Branch(b) for b in recorded)
-
-
-def missing_results(job: dict[str, Any]) -> list[Branch]:
-    return [b for b in expected_branches(job) if b.result_attribute not in job]
 
 
 @dataclass(frozen=True)
@@ -279,35 +195,26 @@ def claim_for_analysis(
     """
     if not branches:
         raise ValueError("a job needs at least one analysis branch")
-    missing_any = " OR ".join(f"attribute_not_exists({b.result_attribute})" for b in Branch)
-    won, item = _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=(
-            "SET #s = :analyzing, updated_at = :now, dispatch_lease = :lease, "
-            "attempts = if_not_exists(attempts, :zero) + :one, "
-            "branches = if_not_exists(branches, :branches)"
-            + (", content_sha256 = if_not_exists(content_sha256, :sha)" if content_sha256 else "")
-            + (", verdict_key = if_not_exists(verdict_key, :vk)" if verdict_key else "")
-        ),
-        ConditionExpression=(
-            f"#s = :pending OR (#s = :analyzing AND dispatch_lease < :epoch AND ({missing_any}))"
-        ),
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(
-            analyzing=Status.ANALYZING,
-            pending=Status.PENDING,
-            now=iso(now),
-            lease=epoch(now) + lease_seconds,
-            epoch=epoch(now),
-            zero=0,
-            one=1,
-            branches=[str(b) for b in branches],
-            **({"sha": content_sha256} if content_sha256 else {}),
-            **({"vk": verdict_key} if verdict_key else {}),
-        ),
+    update = (
+        Update()
+        .set(JobAttr.STATUS, Status.ANALYZING)
+        .set(JobAttr.UPDATED_AT, iso(now))
+        .set(JobAttr.DISPATCH_LEASE, epoch(now) + lease_seconds)
+        .increment(JobAttr.ATTEMPTS)
+        .set_if_absent(JobAttr.BRANCHES, [str(b) for b in branches])
     )
+    if content_sha256:
+        update.set_if_absent(JobAttr.CONTENT_SHA256, content_sha256)
+    if verdict_key:
+        update.set_if_absent(JobAttr.VERDICT_KEY, verdict_key)
+    # A lapsed claim is taken over only while some branch has not reported.
+    lapsed = update.all_of(
+        update.equals(JobAttr.STATUS, Status.ANALYZING),
+        update.below(JobAttr.DISPATCH_LEASE, epoch(now)),
+        update.any_of(*(update.absent(b.result_attribute) for b in Branch)),
+    )
+    update.when(update.any_of(update.equals(JobAttr.STATUS, Status.PENDING), lapsed))
+    won, item = _write(ddb, table, job_id, update)
     if item is None:
         raise UnknownJob(job_id)
     return Claim(claimed=won, job=item)
@@ -337,18 +244,12 @@ def record_result(
     """
     if branch not in tuple(Branch):
         raise ValueError(f"unknown branch {branch!r}")
-    won, item = _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=f"SET {branch}_result = :r, updated_at = :now",
-        ConditionExpression="#s = :analyzing",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(r=result, now=iso(now), analyzing=Status.ANALYZING),
-    )
+    update = Update().set(Branch(branch).result_attribute, result).set(JobAttr.UPDATED_AT, iso(now))
+    update.when(update.equals(JobAttr.STATUS, Status.ANALYZING))
+    won, item = _write(ddb, table, job_id, update)
     if item is None:
         raise UnknownJob(job_id)
-    if not won and item.get("status") == Status.PENDING:
+    if not won and item.get(JobAttr.STATUS) == Status.PENDING:
         raise NotReady(f"job {job_id} is still pending; its dispatch has not been claimed")
     return Recorded(written=won, job=item)
 
@@ -371,19 +272,13 @@ def finalize(
     as the winner left it. `awaiting_review` puts the job in the review queue in this
     same write (`review_state = pending`, which the review index keys on).
     """
-    present = " AND ".join(f"attribute_exists({b.result_attribute})" for b in branches)
+    update = Update().remove(JobAttr.DISPATCH_LEASE)
+    update.when(
+        update.equals(JobAttr.STATUS, Status.ANALYZING),
+        *(update.exists(b.result_attribute) for b in branches),
+    )
     return _complete(
-        ddb,
-        table,
-        job_id,
-        decision,
-        reasons,
-        categories or [],
-        now,
-        awaiting_review,
-        condition=f"#s = :analyzing AND {present}",
-        tail=" REMOVE dispatch_lease",
-        analyzing=Status.ANALYZING,
+        ddb, table, job_id, update, decision, reasons, categories or [], now, awaiting_review
     )
 
 
@@ -404,20 +299,12 @@ def complete_from_verdict(
     Conditional on `pending`: a redelivered message, or a job some other delivery
     already claimed, is left alone (False).
     """
-    extra = {"source": reused_from, **({"vk": verdict_key} if verdict_key else {})}
+    update = Update().set(JobAttr.REUSED_FROM, reused_from)
+    if verdict_key:
+        update.set(JobAttr.VERDICT_KEY, verdict_key)
+    update.when(update.equals(JobAttr.STATUS, Status.PENDING))
     won, _ = _complete(
-        ddb,
-        table,
-        job_id,
-        decision,
-        reasons,
-        categories,
-        now,
-        awaiting_review,
-        condition="#s = :pending",
-        tail=", reused_from = :source" + (", verdict_key = :vk" if verdict_key else ""),
-        pending=Status.PENDING,
-        **extra,
+        ddb, table, job_id, update, decision, reasons, categories, now, awaiting_review
     )
     return won
 
@@ -426,42 +313,23 @@ def _complete(
     ddb: Any,
     table: str,
     job_id: str,
+    update: Update,
     decision: str,
     reasons: list[str],
     categories: list[dict[str, Any]],
     now: datetime,
     awaiting_review: bool,
-    condition: str,
-    tail: str = "",
-    **values: Any,
 ) -> tuple[bool, dict[str, Any]]:
     """The one write that makes a job `complete` (from its results, or from a stored
-    verdict): the decision, and the review queue's key when a person must look. `tail`
-    continues the update expression (more SETs, or a REMOVE) with `values` for it."""
-    review = {"review_state": ReviewState.PENDING} if awaiting_review else {}
-    won, item = _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=(
-            "SET #s = :complete, decision = :d, reasons = :r, categories = :c, "
-            "completed_at = :now, updated_at = :now"
-            + (", review_state = :review_state" if review else "")
-            + tail
-        ),
-        ConditionExpression=condition,
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(
-            complete=Status.COMPLETE,
-            d=decision,
-            r=list(reasons),
-            c=list(categories),
-            now=iso(now),
-            **review,
-            **values,
-        ),
-    )
+    verdict): `update` (the caller's condition and own changes) plus the decision, and
+    the review queue's key when a person must look."""
+    stamp = iso(now)
+    update.set(JobAttr.STATUS, Status.COMPLETE).set(JobAttr.DECISION, decision)
+    update.set(JobAttr.REASONS, list(reasons)).set(JobAttr.CATEGORIES, list(categories))
+    update.set(JobAttr.COMPLETED_AT, stamp).set(JobAttr.UPDATED_AT, stamp)
+    if awaiting_review:
+        update.set(JobAttr.REVIEW_STATE, ReviewState.PENDING)
+    won, item = _write(ddb, table, job_id, update, returns="NONE")
     if item is None:
         raise UnknownJob(job_id)
     return won, item
@@ -471,71 +339,57 @@ def fail_job(
     ddb: Any, table: str, job_id: str, reason: str, now: datetime
 ) -> tuple[bool, dict[str, Any] | None]:
     """pending|analyzing -> failed with a reason. A terminal job is left alone."""
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression=(
-            "SET #s = :failed, reasons = :r, completed_at = :now, updated_at = :now "
-            "REMOVE dispatch_lease"
-        ),
-        ConditionExpression="#s IN (:pending, :analyzing)",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(
-            failed=Status.FAILED,
-            r=[reason],
-            now=iso(now),
-            pending=Status.PENDING,
-            analyzing=Status.ANALYZING,
-        ),
+    stamp = iso(now)
+    update = (
+        Update()
+        .set(JobAttr.STATUS, Status.FAILED)
+        .set(JobAttr.REASONS, [reason])
+        .set(JobAttr.COMPLETED_AT, stamp)
+        .set(JobAttr.UPDATED_AT, stamp)
+        .remove(JobAttr.DISPATCH_LEASE)
     )
+    update.when(update.is_in(JobAttr.STATUS, Status.PENDING, Status.ANALYZING))
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
-# --- reads -------------------------------------------------------------------------------
+# --- human review ------------------------------------------------------------------------
 
 
-def get_job(ddb: Any, table: str, job_id: str, consistent: bool = False) -> dict[str, Any] | None:
-    out = ddb.get_item(TableName=table, Key={"job_id": {"S": job_id}}, ConsistentRead=consistent)
-    return deserialize(out.get("Item"))
+def record_review(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    decision: str,
+    review: dict[str, Any],
+    now: datetime,
+    *,
+    moderator: str,
+) -> tuple[bool, dict[str, Any] | None]:
+    """review_state pending -> reviewed with a moderator's `review` (`ReviewField`s).
 
-
-def jobs_older_than(
-    ddb: Any, table: str, status: str, cutoff: datetime, limit: int = 500
-) -> Iterator[dict[str, Any]]:
-    """Jobs in `status` created before `cutoff`, oldest first, from the status GSI."""
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": STATUS_INDEX,
-        "KeyConditionExpression": "#s = :s AND created_at < :cutoff",
-        "ExpressionAttributeNames": {"#s": "status"},
-        "ExpressionAttributeValues": _values(s=status, cutoff=iso(cutoff)),
-        "Limit": min(limit, 100),
-    }
-    seen = 0
-    while True:
-        page = ddb.query(**kwargs)
-        for raw in page.get("Items", []):
-            yield deserialize(raw) or {}
-            seen += 1
-            if seen >= limit:
-                return
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    Conditional on the job being complete and in the queue, and on no other moderator
+    holding its review claim (common/claims.py): a second verdict changes nothing. Keeps
+    the rules' decision as `automatic_decision`; `decision` becomes the moderator's.
+    Returns (won, the job after) or (lost, the job as it was, None when it does not
+    exist), so the caller can say why without a read.
+    """
+    update = (
+        Update()
+        .set(JobAttr.REVIEW_STATE, ReviewState.REVIEWED)
+        .copy(JobAttr.AUTOMATIC_DECISION, JobAttr.DECISION)
+        .set(JobAttr.DECISION, decision)
+        .set(JobAttr.REVIEW, review)
+        .set(JobAttr.UPDATED_AT, iso(now))
+    )
+    update.when(
+        update.equals(JobAttr.REVIEW_STATE, ReviewState.PENDING),
+        update.equals(JobAttr.STATUS, Status.COMPLETE),
+        update.claim_free(WorkQueue.REVIEW, moderator, now),
+    )
+    return _write(ddb, table, job_id, update)
 
 
 # --- claims, appeals and QA (common/claims.py, common/appeals.py, common/qa.py) -----------
-
-
-def claim_condition(queue: WorkQueue) -> tuple[str, dict[str, str]]:
-    """The condition a write by a moderator (`:me`, at `:epoch`) needs on the job's claim
-    in `queue`: nobody holds it, it expired, or it is theirs; and the names it uses."""
-    names = {
-        "#cby": queue.claim_attribute(ClaimField.BY),
-        "#cuntil": queue.claim_attribute(ClaimField.UNTIL),
-    }
-    return "(attribute_not_exists(#cuntil) OR #cuntil < :epoch OR #cby = :me)", names
 
 
 def claim_job(
@@ -543,7 +397,7 @@ def claim_job(
     table: str,
     job_id: str,
     queue: WorkQueue,
-    state_attribute: str,
+    state_attribute: Field,
     moderator: str,
     now: datetime,
     minutes: int,
@@ -555,43 +409,22 @@ def claim_job(
     two moderators claiming at once never both win. Returns (won, item): the item after
     (won) or as it was (lost).
     """
-    condition, names = claim_condition(queue)
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression="SET #cby = :me, #cuntil = :until, #cat = :now",
-        ConditionExpression=f"#state = :pending AND {condition}",
-        ExpressionAttributeNames={
-            **names,
-            "#cat": queue.claim_attribute(ClaimField.AT),
-            "#state": state_attribute,
-        },
-        ExpressionAttributeValues=_values(
-            me=moderator,
-            until=epoch(now) + 60 * minutes,
-            now=iso(now),
-            epoch=epoch(now),
-            pending="pending",
-        ),
+    update = Update().claim(queue, moderator, epoch(now) + 60 * minutes, now)
+    update.when(
+        # Every queue's waiting state is `pending` (ReviewState, AppealState, QaState).
+        update.equals(state_attribute, ReviewState.PENDING),
+        update.claim_free(queue, moderator, now),
     )
+    return _write(ddb, table, job_id, update)
 
 
 def release_job(
     ddb: Any, table: str, job_id: str, queue: WorkQueue, moderator: str, now: datetime
 ) -> tuple[bool, dict[str, Any] | None]:
     """Give a claim back: only the claimant's own, unexpired claim is removed."""
-    names = {f"#{f.name.lower()}": queue.claim_attribute(f) for f in ClaimField}
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression="REMOVE #by, #until, #at",
-        ConditionExpression="#by = :me AND #until >= :epoch",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=_values(me=moderator, epoch=epoch(now)),
-    )
+    update = Update().unclaim(queue)
+    update.when(update.claimed_by(queue, moderator, now))
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 def file_appeal(
@@ -611,39 +444,32 @@ def file_appeal(
     after `window_start`, and no appeal yet: a job is appealed at most once.
     """
     appeal = {"message": message, "appealed_at": iso(now), "decision_before": decision_before}
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression="SET #state = :pending, #at = :now, #appeal = :appeal, updated_at = :now",
-        ConditionExpression=(
-            "user_id = :me AND #s = :complete AND attribute_not_exists(#state) "
-            "AND decision = :before AND ("
-            "(review_state = :reviewed AND #rv.reviewed_at >= :since) OR "
-            "(attribute_not_exists(review_state) AND decision IN (:reject, :warn) "
-            "AND completed_at >= :since))"
-        ),
-        ExpressionAttributeNames={
-            "#s": "status",
-            "#state": AppealField.STATE,
-            "#at": AppealField.AT,
-            "#appeal": AppealField.APPEAL,
-            "#rv": "review",
-        },
-        ExpressionAttributeValues=_values(
-            pending=AppealState.PENDING,
-            now=iso(now),
-            appeal=appeal,
-            me=owner,
-            complete=Status.COMPLETE,
-            before=decision_before,
-            reviewed=ReviewState.REVIEWED,
-            since=iso(window_start),
-            reject="reject",
-            warn="warn",
+    update = (
+        Update()
+        .set(AppealField.STATE, AppealState.PENDING)
+        .set(AppealField.AT, iso(now))
+        .set(AppealField.APPEAL, appeal)
+        .set(JobAttr.UPDATED_AT, iso(now))
+    )
+    since = iso(window_start)
+    update.when(
+        update.equals(JobAttr.USER_ID, owner),
+        update.equals(JobAttr.STATUS, Status.COMPLETE),
+        update.absent(AppealField.STATE),
+        update.equals(JobAttr.DECISION, decision_before),
+        update.any_of(
+            update.all_of(
+                update.equals(JobAttr.REVIEW_STATE, ReviewState.REVIEWED),
+                update.inner_at_least(JobAttr.REVIEW, ReviewField.REVIEWED_AT, since),
+            ),
+            update.all_of(
+                update.absent(JobAttr.REVIEW_STATE),
+                update.is_in(JobAttr.DECISION, Decision.REJECT, Decision.WARN),
+                update.at_least(JobAttr.COMPLETED_AT, since),
+            ),
         ),
     )
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 def decide_appeal(
@@ -661,38 +487,24 @@ def decide_appeal(
     UpdateItem, so racing moderators decide it once: only while the appeal is pending and
     the decision is still the one appealed, never by the uploader or the job's reviewer,
     and not while another moderator holds the appeal's claim."""
-    condition, names = claim_condition(WorkQueue.APPEAL)
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=(
-            "SET #state = :decided, #appeal.outcome = :outcome, #appeal.note = :note, "
-            "#appeal.decided_by = :me, #appeal.decided_at = :now, "
-            "#appeal.decision_after = :after, decision = :after, updated_at = :now"
-        ),
-        ConditionExpression=(
-            f"#state = :pending AND decision = :before AND user_id <> :me "
-            f"AND (attribute_not_exists(#rv.reviewer) OR #rv.reviewer <> :me) AND {condition}"
-        ),
-        ExpressionAttributeNames={
-            **names,
-            "#state": AppealField.STATE,
-            "#appeal": AppealField.APPEAL,
-            "#rv": "review",
-        },
-        ExpressionAttributeValues=_values(
-            decided=AppealState.DECIDED,
-            pending=AppealState.PENDING,
-            outcome=decided["outcome"],
-            note=decided.get("note", ""),
-            me=moderator,
-            now=iso(now),
-            after=decision_after,
-            before=decision_before,
-            epoch=epoch(now),
-        ),
+    update = Update().set(AppealField.STATE, AppealState.DECIDED)
+    for key, value in (
+        ("outcome", decided["outcome"]),
+        ("note", decided.get("note", "")),
+        ("decided_by", moderator),
+        ("decided_at", iso(now)),
+        ("decision_after", decision_after),
+    ):
+        update.set_in(AppealField.APPEAL, key, value)
+    update.set(JobAttr.DECISION, decision_after).set(JobAttr.UPDATED_AT, iso(now))
+    update.when(
+        update.equals(AppealField.STATE, AppealState.PENDING),
+        update.equals(JobAttr.DECISION, decision_before),
+        update.differs(JobAttr.USER_ID, moderator),
+        update.inner_absent_or_differs(JobAttr.REVIEW, ReviewField.REVIEWER, moderator),
+        update.claim_free(WorkQueue.APPEAL, moderator, now),
     )
+    return _write(ddb, table, job_id, update)
 
 
 def queue_for_qa(
@@ -700,20 +512,14 @@ def queue_for_qa(
 ) -> tuple[bool, dict[str, Any] | None]:
     """Put a complete job in the QA queue (`sample`: source, original, original_reviewer).
     At most once per job: conditional on it never having been sampled."""
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        returns="NONE",
-        UpdateExpression="SET #state = :pending, #at = :now, #qa = :qa",
-        ConditionExpression="attribute_exists(job_id) AND attribute_not_exists(#state)",
-        ExpressionAttributeNames={
-            "#state": QaField.STATE,
-            "#at": QaField.QUEUED_AT,
-            "#qa": QaField.QA,
-        },
-        ExpressionAttributeValues=_values(pending=QaState.PENDING, now=iso(now), qa=sample),
+    update = (
+        Update()
+        .set(QaField.STATE, QaState.PENDING)
+        .set(QaField.QUEUED_AT, iso(now))
+        .set(QaField.QA, sample)
     )
+    update.when(update.exists(JobAttr.JOB_ID), update.absent(QaField.STATE))
+    return _write(ddb, table, job_id, update, returns="NONE")
 
 
 def decide_qa(
@@ -722,32 +528,22 @@ def decide_qa(
     """Record a QA decision (`decided`: decision, note, agrees). Once per job, only by a
     moderator who is neither the uploader nor the original reviewer, and not while
     another moderator holds the QA claim."""
-    condition, names = claim_condition(WorkQueue.QA)
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=(
-            "SET #state = :decided, #qa.decision = :decision, #qa.note = :note, "
-            "#qa.reviewer = :me, #qa.decided_at = :now, #qa.agrees = :agrees"
-        ),
-        ConditionExpression=(
-            f"#state = :pending AND user_id <> :me "
-            f"AND (attribute_not_exists(#qa.original_reviewer) OR #qa.original_reviewer <> :me) "
-            f"AND {condition}"
-        ),
-        ExpressionAttributeNames={**names, "#state": QaField.STATE, "#qa": QaField.QA},
-        ExpressionAttributeValues=_values(
-            decided=QaState.DECIDED,
-            pending=QaState.PENDING,
-            decision=decided["decision"],
-            note=decided.get("note", ""),
-            agrees=bool(decided["agrees"]),
-            me=moderator,
-            now=iso(now),
-            epoch=epoch(now),
-        ),
+    update = Update().set(QaField.STATE, QaState.DECIDED)
+    for key, value in (
+        ("decision", decided["decision"]),  # not a job attribute: the QA decision
+        ("note", decided.get("note", "")),
+        ("reviewer", moderator),
+        ("decided_at", iso(now)),
+        ("agrees", bool(decided["agrees"])),
+    ):
+        update.set_in(QaField.QA, key, value)
+    update.when(
+        update.equals(QaField.STATE, QaState.PENDING),
+        update.differs(JobAttr.USER_ID, moderator),
+        update.inner_absent_or_differs(QaField.QA, "original_reviewer", moderator),
+        update.claim_free(WorkQueue.QA, moderator, now),
     )
+    return _write(ddb, table, job_id, update)
 
 
 # --- notices (DSA Article 16; common/notices.py) --------------------------------------------
@@ -764,54 +560,31 @@ def add_notice(
     queue key (`review_state = pending`) is set whatever the job's review state: a notice
     after a verdict puts it back in front of a moderator, so no notice goes unseen.
     """
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=(
-            f"SET {NoticeField.NOTICES} = list_append(if_not_exists({NoticeField.NOTICES}, "
-            f":none), :notices), #latest = :notice, {NoticeField.NOTICED} = :yes, "
-            "review_state = :pending, updated_at = :now"
-        ),
-        ConditionExpression=(
-            "attribute_exists(job_id) AND #s = :complete AND user_id <> :notifier "
-            "AND decision <> :reject"
-        ),
-        ExpressionAttributeNames={"#s": "status", "#latest": NoticeField.LATEST},
-        ExpressionAttributeValues=_values(
-            none=[],
-            notices=[notice],
-            notice=notice,
-            yes=True,
-            pending=ReviewState.PENDING,
-            now=iso(now),
-            complete=Status.COMPLETE,
-            notifier=notice["notifier"],
-            reject=Decision.REJECT,
-        ),
+    update = (
+        Update()
+        .append(NoticeField.NOTICES, [notice])
+        .set(NoticeField.LATEST, notice)
+        .set(NoticeField.NOTICED, True)
+        .set(JobAttr.REVIEW_STATE, ReviewState.PENDING)
+        .set(JobAttr.UPDATED_AT, iso(now))
     )
+    update.when(
+        update.exists(JobAttr.JOB_ID),
+        update.equals(JobAttr.STATUS, Status.COMPLETE),
+        update.differs(JobAttr.USER_ID, notice["notifier"]),
+        update.differs(JobAttr.DECISION, Decision.REJECT),
+    )
+    return _write(ddb, table, job_id, update)
 
 
 def add_restricted_notice(
     ddb: Any, table: str, job_id: str, notice: dict[str, Any], now: datetime
 ) -> tuple[bool, dict[str, Any] | None]:
     """Record a notice on a job a `reject` already restricted (nothing left to review)."""
-    return _conditional_update(
-        ddb,
-        table,
-        job_id,
-        UpdateExpression=(
-            f"SET {NoticeField.NOTICES} = list_append(if_not_exists({NoticeField.NOTICES}, "
-            ":none), :notices), updated_at = :now"
-        ),
-        ConditionExpression="#s = :complete AND user_id <> :notifier AND decision = :reject",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=_values(
-            none=[],
-            notices=[notice],
-            now=iso(now),
-            complete=Status.COMPLETE,
-            notifier=notice["notifier"],
-            reject=Decision.REJECT,
-        ),
+    update = Update().append(NoticeField.NOTICES, [notice]).set(JobAttr.UPDATED_AT, iso(now))
+    update.when(
+        update.equals(JobAttr.STATUS, Status.COMPLETE),
+        update.differs(JobAttr.USER_ID, notice["notifier"]),
+        update.equals(JobAttr.DECISION, Decision.REJECT),
     )
+    return _write(ddb, table, job_id, update)

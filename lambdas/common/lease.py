@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from common.conditional import conditional
 from common.timeutil import epoch
 
 # The idempotency table's key and TTL attribute (Powertools' schema); lease items are
@@ -37,8 +36,8 @@ class Lease:
 
 def acquire(ddb: Any, table: str, lease: Lease, now: datetime, ttl_seconds: int) -> bool:
     """Take the lease if no one holds it (or the holder's expired); True if taken."""
-    try:
-        ddb.put_item(
+    taken, _ = conditional(
+        lambda: ddb.put_item(
             TableName=table,
             Item={
                 **lease.key,
@@ -49,23 +48,18 @@ def acquire(ddb: Any, table: str, lease: Lease, now: datetime, ttl_seconds: int)
             ExpressionAttributeNames={"#k": KEY, "#e": EXPIRES},
             ExpressionAttributeValues={":now": {"N": str(epoch(now))}},
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    )
+    return taken
 
 
 def release(ddb: Any, table: str, lease: Lease) -> None:
     """Give the lease back, if still ours (an expired lease may have a new holder)."""
-    try:
-        ddb.delete_item(
+    conditional(
+        lambda: ddb.delete_item(
             TableName=table,
             Key=lease.key,
             ConditionExpression="#o = :me",
             ExpressionAttributeNames={"#o": "owner"},
             ExpressionAttributeValues={":me": {"S": lease.owner}},
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
+    )

@@ -29,7 +29,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common import dsa_rules, jobs
-from common.contract import Decision, NoticeEvent, NoticeField, ReviewState, Status
+from common.contract import Decision, JobAttr, NoticeEvent, NoticeField, ReviewState, Status
 from common.timeutil import epoch, iso
 
 MAX_EXPLANATION = 2000
@@ -130,15 +130,15 @@ def file(
 def _why_not(job: Mapping[str, Any] | None, notifier: str) -> None:
     if job is None:
         raise Refused(404, "not_found", "no such job")
-    if job.get("user_id") == notifier:
+    if job.get(JobAttr.USER_ID) == notifier:
         raise Refused(403, "own_job", "you cannot notify your own upload")
-    if job.get("status") != Status.COMPLETE:
+    if job.get(JobAttr.STATUS) != Status.COMPLETE:
         raise Refused(409, "not_decided", "the job is not decided yet; notify it once it is")
 
 
 def response(filed: Filed, job_id: str) -> dict[str, Any]:
     return {
-        "job_id": job_id,
+        JobAttr.JOB_ID: job_id,
         "notice_id": filed.notice["notice_id"],
         "state": "queued_for_review" if filed.queued else "already_restricted",
     }
@@ -155,24 +155,24 @@ def answered(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[dict[str, A
     a notice whose clock read came after the moderator's but whose write landed first is
     in the item the verdict decided, and is answered by it (a race the tests run).
     """
-    if new.get("review_state") != ReviewState.REVIEWED or not new.get(NoticeField.NOTICED):
+    if new.get(JobAttr.REVIEW_STATE) != ReviewState.REVIEWED or not new.get(NoticeField.NOTICED):
         return []
-    before = str((old.get("review") or {}).get("reviewed_at") or "")
+    before = str((old.get(JobAttr.REVIEW) or {}).get("reviewed_at") or "")
     return [n for n in new.get(NoticeField.NOTICES) or [] if str(n.get("at")) > before]
 
 
 def outcome_message(job: Mapping[str, Any], notice: Mapping[str, Any]) -> dict[str, Any]:
     """What a notifier is told: their notice, the job id, the decision; not whose job it is."""
-    decision = job.get("decision")
+    decision = job.get(JobAttr.DECISION)
     return {
         "event": NoticeEvent.NOTICE_OUTCOME,
         "notice_id": notice["notice_id"],
         "notifier": notice["notifier"],
-        "job_id": job["job_id"],
+        JobAttr.JOB_ID: job[JobAttr.JOB_ID],
         "category": notice.get("category"),
-        "decision": decision,
+        JobAttr.DECISION: decision,
         "restricted": decision == Decision.REJECT,
-        "decided_at": (job.get("review") or {}).get("reviewed_at"),
+        "decided_at": (job.get(JobAttr.REVIEW) or {}).get("reviewed_at"),
     }
 
 
@@ -185,14 +185,14 @@ def publish_outcomes(
         kwargs: dict[str, Any] = {}
         if topic_arn.endswith(".fifo"):
             kwargs = {
-                "MessageGroupId": str(job["job_id"]),
-                "MessageDeduplicationId": f"{job['job_id']}.notice.{notice['notice_id']}",
+                "MessageGroupId": str(job[JobAttr.JOB_ID]),
+                "MessageDeduplicationId": f"{job[JobAttr.JOB_ID]}.notice.{notice['notice_id']}",
             }
         out = sns.publish(
             TopicArn=topic_arn,
             Message=json.dumps(outcome_message(job, notice), separators=(",", ":")),
             MessageAttributes={
-                "job_id": {"DataType": "String", "StringValue": str(job["job_id"])},
+                JobAttr.JOB_ID: {"DataType": "String", "StringValue": str(job[JobAttr.JOB_ID])},
                 "event": {"DataType": "String", "StringValue": str(NoticeEvent.NOTICE_OUTCOME)},
                 "notifier": {"DataType": "String", "StringValue": str(notice["notifier"])},
             },
@@ -207,6 +207,6 @@ def answered_in(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     change = record.get("dynamodb") or {}
     new = jobs.deserialize(change.get("NewImage")) or {}
     old = jobs.deserialize(change.get("OldImage")) or {}
-    if old.get("review_state") != ReviewState.PENDING:
+    if old.get(JobAttr.REVIEW_STATE) != ReviewState.PENDING:
         return []
     return answered(new, old)

@@ -26,6 +26,7 @@ from common.contract import (
     AppealField,
     AppealState,
     Decision,
+    JobAttr,
     NotificationEvent,
     ReviewState,
     Status,
@@ -45,8 +46,8 @@ class Notification:
         suffix = {
             NotificationEvent.REVIEWED: "reviewed",
             NotificationEvent.APPEAL_DECIDED: "appeal",
-        }.get(self.event, self.job["status"])
-        return f"{self.job['job_id']}.{suffix}"
+        }.get(self.event, self.job[JobAttr.STATUS])
+        return f"{self.job[JobAttr.JOB_ID]}.{suffix}"
 
 
 def _images(record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -61,9 +62,9 @@ def terminal_transition(record: dict[str, Any]) -> dict[str, Any] | None:
     if record.get("eventName") not in ("MODIFY", "INSERT"):
         return None
     new, old = _images(record)
-    if not new or new.get("status") not in TERMINAL_STATUSES:
+    if not new or new.get(JobAttr.STATUS) not in TERMINAL_STATUSES:
         return None
-    if old.get("status") in TERMINAL_STATUSES:
+    if old.get(JobAttr.STATUS) in TERMINAL_STATUSES:
         return None
     return new
 
@@ -73,9 +74,9 @@ def review_transition(record: dict[str, Any]) -> dict[str, Any] | None:
     if record.get("eventName") != "MODIFY":
         return None
     new, old = _images(record)
-    if not new or new.get("review_state") != ReviewState.REVIEWED:
+    if not new or new.get(JobAttr.REVIEW_STATE) != ReviewState.REVIEWED:
         return None
-    if old.get("review_state") != ReviewState.PENDING:
+    if old.get(JobAttr.REVIEW_STATE) != ReviewState.PENDING:
         return None
     return new
 
@@ -84,9 +85,9 @@ def notification_for(record: dict[str, Any]) -> Notification | None:
     """What this stream record announces, if anything."""
     job = terminal_transition(record)
     if job is not None:
-        if job["status"] == Status.FAILED:
+        if job[JobAttr.STATUS] == Status.FAILED:
             return Notification(NotificationEvent.FAILED, job)
-        if job.get("review_state") == ReviewState.PENDING:
+        if job.get(JobAttr.REVIEW_STATE) == ReviewState.PENDING:
             return Notification(NotificationEvent.AWAITING_REVIEW, job)
         return Notification(NotificationEvent.DECIDED, job)
     job = review_transition(record)
@@ -118,24 +119,24 @@ def message_for(job: dict[str, Any], event: NotificationEvent | None = None) -> 
     (`decision`, `reviewer`, `note`, `reviewed_at`, `via`); `decision` is then the
     moderator's.
     """
-    message = {
-        "job_id": job["job_id"],
-        "user_id": job.get("user_id"),
-        "status": job["status"],
-        "decision": job.get("decision"),
-        "reasons": job.get("reasons", []),
-        "completed_at": job.get("completed_at"),
+    message: dict[str, Any] = {
+        JobAttr.JOB_ID: job[JobAttr.JOB_ID],
+        JobAttr.USER_ID: job.get(JobAttr.USER_ID),
+        JobAttr.STATUS: job[JobAttr.STATUS],
+        JobAttr.DECISION: job.get(JobAttr.DECISION),
+        JobAttr.REASONS: job.get(JobAttr.REASONS, []),
+        JobAttr.COMPLETED_AT: job.get(JobAttr.COMPLETED_AT),
     }
     if event is not None:
         message["event"] = event
-    if job.get("review_state"):
-        message["review_state"] = job["review_state"]
-    if job.get("reused_from"):
+    if job.get(JobAttr.REVIEW_STATE):
+        message[JobAttr.REVIEW_STATE] = job[JobAttr.REVIEW_STATE]
+    if job.get(JobAttr.REUSED_FROM):
         # Not whose job it came from: that is another user's (operators see it on the record).
         message["verdict_reused"] = True
     if event is NotificationEvent.REVIEWED:
-        message["automatic_decision"] = job.get("automatic_decision")
-        message["review"] = job.get("review")
+        message[JobAttr.AUTOMATIC_DECISION] = job.get(JobAttr.AUTOMATIC_DECISION)
+        message[JobAttr.REVIEW] = job.get(JobAttr.REVIEW)
     if event is NotificationEvent.APPEAL_DECIDED:
         # The outcome and the decisions before and after it; who decided stays internal.
         appeal = job.get(AppealField.APPEAL) or {}
@@ -158,15 +159,15 @@ def publish(sns: Any, topic_arn: str, note: Notification) -> str:
     kwargs: dict[str, Any] = {}
     if topic_arn.endswith(".fifo"):
         kwargs = {
-            "MessageGroupId": job["job_id"],
+            "MessageGroupId": job[JobAttr.JOB_ID],
             "MessageDeduplicationId": note.deduplication_id,
         }
     out = sns.publish(
         TopicArn=topic_arn,
         Message=json.dumps(message_for(job, note.event), separators=(",", ":")),
         MessageAttributes={
-            "job_id": {"DataType": "String", "StringValue": job["job_id"]},
-            "status": {"DataType": "String", "StringValue": job["status"]},
+            JobAttr.JOB_ID: {"DataType": "String", "StringValue": job[JobAttr.JOB_ID]},
+            JobAttr.STATUS: {"DataType": "String", "StringValue": job[JobAttr.STATUS]},
             "event": {"DataType": "String", "StringValue": str(note.event)},
         },
         **kwargs,
@@ -191,7 +192,7 @@ def publish_content(
     (`CopySourceIfMatch`), so a changed object raises `originals.ImageChanged` and is
     never published.
     """
-    if job.get("status") != Status.COMPLETE or job.get("decision") != Decision.APPROVE:
+    if job.get(JobAttr.STATUS) != Status.COMPLETE or job.get(JobAttr.DECISION) != Decision.APPROVE:
         return False
     etag = job.get(IMAGE_ETAG)
     try:
@@ -213,10 +214,10 @@ def _copy(
 ) -> None:
     s3.copy_object(
         Bucket=content_bucket,
-        Key=f"content/{job['job_id']}",
+        Key=f"content/{job[JobAttr.JOB_ID]}",
         CopySource={"Bucket": source_bucket, "Key": job[IMAGE_KEY]},
         **({"CopySourceIfMatch": etag} if etag else {}),
-        ContentType=job.get("content_type", "application/octet-stream"),
+        ContentType=job.get(JobAttr.CONTENT_TYPE, "application/octet-stream"),
         MetadataDirective="REPLACE",
         CacheControl=f"private, max-age={int(max_age)}, immutable",
     )

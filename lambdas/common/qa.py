@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from common import claims, jobs
-from common.contract import VERDICTS, Decision, QaField, QaState, WorkQueue
+from common.contract import VERDICTS, Decision, JobAttr, QaField, QaState, WorkQueue
 from common.review import MAX_NOTE_CHARS, OWN_UPLOAD, Refused
 
 SOURCE_RULES = "rules"
@@ -78,7 +78,7 @@ def sample_verdict(
 def parse_decision(body: bytes) -> tuple[Decision, str]:
     """`{"decision": "approve" | "reject", "note": "..."}`."""
     doc = claims.json_object(body, {"decision", "note"}, '{"decision": "approve" | "reject"}')
-    decision = doc.get("decision")
+    decision = doc.get(JobAttr.DECISION)
     if decision not in VERDICTS:
         raise Refused(
             400,
@@ -103,7 +103,7 @@ def _refusal(
         return Refused(409, "qa_decided", f"job {job_id} was checked already")
     if state != QaState.PENDING:
         return Refused(409, "not_in_qa", f"job {job_id} is not in the QA queue")
-    if job.get("user_id") == moderator:
+    if job.get(JobAttr.USER_ID) == moderator:
         return Refused(403, OWN_UPLOAD, f"job {job_id} is your own upload")
     if (job.get(QaField.QA) or {}).get("original_reviewer") == moderator:
         return Refused(403, "own_review", f"you decided job {job_id}: another moderator checks it")
@@ -124,7 +124,7 @@ def decide(
         raise refused
     assert job is not None
     original = str((job.get(QaField.QA) or {}).get("original"))
-    decided = {"decision": decision, "note": note, "agrees": agrees(original, decision)}
+    decided = {JobAttr.DECISION: decision, "note": note, "agrees": agrees(original, decision)}
     won, item = jobs.decide_qa(ddb, table, job_id, moderator, decided, now)
     if not won:
         raise _refusal(item, job_id, moderator, now) or Refused(

@@ -7,7 +7,8 @@ it in the jobs table's review index (`REVIEW_INDEX`, hash `review_state`, range
 
 - `list_queue`: the `pending` partition of the index, oldest first, one Query per page
   (no GetItem per job: the index holds the whole item), with a cursor for the next page;
-- `record_verdict`: one conditional UpdateItem, only while the job is still `pending`.
+- `record_verdict`: one conditional UpdateItem (`jobs.record_review`), only while the
+  job is still `pending`.
   It keeps the rules' decision (`automatic_decision`) and reasons, sets `decision` to the
   moderator's, adds `review: {decision, reviewer, note, reviewed_at, via}` and moves
   `review_state` to `reviewed`. A second verdict fails the condition and changes
@@ -36,20 +37,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
-
 from common import jobs, verdicts
 from common.contract import (
     GROUPS_CLAIM,
     REVIEW_INDEX,
     VERDICTS,
     Decision,
+    JobAttr,
+    ReviewField,
     ReviewState,
     Status,
-    WorkQueue,
 )
-from common.timeutil import epoch, iso, parse_iso
+from common.timeutil import iso, parse_iso
 
 MAX_NOTE_CHARS = 2000
 DEFAULT_PAGE = 25
@@ -61,9 +60,7 @@ BACKLOG_CAP = 200
 VIA_API = "api"
 VIA_DASHBOARD = "dashboard"
 _MAX_CURSOR_CHARS = 512
-_VERDICT_FIELDS = {"decision", "note"}
-
-_ser = TypeSerializer()
+_VERDICT_FIELDS = {ReviewField.DECISION, ReviewField.NOTE}
 
 
 class Refused(Exception):
@@ -125,7 +122,7 @@ OWN_UPLOAD = "own_upload"
 
 def is_own_upload(job: Mapping[str, Any], identities: Iterable[str]) -> bool:
     """Whether the job was uploaded by the person acting (any of their `identities`)."""
-    owner = job.get("user_id")
+    owner = job.get(JobAttr.USER_ID)
     return isinstance(owner, str) and bool(owner) and owner in set(identities)
 
 
@@ -133,10 +130,10 @@ def owner_of(ddb: Any, table: str, job_id: str) -> str | None:
     """The job's uploader (`user_id`, set at creation and never changed), or None."""
     out = ddb.get_item(
         TableName=table,
-        Key={"job_id": {"S": job_id}},
-        ProjectionExpression="user_id",
+        Key={JobAttr.JOB_ID: {"S": job_id}},
+        ProjectionExpression=str(JobAttr.USER_ID),
     )
-    owner = (out.get("Item") or {}).get("user_id", {}).get("S")
+    owner = (out.get("Item") or {}).get(JobAttr.USER_ID, {}).get("S")
     return owner if isinstance(owner, str) else None
 
 
@@ -148,7 +145,7 @@ def authorize_verdict(ddb: Any, table: str, job_id: str, identities: Iterable[st
     job passes here and is refused 404 by the verdict write.
     """
     owner = owner_of(ddb, table, job_id)
-    if is_own_upload({"user_id": owner}, identities):
+    if is_own_upload({JobAttr.USER_ID: owner}, identities):
         raise Refused(
             403,
             OWN_UPLOAD,
@@ -165,12 +162,14 @@ def queued(decision: str, queue_warn: bool) -> bool:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ModeratorVerdict:
+    """A moderator's verdict as the request gives it (`parse_verdict`)."""
+
     decision: Decision
     note: str = ""
 
 
-def parse_verdict(body: bytes) -> Verdict:
+def parse_verdict(body: bytes) -> ModeratorVerdict:
     """`{"decision": "approve" | "reject", "note": "..."}`; anything else is Refused (400)."""
     if not body.strip():
         raise Refused(400, "empty_body", 'send {"decision": "approve" | "reject", "note": "..."}')
@@ -188,7 +187,7 @@ def parse_verdict(body: bytes) -> Verdict:
             f"unknown field(s) {', '.join(unknown)}: only decision and note "
             "(the reviewer is the signed-in user)",
         )
-    decision = doc.get("decision")
+    decision = doc.get(ReviewField.DECISION)
     if decision not in VERDICTS:
         raise Refused(
             400,
@@ -206,7 +205,7 @@ def parse_verdict(body: bytes) -> Verdict:
             "invalid_request",
             f"note is {len(note)} characters; at most {MAX_NOTE_CHARS}",
         )
-    return Verdict(Decision(decision), note)
+    return ModeratorVerdict(Decision(decision), note)
 
 
 def parse_limit(raw: str | None) -> int:
@@ -225,7 +224,7 @@ def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     """The next page's cursor: the index position after the page (job id and time)."""
     if not last_key:
         return None
-    doc = {"j": last_key["job_id"]["S"], "c": last_key["completed_at"]["S"]}
+    doc = {"j": last_key[JobAttr.JOB_ID]["S"], "c": last_key[JobAttr.COMPLETED_AT]["S"]}
     raw = json.dumps(doc, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -252,9 +251,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     ):
         raise refused
     return {
-        "job_id": {"S": doc["j"]},
-        "review_state": {"S": ReviewState.PENDING},
-        "completed_at": {"S": doc["c"]},
+        JobAttr.JOB_ID: {"S": doc["j"]},
+        JobAttr.REVIEW_STATE: {"S": ReviewState.PENDING},
+        JobAttr.COMPLETED_AT: {"S": doc["c"]},
     }
 
 
@@ -280,7 +279,7 @@ def _query_partition(
     kwargs: dict[str, Any] = {
         "TableName": table,
         "IndexName": REVIEW_INDEX,
-        "KeyConditionExpression": "review_state = :state",
+        "KeyConditionExpression": f"{JobAttr.REVIEW_STATE} = :state",
         "ExpressionAttributeValues": {":state": {"S": str(state)}},
         "ScanIndexForward": oldest_first,
         "Limit": limit,
@@ -322,8 +321,8 @@ def list_queue(
     items = []
     for job in records:
         item = queue_item(job, now, (reviewer,) if reviewer else ())
-        if image_url is not None and job.get("image_key"):
-            item["image_url"] = image_url(str(job["image_key"]))
+        if image_url is not None and job.get(JobAttr.IMAGE_KEY):
+            item["image_url"] = image_url(str(job[JobAttr.IMAGE_KEY]))
         items.append(item)
     return QueuePage(items, next_cursor)
 
@@ -335,7 +334,7 @@ def recent_verdicts(ddb: Any, table: str, limit: int = 50) -> list[dict[str, Any
 
 
 def _age_seconds(job: Mapping[str, Any], now: datetime) -> float | None:
-    completed = job.get("completed_at")
+    completed = job.get(JobAttr.COMPLETED_AT)
     if not isinstance(completed, str):
         return None
     try:
@@ -344,7 +343,7 @@ def _age_seconds(job: Mapping[str, Any], now: datetime) -> float | None:
         return None
 
 
-def results_of(job: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def recorded_results(job: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Every analysis result on the job (`<branch>_result` attributes), by branch name."""
     return {
         name.removesuffix("_result"): value
@@ -367,7 +366,7 @@ def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, 
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             scores[key] = float(value)
 
-    for branch, result in sorted(results_of(job).items()):
+    for branch, result in sorted(recorded_results(job).items()):
         for lab in result.get("labels") or []:
             if isinstance(lab, dict) and lab.get("name"):
                 for name in (lab.get("top_level"), lab.get("name")):
@@ -378,7 +377,7 @@ def categories_and_scores(job: Mapping[str, Any]) -> tuple[list[str], dict[str, 
             if isinstance(sig, dict) and isinstance(sig.get("category"), str):
                 categories.setdefault(sig["category"])
                 score(f"{branch}:{sig['category']}", sig.get("score"))
-        for cat in result.get("categories") or []:
+        for cat in result.get("categories") or []:  # not a job attribute: a result's
             if isinstance(cat, dict) and isinstance(cat.get("category"), str):
                 categories.setdefault(cat["category"])
                 score(f"{branch}:{cat['category']}", cat.get("score"))
@@ -398,25 +397,25 @@ def queue_item(
     `own_upload` when one of `identities` (the person looking) uploaded it."""
     categories, scores = categories_and_scores(job)
     return {
-        "job_id": job.get("job_id"),
-        "user_id": job.get("user_id"),
-        "created_at": job.get("created_at"),
-        "completed_at": job.get("completed_at"),
+        JobAttr.JOB_ID: job.get(JobAttr.JOB_ID),
+        JobAttr.USER_ID: job.get(JobAttr.USER_ID),
+        JobAttr.CREATED_AT: job.get(JobAttr.CREATED_AT),
+        JobAttr.COMPLETED_AT: job.get(JobAttr.COMPLETED_AT),
         "age_seconds": _age_seconds(job, now),
-        "decision": job.get("decision"),
-        "reasons": list(job.get("reasons") or []),
-        "categories": categories,
+        JobAttr.DECISION: job.get(JobAttr.DECISION),
+        JobAttr.REASONS: list(job.get(JobAttr.REASONS) or []),
+        "categories": categories,  # not a job attribute: the results' category names
         "scores": scores,
         "text": _text_read(job),
-        "image_key": job.get("image_key"),
-        "content_type": job.get("content_type"),
+        JobAttr.IMAGE_KEY: job.get(JobAttr.IMAGE_KEY),
+        JobAttr.CONTENT_TYPE: job.get(JobAttr.CONTENT_TYPE),
         "own_upload": is_own_upload(job, identities),
     }
 
 
 def _text_read(job: Mapping[str, Any]) -> str | None:
     """The text the OCR branch read (already truncated by it), so a reviewer sees why."""
-    text = (job.get("text_result") or {}).get("text")
+    text = (job.get(JobAttr.TEXT_RESULT) or {}).get("text")
     return text if isinstance(text, str) and text else None
 
 
@@ -442,7 +441,7 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
         table,
         ReviewState.PENDING,
         limit=cap,
-        ProjectionExpression="job_id, completed_at",
+        ProjectionExpression=f"{JobAttr.JOB_ID}, {JobAttr.COMPLETED_AT}",
         ReturnConsumedCapacity="TOTAL",
     )
     items = [jobs.deserialize(raw) or {} for raw in page.get("Items", [])]
@@ -453,7 +452,7 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
         # More may wait: the cap was reached, or the page stopped at DynamoDB's 1 MB.
         at_least=bool(page.get("LastEvaluatedKey")),
         oldest_age_seconds=_age_seconds(oldest, now) if oldest else None,
-        oldest_job_id=oldest.get("job_id") if oldest else None,
+        oldest_job_id=oldest.get(JobAttr.JOB_ID) if oldest else None,
         consumed_read_units=float(consumed) if isinstance(consumed, (int, float)) else None,
     )
 
@@ -461,15 +460,11 @@ def queue_stats(ddb: Any, table: str, now: datetime, cap: int = BACKLOG_CAP) -> 
 # --- the verdict -----------------------------------------------------------------------
 
 
-def _value(v: Any) -> Any:
-    return _ser.serialize(jobs.to_dynamo(v))
-
-
 def record_verdict(
     ddb: Any,
     table: str,
     job_id: str,
-    verdict: Verdict,
+    verdict: ModeratorVerdict,
     reviewer: str,
     now: datetime,
     via: str = VIA_API,
@@ -485,43 +480,19 @@ def record_verdict(
     decided already (a race, or a retried request), 409 `not_awaiting_review` for a job
     that never went to review; in each case nothing was written.
     """
-    review = {
-        "decision": verdict.decision,
-        "reviewer": reviewer,
-        "note": verdict.note,
-        "reviewed_at": iso(now),
-        "via": via,
+    review: dict[str, Any] = {
+        ReviewField.DECISION: verdict.decision,
+        ReviewField.REVIEWER: reviewer,
+        ReviewField.NOTE: verdict.note,
+        ReviewField.REVIEWED_AT: iso(now),
+        ReviewField.VIA: via,
     }
-    claim, claim_names = jobs.claim_condition(WorkQueue.REVIEW)
-    try:
-        out = ddb.update_item(
-            TableName=table,
-            Key={"job_id": {"S": job_id}},
-            UpdateExpression=(
-                "SET review_state = :reviewed, automatic_decision = decision, "
-                "decision = :verdict, review = :review, updated_at = :now"
-            ),
-            ConditionExpression=f"review_state = :pending AND #s = :complete AND {claim}",
-            ExpressionAttributeNames={"#s": "status", **claim_names},
-            ExpressionAttributeValues={
-                # Claims: not while another moderator holds the job (common/claims.py).
-                ":me": _value(reviewer),
-                ":epoch": _value(epoch(now)),
-                ":reviewed": _value(ReviewState.REVIEWED),
-                ":pending": _value(ReviewState.PENDING),
-                ":complete": _value(Status.COMPLETE),
-                ":verdict": _value(verdict.decision),
-                ":review": _value(review),
-                ":now": _value(iso(now)),
-            },
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        raise _why_not(job_id, exc, now) from None
-    job = jobs.deserialize(out.get("Attributes")) or {}
+    won, after = jobs.record_review(
+        ddb, table, job_id, verdict.decision, review, now, moderator=reviewer
+    )
+    if not won:
+        raise _why_not(job_id, after)
+    job = after or {}
     if verdict_store is not None and job.get(verdicts.KEY):
         table_name, ttl_days = verdict_store
         verdicts.store_moderator(
@@ -530,12 +501,14 @@ def record_verdict(
     return job
 
 
-def _why_not(job_id: str, exc: ClientError, now: datetime) -> Refused:
-    raw = exc.response.get("Item")
-    job = jobs.deserialize(raw) if isinstance(raw, dict) else None
+def _why_not(job_id: str, job: dict[str, Any] | None) -> Refused:
+    """Why a verdict was refused, from the job as the failed condition found it."""
     if job is None:
         return Refused(404, "not_found", "no such job")
-    if job.get("review_state") == ReviewState.PENDING and job.get("status") == Status.COMPLETE:
+    if (
+        job.get(JobAttr.REVIEW_STATE) == ReviewState.PENDING
+        and job.get(JobAttr.STATUS) == Status.COMPLETE
+    ):
         # Still pending and complete: the claim condition is what failed.
         return Refused(
             409,
@@ -543,17 +516,17 @@ def _why_not(job_id: str, exc: ClientError, now: datetime) -> Refused:
             f"job {job_id} is claimed by another moderator; claim another item "
             "(POST /reviews/claim)",
         )
-    if job.get("review_state") == ReviewState.REVIEWED:
-        done = job.get("review") or {}
+    if job.get(JobAttr.REVIEW_STATE) == ReviewState.REVIEWED:
+        done = job.get(JobAttr.REVIEW) or {}
         return Refused(
             409,
             "already_reviewed",
-            f"job {job_id} was already reviewed: {done.get('decision')} at "
+            f"job {job_id} was already reviewed: {done.get(ReviewField.DECISION)} at "
             f"{done.get('reviewed_at')}; nothing was changed",
         )
     return Refused(
         409,
         "not_awaiting_review",
-        f"job {job_id} is not awaiting review (status {job.get('status')}, "
-        f"decision {job.get('decision')})",
+        f"job {job_id} is not awaiting review (status {job.get(JobAttr.STATUS)}, "
+        f"decision {job.get(JobAttr.DECISION)})",
     )

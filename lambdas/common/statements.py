@@ -37,6 +37,7 @@ from common.contract import (
     AppealField,
     AppealOutcome,
     Decision,
+    JobAttr,
     NoticeField,
     NotificationEvent,
     StatementField,
@@ -111,7 +112,7 @@ class Config:
     def from_dict(cls, doc: Mapping[str, Any]) -> Config:
         """From the `dsa` section the program bakes into a function's package."""
         mappings = dict(DEFAULT_MAPPINGS)
-        for name, m in (doc.get("categories") or {}).items():
+        for name, m in (doc.get(JobAttr.CATEGORIES) or {}).items():
             base = mappings.get(name, DEFAULT_MAPPINGS["*"])
             mappings[name] = CategoryMapping(
                 category=m.get("category", base.category),
@@ -168,7 +169,7 @@ def source_for(event: NotificationEvent, job: Mapping[str, Any]) -> Source | Non
 
 
 def _severity(finding: Mapping[str, Any]) -> tuple[int, float]:
-    order = {"reject": 3, "review": 2, "warn": 1, "info": 0}
+    order = {"reject": 3, JobAttr.REVIEW: 2, "warn": 1, "info": 0}
     score = float(finding.get("score") or 0)
     # Rekognition scores are 0-100, the models' 0-1: compare on one scale.
     if finding.get("source") == "rekognition":
@@ -177,7 +178,7 @@ def _severity(finding: Mapping[str, Any]) -> tuple[int, float]:
 
 
 def _findings(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    found = [f for f in (job.get("categories") or []) if isinstance(f, Mapping)]
+    found = [f for f in (job.get(JobAttr.CATEGORIES) or []) if isinstance(f, Mapping)]
     return sorted((f for f in found if f.get("effect") != "info"), key=_severity, reverse=True)
 
 
@@ -206,7 +207,7 @@ def _facts(
         )
     elif source is Source.REVIEW:
         parts.append(
-            f"The automated decision was {job.get('automatic_decision')}; a moderator reviewed "
+            f"The automated decision was {job.get(JobAttr.AUTOMATIC_DECISION)}; a moderator reviewed "
             "the image."
         )
     elif source is Source.APPEAL:
@@ -222,7 +223,7 @@ def _automation(job: Mapping[str, Any], source: Source, decision: str) -> tuple[
     if source is Source.RULES:
         return "Yes", dsa_rules.AUTOMATED_DECISION_FULLY
     detected = "Yes" if _findings(job) else "No"
-    if source is Source.REVIEW and job.get("automatic_decision") == decision:
+    if source is Source.REVIEW and job.get(JobAttr.AUTOMATIC_DECISION) == decision:
         return detected, dsa_rules.AUTOMATED_DECISION_PARTIALLY
     if source is Source.NOTICE:
         return "No", dsa_rules.AUTOMATED_DECISION_NOT_AUTOMATED
@@ -233,10 +234,10 @@ def _decided_at(job: Mapping[str, Any], source: Source, decided_at: str | None) 
     if decided_at:
         return decided_at
     if source in (Source.REVIEW, Source.NOTICE):
-        return (job.get("review") or {}).get("reviewed_at") or job.get("updated_at")
+        return (job.get(JobAttr.REVIEW) or {}).get("reviewed_at") or job.get(JobAttr.UPDATED_AT)
     if source is Source.APPEAL:
-        return (job.get(AppealField.APPEAL) or {}).get("decided_at") or job.get("updated_at")
-    return job.get("completed_at") or job.get("updated_at")
+        return (job.get(AppealField.APPEAL) or {}).get("decided_at") or job.get(JobAttr.UPDATED_AT)
+    return job.get(JobAttr.COMPLETED_AT) or job.get(JobAttr.UPDATED_AT)
 
 
 def statement_for(
@@ -257,7 +258,7 @@ def statement_for(
     Raises ValueError for a decision that restricts nothing.
     """
     source = Source(source)
-    decision = str(decision or job.get("decision") or "")
+    decision = str(decision or job.get(JobAttr.DECISION) or "")
     if not restricts(decision, config):
         raise ValueError(f"decision {decision!r} restricts nothing: no statement of reasons")
     findings = _findings(job)
@@ -286,10 +287,10 @@ def statement_for(
             if top.ground == GROUND_ILLEGAL
             else dsa_rules.GROUND_INCOMPATIBLE
         ),
-        "content_type": ["CONTENT_TYPE_IMAGE"],
+        JobAttr.CONTENT_TYPE: ["CONTENT_TYPE_IMAGE"],
         "category": top.category,
         "territorial_scope": list(config.territorial_scope),
-        "content_date": _day(job.get("created_at")),
+        "content_date": _day(job.get(JobAttr.CREATED_AT)),
         "application_date": _day(_decided_at(job, source, decided_at)),
         "decision_facts": _facts(job, findings, source, decision),
         "source_type": (
@@ -297,7 +298,7 @@ def statement_for(
         ),
         "automated_detection": detection,
         "automated_decision": automated,
-        "puid": puid or str(job["job_id"]),
+        "puid": puid or str(job[JobAttr.JOB_ID]),
     }
     if top.ground == GROUND_ILLEGAL:
         statement["illegal_content_legal_ground"] = top.clause
@@ -318,7 +319,7 @@ def statement_for(
 
 
 def text_read(job: Mapping[str, Any]) -> str | None:
-    text = (job.get("text_result") or {}).get("text")
+    text = (job.get(JobAttr.TEXT_RESULT) or {}).get("text")
     return text if isinstance(text, str) and text.strip() else None
 
 
@@ -342,7 +343,7 @@ def record_for(
     """The item kept for a statement: keyed by puid; the job id and day for the indexes."""
     return {
         StatementField.PUID: statement["puid"],
-        StatementField.JOB_ID: str(job["job_id"]),
+        StatementField.JOB_ID: str(job[JobAttr.JOB_ID]),
         StatementField.SOURCE: str(source),
         StatementField.DAY: str(statement["application_date"]),
         StatementField.CREATED_AT: iso(now),
@@ -370,10 +371,10 @@ def puid_for(job: Mapping[str, Any], source: Source) -> str:
     on the same job (a notice's verdict after a `warn` label, an appeal's outcome) gets
     `<job id>-<source>` (the API refuses a puid used before)."""
     if source is Source.APPEAL:
-        return f"{job['job_id']}-appeal"
-    if source is Source.NOTICE and job.get("automatic_decision") == Decision.WARN:
-        return f"{job['job_id']}-notice"
-    return str(job["job_id"])
+        return f"{job[JobAttr.JOB_ID]}-appeal"
+    if source is Source.NOTICE and job.get(JobAttr.AUTOMATIC_DECISION) == Decision.WARN:
+        return f"{job[JobAttr.JOB_ID]}-notice"
+    return str(job[JobAttr.JOB_ID])
 
 
 def record_decision(
@@ -390,7 +391,7 @@ def record_decision(
     replay finds it already stored).
     """
     source = source_for(event, job)
-    if source is None or not restricts(job.get("decision"), config):
+    if source is None or not restricts(job.get(JobAttr.DECISION), config):
         return None
     statement = statement_for(
         job,
@@ -403,7 +404,7 @@ def record_decision(
     if errors:
         # A mapping the settings let through but the API would refuse: fail loudly (the
         # stream record is retried, then lands in the notifier's failure destination).
-        raise ValueError(f"statement for {job['job_id']} is invalid: {'; '.join(errors)}")
+        raise ValueError(f"statement for {job[JobAttr.JOB_ID]} is invalid: {'; '.join(errors)}")
     return statement if store(ddb, table, record_for(job, statement, source, now)) else None
 
 
@@ -412,7 +413,7 @@ def for_job(ddb: Any, table: str, job_id: str) -> list[dict[str, Any]]:
     out = ddb.query(
         TableName=table,
         IndexName=STATEMENTS_JOB_INDEX,
-        KeyConditionExpression="job_id = :j",
+        KeyConditionExpression=f"{StatementField.JOB_ID} = :j",
         ExpressionAttributeValues={":j": {"S": job_id}},
     )
     items = [jobs.deserialize(i) or {} for i in out.get("Items", [])]
@@ -427,17 +428,17 @@ def owner_view(
     appeals, the out-of-court and judicial routes as the operator wrote them."""
     ordered = sorted(items, key=lambda i: str(i.get(StatementField.CREATED_AT)), reverse=True)
     return {
-        "job_id": job["job_id"],
+        JobAttr.JOB_ID: job[JobAttr.JOB_ID],
         "statement": ordered[0][StatementField.STATEMENT] if ordered else None,
         "statements": [
             {
                 "source": i.get(StatementField.SOURCE),
-                "created_at": i.get(StatementField.CREATED_AT),
+                JobAttr.CREATED_AT: i.get(StatementField.CREATED_AT),
                 "statement": i.get(StatementField.STATEMENT),
             }
             for i in ordered
         ],
-        "redress": config.redress.as_dict(str(job["job_id"])),
+        "redress": config.redress.as_dict(str(job[JobAttr.JOB_ID])),
     }
 
 
@@ -460,9 +461,9 @@ def export_period(ddb: Any, table: str, start: date, end: date) -> Iterator[dict
                 item = jobs.deserialize(raw) or {}
                 yield {
                     "puid": item.get(StatementField.PUID),
-                    "job_id": item.get(StatementField.JOB_ID),
+                    JobAttr.JOB_ID: item.get(StatementField.JOB_ID),
                     "source": item.get(StatementField.SOURCE),
-                    "created_at": item.get(StatementField.CREATED_AT),
+                    JobAttr.CREATED_AT: item.get(StatementField.CREATED_AT),
                     "statement": item.get(StatementField.STATEMENT),
                 }
             if not out.get("LastEvaluatedKey"):

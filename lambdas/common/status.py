@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common import disclosure
-from common.contract import Decision, Status
+from common.contract import Decision, JobAttr, Status
 
 
 def valid_job_id(job_id: str | None) -> bool:
@@ -30,7 +30,7 @@ def job_for_caller(
     if job_id is None or not valid_job_id(job_id):
         return None
     job = load(job_id)
-    if job is None or job.get("user_id") != user_id:
+    if job is None or job.get(JobAttr.USER_ID) != user_id:
         return None
     return disclosure.owner_view(job)
 
@@ -38,8 +38,8 @@ def job_for_caller(
 def with_content_url(view: dict[str, Any], cdn_base: str | None) -> dict[str, Any]:
     if (
         cdn_base
-        and view.get("status") == Status.COMPLETE
-        and view.get("decision") == Decision.APPROVE
+        and view.get(JobAttr.STATUS) == Status.COMPLETE
+        and view.get(JobAttr.DECISION) == Decision.APPROVE
     ):
-        return {**view, "content_url": f"{cdn_base.rstrip('/')}/content/{view['job_id']}"}
+        return {**view, "content_url": f"{cdn_base.rstrip('/')}/content/{view[JobAttr.JOB_ID]}"}
     return view

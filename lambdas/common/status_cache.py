@@ -39,7 +39,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from common import disclosure, env
-from common.contract import TERMINAL_STATUSES, AppealField, AppealState, Env, Metric, ReviewState
+from common.contract import (
+    TERMINAL_STATUSES,
+    AppealField,
+    AppealState,
+    Env,
+    JobAttr,
+    Metric,
+    ReviewState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +93,12 @@ def appeal_pending(job: dict[str, Any]) -> bool:
 def ttl_for(job: dict[str, Any], terminal_ttl: float, active_ttl: float, now: float) -> float:
     """How long (s) a job read at `now` may be served from a cache."""
     if (
-        job.get("status") in TERMINAL_STATUSES
-        and job.get("review_state") != ReviewState.PENDING
+        job.get(JobAttr.STATUS) in TERMINAL_STATUSES
+        and job.get(JobAttr.REVIEW_STATE) != ReviewState.PENDING
         and not appeal_pending(job)
     ):
         ttl = terminal_ttl
-        expires = job.get("expires_at")
+        expires = job.get(JobAttr.EXPIRES_AT)
         if isinstance(expires, (int, float)):
             # DynamoDB's TTL deletes the item then; the cache should not outlive it.
             ttl = min(ttl, float(expires) - now)
@@ -204,7 +212,7 @@ class RemoteCache:
             return None
         try:
             doc = json.loads(raw)
-            return Entry(job=doc["job"], expires_at=float(doc["expires_at"]))
+            return Entry(job=doc["job"], expires_at=float(doc["expires_at"]))  # not a job attribute
         except (ValueError, KeyError, TypeError) as exc:
             raise RemoteCacheError(f"unreadable cache entry for {job_id}: {exc!r}") from exc
 
@@ -213,7 +221,8 @@ class RemoteCache:
         if ttl_ms <= 0:
             return
         payload = json.dumps(
-            {"job": entry.job, "expires_at": entry.expires_at}, separators=(",", ":")
+            {"job": entry.job, "expires_at": entry.expires_at},  # not a job attribute
+            separators=(",", ":"),
         )
         try:
             self._redis().set(KEY_PREFIX + job_id, payload, px=ttl_ms)

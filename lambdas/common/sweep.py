@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common import jobs
-from common.contract import Status
+from common.contract import JobAttr, Status
 
 
 @dataclass
@@ -36,7 +36,7 @@ class SweepReport:
 def reason_from_record(record: dict[str, Any]) -> tuple[str, str]:
     """(job_id, reason) from a Lambda on-failure destination record."""
     payload = record.get("requestPayload") or {}
-    job_id = payload.get("job_id")
+    job_id = payload.get(JobAttr.JOB_ID)
     if not isinstance(job_id, str):
         raise ValueError("destination record has no requestPayload.job_id")
     context = record.get("requestContext") or {}
@@ -101,7 +101,7 @@ def fail_overdue(
             won, _ = jobs.fail_job(
                 ddb,
                 table,
-                job["job_id"],
+                job[JobAttr.JOB_ID],
                 f"deadline exceeded: still {status} after {deadline_seconds} s",
                 now,
             )

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common import images, jobs, originals
-from common.contract import Status
+from common.contract import JobAttr, Status
 from common.images import Rejection
 from common.originals import incoming_key, original_key, precondition_failed
 
@@ -59,8 +59,8 @@ def accepted(
     job_id: str, extra: dict[str, Any] | None = None, status: str = Status.PENDING
 ) -> dict[str, Any]:
     return {
-        "job_id": job_id,
-        "status": status,
+        JobAttr.JOB_ID: job_id,
+        JobAttr.STATUS: status,
         "status_url": f"/jobs/{job_id}",
         **(extra or {}),
     }
@@ -73,9 +73,9 @@ def content_sha256(data: bytes) -> str:
 
 def enqueue(deps: UploadDeps, job_id: str, sha256: str | None = None) -> None:
     """Queue the job; the content hash rides along so the dispatcher needs no read."""
-    message: dict[str, str] = {"job_id": job_id}
+    message: dict[str, str] = {JobAttr.JOB_ID: job_id}
     if sha256:
-        message["content_sha256"] = sha256
+        message[JobAttr.CONTENT_SHA256] = sha256
     deps.sqs.send_message(QueueUrl=deps.queue_url, MessageBody=json.dumps(message))
 
 
@@ -148,19 +148,22 @@ def accept_inline(
         content_sha256=content_sha256(data),
         image_etag=etag,
     )
-    job["request_digest"] = digest
+    job[JobAttr.REQUEST_DIGEST] = digest
     created = False
     try:
         existing = jobs.create_job(deps.ddb, deps.table, job)
         created = existing is None
         if existing is not None:
-            if existing.get("user_id") != user_id or existing.get("request_digest") != digest:
+            if (
+                existing.get(JobAttr.USER_ID) != user_id
+                or existing.get(JobAttr.REQUEST_DIGEST) != digest
+            ):
                 if wrote_object:
                     deps.s3.delete_object(Bucket=deps.bucket, Key=key)
                 raise _reused()
-            if existing.get("status") != Status.PENDING:
+            if existing.get(JobAttr.STATUS) != Status.PENDING:
                 return accepted(job_id)
-        enqueue(deps, job_id, job["content_sha256"])
+        enqueue(deps, job_id, job[JobAttr.CONTENT_SHA256])
     except Rejection:
         raise
     except Exception as exc:
@@ -184,8 +187,8 @@ def parse_presign_request(data: bytes) -> tuple[str, int]:
         raise Rejection(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(req, dict):
         raise Rejection(400, "invalid_request", 'send {"content_type": ..., "size_bytes": ...}')
-    content_type = images.normalize_type(req.get("content_type"))
-    size = req.get("size_bytes")
+    content_type = images.normalize_type(req.get(JobAttr.CONTENT_TYPE))
+    size = req.get(JobAttr.SIZE_BYTES)
     if isinstance(size, bool) or not isinstance(size, int):
         raise Rejection(400, "invalid_request", "size_bytes must be an integer")
     return content_type, size
@@ -193,8 +196,8 @@ def parse_presign_request(data: bytes) -> tuple[str, int]:
 
 def awaiting_bytes(job: dict[str, Any]) -> bool:
     """Whether a job is waiting for its presigned upload (the only time it gets a URL)."""
-    return job.get("status") == Status.PENDING and job.get("image_key") == incoming_key(
-        str(job.get("job_id"))
+    return job.get(JobAttr.STATUS) == Status.PENDING and job.get(JobAttr.IMAGE_KEY) == incoming_key(
+        str(job.get(JobAttr.JOB_ID))
     )
 
 
@@ -223,16 +226,16 @@ def presign(
         now=now,
         retention_days=deps.retention_days,
     )
-    job["request_digest"] = request_digest("application/json", data)
+    job[JobAttr.REQUEST_DIGEST] = request_digest("application/json", data)
     existing = jobs.create_job(deps.ddb, deps.table, job)
     if existing is not None:
         if (
-            existing.get("user_id") != user_id
-            or existing.get("request_digest") != job["request_digest"]
+            existing.get(JobAttr.USER_ID) != user_id
+            or existing.get(JobAttr.REQUEST_DIGEST) != job[JobAttr.REQUEST_DIGEST]
         ):
             raise _reused()
         if not awaiting_bytes(existing):
-            return accepted(job_id, status=str(existing.get("status")))
+            return accepted(job_id, status=str(existing.get(JobAttr.STATUS)))
     url = deps.presigner.generate_presigned_url(
         "put_object",
         Params={
@@ -309,11 +312,11 @@ def ingest_object(deps: UploadDeps, key: str, now: datetime) -> str:
     if not won:
         if item is None:
             return "ignored: no such job"
-        resumed = item.get("image_key") == kept and originals.etag_matches(
-            item.get("image_etag"), kept_etag
+        resumed = item.get(JobAttr.IMAGE_KEY) == kept and originals.etag_matches(
+            item.get(JobAttr.IMAGE_ETAG), kept_etag
         )
-        if not (resumed and item.get("status") == Status.PENDING):
-            return f"ignored: the job is {item.get('status')} and not waiting for an upload"
+        if not (resumed and item.get(JobAttr.STATUS) == Status.PENDING):
+            return f"ignored: the job is {item.get(JobAttr.STATUS)} and not waiting for an upload"
     enqueue(deps, job_id, sha)
     return "queued"
 

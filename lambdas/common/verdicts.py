@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from common import env
-from common.contract import REKOGNITION_VERSION_KEY, Decision, Env
+from common.conditional import conditional
+from common.contract import REKOGNITION_VERSION_KEY, Decision, Env, JobAttr, VerdictAttr
 from common.jobs import deserialize, serialize
 from common.timeutil import epoch, iso
 
-KEY = "verdict_key"
+KEY = VerdictAttr.KEY
 RULES = "rules"  # decided_by: the decision rules over the analyzers' results
 MODERATOR = "moderator"  # decided_by: a person, through the review queue
 
@@ -60,7 +59,9 @@ def config_from_env() -> ReuseConfig | None:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class StoredVerdict:
+    """A verdict item of the verdicts table, as `lookup` finds it for a new job."""
+
     decision: str
     reasons: tuple[str, ...]
     categories: tuple[dict[str, Any], ...]
@@ -74,26 +75,26 @@ class Verdict:
         return f"reused: {who} on identical image bytes under the same rules and models"
 
 
-def _verdict_of(item: dict[str, Any]) -> Verdict:
-    return Verdict(
-        decision=str(item["decision"]),
-        reasons=tuple(str(r) for r in item.get("reasons") or ()),
-        categories=tuple(item.get("categories") or ()),
-        source_job_id=str(item.get("source_job_id", "")),
-        decided_by=str(item.get("decided_by", RULES)),
-        rekognition_model_version=item.get("rekognition_model_version"),
+def _verdict_of(item: dict[str, Any]) -> StoredVerdict:
+    return StoredVerdict(
+        decision=str(item[VerdictAttr.DECISION]),
+        reasons=tuple(str(r) for r in item.get(VerdictAttr.REASONS) or ()),
+        categories=tuple(item.get(VerdictAttr.CATEGORIES) or ()),
+        source_job_id=str(item.get(VerdictAttr.SOURCE_JOB_ID, "")),
+        decided_by=str(item.get(VerdictAttr.DECIDED_BY, RULES)),
+        rekognition_model_version=item.get(VerdictAttr.REKOGNITION_MODEL_VERSION),
     )
 
 
 def usable(
     item: dict[str, Any] | None, rekognition_version: str | None, now: datetime
-) -> Verdict | None:
+) -> StoredVerdict | None:
     """The stored verdict if it may decide a new job now, else None.
 
     Expired items count as absent (DynamoDB's TTL deletes them only eventually). A rules
     verdict that saw Rekognition needs the version Rekognition answers with today.
     """
-    if not item or int(item.get("expires_at", 0)) <= epoch(now):
+    if not item or int(item.get(VerdictAttr.EXPIRES_AT, 0)) <= epoch(now):
         return None
     verdict = _verdict_of(item)
     if verdict.decided_by == MODERATOR:
@@ -104,7 +105,9 @@ def usable(
     return verdict
 
 
-def lookup(ddb: Any, table: str, content_sha256: str, digest: str, now: datetime) -> Verdict | None:
+def lookup(
+    ddb: Any, table: str, content_sha256: str, digest: str, now: datetime
+) -> StoredVerdict | None:
     """One BatchGetItem: the verdict for these bytes and rules, and Rekognition's version."""
     wanted = [key(content_sha256, digest), REKOGNITION_VERSION_KEY]
     request = {table: {"Keys": [{KEY: {"S": k}} for k in wanted], "ConsistentRead": False}}
@@ -118,18 +121,15 @@ def lookup(ddb: Any, table: str, content_sha256: str, digest: str, now: datetime
         if not request:
             break
     meta = found.get(REKOGNITION_VERSION_KEY) or {}
-    version = meta.get("version")
+    version = meta.get(VerdictAttr.VERSION)
     return usable(found.get(wanted[0]), str(version) if version else None, now)
 
 
 def _put(ddb: Any, table: str, item: dict[str, Any], **condition: Any) -> bool:
-    try:
-        ddb.put_item(TableName=table, Item=serialize(item), **condition)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    written, _ = conditional(
+        lambda: ddb.put_item(TableName=table, Item=serialize(item), **condition)
+    )
+    return written
 
 
 def store(
@@ -150,29 +150,32 @@ def store(
     replaced by the rules'; an expired or out-of-date item is replaced. Returns whether
     this call wrote.
     """
-    rekognition = job.get("rekognition_result") or {}
+    rekognition = job.get(JobAttr.REKOGNITION_RESULT) or {}
     version = None if rekognition.get("skipped") else rekognition.get("model_version") or None
-    item = {
+    item: dict[str, Any] = {
         KEY: verdict_key,
-        "decision": decision,
-        "reasons": list(reasons),
-        "categories": list(categories),
-        "source_job_id": job["job_id"],
-        "decided_by": RULES,
-        "rekognition_model_version": version,
-        "decided_at": iso(now),
-        "expires_at": epoch(now + timedelta(days=ttl_days)),
+        VerdictAttr.DECISION: decision,
+        VerdictAttr.REASONS: list(reasons),
+        VerdictAttr.CATEGORIES: list(categories),
+        VerdictAttr.SOURCE_JOB_ID: job[JobAttr.JOB_ID],
+        VerdictAttr.DECIDED_BY: RULES,
+        VerdictAttr.REKOGNITION_MODEL_VERSION: version,
+        VerdictAttr.DECIDED_AT: iso(now),
+        VerdictAttr.EXPIRES_AT: epoch(now + timedelta(days=ttl_days)),
     }
     values: dict[str, Any] = {":now": {"N": str(epoch(now))}, ":rules": {"S": RULES}}
-    condition = "attribute_not_exists(verdict_key) OR expires_at <= :now"
+    names = {"#k": KEY, "#e": VerdictAttr.EXPIRES_AT}
+    condition = "attribute_not_exists(#k) OR #e <= :now"
     if version is not None:
-        condition += " OR (decided_by = :rules AND rekognition_model_version <> :version)"
+        condition += " OR (#by = :rules AND #mv <> :version)"
+        names |= {"#by": VerdictAttr.DECIDED_BY, "#mv": VerdictAttr.REKOGNITION_MODEL_VERSION}
         values[":version"] = {"S": version}
     return _put(
         ddb,
         table,
         item,
         ConditionExpression=condition,
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
     )
 
@@ -192,13 +195,13 @@ def store_moderator(
         table,
         {
             KEY: verdict_key,
-            "decision": decision,
-            "reasons": [f"moderator: {decision}"],
-            "categories": [],
-            "source_job_id": job_id,
-            "decided_by": MODERATOR,
-            "decided_at": iso(reviewed_at),
-            "expires_at": epoch(reviewed_at + timedelta(days=ttl_days)),
+            VerdictAttr.DECISION: decision,
+            VerdictAttr.REASONS: [f"moderator: {decision}"],
+            VerdictAttr.CATEGORIES: [],
+            VerdictAttr.SOURCE_JOB_ID: job_id,
+            VerdictAttr.DECIDED_BY: MODERATOR,
+            VerdictAttr.DECIDED_AT: iso(reviewed_at),
+            VerdictAttr.EXPIRES_AT: epoch(reviewed_at + timedelta(days=ttl_days)),
         },
     )
 
@@ -208,7 +211,8 @@ def note_rekognition_version(ddb: Any, table: str, version: str, now: datetime) 
     return _put(
         ddb,
         table,
-        {KEY: REKOGNITION_VERSION_KEY, "version": version, "seen_at": iso(now)},
-        ConditionExpression="attribute_not_exists(verdict_key) OR version <> :v",
+        {KEY: REKOGNITION_VERSION_KEY, VerdictAttr.VERSION: version, VerdictAttr.SEEN_AT: iso(now)},
+        ConditionExpression="attribute_not_exists(#k) OR #v <> :v",
+        ExpressionAttributeNames={"#k": KEY, "#v": VerdictAttr.VERSION},
         ExpressionAttributeValues={":v": {"S": version}},
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common import banks, branch_report, custom_analysis, disclosure, env, originals, rules
-from common.contract import BankMatchField, Branch, Env, Metric
+from common.contract import BankMatchField, Branch, Env, JobAttr, Metric
 from common.observability import logger, metrics, model_timings, tracer
 
 MODELS = custom_analysis.default_models()
@@ -50,7 +50,7 @@ def _count_hits(cache: banks.BankCache, matches: list[dict[str, Any]]) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job_id = event["job_id"]
+    job_id = event[JobAttr.JOB_ID]
     logger.append_keys(job_id=job_id)
     try:
         data = branch_report.read_image(event)

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from common import dispatch, env, rules, verdicts
+from common import dispatch, env
 from common.clients import client
-from common.contract import AnalysisOrder, Env, Metric
+from common.contract import Env, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -24,16 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @functools.cache
 def _plan() -> dispatch.Plan:
     """This stack's analyzers (the branches whose variables are set), order and reuse."""
-    order = env.optional(Env.ANALYSIS_ORDER, AnalysisOrder.PARALLEL) or AnalysisOrder.PARALLEL
-    return dispatch.Plan(
-        analyzers=dispatch.analyzers_from_env(),
-        lease_seconds=env.integer(Env.DISPATCH_LEASE_SECONDS, 30),
-        order=order,
-        reuse=verdicts.config_from_env(),
-        rules=rules.from_config() if order == AnalysisOrder.CUSTOM_FIRST else None,
-        queue_warn=env.flag(Env.REVIEW_QUEUE_WARN),
-        qa_rate=env.number(Env.REVIEW_QA_SAMPLE_RATE, 0.0),
-    )
+    return dispatch.Plan.from_env()
 
 
 def record_handler(record: SQSRecord) -> str:

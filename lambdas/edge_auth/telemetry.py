@@ -30,7 +30,7 @@ def refused(status: int, reason: str, cf_config: dict[str, Any], uri: str, conte
             "message": "request refused",
             "service": SERVICE,
             "timestamp": now_ms,
-            "status": status,
+            "status": status,  # not a job attribute: the HTTP status
             "reason": reason,
             "uri": uri,
             "distribution_id": cf_config.get("distributionId"),

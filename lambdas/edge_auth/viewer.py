@@ -51,13 +51,13 @@ def refusal(status: int, token_presented: bool) -> dict[str, Any]:
             challenge += ', error="invalid_token"'
         headers["www-authenticate"] = _header("WWW-Authenticate", challenge)
         return {
-            "status": "401",
+            "status": "401",  # not a job attribute: CloudFront's response
             "statusDescription": "Unauthorized",
             "headers": headers,
             "body": "Unauthorized",
         }
     return {
-        "status": "403",
+        "status": "403",  # not a job attribute: CloudFront's response
         "statusDescription": "Forbidden",
         "headers": headers,
         "body": "Forbidden",

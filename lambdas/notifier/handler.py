@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from common import env, function_config, notices, notify, statements
 from common.clients import client
-from common.contract import Env, Metric, NotificationEvent, terminal_metric
+from common.contract import Env, JobAttr, Metric, NotificationEvent, terminal_metric
 from common.observability import logger, metrics, tracer
 from common.originals import ImageChanged
 
@@ -50,7 +50,7 @@ def record_handler(record: DynamoDBRecord) -> str:
     if note is None:
         return "skipped"
     job = note.job
-    logger.append_keys(job_id=job["job_id"])
+    logger.append_keys(job_id=job[JobAttr.JOB_ID])
     try:
         content_bucket = env.optional(Env.CONTENT_BUCKET)
         try:
@@ -77,13 +77,13 @@ def record_handler(record: DynamoDBRecord) -> str:
                 client("sns"), env.require(Env.NOTIFICATION_TOPIC_ARN), job, answered
             )
             logger.info("notice outcomes published", extra={"notices": len(answered)})
-        review = job.get("review") or {}
+        review = job.get(JobAttr.REVIEW) or {}
         logger.info(
             "notification published",
             extra={
                 "event": note.event,
-                "status": job["status"],
-                "decision": job.get("decision"),
+                JobAttr.STATUS: job[JobAttr.STATUS],
+                JobAttr.DECISION: job.get(JobAttr.DECISION),
                 "message_id": message_id,
                 **(
                     {"reviewer": review.get("reviewer"), "via": review.get("via")}
@@ -97,7 +97,7 @@ def record_handler(record: DynamoDBRecord) -> str:
         elif note.event is NotificationEvent.APPEAL_DECIDED:
             metrics.add_metric(name=Metric.APPEALS_DECIDED, unit="Count", value=1)
         else:
-            metrics.add_metric(name=terminal_metric(job["status"]), unit="Count", value=1)
+            metrics.add_metric(name=terminal_metric(job[JobAttr.STATUS]), unit="Count", value=1)
         return message_id
     finally:
         logger.remove_keys(["job_id"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from common import branch_report, env, originals, rekognition, rules, verdicts
 from common.clients import client
-from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env, FrameField, Metric
+from common.contract import IMAGE_ETAG, IMAGE_KEY, Branch, Env, FrameField, JobAttr, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -31,7 +31,7 @@ def _note_once(table: str, version: str) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job_id = event["job_id"]
+    job_id = event[JobAttr.JOB_ID]
     logger.append_keys(job_id=job_id)
     settings = rules.from_config()
     try:
@@ -41,7 +41,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             env.require(Env.UPLOAD_BUCKET),
             event[IMAGE_KEY],
             settings.min_confidence,
-            event.get("content_type"),
+            event.get(JobAttr.CONTENT_TYPE),
             etag=event.get(IMAGE_ETAG),
             animation=rules.animation_from_config(),
         )

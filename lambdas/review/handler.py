@@ -24,6 +24,7 @@ from common.contract import (
     REVIEWS_ROUTE,
     VERDICT_ROUTE,
     Env,
+    JobAttr,
     Metric,
     WorkQueue,
 )
@@ -95,8 +96,8 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
     logger.info(
         "verdict recorded",
         extra={
-            "decision": verdict.decision,
-            "automatic_decision": job.get("automatic_decision"),
+            JobAttr.DECISION: verdict.decision,
+            JobAttr.AUTOMATIC_DECISION: job.get(JobAttr.AUTOMATIC_DECISION),
             "reviewer": reviewer,
         },
     )
@@ -109,16 +110,19 @@ def _verdict(event: dict[str, Any], reviewer: str) -> dict[str, Any]:
         reviewer,
         audit.AuditAction.VERDICT,
         job_id,
-        {"decision": str(verdict.decision), "automatic_decision": job.get("automatic_decision")},
+        {
+            JobAttr.DECISION: str(verdict.decision),
+            JobAttr.AUTOMATIC_DECISION: job.get(JobAttr.AUTOMATIC_DECISION),
+        },
     )
     return http.response(
         200,
         {
-            "job_id": job_id,
-            "decision": job.get("decision"),
-            "automatic_decision": job.get("automatic_decision"),
-            "review_state": job.get("review_state"),
-            "review": job.get("review"),
+            JobAttr.JOB_ID: job_id,
+            JobAttr.DECISION: job.get(JobAttr.DECISION),
+            JobAttr.AUTOMATIC_DECISION: job.get(JobAttr.AUTOMATIC_DECISION),
+            JobAttr.REVIEW_STATE: job.get(JobAttr.REVIEW_STATE),
+            JobAttr.REVIEW: job.get(JobAttr.REVIEW),
         },
     )
 
@@ -178,7 +182,7 @@ def _release(event: dict[str, Any], moderator: str) -> dict[str, Any]:
     queue = claims.parse_queue(doc)
     claims.release(client("dynamodb"), _table(), job_id, queue, moderator, utcnow())
     logger.info("claim released", extra={"queue": queue})
-    return http.response(200, {"job_id": job_id, "queue": queue, "released": True})
+    return http.response(200, {JobAttr.JOB_ID: job_id, "queue": queue, "released": True})
 
 
 def _appeal(event: dict[str, Any]) -> dict[str, Any]:
@@ -218,8 +222,8 @@ def _appeal_decision(event: dict[str, Any], moderator: str) -> dict[str, Any]:
     return http.response(
         200,
         {
-            "job_id": job_id,
-            "decision": job.get("decision"),
+            JobAttr.JOB_ID: job_id,
+            JobAttr.DECISION: job.get(JobAttr.DECISION),
             "appeal_state": job.get("appeal_state"),
             "appeal": appeal,
         },
@@ -233,15 +237,15 @@ def _qa(event: dict[str, Any], moderator: str) -> dict[str, Any]:
     job = qa.decide(client("dynamodb"), _table(), job_id, moderator, decision, note, now)
     metrics.add_metric(name=Metric.QA_DECIDED, unit="Count", value=1)
     _decided(job, WorkQueue.QA, moderator, now)
-    _audit(moderator, audit.AuditAction.QA_DECISION, job_id, {"decision": decision})
+    _audit(moderator, audit.AuditAction.QA_DECISION, job_id, {JobAttr.DECISION: decision})
     checked = job.get("qa") or {}
     logger.info("qa decided", extra={"agrees": checked.get("agrees")})
     return http.response(
         200,
         {
-            "job_id": job_id,
+            JobAttr.JOB_ID: job_id,
             "qa_state": job.get("qa_state"),
-            "decision": checked.get("decision"),
+            JobAttr.DECISION: checked.get(JobAttr.DECISION),
             "agrees": checked.get("agrees"),
         },
     )
@@ -295,7 +299,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         name = Metric.REVIEW_CONFLICTS if refused.status == 409 else Metric.REVIEWS_REFUSED
         metrics.add_metric(name=name, unit="Count", value=1)
         logger.info(
-            "review request refused", extra={"status": refused.status, "error": refused.code}
+            "review request refused",
+            extra={"status": refused.status, "error": refused.code},  # not a job attribute: HTTP
         )
         return http.error(refused.status, refused.code, refused.message)
     finally:

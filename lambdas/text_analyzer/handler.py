@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from common import branch_report, disclosure, originals, rules, text_analysis
-from common.contract import Branch, Metric
+from common.contract import Branch, JobAttr, Metric
 from common.models.text_categories import BlockedTerms
 from common.observability import logger, metrics, model_timings, tracer
 
@@ -34,7 +34,7 @@ def _blocked() -> BlockedTerms:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job_id = event["job_id"]
+    job_id = event[JobAttr.JOB_ID]
     logger.append_keys(job_id=job_id)
     try:
         data = branch_report.read_image(event)

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from common import env, http, images, quotas, uploads
 from common.clients import client, s3_presigner
-from common.contract import AnimationPolicy, Env, Metric
+from common.contract import AnimationPolicy, Env, JobAttr, Metric
 from common.observability import logger, metrics, tracer
 from common.timeutil import utcnow
 
@@ -55,14 +55,14 @@ def _accept(request: dict, body: bytes) -> dict:
     limits = _limits()
     if limits is not None:
         # First, before anything is stored: one conditional count (a keyed retry counts once).
-        quotas.admit(d.ddb, limits, request["user_id"], utcnow(), key)
-    if request["content_type"] == "application/json":
-        result = uploads.presign(d, request["user_id"], body, utcnow(), key)
+        quotas.admit(d.ddb, limits, request[JobAttr.USER_ID], utcnow(), key)
+    if request[JobAttr.CONTENT_TYPE] == "application/json":
+        result = uploads.presign(d, request[JobAttr.USER_ID], body, utcnow(), key)
     else:
         result = uploads.accept_inline(
-            d, request["user_id"], request["content_type"], body, utcnow(), key
+            d, request[JobAttr.USER_ID], request[JobAttr.CONTENT_TYPE], body, utcnow(), key
         )
-    logger.append_keys(job_id=result["job_id"])
+    logger.append_keys(job_id=result[JobAttr.JOB_ID])
     metrics.add_metric(name=Metric.JOBS_ACCEPTED, unit="Count", value=1)
     return result
 
@@ -90,8 +90,8 @@ def api(event: dict, context) -> dict:
     content_type = images.normalize_type(http.header(event, "content-type"))
     body = http.body_bytes(event)
     request = {
-        "user_id": user_id,
-        "content_type": content_type,
+        JobAttr.USER_ID: user_id,
+        JobAttr.CONTENT_TYPE: content_type,
         "digest": uploads.request_digest(content_type, body),
         "idempotency_key": http.header(event, "idempotency-key"),
     }
@@ -134,7 +134,9 @@ def api(event: dict, context) -> dict:
         return http.error(
             503, "unavailable", "the upload could not be stored; retry", {"retry-after": "1"}
         )
-    logger.info("upload accepted", extra={"content_type": content_type, "size_bytes": len(body)})
+    logger.info(
+        "upload accepted", extra={JobAttr.CONTENT_TYPE: content_type, JobAttr.SIZE_BYTES: len(body)}
+    )
     return http.response(202, result, {"location": result["status_url"]})
 
 

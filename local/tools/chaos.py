@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from lambdas.common.contract import Output
+from lambdas.common.contract import JobAttr, Output
 from local.client import LocalCloudClient
 from local.tools import fixtures
 from local.tools.load import NotificationListener, percentiles
@@ -49,17 +49,17 @@ def _scan_jobs(cloud: LocalCloudClient) -> dict[str, dict]:
     kwargs: dict[str, Any] = {
         "TableName": table,
         "ConsistentRead": True,
-        "ProjectionExpression": "job_id, #s, reasons, user_id",
-        "ExpressionAttributeNames": {"#s": "status"},
-        "FilterExpression": "begins_with(user_id, :p)",
+        "ProjectionExpression": f"{JobAttr.JOB_ID}, #s, {JobAttr.REASONS}, {JobAttr.USER_ID}",
+        "ExpressionAttributeNames": {"#s": JobAttr.STATUS},
+        "FilterExpression": f"begins_with({JobAttr.USER_ID}, :p)",
         "ExpressionAttributeValues": {":p": {"S": USER_PREFIX}},
     }
     while True:
         page = ddb.scan(**kwargs)
         for it in page["Items"]:
-            items[it["job_id"]["S"]] = {
-                "status": it["status"]["S"],
-                "reasons": [r["S"] for r in it.get("reasons", {}).get("L", [])],
+            items[it[JobAttr.JOB_ID]["S"]] = {
+                JobAttr.STATUS: it[JobAttr.STATUS]["S"],
+                JobAttr.REASONS: [r["S"] for r in it.get(JobAttr.REASONS, {}).get("L", [])],
             }
         if "LastEvaluatedKey" not in page:
             return items
@@ -165,7 +165,7 @@ def run_chaos(
                 continue
             if resp.status_code == 202:
                 with lock:
-                    accepted[resp.json()["job_id"]] = t0
+                    accepted[resp.json()[JobAttr.JOB_ID]] = t0
                 return
             with lock:
                 upload_failures[str(resp.status_code)] += 1
@@ -190,7 +190,9 @@ def run_chaos(
     poison_bodies = []
     sqs = cloud.client("sqs")
     for i in range(poison):
-        body = "{not json" + str(i) if i % 2 == 0 else json.dumps({"job_id": str(uuid.uuid4())})
+        body = (
+            "{not json" + str(i) if i % 2 == 0 else json.dumps({JobAttr.JOB_ID: str(uuid.uuid4())})
+        )
         poison_bodies.append(body)
         sqs.send_message(QueueUrl=cloud.outputs[Output.PROCESSING_QUEUE_URL], MessageBody=body)
 
@@ -208,7 +210,7 @@ def run_chaos(
     redriven: dict[str, int] = {}
     while time.monotonic() < deadline:
         jobs = _scan_jobs(cloud)
-        open_jobs = [j for j, v in jobs.items() if v["status"] not in ("complete", "failed")]
+        open_jobs = [j for j, v in jobs.items() if v[JobAttr.STATUS] not in ("complete", "failed")]
         processing = _queue_messages(cloud, cloud.outputs[Output.PROCESSING_QUEUE_URL])
         async_pending = cloud.control("status")["async_pending"]
         if not open_jobs and processing == (0, 0) and async_pending == 0:
@@ -229,7 +231,7 @@ def run_chaos(
     listener.close()
 
     jobs = _scan_jobs(cloud)
-    terminal = {j: v for j, v in jobs.items() if v["status"] in ("complete", "failed")}
+    terminal = {j: v for j, v in jobs.items() if v[JobAttr.STATUS] in ("complete", "failed")}
     notes = {j: len(listener.received.get(j, [])) for j in jobs}
     twice = [j for j, n in notes.items() if n > 1]
     unnotified = [j for j, n in notes.items() if n == 0]
@@ -241,17 +243,17 @@ def run_chaos(
         if listener.received.get(j)
     ]
     reasons = Counter(
-        (v["reasons"][0].split(":")[0] if v["reasons"] else "?")
+        (v[JobAttr.REASONS][0].split(":")[0] if v[JobAttr.REASONS] else "?")
         for v in terminal.values()
-        if v["status"] == "failed"
+        if v[JobAttr.STATUS] == "failed"
     )
     report = {
         "jobs_requested": count,
         "jobs_accepted": len(accepted),
         "jobs_created": len(jobs),
         "jobs_terminal": len(terminal),
-        "complete": sum(1 for v in terminal.values() if v["status"] == "complete"),
-        "failed": sum(1 for v in terminal.values() if v["status"] == "failed"),
+        "complete": sum(1 for v in terminal.values() if v[JobAttr.STATUS] == "complete"),
+        "failed": sum(1 for v in terminal.values() if v[JobAttr.STATUS] == "failed"),
         "failure_reasons": dict(reasons),
         "jobs_notified_twice": len(twice),
         "jobs_not_notified": len(unnotified),

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from lambdas.common.contract import Output
+from lambdas.common.contract import JobAttr, Output
 from local.client import LocalCloudClient
 from local.tools import fixtures
 
@@ -126,7 +126,7 @@ class NotificationListener:
                     if m["MessageId"] in self._seen:
                         continue
                     self._seen.add(m["MessageId"])
-                    self.received.setdefault(body["job_id"], []).append((now, body))
+                    self.received.setdefault(body[JobAttr.JOB_ID], []).append((now, body))
             if msgs:
                 self.sqs.delete_message_batch(
                     QueueUrl=self.url,
@@ -219,7 +219,7 @@ def run_load(
             return
         with lock:
             if resp.status_code == 202:
-                job_id = resp.json()["job_id"]
+                job_id = resp.json()[JobAttr.JOB_ID]
                 submitted[job_id] = (t0, fx.expected_decision, i % users)
                 positions[job_id] = i
             else:
@@ -240,7 +240,7 @@ def run_load(
     if poison:
         sqs = cloud.client("sqs")
         for i in range(poison):
-            body = "{not json" if i % 2 == 0 else json.dumps({"job_id": str(uuid.uuid4())})
+            body = "{not json" if i % 2 == 0 else json.dumps({JobAttr.JOB_ID: str(uuid.uuid4())})
             sqs.send_message(QueueUrl=cloud.outputs[Output.PROCESSING_QUEUE_URL], MessageBody=body)
         summary.poison_sent = poison
 
@@ -279,13 +279,15 @@ def run_load(
         t_done, body = notes[0]
         last = max(last, t_done)
         latencies.append((t_done - t0) * 1000)
-        if body["status"] == "complete":
+        if body[JobAttr.STATUS] == "complete":
             summary.completed += 1
-            decisions[body["decision"]] += 1
-            summary.unexpected_decisions += int(bool(expected) and body["decision"] != expected)
+            decisions[body[JobAttr.DECISION]] += 1
+            summary.unexpected_decisions += int(
+                bool(expected) and body[JobAttr.DECISION] != expected
+            )
         else:
             summary.failed += 1
-            for r in body.get("reasons") or []:
+            for r in body.get(JobAttr.REASONS) or []:
                 reasons[r.split(":")[0]] += 1
     summary.accepted = len(submitted)
     summary.refused = dict(refused)

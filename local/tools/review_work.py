@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from lambdas.common import jobs as job_records
-from lambdas.common.contract import STATUS_INDEX, Output, Status
+from lambdas.common.contract import STATUS_INDEX, JobAttr, Output, Status
 from local.client import LocalCloudClient
 
 MODERATORS = ("moderator-1", "moderator-2", "moderator-3")
@@ -58,12 +58,12 @@ def _rejected_by_rules(cloud: LocalCloudClient, limit: int) -> list[dict[str, An
         TableName=cloud.outputs[Output.JOBS_TABLE],
         IndexName=STATUS_INDEX,
         KeyConditionExpression="#s = :c",
-        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeNames={"#s": JobAttr.STATUS},
         ExpressionAttributeValues={":c": {"S": Status.COMPLETE}},
         ScanIndexForward=False,
     )
     found = [job_records.deserialize(i) or {} for i in out.get("Items", [])]
-    return [j for j in found if j.get("decision") in ("reject", "warn")][:limit]
+    return [j for j in found if j.get(JobAttr.DECISION) in ("reject", "warn")][:limit]
 
 
 def _blind_call(item: dict[str, Any]) -> str:
@@ -88,16 +88,16 @@ def run(cloud: LocalCloudClient, verdicts: int = 6, appeals: int = 3) -> Work:
         status, body = api.post(who, "/reviews/claim", {"queue": "review"})
         if not ok(status, body, "claim review") or not body["items"]:
             break
-        job_id = body["items"][0]["job_id"]
+        job_id = body["items"][0][JobAttr.JOB_ID]
         decision = "approve" if i % 3 else "reject"
-        status, body = api.post(who, f"/jobs/{job_id}/review", {"decision": decision})
+        status, body = api.post(who, f"/jobs/{job_id}/review", {JobAttr.DECISION: decision})
         work.verdicts += ok(status, body, "verdict")
 
     # Uploaders appeal rejected images; a moderator decides, the first one overturned.
     for job in _rejected_by_rules(cloud, appeals):
         status, body = api.post(
-            str(job["user_id"]),
-            f"/jobs/{job['job_id']}/appeal",
+            str(job[JobAttr.USER_ID]),
+            f"/jobs/{job[JobAttr.JOB_ID]}/appeal",
             {"message": "This image is allowed here: please look again."},
             moderator=False,
         )
@@ -106,7 +106,7 @@ def run(cloud: LocalCloudClient, verdicts: int = 6, appeals: int = 3) -> Work:
         status, body = api.post(MODERATORS[2], "/reviews/claim", {"queue": "appeal"})
         if not ok(status, body, "claim appeal") or not body["items"]:
             break
-        job_id = body["items"][0]["job_id"]
+        job_id = body["items"][0][JobAttr.JOB_ID]
         outcome = "overturn" if work.appeals_decided == 0 else "uphold"
         status, body = api.post(
             MODERATORS[2], f"/jobs/{job_id}/appeal/decision", {"outcome": outcome}
@@ -123,7 +123,7 @@ def run(cloud: LocalCloudClient, verdicts: int = 6, appeals: int = 3) -> Work:
                 break
             for item in body["items"]:
                 status, out = api.post(
-                    who, f"/jobs/{item['job_id']}/qa", {"decision": _blind_call(item)}
+                    who, f"/jobs/{item[JobAttr.JOB_ID]}/qa", {JobAttr.DECISION: _blind_call(item)}
                 )
                 work.qa_decided += ok(status, out, "qa decision")
     return work

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from local.registry import (
     RouteDef,
 )
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def api(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def api(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     api_id = suffix(name)
     m.registry.extras["api"] = {
         "id": api_id,
@@ -28,7 +23,7 @@ def api(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     }
 
 
-def authorizer(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def authorizer(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     auth_id = suffix(name)
     jwt = inputs.get("jwtConfiguration") or {}
     m.registry.authorizers[auth_id] = {
@@ -40,7 +35,7 @@ def authorizer(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return auth_id, inputs
 
 
-def integration(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def integration(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     integration_id = suffix(name)
     uri = inputs["integrationUri"]
     fn_arn = uri.split("/functions/")[-1].split("/invocations")[0]
@@ -48,7 +43,7 @@ def integration(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return integration_id, inputs
 
 
-def route(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def route(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     integration_id = inputs["target"].split("/", 1)[1]
     auth = m.registry.authorizers.get(inputs.get("authorizerId") or "", {})
     m.registry.routes.append(
@@ -63,7 +58,7 @@ def route(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return suffix(name), inputs
 
 
-def stage(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def stage(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     default = inputs.get("defaultRouteSettings") or {}
     by_route = {r["routeKey"]: r for r in inputs.get("routeSettings") or []}
     for route in m.registry.routes:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def log_group(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def log_group(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     group = inputs.get("name") or f"{name}-{suffix(name)}"
     logs = m.client("logs")
     logs.create_log_group(logGroupName=group)
@@ -21,7 +18,7 @@ def log_group(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return group, {**inputs, "name": group, "arn": m.arn("logs", f"log-group:{group}")}
 
 
-def alarm(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def alarm(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     alarm = inputs.get("name") or f"{name}-{suffix(name)}"
     kwargs: dict[str, Any] = {
         "AlarmName": alarm,

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from local.registry import Registry
 
 ACCOUNT = "123456789012"
+
+
+class MockCloud(Protocol):
+    """What a twin's handler uses of the mocks that call it (`local.mocks.LocalMocks`):
+    boto3 clients on moto, the registry it records into, the region, the gateway's URL
+    and the ARN of a resource in the local account."""
+
+    client: Callable[[str], Any]
+    registry: Registry
+    region: str
+    gateway_url: str
+
+    def arn(self, service: str, resource: str) -> str: ...
 
 
 def suffix(name: str) -> str:

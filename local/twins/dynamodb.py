@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from local.twins.common import suffix, tags
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix, tags
 
 
-def table(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def table(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     ddb = m.client("dynamodb")
     table = inputs.get("name") or f"{name}-{suffix(name)}"
     keys = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
@@ -65,7 +62,7 @@ def table(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return table, out
 
 
-def table_item(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def table_item(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     """One item put as declared (its `item` is DynamoDB's attribute-value JSON)."""
     import json
 

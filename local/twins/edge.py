@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from local.mocks import ACCOUNT
 from local.registry import Registry
+from local.twins.common import ACCOUNT
 from local.twins.idp import CLIENT_ID, LocalIdentityProvider
 
 POOL_WHY = (

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from local.registry import (
     ScheduleDef,
 )
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def event_rule(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def event_rule(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     rule = inputs.get("name") or f"{name}-{suffix(name)}"
     arn = m.client("events").put_rule(
         Name=rule,
@@ -27,7 +22,7 @@ def event_rule(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return rule, {**inputs, "name": rule, "arn": arn}
 
 
-def event_target(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def event_target(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     target_id = inputs.get("targetId") or f"{name}-{suffix(name)}"
     m.client("events").put_targets(
         Rule=inputs["rule"], Targets=[{"Id": target_id, "Arn": inputs["arn"]}]

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def role(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def role(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     role = inputs.get("name") or f"{name}-{suffix(name)}"
     out = m.client("iam").create_role(
         RoleName=role,
@@ -20,7 +15,7 @@ def role(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return role, {**inputs, "name": role, "arn": out["Arn"], "uniqueId": out["RoleId"]}
 
 
-def role_policy(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def role_policy(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     policy = inputs.get("name") or f"{name}-{suffix(name)}"
     m.client("iam").put_role_policy(
         RoleName=inputs["role"], PolicyName=policy, PolicyDocument=inputs["policy"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud
 
 
-def kms_key(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def kms_key(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     kwargs: dict[str, Any] = {"Description": inputs.get("description", "")}
     if inputs.get("policy"):
         kwargs["Policy"] = inputs["policy"]

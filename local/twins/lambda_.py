@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from local.registry import (
     AsyncConfigDef,
     FunctionDef,
     MappingDef,
 )
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def function(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def function(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     fn_name = inputs.get("name") or f"{name}-{suffix(name)}"
     code = inputs.get("code")
     code_dir = getattr(code, "path", None)
@@ -65,7 +61,7 @@ def function(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     }
 
 
-def _layer_dir(m: LocalMocks, fn_name: str, arn: str) -> str:
+def _layer_dir(m: MockCloud, fn_name: str, arn: str) -> str:
     try:
         return m.registry.layers[arn]
     except KeyError:
@@ -74,7 +70,7 @@ def _layer_dir(m: LocalMocks, fn_name: str, arn: str) -> str:
         ) from None
 
 
-def layer_version(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def layer_version(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     """A layer is the directory its code was archived from; a function's worker puts its
     `python/` on the import path after the function's own code, as Lambda does with /opt."""
     layer_name = inputs.get("layerName") or f"{name}-{suffix(name)}"
@@ -87,7 +83,7 @@ def layer_version(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return arn, {**inputs, "arn": arn, "layerArn": layer_arn, "version": "1"}
 
 
-def mapping(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def mapping(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name + inputs["eventSourceArn"]))
     destination = ((inputs.get("destinationConfig") or {}).get("onFailure") or {}).get(
         "destinationArn"
@@ -117,7 +113,7 @@ def mapping(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     }
 
 
-def async_config(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def async_config(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     fn = m.registry.function_by_ref(inputs["functionName"])
     dest = inputs.get("destinationConfig") or {}
     m.registry.async_configs[fn.name] = AsyncConfigDef(

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
 from local.registry import (
     S3TriggerDef,
 )
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def bucket(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     bucket = (inputs.get("bucket") or f"{name}-{suffix(name)}").lower()
     s3 = m.client("s3")
     kwargs: dict[str, Any] = {"Bucket": bucket}
@@ -34,7 +31,7 @@ def bucket(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return bucket, out
 
 
-def bucket_pab(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_pab(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     m.client("s3").put_public_access_block(
         Bucket=inputs["bucket"],
         PublicAccessBlockConfiguration={
@@ -47,7 +44,7 @@ def bucket_pab(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return inputs["bucket"], inputs
 
 
-def bucket_ownership(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_ownership(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     rule = inputs.get("rule") or {}
     m.client("s3").put_bucket_ownership_controls(
         Bucket=inputs["bucket"],
@@ -56,7 +53,7 @@ def bucket_ownership(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]
     return inputs["bucket"], inputs
 
 
-def bucket_sse(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_sse(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     rules = []
     for rule in inputs.get("rules", []):
         default = rule.get("applyServerSideEncryptionByDefault") or {}
@@ -76,7 +73,7 @@ def bucket_sse(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return inputs["bucket"], inputs
 
 
-def bucket_policy(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_policy(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     """Apply the policy, minus statements conditioned on aws:SecureTransport.
 
     The local endpoint is loopback HTTP, so a TLS-only deny would refuse every
@@ -104,7 +101,7 @@ def bucket_policy(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return inputs["bucket"], inputs
 
 
-def bucket_lifecycle(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_lifecycle(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     rules = []
     for rule in inputs.get("rules", []):
         entry: dict[str, Any] = {"ID": rule["id"], "Status": rule["status"]}
@@ -125,7 +122,7 @@ def bucket_lifecycle(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]
     return inputs["bucket"], inputs
 
 
-def bucket_notification(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_notification(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     """S3 -> Lambda: moto delivers the events to an internal queue the runtime drains."""
     bucket = inputs["bucket"]
     configs = []
@@ -159,7 +156,7 @@ def bucket_notification(m: LocalMocks, name: str, inputs: dict) -> tuple[str, di
     return bucket, inputs
 
 
-def bucket_object(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def bucket_object(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     source = inputs.get("source")
     body = b""
     if isinstance(source, pulumi.FileAsset):

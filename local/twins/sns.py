@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from local.twins.common import suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, suffix
 
 
-def topic(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def topic(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     topic = inputs.get("name") or f"{name}-{suffix(name)}"
     attributes = {}
     if inputs.get("kmsMasterKeyId"):
@@ -27,14 +22,14 @@ def topic(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return arn, {**inputs, "name": topic, "arn": arn}
 
 
-def topic_policy(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def topic_policy(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     m.client("sns").set_topic_attributes(
         TopicArn=inputs["arn"], AttributeName="Policy", AttributeValue=inputs["policy"]
     )
     return inputs["arn"], inputs
 
 
-def subscription(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def subscription(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     out = m.client("sns").subscribe(
         TopicArn=inputs["topic"],
         Protocol=inputs["protocol"],

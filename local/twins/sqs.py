@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from local.twins.common import attr, suffix
-
-if TYPE_CHECKING:
-    from local.mocks import LocalMocks
+from local.twins.common import MockCloud, attr, suffix
 
 
-def queue(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def queue(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     queue = inputs.get("name") or f"{name}-{suffix(name)}"
     attrs = {
         "VisibilityTimeout": inputs.get("visibilityTimeoutSeconds"),
@@ -29,7 +24,7 @@ def queue(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return url, {**inputs, "name": queue, "url": url, "arn": arn}
 
 
-def redrive_allow(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def redrive_allow(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     m.client("sqs").set_queue_attributes(
         QueueUrl=inputs["queueUrl"],
         Attributes={"RedriveAllowPolicy": inputs["redriveAllowPolicy"]},
@@ -37,7 +32,7 @@ def redrive_allow(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return inputs["queueUrl"], inputs
 
 
-def queue_policy(m: LocalMocks, name: str, inputs: dict) -> tuple[str, dict]:
+def queue_policy(m: MockCloud, name: str, inputs: dict) -> tuple[str, dict]:
     m.client("sqs").set_queue_attributes(
         QueueUrl=inputs["queueUrl"], Attributes={"Policy": inputs["policy"]}
     )

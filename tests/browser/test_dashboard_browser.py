@@ -220,7 +220,9 @@ def only_these_in_the_queue(cloud, keep: list[str]) -> None:
         records, cursor = review.pending_jobs(ddb, table, 100, cursor)
         for job in records:
             if job["job_id"] not in keep:
-                verdict = review.Verdict(review.Decision.APPROVE, "cleared before the browser test")
+                verdict = review.ModeratorVerdict(
+                    review.Decision.APPROVE, "cleared before the browser test"
+                )
                 review.record_verdict(ddb, table, job["job_id"], verdict, "test-setup", utcnow())
         if cursor is None:
             return

@@ -231,7 +231,12 @@ def test_a_moderators_approval_publishes_the_image_and_a_rejection_never_does(ed
     ddb, table = edge.stack.client("dynamodb"), edge.stack.exports["jobs_table"]
     for job_id, decision in ((approved, "approve"), (rejected, "reject")):
         review.record_verdict(
-            ddb, table, job_id, review.Verdict(review.Decision(decision)), "mod-1", utcnow()
+            ddb,
+            table,
+            job_id,
+            review.ModeratorVerdict(review.Decision(decision)),
+            "mod-1",
+            utcnow(),
         )
     assert edge.stack.invoke("notifier", {"Records": stream_records(edge.stack)}) == {
         "batchItemFailures": []

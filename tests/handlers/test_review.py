@@ -262,11 +262,16 @@ def test_a_verdict_is_one_conditional_write(stack):
     calls: list[str] = []
     ddb.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     review.record_verdict(
-        ddb, table(stack), job_id, review.Verdict(review.Decision.APPROVE), "m", utcnow()
+        ddb, table(stack), job_id, review.ModeratorVerdict(review.Decision.APPROVE), "m", utcnow()
     )
     with pytest.raises(review.Refused):
         review.record_verdict(
-            ddb, table(stack), job_id, review.Verdict(review.Decision.REJECT), "m2", utcnow()
+            ddb,
+            table(stack),
+            job_id,
+            review.ModeratorVerdict(review.Decision.REJECT),
+            "m2",
+            utcnow(),
         )
     assert calls == ["UpdateItem", "UpdateItem"], "no read before or after either write"
 

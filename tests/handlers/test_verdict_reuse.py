@@ -257,7 +257,7 @@ def test_a_moderators_verdict_takes_precedence_for_the_same_bytes(stack):
         stack.client("dynamodb"),
         table(stack),
         first,
-        review.Verdict("approve", "a harmless film still"),
+        review.ModeratorVerdict("approve", "a harmless film still"),
         "mod-1",
         utcnow(),
         verdict_store=(reuse.table, reuse.ttl_days),

@@ -21,7 +21,7 @@ import pytest
 from components import naming
 from components.settings import settings_from_mapping
 from components.settings.model import EVENT_ENVELOPE_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES
-from components.settings.validate import LOG_RETENTION_DAYS
+from components.settings.validate_platform import LOG_RETENTION_DAYS
 from local.declared import Resource
 from tests.support.config import BASE_CONFIG
 from tests.support.program import ProgramRun, run_program

@@ -70,7 +70,9 @@ def test_which_decisions_wait_for_a_moderator():
 
 
 def test_a_verdict_is_a_decision_and_an_optional_note():
-    assert review.parse_verdict(b'{"decision": "approve"}') == review.Verdict(Decision.APPROVE)
+    assert review.parse_verdict(b'{"decision": "approve"}') == review.ModeratorVerdict(
+        Decision.APPROVE
+    )
     v = review.parse_verdict(json.dumps({"decision": "reject", "note": "n" * 2000}).encode())
     assert v.decision == Decision.REJECT and len(v.note) == 2000
     assert review.parse_verdict(b'{"decision": "reject", "note": null}').note == ""
