@@ -156,6 +156,7 @@ class Outcome:
     ok: bool
     message: str
     job: dict[str, Any] | None = None
+    code: str | None = None  # the API's error code of a refusal (`claimed_by_another`, ...)
 
 
 def operator_identities(operator_id: str, app_user_ids: str = "") -> tuple[str, ...]:
@@ -205,7 +206,13 @@ def submit(
             verdict_store=verdict_store,
         )
     except behaviour.Refused as refused:
-        return Outcome(False, refused.message)
+        if refused.code == "claimed_by_another":
+            return Outcome(
+                False,
+                f"Refused (409 claimed_by_another): {refused.message}. Nothing was recorded.",
+                code=refused.code,
+            )
+        return Outcome(False, refused.message, code=refused.code)
     return Outcome(True, f"{decision} recorded for {job_id} by {reviewer}", job)
 
 
