@@ -15,8 +15,9 @@ import streamlit as st
 
 from common import claims
 from common.contract import WorkQueue
-from dashboard import loaders, ui
+from dashboard import console, images, loaders, ui
 from dashboard.data import claims as work
+from dashboard.data import review as review_data
 from dashboard.data.target import Target
 from lambdas.common.contract import Output
 from lambdas.common.timeutil import utcnow
@@ -116,3 +117,67 @@ def claim_panel(tgt: Target, queue: str, me: str, noun: str) -> dict[str, Any] |
         loaders.forget_review_reads()
         st.rerun()
     return next((j for j in held if j.get("job_id") == job_id), None)
+
+
+def image(tgt: Target, key: str, job: dict[str, Any], shield_images: bool) -> None:
+    """The job's image, blurred and grey until revealed (as on Review)."""
+    image_key = job.get("image_key")
+    if not image_key:
+        st.warning("The record names no image.")
+        return
+    data = ui.load(loaders.review_image, key, image_key, tgt, what="reading the image")
+    if data is not None:
+        images.show(data, str(image_key), f"{image_key} ({job.get('content_type')})", shield_images)
+
+
+def analyses(job: dict[str, Any], job_id: str) -> None:
+    """What each analysis saw, laid out by shape; text read from the image as plain text."""
+    for section in review_data.result_sections(job):
+        st.markdown(f"**{section.branch}**")
+        for name, table in section.tables.items():
+            st.caption(name)
+            st.dataframe(table, hide_index=True)
+        if section.scores:
+            st.dataframe(
+                pd.DataFrame(
+                    sorted(section.scores.items(), key=lambda kv: -kv[1]),
+                    columns=["score", "value"],
+                ),
+                hide_index=True,
+            )
+        for name, text in section.texts.items():
+            st.text_area(name, text, disabled=True, key=f"text:{job_id}:{section.branch}:{name}")
+        if section.values:
+            st.json(section.values, expanded=False)
+
+
+def confirm(queue: str, job_id: str, question: str) -> bool:
+    """Two steps: the page's submit button stores a pending choice; this asks and returns
+    True once confirmed (Cancel forgets it)."""
+    pending = st.session_state.get(f"{queue}_pending")
+    if pending != job_id:
+        return False
+    st.warning(question)
+    yes, no = st.columns([1, 6])
+    if yes.button("Confirm", key=f"{queue}_confirm", type="primary"):
+        st.session_state.pop(f"{queue}_pending", None)
+        return True
+    if no.button("Cancel", key=f"{queue}_cancel"):
+        st.session_state.pop(f"{queue}_pending", None)
+        st.rerun()
+    return False
+
+
+def ask(queue: str, job_id: str) -> None:
+    st.session_state[f"{queue}_pending"] = job_id
+
+
+def moderator(tgt: Target, key: str) -> Any:
+    """Who acts: the signed-in identity, or (local) the machine's operator."""
+    me = console.signed_in()
+    if me is None:
+        operator = ui.load(loaders.operator, key, tgt, what="finding out who you are")
+        if operator is None:
+            st.stop()
+        me = console.identity(operator)
+    return me

@@ -95,6 +95,12 @@ def release(
     return Done(True, f"Released {job_id}: it is back in the {queue} queue.")
 
 
+def waited(job: Mapping[str, Any], queue: WorkQueue, now: datetime) -> float | None:
+    """Seconds from the item entering `queue` until `now`."""
+    seconds: float | None = claims.waited(job, WorkQueue(queue), now)
+    return seconds
+
+
 def holder(job: Mapping[str, Any], queue: WorkQueue, now: datetime) -> str | None:
     held: str | None = claims.holder(job, WorkQueue(queue), now)
     return held
