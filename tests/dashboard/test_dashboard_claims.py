@@ -139,3 +139,8 @@ def test_a_console_qa_decision_is_blind_and_goes_through_the_claim(stack):
     assert job(stack, job_id)["qa"]["agrees"] is False
     decided = work.decided_items(ddb, table, WorkQueue.QA, 10)
     assert work.timings(decided, WorkQueue.QA).claimed == 1
+
+
+def test_the_claim_lasts_what_the_stack_says_else_the_settings_default():
+    assert work.claim_minutes({"review_claim_minutes": 20}) == 20
+    assert work.claim_minutes({}) == work.DEFAULT_CLAIM_MINUTES == 15
