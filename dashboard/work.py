@@ -111,6 +111,7 @@ def claim_panel(tgt: Target, queue: str, me: str, noun: str) -> dict[str, Any] |
     job_id = st.selectbox(
         f"Claimed {noun} to work on", list(labels), format_func=labels.get, key=f"{queue}_pick"
     )
+    st.caption(f"Your claim on {job_id}: {labels[job_id].rsplit(' · ', 1)[-1]}")
     if st.button("Release", key=f"{queue}_release", help=f"Give the {noun} back to the queue"):
         done = work.release(ddb, table, str(job_id), WorkQueue(queue), me, utcnow())
         remember(queue, done.ok, done.message)
