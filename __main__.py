@@ -63,6 +63,7 @@ pulumi.export(Output.REVIEW_INDEX, REVIEW_INDEX)
 pulumi.export(Output.MODERATOR_GROUP, settings.review.moderator_group)
 pulumi.export(Output.REVIEW_MAX_AGE_MINUTES, settings.review.max_age_minutes)
 pulumi.export(Output.REVIEW_CLAIM_MINUTES, settings.review.claim_minutes)
+pulumi.export(Output.REVIEW_QA_SAMPLE_RATE, settings.review.qa_sample_rate)
 pulumi.export(Output.IDEMPOTENCY_TABLE, pipeline.idempotency_table.name)
 if pipeline.verdicts_table is not None:
     pulumi.export(Output.VERDICTS_TABLE, pipeline.verdicts_table.name)

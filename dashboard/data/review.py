@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from common import qa
 from lambdas.common import review as behaviour
 from lambdas.common.contract import VERDICTS, Decision, Output
 
@@ -166,6 +167,11 @@ def operator_identities(operator_id: str, app_user_ids: str = "") -> tuple[str, 
     return tuple(dict.fromkeys([operator_id, *named]))
 
 
+def qa_rate(outputs: Mapping[str, Any]) -> float:
+    """moderation:review.qaSampleRate from the stack's outputs (0 on older stacks)."""
+    return float(outputs.get(Output.REVIEW_QA_SAMPLE_RATE) or 0.0)
+
+
 def verdict_store(outputs: dict[str, Any]) -> tuple[str, int] | None:
     """The verdicts table and TTL from the stack outputs; None without verdict reuse."""
     table = outputs.get(Output.VERDICTS_TABLE)
@@ -184,10 +190,13 @@ def submit(
     now: datetime,
     verdict_store: tuple[str, int] | None = None,
     identities: tuple[str, ...] = (),
+    qa_rate: float = 0.0,
 ) -> Outcome:
     """Record a verdict as the API does (same checks, same single conditional write; with
     `verdict_store`, the verdict is stored for reuse as the API stores it). The reviewer
-    and `identities` (the operator's app user ids) may not have uploaded the job."""
+    and `identities` (the operator's app user ids) may not have uploaded the job. As
+    after an API verdict, a share `qa_rate` of verdicts goes to the QA queue
+    (`qa.sample_verdict`, the stack's `review_qa_sample_rate` output)."""
     if decision not in VERDICTS:
         return Outcome(False, f"decision must be one of {', '.join(VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
@@ -213,6 +222,7 @@ def submit(
                 code=refused.code,
             )
         return Outcome(False, refused.message, code=refused.code)
+    qa.sample_verdict(ddb, table, job_id, decision, reviewer, qa_rate, now)
     return Outcome(True, f"{decision} recorded for {job_id} by {reviewer}", job)
 
 

@@ -198,6 +198,7 @@ if claimed is not None:
                     utcnow(),
                     verdict_store=review_data.verdict_store(tgt.outputs),
                     identities=identities,
+                    qa_rate=review_data.qa_rate(tgt.outputs),
                 )
             message = outcome.message
             if outcome.ok:

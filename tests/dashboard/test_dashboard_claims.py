@@ -144,3 +144,20 @@ def test_a_console_qa_decision_is_blind_and_goes_through_the_claim(stack):
 def test_the_claim_lasts_what_the_stack_says_else_the_settings_default():
     assert work.claim_minutes({"review_claim_minutes": 20}) == 20
     assert work.claim_minutes({}) == work.DEFAULT_CLAIM_MINUTES == 15
+
+
+def test_a_console_verdict_is_sampled_for_qa_as_an_api_verdict_is(stack):
+    sampled, _ = queued_job(stack, 47)
+    skipped, _ = queued_job(stack, 48)
+    ddb, table = ddb_table(stack)
+    assert review_data.qa_rate({"review_qa_sample_rate": 1.0}) == 1.0
+    assert review_data.qa_rate({}) == 0.0
+    done = review_data.submit(ddb, table, sampled, "reject", "", "local:rita", utcnow(), qa_rate=1)
+    assert done.ok
+    assert job(stack, sampled)["qa"] == {
+        "source": "moderator",
+        "original": "reject",
+        "original_reviewer": "local:rita",
+    }
+    assert review_data.submit(ddb, table, skipped, "approve", "", "local:rita", utcnow()).ok
+    assert "qa_state" not in job(stack, skipped), "rate 0: not sampled"
