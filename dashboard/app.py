@@ -33,6 +33,10 @@ pages = {
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(PAGES / "review.py", title="Review", icon=":material/gavel:", url_path="review"),
         st.Page(
+            PAGES / "appeals.py", title="Appeals", icon=":material/balance:", url_path="appeals"
+        ),
+        st.Page(PAGES / "qa.py", title="QA", icon=":material/fact_check:", url_path="qa"),
+        st.Page(
             PAGES / "calibration.py",
             title="Calibration",
             icon=":material/tune:",
@@ -80,8 +84,8 @@ if target is None or target.is_local:
         )
     )
 
-# Pages follow the visitor's groups (all of them in the local mode): moderators review;
-# operators run the pipeline. A page left out cannot be opened, not even by its URL.
+# Pages follow the visitor's groups (all of them in the local mode): moderators review,
+# decide appeals and QA; operators run the pipeline; both read calibration. A page left out cannot be opened, not even by its URL.
 for section, entries in pages.items():
-    pages[section] = [p for p in entries if console.allowed(console.role_of(p.url_path or ""))]
+    pages[section] = [p for p in entries if console.may_open(p.url_path or "")]
 st.navigation({k: v for k, v in pages.items() if v}).run()

@@ -30,14 +30,33 @@ from lambdas.common.contract import Output
 
 IDENTITY = "console_identity"
 # The pages moderators use (url path = file stem, `_` as `-`); every other page is the
-# operators'. The appeals and QA pages join this set as they are added.
-MODERATOR_PAGES = frozenset({"review"})
+# operators', except the shared ones both roles open.
+MODERATOR_PAGES = frozenset({"review", "appeals", "qa"})
+SHARED_PAGES = frozenset({"calibration"})
+
+
+def _name(page: str) -> str:
+    return Path(page).stem.replace("_", "-")
 
 
 def role_of(page: str) -> Role:
-    """The role a page serves, by its file (`pages/review.py`) or url path (`review`)."""
-    name = Path(page).stem.replace("_", "-")
-    return Role.MODERATOR if name in MODERATOR_PAGES else Role.OPERATOR
+    """The role a page serves, by its file (`pages/review.py`) or url path (`review`);
+    a shared page (`roles_of`) is listed as the operators'."""
+    return Role.MODERATOR if _name(page) in MODERATOR_PAGES else Role.OPERATOR
+
+
+def roles_of(page: str) -> frozenset[Role]:
+    """Every role that may open the page."""
+    if _name(page) in SHARED_PAGES:
+        return frozenset(Role)
+    return frozenset({role_of(page)})
+
+
+def may_open(page: str, who: Identity | None = None) -> bool:
+    """Whether `who` (default: this session's signed-in identity; None in the local mode,
+    where everyone may) may open the page."""
+    who = who if who is not None else signed_in()
+    return who is None or bool(who.roles & roles_of(page))
 
 
 def launch_options() -> LaunchOptions:
@@ -95,7 +114,7 @@ def gate(outputs: dict[str, Any] | None, page_file: str | None = None) -> Identi
             st.logout()
         st.stop()
     st.session_state[IDENTITY] = who
-    if who.roles and page_file is not None and not who.can(role_of(page_file)):
+    if who.roles and page_file is not None and not may_open(page_file, who):
         st.error(
             f"This page is for {role_of(page_file)}s; you are signed in as {who.display} "
             f"({', '.join(sorted(who.roles))}).",

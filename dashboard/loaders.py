@@ -13,10 +13,12 @@ from typing import Any
 
 import streamlit as st
 
+from common.contract import WorkQueue
 from dashboard.data import (
     alarms,
     analysis,
     analytics,
+    claims,
     dlq,
     functions,
     jobs,
@@ -240,9 +242,29 @@ def operator(key: str, _target: Target):
     return review.operator(None if t.is_local else t.client("sts"), t.is_local), _now()
 
 
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def claim_timings(key: str, queue: str, _target: Target):
+    """Time to claim and to decide over the queue's most recently decided items."""
+    t = _target
+    decided = claims.decided_items(
+        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], WorkQueue(queue), 200
+    )
+    return claims.timings(decided, WorkQueue(queue)), _now()
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Reading the queue…")
+def work_queue(key: str, queue: str, limit: int, _target: Target):
+    """The pending items of the appeal or QA queue, oldest first, whoever holds them."""
+    t = _target
+    return claims.pending(
+        t.client("dynamodb"), t.outputs[Output.JOBS_TABLE], WorkQueue(queue), _now(), limit
+    ), _now()
+
+
 def forget_review_reads() -> None:
-    """After a verdict: the next draw reads the queue, its figures and the verdicts again."""
-    for loader in (review_queue, review_stats, recent_verdicts):
+    """After a verdict, claim or release: the next draw reads the queues, their figures and
+    the verdicts again."""
+    for loader in (review_queue, review_stats, recent_verdicts, claim_timings, work_queue):
         loader.clear()
 
 

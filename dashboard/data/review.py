@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from common import qa
 from lambdas.common import review as behaviour
 from lambdas.common.contract import VERDICTS, Decision, JobAttr, Output
 
@@ -156,6 +157,7 @@ class Outcome:
     ok: bool
     message: str
     job: dict[str, Any] | None = None
+    code: str | None = None  # the API's error code of a refusal (`claimed_by_another`, ...)
 
 
 def operator_identities(operator_id: str, app_user_ids: str = "") -> tuple[str, ...]:
@@ -163,6 +165,11 @@ def operator_identities(operator_id: str, app_user_ids: str = "") -> tuple[str, 
     separated by commas or spaces) they upload with."""
     named = [u for u in app_user_ids.replace(",", " ").split() if u]
     return tuple(dict.fromkeys([operator_id, *named]))
+
+
+def qa_rate(outputs: Mapping[str, Any]) -> float:
+    """moderation:review.qaSampleRate from the stack's outputs (0 on older stacks)."""
+    return float(outputs.get(Output.REVIEW_QA_SAMPLE_RATE) or 0.0)
 
 
 def verdict_store(outputs: dict[str, Any]) -> tuple[str, int] | None:
@@ -183,10 +190,13 @@ def submit(
     now: datetime,
     verdict_store: tuple[str, int] | None = None,
     identities: tuple[str, ...] = (),
+    qa_rate: float = 0.0,
 ) -> Outcome:
     """Record a verdict as the API does (same checks, same single conditional write; with
     `verdict_store`, the verdict is stored for reuse as the API stores it). The reviewer
-    and `identities` (the operator's app user ids) may not have uploaded the job."""
+    and `identities` (the operator's app user ids) may not have uploaded the job. As
+    after an API verdict, a share `qa_rate` of verdicts goes to the QA queue
+    (`qa.sample_verdict`, the stack's `review_qa_sample_rate` output)."""
     if decision not in VERDICTS:
         return Outcome(False, f"decision must be one of {', '.join(VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
@@ -205,7 +215,14 @@ def submit(
             verdict_store=verdict_store,
         )
     except behaviour.Refused as refused:
-        return Outcome(False, refused.message)
+        if refused.code == "claimed_by_another":
+            return Outcome(
+                False,
+                f"Refused (409 claimed_by_another): {refused.message}. Nothing was recorded.",
+                code=refused.code,
+            )
+        return Outcome(False, refused.message, code=refused.code)
+    qa.sample_verdict(ddb, table, job_id, decision, reviewer, qa_rate, now)
     return Outcome(True, f"{decision} recorded for {job_id} by {reviewer}", job)
 
 

@@ -1,16 +1,16 @@
-"""Review: the jobs the rules sent to a person, one at a time, oldest first; the verdicts."""
+"""Review: the jobs the rules sent to a person, claimed oldest first; the verdicts."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, console, images, loaders, ui
+from dashboard import access, console, images, loaders, ui, work
 from dashboard.data import audit as audit_data
 from dashboard.data import review as review_data
 from lambdas.common import review as review_behaviour
 from lambdas.common.audit import AuditAction
-from lambdas.common.contract import VERDICTS, JobAttr, Output
+from lambdas.common.contract import VERDICTS, JobAttr, Output, WorkQueue
 from lambdas.common.timeutil import utcnow
 
 QUEUE_READ = 200
@@ -19,10 +19,10 @@ RESULT = "review_result"  # what the last confirmed verdict did
 
 tgt = ui.page(
     "Review",
-    "Jobs the rules could not decide, oldest first: look at the image and what each analysis "
-    "saw, then approve or reject. Verdicts go through the review API's own code (one "
-    "conditional write: a job another moderator decided first is refused), with you as "
-    "the reviewer.",
+    "Jobs the rules could not decide, oldest first: claim the next ones (no other moderator "
+    "can decide them while you hold them), look at the image and what each analysis saw, "
+    "then approve or reject. Claims and verdicts go through the review API's own code, with "
+    "you as the moderator.",
 )
 key = ui.key()
 if Output.REVIEW_INDEX not in tgt.outputs:
@@ -71,11 +71,13 @@ c[2].metric(
     help="moderation:review.maxAgeMinutes: the review-oldest-age alarm",
 )
 c[3].metric("API moderators", group, help="moderation:review.moderatorGroup (cognito:groups)")
+work.timing_metrics(st.columns(4), tgt, key, WorkQueue.REVIEW)
 st.caption(f"Verdicts from this page are recorded as **{who}**.")
 
 result = st.session_state.pop(RESULT, None)
 if result is not None:
     (st.success if result["ok"] else st.error)(result["message"])
+work.show_result(WorkQueue.REVIEW)
 
 queue = ui.load(
     loaders.review_queue, key, QUEUE_READ, identities, tgt, what="reading the review queue"
@@ -91,23 +93,30 @@ else:
         st.caption(f"The {QUEUE_READ} oldest are shown; more are waiting.")
     shown = queue.table.copy()
     shown["waiting"] = shown["age_seconds"].map(ui.fmt_seconds)
+    shown["claim"] = [
+        work.claim_state(queue.record(j) or {}, WorkQueue.REVIEW, who)
+        for j in shown[JobAttr.JOB_ID]
+    ]
     st.dataframe(
-        shown[["job_id", "waiting", "decision", "reasons", "categories", "user_id", "own_upload"]],
+        shown[
+            [
+                "job_id",
+                "waiting",
+                "claim",
+                "decision",
+                "reasons",
+                "categories",
+                "user_id",
+                "own_upload",
+            ]
+        ],
         hide_index=True,
     )
-    ids = queue.table[JobAttr.JOB_ID].tolist()
-    labels = {
-        r[
-            JobAttr.JOB_ID
-        ]: f"{ui.fmt_seconds(r['age_seconds'])} · {r[JobAttr.DECISION]} · {r[JobAttr.JOB_ID]}"
-        + (" · your upload" if r["own_upload"] else "")
-        for _, r in queue.table.iterrows()
-    }
-    job_id = st.selectbox(
-        "Job to review (oldest first)", ids, format_func=labels.get, key="review_pick"
-    )
-    job = queue.record(job_id) or {}
 
+claimed = None if queue.table.empty else work.claim_panel(tgt, WorkQueue.REVIEW, who, "job")
+if claimed is not None:
+    job_id = str(claimed[JobAttr.JOB_ID])
+    job = claimed
     st.subheader(f"Job `{job_id}`")
     left, right = st.columns([1, 1])
     with left:
@@ -190,7 +199,7 @@ else:
                     st.error(getattr(exc, "message", str(exc)))
 
     st.subheader("Verdict")
-    own = queue.own(job_id)
+    own = review_behaviour.is_own_upload(job, identities)
     if own:
         st.warning("This is your own upload: another moderator must decide it.")
     # Keyed by job: a choice made for one job never carries over to the next.
@@ -232,6 +241,7 @@ else:
                     utcnow(),
                     verdict_store=review_data.verdict_store(tgt.outputs),
                     identities=identities,
+                    qa_rate=review_data.qa_rate(tgt.outputs),
                 )
             message = outcome.message
             if outcome.ok:

@@ -191,7 +191,7 @@ def decide(
         raise refused
     assert job is not None
     before = str(job.get(JobAttr.DECISION))
-    after = overturned(before) if outcome is AppealOutcome.OVERTURN else before
+    after = overturned(before) if outcome == AppealOutcome.OVERTURN else before
     decided = {"outcome": outcome, "note": note}
     won, item = jobs.decide_appeal(ddb, table, job_id, moderator, decided, before, after, now)
     if not won:
@@ -199,7 +199,7 @@ def decide(
             409, "appeal_decided", f"the appeal of job {job_id} changed meanwhile; read it again"
         )
     done = item or {}
-    if outcome is AppealOutcome.OVERTURN and verdict_store is not None and done.get(verdicts.KEY):
+    if outcome == AppealOutcome.OVERTURN and verdict_store is not None and done.get(verdicts.KEY):
         table_name, ttl_days = verdict_store
         verdicts.store_moderator(
             ddb, table_name, str(done[verdicts.KEY]), job_id, after, now, ttl_days

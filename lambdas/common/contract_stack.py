@@ -140,6 +140,8 @@ class Output(StrEnum):
     REVIEW_INDEX = "review_index"
     MODERATOR_GROUP = "moderator_group"
     REVIEW_MAX_AGE_MINUTES = "review_max_age_minutes"
+    REVIEW_CLAIM_MINUTES = "review_claim_minutes"
+    REVIEW_QA_SAMPLE_RATE = "review_qa_sample_rate"
     IDEMPOTENCY_TABLE = "idempotency_table"
     VERDICTS_TABLE = "verdicts_table"
     VERDICT_TTL_DAYS = "verdict_ttl_days"

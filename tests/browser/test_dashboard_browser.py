@@ -242,11 +242,22 @@ def test_a_moderator_clears_a_queue_of_three_in_chromium(dashboard, browser, loc
     page.get_by_role("heading", name="Review", exact=True).wait_for(timeout=60_000)
     decided: dict[str, str] = {}
     for n, decision in enumerate(["approve", "reject", "approve"]):
+        # Work goes through a claim: no job is shown until the moderator claims one.
+        page.get_by_text("You hold no claim").wait_for(timeout=60_000)
+        assert page.get_by_role("heading", name=re.compile(r"^Job ")).count() == 0
+        page.get_by_role("button", name="Claim next").click()
         heading = page.get_by_role("heading", name=re.compile(r"^Job "))
         heading.wait_for(timeout=60_000)
         settle(page)
         job_id = heading.inner_text().removeprefix("Job").strip().strip("`")
         assert job_id in ids and job_id not in decided, job_id
+        # The lease is shown (time left) and held in the table for this moderator.
+        body = page.inner_text("body")
+        assert "Claimed 1 job(s) for" in body and "min left" in body, body[:2000]
+        lease = record(local_cloud, job_id)
+        assert lease["review_claim_by"].startswith("local:") and lease["review_claim_until"]
+        if n == 0:
+            page.screenshot(path=str(ARTIFACTS / "review-claimed.png"), full_page=True)
         page.locator("[data-testid='stImage'] img").first.wait_for(timeout=30_000)
         # Wellbeing: the image arrives blurred; user-derived text is plain, never a link.
         body = page.inner_text("body")
@@ -260,8 +271,6 @@ def test_a_moderator_clears_a_queue_of_three_in_chromium(dashboard, browser, loc
             revealed = page.locator("[data-testid='stImage'] img").first.get_attribute("src")
             assert revealed != shielded and "· blurred" not in page.inner_text("body")
             page.screenshot(path=str(ARTIFACTS / "review-revealed.png"), full_page=True)
-        # CLAIM: once the claims API (POST /reviews/claim) exists, claim the job here and
-        # assert the page shows the lease before the verdict.
         page.locator("label").filter(has_text=re.compile(f"^{decision}$")).first.click()
         settle(page)
         note = page.get_by_label(re.compile("^Note"))

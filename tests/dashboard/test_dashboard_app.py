@@ -25,6 +25,8 @@ APP = ROOT / "dashboard" / "app.py"
 PAGES = [
     "overview",
     "review",
+    "appeals",
+    "qa",
     "calibration",
     "banks",
     "queues",
@@ -507,8 +509,14 @@ def test_review_page_shows_a_job_and_records_a_confirmed_verdict(app, local_clou
     at = render(app, "review")
     no_errors(at)
     assert job_id in set(at.dataframe[0].value["job_id"])
+    assert metric(at, "Time to claim") and metric(at, "Time to decide")
+    # Work goes through a claim: nothing to decide until one is held.
+    assert not at.get("image") and "You hold no claim" in texts(at)
+    me = claim_through_the_page(at, local_cloud, "review", job_id)
     at.selectbox(key="review_pick").set_value(job_id).run()
     no_errors(at)
+    claim_row = at.dataframe[0].value.set_index("job_id").loc[job_id, "claim"]
+    assert claim_row.startswith("you ("), "the queue shows the claim"
     assert at.get("image"), "the image is shown"
 
     # Wellbeing: blurred until revealed; reasons as plain text, never Markdown.
@@ -546,3 +554,125 @@ def test_review_page_shows_a_job_and_records_a_confirmed_verdict(app, local_clou
     assert queue is None or job_id not in set(queue["job_id"]), "it left the queue"
     verdicts = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)
     assert job_id in set(verdicts["job_id"])
+    release_all(local_cloud, "review", me)
+
+
+def claim_through_the_page(at: AppTest, cloud, queue: str, job_id: str) -> str:
+    """Claim as many as the page allows (other tests share the cloud's queues) until
+    `job_id` is among the claims; returns who the page claims as."""
+    at.number_input(key=f"{queue}_claim_count").set_value(25).run()
+    at.button(key=f"{queue}_claim").click().run()
+    no_errors(at)
+    assert "Claimed" in texts(at)
+    held = next(d.value for d in at.dataframe if "time left" in d.value.columns)
+    assert job_id in set(held["job_id"]), "the claim holds the job"
+    assert all(v and v != "–" for v in held["time left"]), "the time left on each claim"
+    from tests.local_cloud.test_review_local import record
+
+    return str(record(cloud, job_id)[f"{queue}_claim_by"])
+
+
+def release_all(cloud, queue: str, moderator: str) -> None:
+    """Leave the shared cloud's queue unclaimed for the tests after this one."""
+    from common.contract import WorkQueue
+    from common.timeutil import utcnow
+    from dashboard.data import claims as work
+
+    ddb, table = cloud.client("dynamodb"), cloud.outputs["jobs_table"]
+    for held in work.mine(ddb, table, WorkQueue(queue), moderator, utcnow()):
+        assert work.release(ddb, table, held["job_id"], WorkQueue(queue), moderator, utcnow()).ok
+
+
+# --- the appeals and QA pages --------------------------------------------------------------------
+
+
+def decided_by_test_setup(cloud, seed: int) -> str:
+    """A job the pipeline sent to review, rejected by another moderator than the page's."""
+    from common import review
+    from common.timeutil import utcnow
+
+    (job_id,) = queued_for_review(cloud, 1, seed=seed)
+    quote_in_reasons(cloud, job_id, EVIL_REASON)
+    verdict = review.Verdict(review.Decision.REJECT, "rejected before the page test")
+    review.record_verdict(
+        cloud.client("dynamodb"),
+        cloud.outputs["jobs_table"],
+        job_id,
+        verdict,
+        "test-setup",
+        utcnow(),
+    )
+    return job_id
+
+
+def test_appeals_page_claims_an_appeal_shows_its_message_as_text_and_overturns(app, local_cloud):
+    from common import appeals
+    from common.timeutil import utcnow
+    from tests.local_cloud.test_review_local import record
+
+    job_id = decided_by_test_setup(local_cloud, 8900)
+    owner = record(local_cloud, job_id)["user_id"]
+    message = "it is a painting: see [my site](http://evil.example/c)"
+    ddb, table = local_cloud.client("dynamodb"), local_cloud.outputs["jobs_table"]
+    appeals.file(ddb, table, job_id, owner, message, utcnow(), 14)
+
+    at = render(app, "appeals")
+    no_errors(at)
+    assert job_id in set(at.dataframe[0].value["job_id"])
+    assert metric(at, "Time to claim") and metric(at, "Time to decide")
+    me = claim_through_the_page(at, local_cloud, "appeal", job_id)
+    at.selectbox(key="appeal_pick").set_value(job_id).run()
+    no_errors(at)
+    # Wellbeing as on Review: blurred image; the uploader's words as plain text.
+    assert any("· blurred" in c for i in at.get("image") for c in i.captions)
+    assert message in [t.value for t in at.text]
+    assert not any("evil.example" in m.value for m in at.markdown)
+    assert at.button(key="appeal_submit").disabled, "no outcome chosen yet"
+    at.radio(key=f"appeal_outcome:{job_id}").set_value("overturn").run()
+    at.text_area(key=f"appeal_note:{job_id}").input("art, not gore").run()
+    at.button(key="appeal_submit").click().run()
+    assert "decided once" in texts(at), "a confirmation comes first"
+    assert record(local_cloud, job_id)["appeal_state"] == "pending"
+    at.button(key="appeal_confirm").click().run()
+    no_errors(at)
+    assert "overturn recorded" in texts(at)
+    final = record(local_cloud, job_id)
+    assert (final["decision"], final["appeal_state"]) == ("approve", "decided")
+    assert final["appeal"]["decided_by"] == me and final["appeal"]["outcome"] == "overturn"
+    (entry,) = audit_entries(local_cloud, "appeal_decision", {job_id})
+    assert (entry["actor"], entry["via"]) == (me, "dashboard")
+    assert entry["details"]["outcome"] == "overturn"
+    release_all(local_cloud, "appeal", me)
+
+
+def test_qa_page_is_blind_and_records_a_qa_decision(app, local_cloud):
+    from common import qa
+    from common.timeutil import utcnow
+    from tests.local_cloud.test_review_local import record
+
+    job_id = decided_by_test_setup(local_cloud, 8950)
+    ddb, table = local_cloud.client("dynamodb"), local_cloud.outputs["jobs_table"]
+    assert qa.sample_verdict(ddb, table, job_id, "reject", "test-setup", 1.0, utcnow())
+
+    at = render(app, "qa")
+    no_errors(at)
+    assert job_id in set(at.dataframe[0].value["job_id"])
+    assert "decision" not in at.dataframe[0].value.columns, "the queue is blind"
+    me = claim_through_the_page(at, local_cloud, "qa", job_id)
+    at.selectbox(key="qa_pick").set_value(job_id).run()
+    no_errors(at)
+    assert any("· blurred" in c for i in at.get("image") for c in i.captions)
+    shown = texts(at)
+    assert EVIL_REASON not in shown and "test-setup" not in shown, "no reasons, no reviewer"
+    assert "rekognition" in shown, "what the analyses saw is there"
+    at.radio(key=f"qa_decision:{job_id}").set_value("approve").run()
+    at.button(key="qa_submit").click().run()
+    at.button(key="qa_confirm").click().run()
+    no_errors(at)
+    assert "differs from the original decision (reject)" in texts(at)
+    final = record(local_cloud, job_id)
+    assert final["qa_state"] == "decided"
+    assert (final["qa"]["reviewer"], final["qa"]["agrees"]) == (me, False)
+    (entry,) = audit_entries(local_cloud, "qa_decision", {job_id})
+    assert entry["actor"] == me and entry["details"]["decision"] == "approve"
+    release_all(local_cloud, "qa", me)

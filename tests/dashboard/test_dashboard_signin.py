@@ -99,6 +99,24 @@ def test_an_operator_gets_the_pipeline_pages_but_not_review(exposed):
         at.switch_page("pages/review.py")
 
 
+def test_moderators_open_appeals_qa_and_calibration(exposed):
+    mod = console({"is_logged_in": True, "sub": "u-1", "cognito:groups": ["moderators"]})
+    for page, title in (("appeals", "Appeals"), ("qa", "QA"), ("calibration", "Calibration")):
+        mod.switch_page(f"pages/{page}.py").run()
+        assert not mod.exception
+        assert [t.value for t in mod.title] == [title]
+
+
+def test_operators_open_calibration_but_not_appeals_or_qa(exposed):
+    ops = console({"is_logged_in": True, "sub": "u-2", "cognito:groups": ["operators"]})
+    for page in ("appeals", "qa"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            ops.switch_page(f"pages/{page}.py")
+    ops.switch_page("pages/calibration.py").run()
+    assert not ops.exception
+    assert [t.value for t in ops.title] == ["Calibration"]
+
+
 def test_a_signed_in_visitor_in_neither_group_is_turned_away(exposed):
     at = console({"is_logged_in": True, "sub": "u-3", "cognito:groups": ["viewers"]})
     assert not at.exception
@@ -137,7 +155,7 @@ def test_every_page_checks_the_door_itself_on_later_runs(exposed):
     assert "Awaiting review" not in [m.label for m in at.metric]
 
 
-@pytest.mark.parametrize("page", ["dead_letters", "review", "audit_log"])
+@pytest.mark.parametrize("page", ["dead_letters", "review", "audit_log", "appeals", "qa"])
 def test_a_page_run_on_its_own_url_keeps_the_door(exposed, page):
     """Streamlit may run a page of `pages/` straight from its URL, without app.py."""
     at = AppTest.from_file(str(ROOT / "dashboard" / "pages" / f"{page}.py"), default_timeout=60)

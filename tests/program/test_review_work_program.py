@@ -30,6 +30,9 @@ def test_the_appeal_and_qa_queues_are_sparse_indexes_and_settings_reach_their_fu
         review["REVIEW_QA_SAMPLE_RATE"],
         review["APPEAL_WINDOW_DAYS"],
     ) == ("20", "0.25", "10")
+    # The console reads how long a claim lasts from the stack's outputs.
+    assert run.exports["review_claim_minutes"] == 20
+    assert run.exports["review_qa_sample_rate"] == 0.25
     # Whichever function finalizes a job samples its automatic decision.
     for fn in ("rekognition_analyzer", "custom_analyzer", "text_analyzer", "dispatcher"):
         assert env_of(run, fn)["REVIEW_QA_SAMPLE_RATE"] == "0.25", fn
