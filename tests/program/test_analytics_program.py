@@ -286,7 +286,9 @@ def test_exporter_requirements_list_only_its_imports():
     lines = (ROOT / "lambdas" / "exporter" / "requirements.txt").read_text().splitlines()
     deps = {ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")}
     notifier = (ROOT / "lambdas" / "notifier" / "requirements.txt").read_text().splitlines()
-    assert deps == {ln.strip() for ln in notifier if ln.strip() and not ln.startswith("#")}
+    notifier_deps = {ln.strip() for ln in notifier if ln.strip() and not ln.startswith("#")}
+    # The notifier also identifies a statement's language (py3langid, on numpy).
+    assert deps == notifier_deps - {"py3langid", "numpy"}
     assert "pyarrow" not in deps and "pyspark" not in deps
 
 

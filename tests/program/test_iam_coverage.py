@@ -80,6 +80,38 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
         (Env.BANKS_TABLE,),
         "hit counts and quarantine on the matched entry, through the same BankCache table",
     ),
+    ("banks", "common.banks:add_entries:put_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:add_entry:put_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:delete_entry:delete_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:get_bank:get_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:list_entries:query"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:put_bank:put_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:scan_all:scan"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
+    ("banks", "common.banks:set_entry_enabled:update_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
 }
 
 # The status function's cache code reads its secret only when the stack has a cache: the

@@ -76,9 +76,9 @@ def test_jobs_table_on_demand_pitr_sse_ttl_stream_and_status_index(run):
 
 
 def test_status_index_name_matches_the_handlers():
-    from common import jobs
+    from common import job_record
 
-    assert jobs.STATUS_INDEX == "status-created_at-index"
+    assert job_record.STATUS_INDEX == "status-created_at-index"
 
 
 def test_queue_redrive_encryption_long_polling_and_visibility(run):

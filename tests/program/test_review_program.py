@@ -57,8 +57,8 @@ def test_both_review_routes_go_to_one_function_behind_the_jwt_authorizer(run):
         route = routes[key].inputs
         assert route["authorizationType"] == "JWT"
         assert route["target"] == f"integrations/{review_integration.id}"
-    # one integration per function, so the API has four routes and three integrations
-    assert len(integrations) == 3
+    # one integration per function: upload, status, review, notices and banks
+    assert len(integrations) == 5
     stage = run.one("aws:apigatewayv2/stage:Stage").inputs
     throttled = {s["routeKey"]: s for s in stage["routeSettings"]}
     for key in REVIEW_ROUTES:
@@ -88,7 +88,10 @@ def test_each_review_route_may_invoke_the_function_for_its_own_path_only(run):
     # the existing routes keep their permissions (and names)
     upload = run.one("aws:lambda/permission:Permission", "moderation-api-upload-permission")
     assert upload.inputs["sourceArn"].endswith("/*/POST/jobs*")
-    status = run.one("aws:lambda/permission:Permission", "moderation-api-status-permission")
+    # the status function serves two routes now (the statement too): one permission each
+    status = run.one(
+        "aws:lambda/permission:Permission", "moderation-api-status-get-jobs-job-id-permission"
+    )
     assert status.inputs["sourceArn"].endswith("/*/GET/jobs/*")
 
 
@@ -172,10 +175,13 @@ def test_the_slowest_sweep_schedule_still_fits_an_alarm():
 
 def test_with_edge_auth_the_user_pool_gets_the_moderator_group(jwks_file):  # noqa: F811
     run, _ = edge_run(jwks_file)
-    group = run.one("aws:cognito/userGroup:UserGroup").inputs
+    group = run.one("aws:cognito/userGroup:UserGroup", "edge-auth-moderators").inputs
     pool = run.one("aws:cognito/userPool:UserPool")
     assert group["name"] == "moderators"
     assert group["userPoolId"] == pool.id
+    # and the operators group that manages hash banks (moderation:banks.operatorGroup)
+    operators = run.one("aws:cognito/userGroup:UserGroup", "edge-auth-operators").inputs
+    assert (operators["name"], operators["userPoolId"]) == ("operators", pool.id)
     assert not run_program().of_type("aws:cognito/userGroup:UserGroup"), "no pool, no group"
 
 
