@@ -397,12 +397,16 @@ class NoticeField(StrEnum):
 
     `notices`: every notice on the job (`{notice_id, notifier, category, explanation,
     at}`); `noticed`: true once a notice put the job in the review queue; `notice`: the
-    latest notice (what the statement and the moderator see first).
+    latest notice (what the statement and the moderator see first);
+    `notices_answered_through`: written by each moderator's verdict, the `notice_id` of
+    the latest notice in the item when the verdict was written (`""` when there was
+    none), so the next verdict answers exactly the notices appended after it.
     """
 
     NOTICES = "notices"
     NOTICED = "noticed"
     LATEST = "notice"
+    ANSWERED_THROUGH = "notices_answered_through"
 
 
 class NoticeEvent(StrEnum):

@@ -151,6 +151,13 @@ class Update:
         self._set.append(f"{self.name(attr)} = {self.name(source)}")
         return self
 
+    def copy_inner(self, attr: Field, source: Field, key: str, default: Any) -> Update:
+        """`attr` takes `source.key` as it was before this write, or `default` when absent."""
+        self._set.append(
+            f"{self.name(attr)} = if_not_exists({self.path(source, key)}, {self.value(default)})"
+        )
+        return self
+
     def remove(self, attr: Field) -> Update:
         self._remove.append(self.name(attr))
         return self

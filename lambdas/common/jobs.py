@@ -370,6 +370,9 @@ def record_review(
     Conditional on the job being complete and in the queue, and on no other moderator
     holding its review claim (common/claims.py): a second verdict changes nothing. Keeps
     the rules' decision as `automatic_decision`; `decision` becomes the moderator's.
+    Marks the notices it answers: `notices_answered_through` takes the id of the latest
+    notice in the item as this write finds it (common/notices.py `answered`), so which
+    notices a verdict answers is decided by write order, never by clocks.
     Returns (won, the job after) or (lost, the job as it was, None when it does not
     exist), so the caller can say why without a read.
     """
@@ -379,6 +382,7 @@ def record_review(
         .copy(JobAttr.AUTOMATIC_DECISION, JobAttr.DECISION)
         .set(JobAttr.DECISION, decision)
         .set(JobAttr.REVIEW, review)
+        .copy_inner(NoticeField.ANSWERED_THROUGH, NoticeField.LATEST, "notice_id", "")
         .set(JobAttr.UPDATED_AT, iso(now))
     )
     update.when(

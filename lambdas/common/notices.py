@@ -11,10 +11,11 @@
 - the job enters the review queue marked as a notice (`noticed`), whatever its review
   state: a notice racing a verdict either lands first (the verdict answers it) or puts
   the job back in the queue (the next verdict answers it). A job a `reject` already
-  restricted only records the notice (`already_restricted`).
+  restricted only records the notice (`already_restricted`; `queued` false on it).
 
 When a verdict follows, the notifier publishes one `notice_outcome` message per notice
-it answers, addressed to the notifier (`notifier`), never naming the uploader.
+it answers (`answered`: by write order), addressed to the notifier (`notifier`), never
+naming the uploader.
 """
 
 from __future__ import annotations
@@ -120,9 +121,10 @@ def file(
     if won:
         return Filed(notice, queued=True)
     _why_not(job, notifier)
-    won, job = jobs.add_restricted_notice(ddb, table, job_id, notice, now)
+    restricted = {**notice, "queued": False}  # told now; no verdict answers it
+    won, job = jobs.add_restricted_notice(ddb, table, job_id, restricted, now)
     if won:
-        return Filed(notice, queued=False)
+        return Filed(restricted, queued=False)
     _why_not(job, notifier)
     raise Refused(409, "conflict", "the job changed while the notice was recorded; retry")
 
@@ -150,15 +152,27 @@ def response(filed: Filed, job_id: str) -> dict[str, Any]:
 def answered(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The notices a verdict (pending -> reviewed: `new`, `old` its stream images) answers.
 
-    Every notice in the item when the verdict was written is in `new`; those a previous
-    verdict answered were filed before it (`at` up to its `reviewed_at`). No upper bound:
-    a notice whose clock read came after the moderator's but whose write landed first is
-    in the item the verdict decided, and is answered by it (a race the tests run).
+    Decided by write order, never by clocks: `notices` is appended to in the order the
+    notices' writes landed, and each verdict records in the same write the id of the
+    latest notice it found (`notices_answered_through`, common/jobs.py `record_review`).
+    A verdict answers the notices after the one the previous verdict recorded (all of
+    them when no verdict recorded one), so a notice whose write landed just after a
+    verdict, whatever its clock read, is answered by the next verdict, and one that
+    landed just before it by this one; each exactly once. A notice on a job a `reject`
+    had already restricted (`queued` false) was answered when it was filed.
+
+    Verdicts written before the marker existed leave none; for them the previous
+    verdict's `reviewed_at` bounds the notices it answered, as it did then.
     """
     if new.get(JobAttr.REVIEW_STATE) != ReviewState.REVIEWED or not new.get(NoticeField.NOTICED):
         return []
+    notices = [n for n in new.get(NoticeField.NOTICES) or [] if n.get("queued", True)]
+    through = old.get(NoticeField.ANSWERED_THROUGH)
+    if through is not None:
+        ids = [n.get("notice_id") for n in notices]
+        return notices[ids.index(through) + 1 :] if through in ids else notices
     before = str((old.get(JobAttr.REVIEW) or {}).get("reviewed_at") or "")
-    return [n for n in new.get(NoticeField.NOTICES) or [] if str(n.get("at")) > before]
+    return [n for n in notices if str(n.get("at")) > before]
 
 
 def outcome_message(job: Mapping[str, Any], notice: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,9 @@ those writes (status only moves forward, review_state only from `pending` to
 `reviewed`, and every transition is conditional), so publishing from it cannot
 double-notify through a race, and a crash between the write and the publish cannot
 lose the notification: the record is retried. A crash after a publish replays it; a
-FIFO topic (the default) deduplicates the replay.
+FIFO topic (the default) deduplicates the replay. A notice (common/notices.py) can put
+a reviewed job back in the queue: its next verdict is a new `reviewed` notification,
+with its own deduplication id (the verdict's `reviewed_at`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from common.contract import (
     Decision,
     JobAttr,
     NotificationEvent,
+    ReviewField,
     ReviewState,
     Status,
 )
@@ -41,13 +44,20 @@ class Notification:
 
     @property
     def deduplication_id(self) -> str:
-        """`<job id>.<status>` for the terminal notification, `<job id>.reviewed` after it,
-        `<job id>.appeal` for an appeal's outcome."""
-        suffix = {
-            NotificationEvent.REVIEWED: "reviewed",
-            NotificationEvent.APPEAL_DECIDED: "appeal",
-        }.get(self.event, self.job[JobAttr.STATUS])
-        return f"{self.job[JobAttr.JOB_ID]}.{suffix}"
+        """`<job id>.<status>` for the terminal notification, `<job id>.reviewed.<reviewed_at>`
+        for a verdict, `<job id>.appeal` for an appeal's outcome.
+
+        The same for a retried stream record (its image is the same), distinct for a new
+        decision: a notice can put a reviewed job back in the queue, and the next verdict's
+        `reviewed` notification must not be taken for a replay of the first.
+        """
+        if self.event is NotificationEvent.REVIEWED:
+            reviewed_at = (self.job.get(JobAttr.REVIEW) or {}).get(ReviewField.REVIEWED_AT)
+            return f"{self.job[JobAttr.JOB_ID]}.reviewed" + (
+                f".{reviewed_at}" if reviewed_at else ""
+            )
+        suffix = {NotificationEvent.APPEAL_DECIDED: "appeal"}.get(self.event)
+        return f"{self.job[JobAttr.JOB_ID]}.{suffix or self.job[JobAttr.STATUS]}"
 
 
 def _images(record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -150,9 +160,10 @@ def publish(sns: Any, topic_arn: str, note: Notification) -> str:
     """Publish one notification; on a FIFO topic, once per job event whatever the retries.
 
     A stream batch is retried whole after a crash, so a record may be published again.
-    On a FIFO topic the deduplication id (job id and status, or `reviewed`) makes SNS
-    accept and drop the repeat for five minutes, while a job's `reviewed` notification
-    is never mistaken for its first; each job is its own message group, so jobs never
+    On a FIFO topic the deduplication id (job id and status, or `reviewed` and the
+    verdict's time) makes SNS accept and drop the repeat for five minutes, while a job's
+    `reviewed` notification is never mistaken for its first, nor a second verdict's
+    for the first's; each job is its own message group, so jobs never
     wait behind each other.
     """
     job = note.job

@@ -10,7 +10,7 @@ import json
 import threading
 import uuid
 
-from common import analysis, dsa_rules, jobs, review
+from common import analysis, dsa_rules, jobs, notices, review
 from common.contract import NOTICE_ROUTE
 from common.decision import Rules
 from common.timeutil import utcnow
@@ -54,7 +54,7 @@ def verdict(stack, job_id, decision="reject"):
         stack.client("dynamodb"),
         stack.exports["jobs_table"],
         job_id,
-        review.Verdict(decision),
+        review.ModeratorVerdict(decision),
         "mod-1",
         utcnow(),
     )
@@ -142,3 +142,27 @@ def test_a_notice_racing_a_verdict_is_answered_whichever_write_lands_first(stack
     outcomes = [m for m in notifications(stack, url) if m.get("event") == "notice_outcome"]
     # Every notice was answered exactly once, by the verdict that followed it.
     assert sorted(m["notifier"] for m in outcomes) == [f"reader-{n}" for n in range(4)]
+
+
+def test_a_notice_that_lands_after_a_verdict_is_answered_by_the_next_and_both_are_announced(
+    stack,
+):
+    """A notice re-queues a reviewed job: the next verdict answers it (whatever the notice's
+    clock read) and is announced as a new `reviewed` notification on the FIFO topic."""
+    url = subscribe_queue(stack)
+    job_id = decided(stack, MODERATE)
+    ddb, table = stack.client("dynamodb"), stack.exports["jobs_table"]
+    clock_read = utcnow()  # the notice's handler read its clock before the moderator's
+    verdict(stack, job_id, "approve")
+    filed = notices.file(ddb, table, job_id, "reader-9", NOTICE["category"], "x", clock_read)
+    assert filed.queued and job(stack, job_id)["review_state"] == "pending"
+    verdict(stack, job_id, "reject")
+    assert stack.invoke("notifier", {"Records": stream_records(stack)}) == {"batchItemFailures": []}
+    messages = [m for m in notifications(stack, url) if m["job_id"] == job_id]
+    reviewed = [m["review"]["decision"] for m in messages if m.get("event") == "reviewed"]
+    assert reviewed == ["approve", "reject"]
+    outcomes = [m for m in messages if m.get("event") == "notice_outcome"]
+    assert [(m["notifier"], m["decision"]) for m in outcomes] == [("reader-9", "reject")]
+    # A retried batch publishes nothing new.
+    assert stack.invoke("notifier", {"Records": stream_records(stack)}) == {"batchItemFailures": []}
+    assert [m for m in notifications(stack, url) if m["job_id"] == job_id] == []

@@ -3,18 +3,21 @@
 A rejected upload gets a statement (the notifier), the owner reads it through the
 gateway, and the submitter sends it to the local Transparency Database stand-in, once,
 even when the stand-in stores a batch and then answers 500. A notice races a
-moderator's verdict through the gateway; whichever lands first, the job ends reviewed
-(the outcome message to the notifier is checked in tests/handlers/test_notices.py).
+moderator's verdict through the gateway; whichever lands first, the job ends reviewed,
+the notifier is told the outcome exactly once and the uploader each verdict.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 
 import pytest
 
 from common import dsa_rules
 from local.tools import fixtures
+from local.tools.load import NotificationListener
 from tests.local_cloud.test_review_local import call, record, wait_for
 
 pytestmark = pytest.mark.local_cloud
@@ -63,6 +66,14 @@ def test_a_reject_is_stated_read_by_its_owner_and_submitted_once_after_a_lost_an
 def test_a_notice_racing_a_verdict_is_queued_or_answered_and_the_job_ends_reviewed(
     local_cloud,
 ):
+    listener = NotificationListener(local_cloud)
+    try:
+        race_a_notice_and_a_verdict(local_cloud, listener)
+    finally:
+        listener.close()
+
+
+def race_a_notice_and_a_verdict(local_cloud, listener: NotificationListener) -> None:
     # A Rekognition label between the thresholds: review.
     image = fixtures.png(seed=77, labels=fixtures.MODERATE_VIOLENCE)
     job_id = upload(local_cloud, image, "owner-n")
@@ -97,9 +108,31 @@ def test_a_notice_racing_a_verdict_is_queued_or_answered_and_the_job_ends_review
     assert results["verdict"].status_code == 200, results["verdict"].text
     job = record(local_cloud, job_id)
     assert job["noticed"] is True
+    verdicts = ["approve"]
     if job["review_state"] == "pending":  # the notice landed after the verdict: queued again
         again = call(
             local_cloud, "POST", f"/jobs/{job_id}/review", moderator, json={"decision": "reject"}
         )
         assert again.status_code == 200, again.text
-    assert record(local_cloud, job_id)["review_state"] == "reviewed"
+        verdicts.append("reject")
+    final = record(local_cloud, job_id)
+    assert final["review_state"] == "reviewed" and final["decision"] == verdicts[-1]
+
+    def by_event(event: str) -> list[dict]:
+        with listener._lock:
+            return [b for _, b in listener.received.get(job_id, []) if b.get("event") == event]
+
+    # The uploader hears of every verdict (a second one is not dropped as a replay of the
+    # first), and the notifier of the one that answered their notice.
+    wait_for(lambda: len(by_event("reviewed")) >= len(verdicts) and by_event("notice_outcome"), 120)
+    time.sleep(5)  # anything published twice would have arrived by now
+    reviewed = by_event("reviewed")
+    assert [m["review"]["decision"] for m in reviewed] == verdicts
+    assert all(m["user_id"] == final["user_id"] for m in reviewed)
+    outcomes = by_event("notice_outcome")
+    assert len(outcomes) == 1, outcomes
+    outcome = outcomes[0]
+    assert outcome["notice_id"] == results["notice"].json()["notice_id"]
+    assert outcome["notifier"] == final["notices"][0]["notifier"] != final["user_id"]
+    assert (outcome["decision"], outcome["restricted"]) == (verdicts[-1], verdicts[-1] == "reject")
+    assert final["user_id"] not in json.dumps(outcome) and "graphic" not in json.dumps(outcome)

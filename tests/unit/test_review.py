@@ -241,16 +241,41 @@ def test_a_job_whose_appeal_is_pending_is_cached_as_active_until_it_is_decided()
 
 
 def test_the_reviewed_notification_has_its_own_fifo_deduplication_id():
+    import string
+
     from common.contract import NotificationEvent
     from common.notify import Notification
 
     job_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    first = Notification(
-        NotificationEvent.AWAITING_REVIEW, {"job_id": job_id, "status": "complete"}
-    )
-    second = Notification(NotificationEvent.REVIEWED, {"job_id": job_id, "status": "complete"})
+    done = {"job_id": job_id, "status": "complete"}
+    first = Notification(NotificationEvent.AWAITING_REVIEW, done)
+    verdict = {**done, "review": {"decision": "approve", "reviewed_at": "2026-12-07T20:00:00.000Z"}}
+    second = Notification(NotificationEvent.REVIEWED, verdict)
     assert first.deduplication_id == f"{job_id}.complete"
-    assert second.deduplication_id == f"{job_id}.reviewed"
+    assert second.deduplication_id == f"{job_id}.reviewed.2026-12-07T20:00:00.000Z"
+    # A retried stream record carries the same image: the same id, dropped as a replay.
+    assert Notification(NotificationEvent.REVIEWED, dict(verdict)).deduplication_id == (
+        second.deduplication_id
+    )
     # SNS FIFO: at most 128 characters, alphanumeric and punctuation
     for dedup in (first.deduplication_id, second.deduplication_id):
-        assert len(dedup) <= 128 and all(c.isalnum() or c in "-._" for c in dedup)
+        assert len(dedup) <= 128 and all(c.isalnum() or c in string.punctuation for c in dedup)
+
+
+def test_a_second_verdict_after_a_notice_is_not_deduplicated_as_the_first():
+    """A notice re-queues a reviewed job; the next verdict is a new `reviewed` notification."""
+    from common.contract import NotificationEvent
+    from common.notify import Notification
+
+    job = {"job_id": "j", "status": "complete", "noticed": True}
+    ids = {
+        Notification(
+            NotificationEvent.REVIEWED,
+            {**job, "review": {"decision": decision, "reviewed_at": at}},
+        ).deduplication_id
+        for decision, at in (
+            ("approve", "2026-12-07T20:00:00.000Z"),
+            ("reject", "2026-12-07T20:01:30.250Z"),
+        )
+    }
+    assert len(ids) == 2
