@@ -151,6 +151,13 @@ class Update:
         self._set.append(f"{self.name(attr)} = {self.name(source)}")
         return self
 
+    def copy_once(self, attr: JobAttr, source: JobAttr) -> Update:
+        """`attr` takes `source`'s value as it was before this write, unless `attr` is
+        already set (a later write keeps the first copy)."""
+        name = self.name(attr)
+        self._set.append(f"{name} = if_not_exists({name}, {self.name(source)})")
+        return self
+
     def copy_inner(self, attr: Field, source: Field, key: str, default: Any) -> Update:
         """`attr` takes `source.key` as it was before this write, or `default` when absent."""
         self._set.append(

@@ -379,7 +379,9 @@ def record_review(
     update = (
         Update()
         .set(JobAttr.REVIEW_STATE, ReviewState.REVIEWED)
-        .copy(JobAttr.AUTOMATIC_DECISION, JobAttr.DECISION)
+        # The rules' decision, kept from the first verdict on: a notice can queue a
+        # reviewed job again, and a second verdict must not record the first as the rules'.
+        .copy_once(JobAttr.AUTOMATIC_DECISION, JobAttr.DECISION)
         .set(JobAttr.DECISION, decision)
         .set(JobAttr.REVIEW, review)
         .copy_inner(NoticeField.ANSWERED_THROUGH, NoticeField.LATEST, "notice_id", "")

@@ -161,6 +161,8 @@ def test_a_notice_that_lands_after_a_verdict_is_answered_by_the_next_and_both_ar
     messages = [m for m in notifications(stack, url) if m["job_id"] == job_id]
     reviewed = [m["review"]["decision"] for m in messages if m.get("event") == "reviewed"]
     assert reviewed == ["approve", "reject"]
+    # The rules' decision stays the rules' through both verdicts.
+    assert job(stack, job_id)["automatic_decision"] == "review"
     outcomes = [m for m in messages if m.get("event") == "notice_outcome"]
     assert [(m["notifier"], m["decision"]) for m in outcomes] == [("reader-9", "reject")]
     # A retried batch publishes nothing new.
