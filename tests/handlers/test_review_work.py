@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from common import analysis, jobs, qa
-from common.contract import WorkQueue
+from common.contract import JobAttr, WorkQueue
 from common.timeutil import iso, utcnow
 from tests.handlers.test_review import (
     CLEAN,
@@ -166,7 +166,7 @@ def test_the_claimant_decides_and_an_expired_claim_returns_the_item_to_the_queue
         table(stack),
         first,
         WorkQueue.REVIEW,
-        "review_state",
+        JobAttr.REVIEW_STATE,
         "mod-a",
         utcnow() - timedelta(minutes=20),
         15,

@@ -90,7 +90,11 @@ def test_the_owner_reads_the_statement_with_redress_and_no_one_else_does(stack):
     assert dsa_rules.validate(body["statement"], strict=True) == []
     assert "7946" not in json.dumps(body)  # the text read stays on the job record
     assert body["redress"]["out_of_court"] and body["redress"]["judicial"]
-    assert "appeal" not in body["redress"]  # no appeal route configured
+    # The stack's own appeal route and window (moderation:appeals.windowDays).
+    assert body["redress"]["appeal"] == {
+        "route": f"POST /jobs/{rejected}/appeal",
+        "window_days": 14,
+    }
     assert statement_request(stack, rejected, "someone-else") == (
         404,
         {"error": "not_found", "message": "no such job"},
