@@ -122,33 +122,21 @@ def mine(
     """The queue's pending items the moderator holds an unexpired claim on, oldest first
     (whole records: the indexes project every attribute)."""
     queue = WorkQueue(queue)
-    q = claims.QUEUES[queue]
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": q.index,
-        "KeyConditionExpression": "#state = :pending",
-        "FilterExpression": "#by = :me AND #until >= :epoch",
-        "ExpressionAttributeNames": {
-            "#state": q.state,
-            "#by": queue.claim_attribute(ClaimField.BY),
-            "#until": queue.claim_attribute(ClaimField.UNTIL),
-        },
-        "ExpressionAttributeValues": {
-            ":pending": {"S": "pending"},
-            ":me": {"S": moderator},
-            ":epoch": {"N": str(epoch(now))},
-        },
-        "ScanIndexForward": True,
-        "Limit": MINE_PAGE,
+    names = {
+        "#by": queue.claim_attribute(ClaimField.BY),
+        "#until": queue.claim_attribute(ClaimField.UNTIL),
     }
-    found: list[dict[str, Any]] = []
-    for _ in range(MINE_PAGES):
-        page = ddb.query(**kwargs)
-        found += [jobs.deserialize(raw) or {} for raw in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return found
+    return claims.pending_matching(
+        ddb,
+        table,
+        queue,
+        "#by = :me AND #until >= :epoch",
+        names,
+        moderator,
+        now,
+        MINE_PAGE,
+        MINE_PAGES,
+    )
 
 
 def pending(

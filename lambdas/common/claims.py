@@ -123,7 +123,6 @@ def _candidates(
 ) -> list[dict[str, Any]]:
     """Up to MAX_PAGES pages of the queue's pending items the moderator could take, oldest
     first: free, expired or their own claims; not their uploads nor their own decisions."""
-    q = QUEUES[queue]
     condition, names = claim_condition(queue)
     filters = [condition, "(attribute_not_exists(#owner) OR #owner <> :me)"]
     names = {**names, "#owner": JobAttr.USER_ID}
@@ -131,11 +130,31 @@ def _candidates(
         path, more = _REEXAMINED_BY[queue]
         filters.append(f"(attribute_not_exists({path}) OR {path} <> :me)")
         names = {**names, **more}
+    return pending_matching(
+        ddb, table, queue, " AND ".join(filters), names, moderator, now, PAGE, MAX_PAGES
+    )
+
+
+def pending_matching(
+    ddb: Any,
+    table: str,
+    queue: WorkQueue,
+    condition: str,
+    names: Mapping[str, str],
+    moderator: str,
+    now: datetime,
+    page_size: int,
+    pages: int,
+) -> list[dict[str, Any]]:
+    """Up to `pages` pages of the queue's `pending` partition, oldest first, filtered by
+    `condition` (which may use `:me` for the moderator and `:epoch` for now); whole records
+    (the queue indexes project every attribute)."""
+    q = QUEUES[WorkQueue(queue)]
     kwargs: dict[str, Any] = {
         "TableName": table,
         "IndexName": q.index,
         "KeyConditionExpression": "#state = :pending",
-        "FilterExpression": " AND ".join(filters),
+        "FilterExpression": condition,
         "ExpressionAttributeNames": {**names, "#state": q.state},
         "ExpressionAttributeValues": {
             ":pending": {"S": "pending"},
@@ -143,10 +162,10 @@ def _candidates(
             ":epoch": {"N": str(epoch(now))},
         },
         "ScanIndexForward": True,
-        "Limit": PAGE,
+        "Limit": page_size,
     }
     found: list[dict[str, Any]] = []
-    for _ in range(MAX_PAGES):
+    for _ in range(pages):
         page = ddb.query(**kwargs)
         found += [jobs.deserialize(raw) or {} for raw in page.get("Items", [])]
         if "LastEvaluatedKey" not in page:

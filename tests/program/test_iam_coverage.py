@@ -66,7 +66,7 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
         "start.skip_rekognition); in parallel it never finalizes",
         only_when={Env.ANALYSIS_ORDER: AnalysisOrder.CUSTOM_FIRST},
     ),
-    ("review", "common.claims:_candidates:query"): Reviewed(
+    ("review", "common.claims:pending_matching:query"): Reviewed(
         (Env.JOBS_TABLE,),
         "a claim reads the queue's partition of its index: claims.QUEUES names exactly these",
         indexes=(REVIEW_INDEX, APPEAL_INDEX, QA_INDEX),
