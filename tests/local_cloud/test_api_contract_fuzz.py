@@ -27,7 +27,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from lambdas.common.contract import BANKS_ROUTES
+from lambdas.common.contract import BANKS_ROUTES, NOTICE_ROUTE, STATEMENT_ROUTE
 from local.tools import fixtures
 from tests.support.paths import ROOT
 
@@ -80,6 +80,8 @@ def test_the_spec_has_the_operations_the_api_routes():
         "POST /jobs/{job_id}/appeal",
         "POST /jobs/{job_id}/appeal/decision",
         "POST /jobs/{job_id}/qa",
+        STATEMENT_ROUTE,
+        NOTICE_ROUTE,
         *BANKS_ROUTES,
     }
 
