@@ -593,7 +593,7 @@ def decided_by_test_setup(cloud, seed: int) -> str:
 
     (job_id,) = queued_for_review(cloud, 1, seed=seed)
     quote_in_reasons(cloud, job_id, EVIL_REASON)
-    verdict = review.Verdict(review.Decision.REJECT, "rejected before the page test")
+    verdict = review.ModeratorVerdict(review.Decision.REJECT, "rejected before the page test")
     review.record_verdict(
         cloud.client("dynamodb"),
         cloud.outputs["jobs_table"],
