@@ -11,7 +11,8 @@ import requests
 from PIL import Image
 
 from common import pdq
-from local.tools.safe_images import encoded, grace_hopper
+from local.tools.hash_corpus import scene
+from local.tools.safe_images import encoded
 
 pytestmark = pytest.mark.local_cloud
 
@@ -55,7 +56,17 @@ def test_a_bank_changed_through_the_api_rejects_a_mirrored_copy(local_cloud):
     resp = call(local_cloud, "PUT", "/banks/known-bad", operator, json=body)
     assert resp.status_code == 200, resp.text
 
-    photo = grace_hopper()
+    # A picture of this test's own: the local cloud is shared by the whole session, and a
+    # bank entry for a picture other tests upload would reject their copies too.
+    photo = scene(4242)
+    try:
+        check_the_bank(local_cloud, operator, moderator, uploader, photo)
+    finally:
+        off = {**body, "enabled": False}
+        assert call(local_cloud, "PUT", "/banks/known-bad", operator, json=off).status_code == 200
+
+
+def check_the_bank(local_cloud, operator: str, moderator: str, uploader: str, photo) -> None:
     first = upload(local_cloud, uploader, encoded(photo))
     resp = call(
         local_cloud,
