@@ -126,7 +126,7 @@ def mine(
         "#by": queue.claim_attribute(ClaimField.BY),
         "#until": queue.claim_attribute(ClaimField.UNTIL),
     }
-    return claims.pending_matching(
+    held: list[dict[str, Any]] = claims.pending_matching(
         ddb,
         table,
         queue,
@@ -137,6 +137,7 @@ def mine(
         MINE_PAGE,
         MINE_PAGES,
     )
+    return held
 
 
 def pending(
