@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import access, console, images, loaders, ui, work
@@ -140,25 +139,7 @@ if claimed is not None:
         # Reasons may quote what was read from the image: plain text, never Markdown.
         for reason in job.get(JobAttr.REASONS) or []:
             st.text(f"• {reason}")
-        for section in review_data.result_sections(job):
-            st.markdown(f"**{section.branch}**")
-            for name, table in section.tables.items():
-                st.caption(name)
-                st.dataframe(table, hide_index=True)
-            if section.scores:
-                st.dataframe(
-                    pd.DataFrame(
-                        sorted(section.scores.items(), key=lambda kv: -kv[1]),
-                        columns=["score", "value"],
-                    ),
-                    hide_index=True,
-                )
-            for name, text in section.texts.items():
-                st.text_area(
-                    name, text, disabled=True, key=f"text:{job_id}:{section.branch}:{name}"
-                )
-            if section.values:
-                st.json(section.values, expanded=False)
+        work.analyses(job, job_id)
 
     # --- reject and add to a hash bank (dashboard/data/banks.py) -----------------------------
     if Output.BANKS_TABLE in tgt.outputs:
