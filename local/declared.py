@@ -40,11 +40,13 @@ class ProgramRun:
         assert len(found) == 1, f"expected one {typ} {name or ''}, found {[r.name for r in found]}"
         return found[0]
 
-    def by_output(self, key: str, value: Any) -> Resource:
+    def by_output(self, key: str, value: Any, typ: str | None = None) -> Resource:
+        """The resource whose output `key` is `value` (of type `typ`: a table and a role can
+        share a physical name)."""
         for r in self.resources:
-            if r.outputs.get(key) == value:
+            if r.outputs.get(key) == value and (typ is None or r.typ == typ):
                 return r
-        raise KeyError(f"no resource with {key}={value!r}")
+        raise KeyError(f"no {typ or 'resource'} with {key}={value!r}")
 
 
 def fake_outputs(typ: str, name: str, inputs: dict) -> tuple[str, dict]:

@@ -83,7 +83,7 @@ def check_the_bank(local_cloud, operator: str, moderator: str, uploader: str, ph
     mirrored = encoded(photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
     second = upload(local_cloud, uploader, mirrored)
     job = record(local_cloud, second)
-    assert job["decision"] == "reject"
+    assert job["decision"] == "reject", diagnosis(local_cloud, operator, job)
     (match,) = job["custom_result"]["bank_matches"]
     assert match["bank"] == "known-bad" and match["entry_id"] == entry["entry_id"]
     assert match["hash_type"] == "pdq" and int(match["distance"]) <= 31
@@ -97,3 +97,15 @@ def check_the_bank(local_cloud, operator: str, moderator: str, uploader: str, ph
     export = call(local_cloud, "GET", "/banks/known-bad/export", operator)
     assert export.status_code == 200
     assert export.text.split(",")[:2] == [entry["pdq"], entry["entry_id"]]
+
+
+def diagnosis(local_cloud, operator: str, job: dict) -> str:
+    """What the analyzer saw and what the banks held, for a failure's message."""
+    custom = job.get("custom_result") or {}
+    banks = call(local_cloud, "GET", "/banks", operator).json()
+    entries = call(local_cloud, "GET", "/banks/known-bad/entries", operator).json()
+    seen = {k: v for k, v in job.items() if k not in ("custom_result", "text_result")}
+    return (
+        f"job: {seen}\ncustom signals: {custom.get('signals')}\n"
+        f"bank matches: {custom.get('bank_matches')}\nbanks: {banks}\nentries: {entries}"
+    )

@@ -192,13 +192,13 @@ def arn_of(run: ProgramRun, action: str, value: str, index: str | None) -> tuple
     objects are meant)."""
     service = action.split(":")[0]
     if service == "dynamodb":
-        table = run.by_output("name", value)
+        table = run.by_output("name", value, "aws:dynamodb/table:Table")
         return table.outputs["arn"] + (f"/index/{index}" if index else ""), False
     if service == "s3":
-        bucket = run.by_output("bucket", value).outputs["arn"]
+        bucket = run.by_output("bucket", value, "aws:s3/bucket:Bucket").outputs["arn"]
         return bucket, action != "s3:ListBucket"
     if service == "sqs":
-        return run.by_output("url", value).outputs["arn"], False
+        return run.by_output("url", value, "aws:sqs/queue:Queue").outputs["arn"], False
     if service == "lambda":
         name, _, alias = value.partition(":")
         (fn,) = [
