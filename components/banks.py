@@ -121,6 +121,17 @@ class HashBanks(Component):
             spec.config["custom"] = {**spec.config["custom"], "blocklist": []}
         return spec
 
+    def attach_reuse(self, spec: FunctionSpec) -> FunctionSpec:
+        """Exact-byte verdict reuse reads when the banks last changed (a verdict analysed
+        before a change is not reused): only where the function has verdict reuse."""
+        if Env.VERDICTS_TABLE not in spec.environment:
+            return spec
+        spec.environment[Env.BANKS_TABLE] = self.table.name
+        spec.statements.append(
+            statement("ReadBanksChangeStamp", ["dynamodb:BatchGetItem"], [self.table.arn])
+        )
+        return spec
+
     def function_spec(
         self,
         moderator_group: str,

@@ -190,7 +190,7 @@ class ModerationPipeline(Component):
         self.analyzers = {a: self.functions[a] for a in ANALYZERS if a in self.functions}
         upload = add(specs.upload(r))
         status = add(specs.status(r))
-        dispatcher = add(specs.dispatcher(r, self.analyzers))
+        dispatcher = add(self.banks.attach_reuse(specs.dispatcher(r, self.analyzers)))
         notifier = add(specs.notifier(r))
         sweeper = add(specs.sweeper(r))
         reviewer = add(specs.review(r))

@@ -11,6 +11,11 @@ no deploy. A match counts a hit on its entry (`record_hit`); an entry whose hits
 hour run far above its usual hourly rate is quarantined: disabled until an operator
 re-enables it (`set_entry_enabled`), with a metric the stack alarms on.
 
+Every change an operator or moderator makes (a bank's settings, an entry added, deleted,
+enabled or disabled) also stamps the `CHANGED` item: exact-byte verdict reuse
+(`verdicts.usable`) does not reuse a verdict whose analysis may predate it, so an image
+banked after it was approved is matched again on its next upload.
+
 CSV in the layout HMA stores a ThreatExchange PDQ signal set in (python-threatexchange's
 `HMASerialization`): `export_csv` writes it, `import_csv` reads it or a bare hash list.
 """
@@ -31,10 +36,20 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from common import bank_index, pdq
-from common.contract import BankAction, HashType, JobAttr
+from common.contract import (
+    BANK_CACHE_SECONDS,
+    BANKS_CHANGED_AT,
+    BANKS_CHANGED_KEY,
+    BankAction,
+    HashType,
+    JobAttr,
+)
+from common.timeutil import iso
 
 BANK_ITEM = "#bank"
-CACHE_SECONDS = 30
+CHANGED = BANKS_CHANGED_KEY
+CHANGED_AT = BANKS_CHANGED_AT
+CACHE_SECONDS = BANK_CACHE_SECONDS
 SCAN_SEGMENTS = 4
 DEFAULT_MAX_DISTANCE: dict[str, int] = {
     HashType.PDQ.value: pdq.DEFAULT_MAX_DISTANCE,
@@ -129,7 +144,19 @@ def check_hash(hash_type: str, value: Any) -> str:
 def put_bank(table: Any, settings: BankSettings, by: str, now: float) -> dict[str, Any]:
     item = {**settings.item(), "updated_by": by, JobAttr.UPDATED_AT: now_iso(now)}
     table.put_item(Item=item)
+    stamp_change(table, now)
     return item
+
+
+def stamp_change(table: Any, now: float | None = None) -> None:
+    """Record that the banks changed at `now` (verdicts analysed before it are not reused)."""
+    at = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    table.put_item(Item={**CHANGED, CHANGED_AT: iso(at)})  # milliseconds: compared to jobs
+
+
+def is_bank_item(item: Mapping[str, Any]) -> bool:
+    """Whether a scanned item belongs to a bank (not the change stamp)."""
+    return item.get("bank") != CHANGED["bank"]
 
 
 def get_bank(table: Any, name: str) -> dict[str, Any] | None:
@@ -144,7 +171,7 @@ def list_banks(table: Any) -> list[dict[str, Any]]:
     banks: dict[str, dict[str, Any]] = {}
     entries: dict[str, int] = {}
     quarantined: dict[str, list[str]] = {}
-    for item in scan_all(table):
+    for item in filter(is_bank_item, scan_all(table)):
         name = str(item["bank"])
         if item["entry_id"] == BANK_ITEM:
             banks[name] = plain(item)
@@ -197,6 +224,7 @@ def new_entry(
 def add_entry(table: Any, bank: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     item = {**entry, "bank": bank}
     table.put_item(Item=item, ConditionExpression=Attr("entry_id").not_exists())
+    stamp_change(table)
     return item
 
 
@@ -204,6 +232,7 @@ def add_entries(table: Any, bank: str, entries: list[dict[str, Any]]) -> int:
     with table.batch_writer() as batch:
         for entry in entries:
             batch.put_item(Item={**entry, "bank": bank})
+    stamp_change(table)
     return len(entries)
 
 
@@ -233,6 +262,7 @@ def delete_entry(table: Any, bank: str, entry_id: str) -> bool:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
+    stamp_change(table)  # an allow entry gone may restrict
     return True
 
 
@@ -249,6 +279,7 @@ def set_entry_enabled(table: Any, bank: str, entry_id: str, enabled: bool, by: s
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
+    stamp_change(table)
     return True
 
 
@@ -352,7 +383,7 @@ def load_banks(table: Any) -> list[bank_index.Bank]:
     """Every enabled bank with its enabled entries, as arrays."""
     settings: dict[str, Mapping[str, Any]] = {}
     entries: dict[str, list[Mapping[str, Any]]] = {}
-    for item in scan_all(table):
+    for item in filter(is_bank_item, scan_all(table)):
         if item["entry_id"] == BANK_ITEM:
             settings[str(item["bank"])] = item
         elif item.get("enabled", True):

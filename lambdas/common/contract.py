@@ -136,6 +136,8 @@ class VerdictAttr(StrEnum):
     SOURCE_JOB_ID = "source_job_id"
     DECIDED_BY = "decided_by"
     DECIDED_AT = "decided_at"
+    # When the source job was created: its analysis saw the banks as they were 30 s before.
+    ANALYSED_FROM = "analysed_from"
     REKOGNITION_MODEL_VERSION = "rekognition_model_version"
     EXPIRES_AT = "expires_at"
     # The meta item's fields.
@@ -441,6 +443,15 @@ class BankAction(StrEnum):
 class HashType(StrEnum):
     PDQ = "pdq"
     DHASH = "dhash"
+
+
+# The analyzer reloads the banks at most this often: a change applies to jobs created
+# this long after it.
+BANK_CACHE_SECONDS = 30
+# The banks table's item stamped at every change (its `bank` is no valid bank name, so no
+# listing or load sees it as a bank), and its time attribute; verdict reuse reads it.
+BANKS_CHANGED_KEY = {"bank": "#", "entry_id": "#changed"}
+BANKS_CHANGED_AT = "changed_at"
 
 
 class BankMatchField(StrEnum):

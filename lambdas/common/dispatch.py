@@ -213,7 +213,14 @@ def _reuse(
 ) -> Dispatched | None:
     """Complete a pending job with its bytes' stored verdict; None when there is none."""
     assert plan.reuse is not None and message.content_sha256
-    found = verdicts.lookup(ddb, plan.reuse.table, message.content_sha256, plan.reuse.digest, now)
+    found = verdicts.lookup(
+        ddb,
+        plan.reuse.table,
+        message.content_sha256,
+        plan.reuse.digest,
+        now,
+        plan.reuse.banks_table,
+    )
     if found is None:
         return None
     try:

@@ -9,6 +9,11 @@ analyzer keeps the version it last saw in one meta item, and a lookup reads both
 BatchGetItem; a verdict reached without Rekognition (custom-first's decisive reject) or
 by a moderator does not depend on it.
 
+Hash banks change at run time: a lookup also reads the banks table's change stamp (in
+the same BatchGetItem), and a verdict whose analysis may have run on the banks as they
+were before the latest change is not reused (`usable`), so an image approved yesterday and
+banked today is matched on its next upload.
+
 A verdict holds what a decision needs (decision, reasons, categories) and the job it came
 from, for operators; never who uploaded it.
 """
@@ -21,9 +26,18 @@ from typing import Any
 
 from common import env
 from common.conditional import conditional
-from common.contract import REKOGNITION_VERSION_KEY, Decision, Env, JobAttr, VerdictAttr
+from common.contract import (
+    BANK_CACHE_SECONDS,
+    BANKS_CHANGED_AT,
+    BANKS_CHANGED_KEY,
+    REKOGNITION_VERSION_KEY,
+    Decision,
+    Env,
+    JobAttr,
+    VerdictAttr,
+)
 from common.jobs import deserialize, serialize
-from common.timeutil import epoch, iso
+from common.timeutil import epoch, iso, parse_iso
 
 KEY = VerdictAttr.KEY
 RULES = "rules"  # decided_by: the decision rules over the analyzers' results
@@ -41,6 +55,8 @@ class ReuseConfig:
     table: str
     digest: str
     ttl_days: int
+    # The hash banks' table, whose change stamp a lookup reads (None: the stack has none).
+    banks_table: str | None = None
 
     def key_for(self, content_sha256: str | None) -> str | None:
         return key(content_sha256, self.digest) if content_sha256 else None
@@ -55,6 +71,7 @@ def config_from_env() -> ReuseConfig | None:
         table=table,
         digest=env.require(Env.VERDICT_DIGEST),
         ttl_days=env.integer(Env.VERDICT_TTL_DAYS, 30),
+        banks_table=env.optional(Env.BANKS_TABLE),
     )
 
 
@@ -68,6 +85,9 @@ class StoredVerdict:
     source_job_id: str
     decided_by: str
     rekognition_model_version: str | None
+    # What the banks must not have changed since: the source job's creation for the
+    # rules' verdict, the verdict itself for a moderator's (None: unknown).
+    basis: datetime | None = None
 
     def reason_line(self) -> str:
         """The line a reused job's reasons start with."""
@@ -76,27 +96,41 @@ class StoredVerdict:
 
 
 def _verdict_of(item: dict[str, Any]) -> StoredVerdict:
+    decided_by = str(item.get(VerdictAttr.DECIDED_BY, RULES))
+    basis = item.get(
+        VerdictAttr.DECIDED_AT if decided_by == MODERATOR else VerdictAttr.ANALYSED_FROM
+    )
     return StoredVerdict(
         decision=str(item[VerdictAttr.DECISION]),
         reasons=tuple(str(r) for r in item.get(VerdictAttr.REASONS) or ()),
         categories=tuple(item.get(VerdictAttr.CATEGORIES) or ()),
         source_job_id=str(item.get(VerdictAttr.SOURCE_JOB_ID, "")),
-        decided_by=str(item.get(VerdictAttr.DECIDED_BY, RULES)),
+        decided_by=decided_by,
         rekognition_model_version=item.get(VerdictAttr.REKOGNITION_MODEL_VERSION),
+        basis=parse_iso(str(basis)) if basis else None,
     )
 
 
 def usable(
-    item: dict[str, Any] | None, rekognition_version: str | None, now: datetime
+    item: dict[str, Any] | None,
+    rekognition_version: str | None,
+    now: datetime,
+    banks_changed_at: datetime | None = None,
 ) -> StoredVerdict | None:
     """The stored verdict if it may decide a new job now, else None.
 
     Expired items count as absent (DynamoDB's TTL deletes them only eventually). A rules
-    verdict that saw Rekognition needs the version Rekognition answers with today.
+    verdict that saw Rekognition needs the version Rekognition answers with today. After
+    a bank change, a rules verdict needs a source job created at least the analyzer's
+    bank cache time after it, and a moderator's verdict a decision after it.
     """
     if not item or int(item.get(VerdictAttr.EXPIRES_AT, 0)) <= epoch(now):
         return None
     verdict = _verdict_of(item)
+    if banks_changed_at is not None:
+        lag = timedelta(seconds=0 if verdict.decided_by == MODERATOR else BANK_CACHE_SECONDS)
+        if verdict.basis is None or verdict.basis < banks_changed_at + lag:
+            return None
     if verdict.decided_by == MODERATOR:
         return verdict if verdict.decision in (Decision.APPROVE, Decision.REJECT) else None
     needed = verdict.rekognition_model_version
@@ -106,23 +140,41 @@ def usable(
 
 
 def lookup(
-    ddb: Any, table: str, content_sha256: str, digest: str, now: datetime
+    ddb: Any,
+    table: str,
+    content_sha256: str,
+    digest: str,
+    now: datetime,
+    banks_table: str | None = None,
 ) -> StoredVerdict | None:
-    """One BatchGetItem: the verdict for these bytes and rules, and Rekognition's version."""
+    """One BatchGetItem: the verdict for these bytes and rules, Rekognition's version, and
+    when the hash banks last changed."""
     wanted = [key(content_sha256, digest), REKOGNITION_VERSION_KEY]
-    request = {table: {"Keys": [{KEY: {"S": k}} for k in wanted], "ConsistentRead": False}}
+    request: dict[str, Any] = {
+        table: {"Keys": [{KEY: {"S": k}} for k in wanted], "ConsistentRead": False}
+    }
+    if banks_table:
+        stamp = {k: {"S": v} for k, v in BANKS_CHANGED_KEY.items()}
+        # Strongly consistent: a change just made must not be missed.
+        request[banks_table] = {"Keys": [stamp], "ConsistentRead": True}
     found: dict[str, dict[str, Any]] = {}
+    changed: datetime | None = None
     for _ in range(3):
         out = ddb.batch_get_item(RequestItems=request)
-        for raw in out.get("Responses", {}).get(table, []):
+        responses = out.get("Responses", {})
+        for raw in responses.get(table, []):
             item = deserialize(raw) or {}
             found[str(item.get(KEY))] = item
+        for raw in responses.get(banks_table or "", []):
+            changed = parse_iso(str((deserialize(raw) or {})[BANKS_CHANGED_AT]))
         request = out.get("UnprocessedKeys") or {}
         if not request:
             break
+    if request:
+        return None  # not all read (throttled): analyse rather than reuse on half a view
     meta = found.get(REKOGNITION_VERSION_KEY) or {}
     version = meta.get(VerdictAttr.VERSION)
-    return usable(found.get(wanted[0]), str(version) if version else None, now)
+    return usable(found.get(wanted[0]), str(version) if version else None, now, changed)
 
 
 def _put(ddb: Any, table: str, item: dict[str, Any], **condition: Any) -> bool:
@@ -147,8 +199,9 @@ def store(
 
     Conditional: an identical upload that raced this one and stored first keeps its
     item (same bytes, same rules: the same decision), and a moderator's verdict is never
-    replaced by the rules'; an expired or out-of-date item is replaced. Returns whether
-    this call wrote.
+    replaced by the rules'; an expired or out-of-date item, or one from a job created more
+    than the bank cache time earlier (perhaps analysed on older banks), is replaced.
+    Returns whether this call wrote.
     """
     rekognition = job.get(JobAttr.REKOGNITION_RESULT) or {}
     version = None if rekognition.get("skipped") else rekognition.get("model_version") or None
@@ -158,17 +211,25 @@ def store(
         VerdictAttr.REASONS: list(reasons),
         VerdictAttr.CATEGORIES: list(categories),
         VerdictAttr.SOURCE_JOB_ID: job[JobAttr.JOB_ID],
+        VerdictAttr.ANALYSED_FROM: job.get(JobAttr.CREATED_AT),
         VerdictAttr.DECIDED_BY: RULES,
         VerdictAttr.REKOGNITION_MODEL_VERSION: version,
         VerdictAttr.DECIDED_AT: iso(now),
         VerdictAttr.EXPIRES_AT: epoch(now + timedelta(days=ttl_days)),
     }
     values: dict[str, Any] = {":now": {"N": str(epoch(now))}, ":rules": {"S": RULES}}
-    names = {"#k": KEY, "#e": VerdictAttr.EXPIRES_AT}
+    names = {"#k": KEY, "#e": VerdictAttr.EXPIRES_AT, "#by": VerdictAttr.DECIDED_BY}
     condition = "attribute_not_exists(#k) OR #e <= :now"
+    if item[VerdictAttr.ANALYSED_FROM]:
+        # A rules verdict from a job created a bank-cache time earlier (perhaps before a
+        # bank change that keeps it from reuse) gives way; a racing twin does not.
+        condition += " OR (#by = :rules AND (attribute_not_exists(#af) OR #af < :af))"
+        names["#af"] = VerdictAttr.ANALYSED_FROM
+        basis = parse_iso(str(item[VerdictAttr.ANALYSED_FROM]))
+        values[":af"] = {"S": iso(basis - timedelta(seconds=BANK_CACHE_SECONDS))}
     if version is not None:
         condition += " OR (#by = :rules AND #mv <> :version)"
-        names |= {"#by": VerdictAttr.DECIDED_BY, "#mv": VerdictAttr.REKOGNITION_MODEL_VERSION}
+        names["#mv"] = VerdictAttr.REKOGNITION_MODEL_VERSION
         values[":version"] = {"S": version}
     return _put(
         ddb,

@@ -298,3 +298,44 @@ def test_the_dispatcher_reuses_through_its_declared_environment(stack):
     out = stack.invoke("dispatcher", sqs_event([message["Body"]]), patch=no_analyzers)
     assert out == {"batchItemFailures": []}
     assert lam.calls == [] and job(stack, second)["reused_from"] == first
+
+
+def test_a_bank_change_stops_reuse_of_verdicts_analysed_before_it(stack):
+    """An image approved before it was banked is analysed again (and matched), not reused;
+    a verdict from a job created the bank cache time after the change is reused again."""
+    import boto3
+
+    from common import banks
+    from common.timeutil import iso
+
+    banks_table = stack.exports[Output.BANKS_TABLE]
+    reuse = verdicts.ReuseConfig(stack.exports[Output.VERDICTS_TABLE], "rules-1", 30, banks_table)
+    rekognition_version(stack, "7.0")
+    data = fixtures.png(seed=31)
+    decided(stack, data, reuse)
+    again, sha = upload(stack, data)
+    assert run_dispatch(stack, again, sha, reuse)[0].reused, "no bank change yet: reused"
+
+    table_resource = boto3.resource("dynamodb", region_name="us-east-1").Table(banks_table)
+    entry = banks.new_entry({"dhash": "00ff00ff00ff00ff"}, "mod-1", None, "test", 0)
+    banks.add_entry(table_resource, "later-banked", entry)
+    changed = utcnow()
+    after, sha = upload(stack, data)
+    out, lam = run_dispatch(stack, after, sha, reuse)
+    assert not out.reused and len(lam.calls) == 3, "analysed again, with today's banks"
+    # Its verdict does not replace the stored one (created within the cache time of it)...
+    assert not analyze(stack, after, reuse)[-1].verdict_stored
+    # ...but a job created later than that refreshes it, and reuse resumes.
+    later = {"job_id": "later-job", "created_at": iso(changed + timedelta(seconds=31))}
+    ddb = stack.client("dynamodb")
+    key = verdicts.key(sha, reuse.digest)
+    assert verdicts.store(ddb, reuse.table, key, later, "approve", [], [], 30, utcnow())
+    found = verdicts.lookup(ddb, reuse.table, sha, reuse.digest, utcnow(), banks_table)
+    assert found is not None and found.source_job_id == "later-job"
+    # A moderator's verdict counts from when it was given.
+    verdicts.store_moderator(
+        ddb, reuse.table, key, "m", "reject", changed - timedelta(seconds=1), 30
+    )
+    assert verdicts.lookup(ddb, reuse.table, sha, reuse.digest, utcnow(), banks_table) is None
+    verdicts.store_moderator(ddb, reuse.table, key, "m", "reject", utcnow(), 30)
+    assert verdicts.lookup(ddb, reuse.table, sha, reuse.digest, utcnow(), banks_table)

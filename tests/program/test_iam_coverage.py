@@ -108,6 +108,15 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
         (Env.BANKS_TABLE,),
         "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
     ),
+    ("banks", "common.banks:stamp_change:put_item"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "every bank change stamps the change item, through the /banks API's Table",
+    ),
+    ("dispatcher", "common.verdicts:lookup:batch_get_item"): Reviewed(
+        (Env.VERDICTS_TABLE, Env.BANKS_TABLE),
+        "one BatchGetItem reads the verdict and Rekognition's version (VERDICTS_TABLE) and "
+        "the banks' change stamp (BANKS_TABLE, when set)",
+    ),
     ("banks", "common.banks:set_entry_enabled:update_item"): Reviewed(
         (Env.BANKS_TABLE,),
         "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
