@@ -139,16 +139,21 @@ class Resources:
     def rule_sections(self) -> dict[str, Any]:
         return rule_sections(self.settings)
 
-    def reuse_environment(self) -> dict[str, pulumi.Input[str]]:
-        """Where verdicts are and what they depend on; empty with verdict reuse off."""
+    def reuse_environment(self, near: bool = False) -> dict[str, pulumi.Input[str]]:
+        """Where verdicts are and what they depend on; empty with verdict reuse off.
+        `near`: the analyzers', with the near-duplicate distance when that is on."""
         table = self.store.verdicts_table
         if table is None:
             return {}
-        return {
+        reuse = self.settings.verdict_reuse
+        out: dict[str, pulumi.Input[str]] = {
             Env.VERDICTS_TABLE: table.name,
             Env.VERDICT_DIGEST: verdict_digest(self.settings, self.rule_sections()),
-            Env.VERDICT_TTL_DAYS: str(self.settings.verdict_reuse.ttl_days),
+            Env.VERDICT_TTL_DAYS: str(reuse.ttl_days),
         }
+        if near and reuse.near_duplicate:
+            out[Env.NEAR_DUPLICATE_DISTANCE] = str(reuse.near_duplicate_distance)
+        return out
 
     def reuse_statements(self, sid: str, actions: list[str]) -> list[dict[str, Any]]:
         table = self.store.verdicts_table
@@ -163,7 +168,7 @@ class Resources:
                 self.settings.review.queue_warn,
                 self.settings.review.qa_sample_rate,
             ),
-            **self.reuse_environment(),
+            **self.reuse_environment(near=True),
         }
 
     def decision_config(self) -> dict[str, Any]:
@@ -181,6 +186,15 @@ class Resources:
             statement("OnFailureDestination", ["sqs:SendMessage"], [self.queues.failure_queue.arn]),
             # The branch that finalizes stores the verdict for reuse.
             *self.reuse_statements("StoreVerdicts", ["dynamodb:PutItem"]),
+            # Near-duplicate reuse: the branch completing the custom side looks up the PDQ
+            # index, and the finalizer files the image under its slice keys.
+            *(
+                self.reuse_statements(
+                    "NearDuplicateIndex", ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
+                )
+                if self.settings.verdict_reuse.near_duplicate
+                else []
+            ),
         ]
 
     def follow_on(

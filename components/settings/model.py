@@ -153,6 +153,16 @@ class VerdictReuseSettings:
     ttl_days: int = setting(
         30, "a stored verdict is reused for this long (1-365 days; DynamoDB TTL deletes it)"
     )
+    near_duplicate: bool = setting(
+        False,
+        "a new image within `nearDuplicateDistance` PDQ bits of an analysed one reuses its "
+        "Rekognition labels (the custom models, OCR and the banks still run on the new "
+        "bytes); needs `analysisOrder: custom-first` (docs/cost.md#near-duplicate-reuse)",
+    )
+    near_duplicate_distance: int = setting(
+        8,
+        "how near (PDQ bits, 0-15) a re-encoded repeat must be to reuse the labels",
+    )
 
 
 @dataclass(frozen=True)

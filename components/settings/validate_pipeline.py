@@ -16,6 +16,7 @@ from components.settings.model import (
     StackSettings,
 )
 from components.settings.problems import Problems
+from lambdas.common import near_index
 from lambdas.common.contract import BRANCH_FUNCTIONS, AnalysisOrder, AnimationPolicy
 from lambdas.common.images import DEFAULT_MAX_FRAMES, MAX_FRAMES_RANGE
 
@@ -48,6 +49,27 @@ def cost(s: StackSettings, p: Problems) -> None:
         f"{NAMESPACE}:verdictReuse.ttlDays = {ttl} is outside 1-365: a verdict must expire "
         "(a model's blind spot found later should not live on in reused verdicts). "
         f"Set it with {_set_cmd('verdictReuse.ttlDays', 30)}.",
+    )
+    reuse = s.verdict_reuse
+    if reuse.near_duplicate:
+        p.need(
+            reuse.enabled,
+            f"{NAMESPACE}:verdictReuse.nearDuplicate needs verdict reuse: set "
+            f"{_set_cmd('verdictReuse.enabled', True)} or turn nearDuplicate off.",
+        )
+        p.need(
+            s.analysis_order == AnalysisOrder.CUSTOM_FIRST,
+            f"{NAMESPACE}:verdictReuse.nearDuplicate needs the custom analyzer to hash the "
+            "image before Rekognition is called: set "
+            f"{_set_cmd('analysisOrder', AnalysisOrder.CUSTOM_FIRST)} or turn it off.",
+        )
+    limit = near_index.MAX_DISTANCE
+    p.need(
+        0 <= reuse.near_duplicate_distance <= limit,
+        f"{NAMESPACE}:verdictReuse.nearDuplicateDistance = {reuse.near_duplicate_distance} "
+        f"is outside 0-{limit}: the index finds every image within {limit} bits (16 slices "
+        "of 16 bits: a nearer image shares one), and farther copies are not re-encodings. "
+        f"Set it with {_set_cmd('verdictReuse.nearDuplicateDistance', 8)}.",
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common import env, jobs, qa, review, verdicts
+from common import env, jobs, near_index, qa, review, verdicts
 from common.contract import (
     IMAGE_ETAG,
     IMAGE_KEY,
@@ -24,6 +24,7 @@ from common.contract import (
     Branch,
     Decision,
     Env,
+    FrameField,
     JobAttr,
     Metric,
 )
@@ -48,6 +49,7 @@ class BranchReport:
     waiting_for: tuple[Branch, ...] = ()
     verdict_stored: bool = False
     skipped_rekognition: bool = False
+    near_duplicate_reused: bool = False
 
     @property
     def finalized(self) -> bool:
@@ -73,6 +75,9 @@ SKIPPED_REKOGNITION: dict[str, Any] = {
     "reason": "custom-first: the custom side already rejects",
 }
 SKIPPED_REASON = "rekognition: not called (custom-first: the custom side already rejects)"
+# Where a Rekognition result reused from a near-duplicate says so (operators only).
+NEAR_OF = "near_duplicate_of"
+NEAR_DISTANCE = "near_duplicate_distance"
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,7 @@ def complete_branch(
     if not recorded.written:
         return BranchReport(BranchOutcome.IGNORED, job_status=recorded.job.get(JobAttr.STATUS))
     job = recorded.job
-    skip = False
+    skip = near_used = False
     if not recorded.complete_set and done.follow_on is not None and branch != Branch.REKOGNITION:
         start = next_start(job, AnalysisOrder.CUSTOM_FIRST, rules)
         if start.skip_rekognition:
@@ -202,6 +207,16 @@ def complete_branch(
                 )
             recorded, job = skipped, skipped.job
             skip = True
+        elif start.branches == (Branch.REKOGNITION,) and (
+            near := near_duplicate(ddb, job, done, clock())
+        ):
+            reused = jobs.record_result(ddb, table, job_id, Branch.REKOGNITION, near, clock())
+            if not reused.written:
+                return BranchReport(
+                    BranchOutcome.IGNORED, job_status=reused.job.get(JobAttr.STATUS)
+                )
+            recorded, job = reused, reused.job
+            near_used = True
         elif start.branches == (Branch.REKOGNITION,):
             payload = invoke_payload(job)
             done.follow_on.lam.invoke(
@@ -213,7 +228,42 @@ def complete_branch(
     if not recorded.complete_set:
         return BranchReport(BranchOutcome.WAITING, waiting_for=tuple(jobs.missing_results(job)))
     report = _finalize(ddb, table, job_id, job, rules, clock, done)
-    return dataclasses.replace(report, skipped_rekognition=skip)
+    return dataclasses.replace(report, skipped_rekognition=skip, near_duplicate_reused=near_used)
+
+
+def _near_pdq(job: dict[str, Any]) -> str | None:
+    """The job's PDQ, when near-duplicate reuse may use it: a still image (an animation's
+    later frames are not in its first frame's hash) of usable quality."""
+    custom = job.get(Branch.CUSTOM.result_attribute) or {}
+    value = custom.get("pdq")
+    if (
+        not isinstance(value, str)
+        or len(value) != near_index.PDQ_DIGITS
+        or int(custom.get("pdq_quality") or 0) < near_index.MIN_QUALITY
+        or custom.get(FrameField.FRAMES)
+    ):
+        return None
+    return value
+
+
+def near_duplicate(
+    ddb: Any, job: dict[str, Any], done: Completion, now: datetime
+) -> dict[str, Any] | None:
+    """custom-first with near-duplicate reuse: the Rekognition result of an analysed image
+    within the configured PDQ distance, marked with where it came from; None to call
+    Rekognition."""
+    reuse = done.reuse
+    pdq_hex = _near_pdq(job)
+    if reuse is None or reuse.near_distance is None or pdq_hex is None:
+        return None
+    match = verdicts.find_near(ddb, reuse.table, reuse.digest, pdq_hex, reuse.near_distance, now)
+    if match is None:
+        return None
+    return {
+        **match.rekognition_result,
+        NEAR_OF: match.source_job_id,
+        NEAR_DISTANCE: match.distance,
+    }
 
 
 def report_metrics(report: BranchReport, metrics: Any) -> None:
@@ -224,6 +274,8 @@ def report_metrics(report: BranchReport, metrics: Any) -> None:
         metrics.add_metric(name=Metric.VERDICTS_STORED, unit="Count", value=1)
     if report.skipped_rekognition:
         metrics.add_metric(name=Metric.REKOGNITION_SKIPPED, unit="Count", value=1)
+    if report.near_duplicate_reused:
+        metrics.add_metric(name=Metric.REKOGNITION_NEAR_REUSED, unit="Count", value=1)
 
 
 def _finalize(
@@ -237,8 +289,14 @@ def _finalize(
 ) -> BranchReport:
     verdict = decide(expected_results(job), rules)
     reasons = list(verdict.reasons)
-    if (job.get(Branch.REKOGNITION.result_attribute) or {}).get("skipped"):
+    rekognition = job.get(Branch.REKOGNITION.result_attribute) or {}
+    if rekognition.get("skipped"):
         reasons.append(SKIPPED_REASON)
+    if rekognition.get(NEAR_OF):
+        reasons.append(
+            f"rekognition: labels of a near-duplicate (PDQ distance {rekognition[NEAR_DISTANCE]}, "
+            f"job {rekognition[NEAR_OF]}); the custom models, OCR and banks ran on these bytes"
+        )
     now = clock()
     categories = verdict.categories()
     won, _ = jobs.finalize(
@@ -257,6 +315,20 @@ def _finalize(
     if not review.queued(verdict.decision, done.queue_warn):
         qa.sample_automatic(ddb, table, job_id, verdict.decision, done.qa_rate, now)
     stored = False
+    rekognition = job.get(Branch.REKOGNITION.result_attribute) or {}
+    pdq_hex = _near_pdq(job)
+    if (
+        done.reuse is not None
+        and done.reuse.near_distance is not None
+        and pdq_hex
+        and job.get(JobAttr.CONTENT_SHA256)
+        and rekognition.get("model_version")
+        and not rekognition.get("skipped")
+        and not rekognition.get(NEAR_OF)  # filed from its own labels only: no drift
+    ):
+        verdicts.store_near(
+            ddb, done.reuse.table, done.reuse.digest, job, pdq_hex, done.reuse.ttl_days, now
+        )
     if done.reuse is not None and job.get(verdicts.KEY):
         stored = verdicts.store(
             ddb,

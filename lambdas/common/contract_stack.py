@@ -45,6 +45,7 @@ class Env(StrEnum):
     VERDICTS_TABLE = "VERDICTS_TABLE"
     VERDICT_DIGEST = "VERDICT_DIGEST"
     VERDICT_TTL_DAYS = "VERDICT_TTL_DAYS"
+    NEAR_DUPLICATE_DISTANCE = "NEAR_DUPLICATE_DISTANCE"
     ANALYSIS_ORDER = "ANALYSIS_ORDER"
     REVIEW_QUEUE_WARN = "REVIEW_QUEUE_WARN"
     MODERATOR_GROUP = "MODERATOR_GROUP"
@@ -105,6 +106,8 @@ ENV_DOCS: dict[Env, str] = {
     Env.VERDICTS_TABLE: "stored verdicts by content hash (unset: verdict reuse is off)",
     Env.VERDICT_DIGEST: "digest of the rules, categories and model versions a verdict depends on",
     Env.VERDICT_TTL_DAYS: "how long a stored verdict may be reused",
+    Env.NEAR_DUPLICATE_DISTANCE: "PDQ bits within which a re-encoded repeat reuses Rekognition's "
+    "labels (set only with verdictReuse.nearDuplicate)",
     Env.ANALYSIS_ORDER: "`parallel` or `custom-first` (Rekognition only when not already a reject)",
     Env.REVIEW_QUEUE_WARN: "`true`: `warn` decisions wait for a moderator too",
     Env.MODERATOR_GROUP: "the Cognito group (`cognito:groups` claim) allowed to review",
@@ -236,6 +239,7 @@ class Metric(StrEnum):
     VERDICTS_REUSED = "VerdictsReused"
     VERDICTS_STORED = "VerdictsStored"
     REKOGNITION_SKIPPED = "RekognitionSkipped"
+    REKOGNITION_NEAR_REUSED = "RekognitionNearDuplicateReused"
     # Statements of reasons: submitted, found already stored, sent to the dead letters.
     STATEMENTS_SUBMITTED = "StatementsSubmitted"
     STATEMENTS_ALREADY_STORED = "StatementsAlreadyStored"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from common import env
+from common import env, near_index
 from common.conditional import conditional
 from common.contract import (
     BANK_CACHE_SECONDS,
@@ -57,6 +57,8 @@ class ReuseConfig:
     ttl_days: int
     # The hash banks' table, whose change stamp a lookup reads (None: the stack has none).
     banks_table: str | None = None
+    # Near-duplicate reuse of Rekognition's labels: within this many PDQ bits (None: off).
+    near_distance: int | None = None
 
     def key_for(self, content_sha256: str | None) -> str | None:
         return key(content_sha256, self.digest) if content_sha256 else None
@@ -72,6 +74,11 @@ def config_from_env() -> ReuseConfig | None:
         digest=env.require(Env.VERDICT_DIGEST),
         ttl_days=env.integer(Env.VERDICT_TTL_DAYS, 30),
         banks_table=env.optional(Env.BANKS_TABLE),
+        near_distance=(
+            env.integer(Env.NEAR_DUPLICATE_DISTANCE, 0)
+            if env.optional(Env.NEAR_DUPLICATE_DISTANCE)
+            else None
+        ),
     )
 
 
@@ -277,3 +284,111 @@ def note_rekognition_version(ddb: Any, table: str, version: str, now: datetime) 
         ExpressionAttributeNames={"#k": KEY, "#v": VerdictAttr.VERSION},
         ExpressionAttributeValues={":v": {"S": version}},
     )
+
+
+# ---- near-duplicate reuse (common/near_index.py) -------------------------------------
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    """An analysed image near a new one, whose Rekognition result may stand for it."""
+
+    source_job_id: str
+    distance: int
+    rekognition_result: dict[str, Any]
+
+
+def _batch_get(ddb: Any, table: str, keys: list[str]) -> dict[str, dict[str, Any]] | None:
+    """{key: item} of those that exist; None when DynamoDB left some unread (throttled)."""
+    request: dict[str, Any] = {table: {"Keys": [{KEY: {"S": k}} for k in keys]}}
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(3):
+        out = ddb.batch_get_item(RequestItems=request)
+        for raw in out.get("Responses", {}).get(table, []):
+            item = deserialize(raw) or {}
+            found[str(item.get(KEY))] = item
+        request = out.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+    return None
+
+
+def find_near(
+    ddb: Any, table: str, digest: str, pdq_hex: str, max_distance: int, now: datetime
+) -> NearMatch | None:
+    """The nearest analysed image within `max_distance` whose Rekognition result may be
+    reused: same rules digest (the keys hold it), the Rekognition version answers carry
+    today, and no moderator's verdict on its bytes (a person saw something the labels
+    did not say). Two BatchGetItems: the 16 slice keys with Rekognition's version, then
+    the nearest candidates' results and verdicts."""
+    slices = _batch_get(
+        ddb, table, [*near_index.slice_keys(pdq_hex, digest), REKOGNITION_VERSION_KEY]
+    )
+    if slices is None:
+        return None
+    version = (slices.pop(REKOGNITION_VERSION_KEY, None) or {}).get(VerdictAttr.VERSION)
+    found = near_index.candidates(slices.values(), pdq_hex, max_distance, epoch(now), KEY)
+    if not found or not version:
+        return None
+    nearest = found[:3]
+    keys = [k for _, sha in nearest for k in (near_index.result_key(sha, digest), key(sha, digest))]
+    items = _batch_get(ddb, table, keys)
+    if items is None:
+        return None
+    for d, sha in nearest:
+        result = items.get(near_index.result_key(sha, digest))
+        verdict = items.get(key(sha, digest)) or {}
+        if (
+            result is None
+            or int(result.get(VerdictAttr.EXPIRES_AT, 0)) <= epoch(now)
+            or result.get(VerdictAttr.REKOGNITION_MODEL_VERSION) != version
+            or verdict.get(VerdictAttr.DECIDED_BY) == MODERATOR
+        ):
+            continue
+        return NearMatch(
+            str(result.get(VerdictAttr.SOURCE_JOB_ID, "")), d, dict(result[NEAR_RESULT])
+        )
+    return None
+
+
+NEAR_RESULT = "rekognition_result"  # the result item's copy of the branch's result
+
+
+def store_near(
+    ddb: Any,
+    table: str,
+    digest: str,
+    job: dict[str, Any],
+    pdq_hex: str,
+    ttl_days: int,
+    now: datetime,
+) -> None:
+    """File an analysed image for near-duplicate reuse: its Rekognition result once, and
+    its PDQ under its 16 slice keys (one UpdateItem each, in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rekognition = job[JobAttr.REKOGNITION_RESULT]
+    sha = str(job[JobAttr.CONTENT_SHA256])
+    expires = epoch(now + timedelta(days=ttl_days))
+    item = {
+        KEY: near_index.result_key(sha, digest),
+        NEAR_RESULT: rekognition,
+        VerdictAttr.SOURCE_JOB_ID: job[JobAttr.JOB_ID],
+        VerdictAttr.REKOGNITION_MODEL_VERSION: rekognition.get("model_version"),
+        VerdictAttr.DECIDED_AT: iso(now),
+        VerdictAttr.EXPIRES_AT: expires,
+    }
+    ddb.put_item(TableName=table, Item=serialize(item))
+    value = {"S": near_index.entry_value(pdq_hex, expires)}
+
+    def file_under(slice_key: str) -> None:
+        ddb.update_item(
+            TableName=table,
+            Key={KEY: {"S": slice_key}},
+            UpdateExpression="SET #sha = :v",
+            ExpressionAttributeNames={"#sha": sha},
+            ExpressionAttributeValues={":v": value},
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(file_under, near_index.slice_keys(pdq_hex, digest)))

@@ -140,9 +140,39 @@ def test_parallel_gives_the_branches_no_invoke_permission(run):
         ({"analysisOrder": "rekognition-first"}, "moderation:analysisOrder"),
         ({"verdictReuse": {"ttlDays": 0}}, "moderation:verdictReuse.ttlDays"),
         ({"verdictReuse": {"ttlDays": 400}}, "moderation:verdictReuse.ttlDays"),
+        ({"verdictReuse": {"nearDuplicate": True}}, "moderation:analysisOrder"),
+        (
+            {
+                "verdictReuse": {"enabled": False, "nearDuplicate": True},
+                "analysisOrder": "custom-first",
+            },
+            "moderation:verdictReuse.enabled",
+        ),
+        (
+            {"verdictReuse": {"nearDuplicateDistance": 16}},
+            "moderation:verdictReuse.nearDuplicateDistance",
+        ),
     ],
 )
 def test_bad_cost_settings_fail_preview_naming_the_key_and_the_fix(config, names):
     with pytest.raises(ConfigError) as info:
         settings_from_mapping("test", {**BASE_CONFIG, **config})
     assert names in str(info.value) and "pulumi config set" in str(info.value)
+
+
+def test_near_duplicate_reuse_gives_the_analyzers_the_index_and_nothing_else():
+    run = run_program({"verdictReuse": {"nearDuplicate": True}, "analysisOrder": "custom-first"})
+    arn = run.one("aws:dynamodb/table:Table", "moderation-store-verdicts").outputs["arn"]
+    for logical in BRANCHES:
+        assert env_of(run, logical)["NEAR_DUPLICATE_DISTANCE"] == "8", logical
+        assert actions_on(run, logical, arn) == {
+            "dynamodb:PutItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:UpdateItem",
+        }, logical
+    for logical in ("dispatcher", "review", "upload", "notifier"):
+        assert "NEAR_DUPLICATE_DISTANCE" not in env_of(run, logical), logical
+    # Off by default: no variable, no index actions.
+    default = run_program()
+    for logical in BRANCHES:
+        assert "NEAR_DUPLICATE_DISTANCE" not in env_of(default, logical)

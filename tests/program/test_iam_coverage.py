@@ -123,6 +123,22 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
     ),
 }
 
+# Near-duplicate reuse (common/verdicts.py, find_near/store_near): only where the function's
+# environment has the distance, i.e. the analyzers of a stack with it on (the value is
+# the default the every-component run uses).
+NEAR_ON = {Env.NEAR_DUPLICATE_DISTANCE: "8"}
+for _fn in ("rekognition_analyzer", "custom_analyzer", "text_analyzer", "dispatcher"):
+    for _call in (
+        "common.verdicts:_batch_get:batch_get_item",
+        "common.verdicts:store_near:update_item",
+        "common.verdicts:store_near:put_item",
+    ):
+        REVIEWED[(_fn, _call)] = Reviewed(
+            (Env.VERDICTS_TABLE,),
+            "the near-duplicate index lives in the verdicts table (ReuseConfig.table)",
+            only_when=NEAR_ON,
+        )
+
 # The status function's cache code reads its secret only when the stack has a cache: the
 # variables it traces to are then set. Variables a function's environment lacks mean the
 # code path is off in that stack (e.g. CONTENT_BUCKET without edge auth).
@@ -139,6 +155,7 @@ def all_on_config(tmp_path_factory) -> dict:
         "edgeAuthEnabled": True,
         "edgeAuth": {"jwksFile": str(jwks)},
         "analysisOrder": "custom-first",
+        "verdictReuse": {"nearDuplicate": True},
         "review": {"queueWarn": True},
     }
 
