@@ -107,8 +107,21 @@ def cost_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
                 f"per 1M jobs (goal <= {_get(goal, 'limit')}x)",
                 f"{_get(goal, 'ratio')}x ({'met' if goal.get('met') else 'NOT met'})",
             ),
+        ]
+        near = c.get("near_duplicate_goal")
+        if isinstance(near, dict):
+            rows.append(
+                (
+                    "Near-duplicate reuse (`verdictReuse.nearDuplicate`) over the reference "
+                    f"design, per 1M jobs, decisions identical (goal <= {_get(near, 'limit')}x)",
+                    f"{_get(near, 'ratio')}x, decisions identical "
+                    f"{_get(near, 'decisions_identical')} "
+                    f"({'met' if near.get('met') else 'NOT met'})",
+                )
+            )
+        rows += [
             (
-                "Same decision for every upload with reuse off, reuse on and custom-first",
+                "Same decision for every upload in every mode",
                 f"{_get(c, 'decisions_identical')} ({_get(c, 'positions_differing_or_undecided')} "
                 f"of {_get(c, 'positions_compared')} uploads differ or are undecided)",
             ),
@@ -120,6 +133,7 @@ MODE_LABELS = {
     "reuse_off": "verdict reuse off",
     "reuse_on": "verdict reuse on",
     "reuse_on_custom_first": "reuse on + `analysisOrder: custom-first`",
+    "near_duplicate": "custom-first + `verdictReuse.nearDuplicate`",
 }
 
 
@@ -131,11 +145,13 @@ def cost_modes_table(c: dict[str, Any]) -> list[str]:
     w = _get(c, "workload", default={})
     lines = [
         f"Per mode, the same {_get(w, 'jobs')} uploads at {_get(w, 'rate_per_s')} per second "
-        f"({_get(w, 'repeats')} byte-identical repeats of uploads of an earlier wave, a "
+        f"({_get(w, 'repeats')} byte-identical repeats of uploads of an earlier wave, "
+        f"{_get(w, 'reencoded', default=0)} re-encoded ones, a "
         f"{_get(w, 'decisive_share')} share blocklisted), each on a fresh local cloud, priced "
         f"per 1M jobs; the reference design ${_get(c, 'reference_design', 'total_usd')}. "
         "Reused: the share of jobs completed from a stored verdict; skipped: the share of "
-        "analyzed jobs custom-first decided without Rekognition.",
+        "analyzed jobs decided without a Rekognition call (custom-first's reject, or labels "
+        "of a near-duplicate).",
         "",
         "| Mode | $ / 1M jobs | Ratio to reference | Reused / Rekognition skipped "
         "| Rekognition calls / job | DynamoDB calls / job | p95 end to end |",

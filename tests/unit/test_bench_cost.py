@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 
@@ -230,3 +231,48 @@ def test_repeats_only_repeat_images_of_an_earlier_wave():
             assert position >= 20 and item.source < wave_start, (position, item.source)
             assert work.items[item.source].data == item.data
     assert sum(1 for i in work.items if i.kind == "repeat") == 20
+
+
+def test_re_encoded_repeats_are_an_earlier_picture_in_new_bytes():
+    from PIL import Image
+
+    from common import pdq
+    from local.tools.fixtures import LABEL_CHUNK
+
+    work = bench.build_workload(100, 0.25, 0.05, seed=3, reencode_share=0.15)
+    kinds = [i.kind for i in work.items]
+    assert kinds.count("repeat") == 25 and kinds.count("reencoded") == 15
+    assert work.describe()["reencode_share"] == 0.15
+    for position, item in enumerate(work.items):
+        if item.kind != "reencoded":
+            continue
+        original = work.items[item.source]
+        assert item.source < position and original.kind in ("distinct", "decisive")
+        assert item.sha256 != original.sha256
+        before = Image.open(io.BytesIO(original.data))
+        after = Image.open(io.BytesIO(item.data))
+        # The stand-in's labels ride along where the original carried them.
+        assert after.info.get(LABEL_CHUNK) == before.info.get(LABEL_CHUNK)
+        a, b = pdq.hash_image(before.convert("RGB")), pdq.hash_image(after.convert("RGB"))
+        if a.quality >= pdq.MIN_QUALITY:
+            assert (int(a.hash, 16) ^ int(b.hash, 16)).bit_count() <= 40
+
+
+def test_near_duplicate_reuse_is_priced_as_rekognition_not_called(work):
+    measured = runs()
+    near = run(20, 4, verdicts=True)
+    for r in near["records"][30:40]:
+        r["rekognition_result"] = {"labels": [], "model_version": "7.0", "near_duplicate_of": "x"}
+    near["functions"]["rekognition_analyzer"] = fn(66, 256, rekognition__DetectModerationLabels=66)
+    measured["near_duplicate"] = near
+    doc = bench.report(measured, work, machine={"date": "x"})
+    mode = doc["modes"]["near_duplicate"]
+    assert mode["near_duplicate_share"] == 0.1
+    assert mode["rekognition_calls_per_job"] == 0.66
+    assert (
+        mode["total_usd_per_1m_jobs"]
+        < doc["modes"]["reuse_on_custom_first"]["total_usd_per_1m_jobs"]
+    )
+    goal = doc["near_duplicate_goal"]
+    assert goal["ratio"] == mode["ratio_to_reference"] and goal["limit"] == 0.55
+    assert goal["met"] == (goal["ratio"] <= 0.55 and doc["decisions_identical"])
