@@ -602,6 +602,8 @@ def design_workload(
     fns = m["functions"]
     calls = per_job_calls(fns, jobs)
     share = shares(m)
+    if not near_duplicate:
+        share["filed_for_near_duplicates"] = 0  # nothing is filed with the setting off
     base = Workload(
         jobs_per_month=MILLION,
         architecture="arm64",
@@ -811,6 +813,9 @@ def priced(workload: Workload, extra_read_units: float = 0.0) -> dict:
             for f in workload.functions
         ],
         "prices_as_of": est.prices.as_of,
+        "dynamodb_lines_usd": {
+            line.item: round(line.monthly, 2) for line in est.lines if line.service == "DynamoDB"
+        },
     }
 
 
@@ -896,6 +901,7 @@ def mode_report(name: str, m: dict, reference_total: float) -> dict[str, Any]:
         },
         "calls_per_job": extra["calls_per_job"],
         "lambda": cost["lambda"],
+        "dynamodb_lines_usd": cost["dynamodb_lines_usd"],
     }
 
 

@@ -13,6 +13,7 @@
 """
 
 import os
+import time
 from pathlib import Path
 
 # Handlers import Powertools at module level; keep them quiet and untraced in tests.
@@ -39,6 +40,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = Path(str(item.fspath)).relative_to(root).parts[0]
         if folder in TIERS:
             item.add_marker(getattr(pytest.mark, folder))
+
+
+_SLEEP = time.sleep
+
+
+@pytest.fixture(autouse=True)
+def _time_sleep_left_alone():
+    """A test that replaces `time.sleep` outside monkeypatch changes it for every later
+    test of the session (a wait that should take 31 s takes none): fail that test."""
+    yield
+    if time.sleep is not _SLEEP:
+        time.sleep = _SLEEP
+        pytest.fail("this test left time.sleep replaced: patch it with monkeypatch")
 
 
 @pytest.fixture

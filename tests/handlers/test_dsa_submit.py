@@ -156,7 +156,7 @@ def _statement_records(stack):
 
 
 def test_the_submitter_sends_each_stored_statement_once_even_after_a_lost_response(
-    submitting, twin
+    submitting, twin, monkeypatch
 ):
     from tests.handlers.test_statements import EXPLICIT, decided
     from tests.support.inprocess import stream_records
@@ -167,7 +167,9 @@ def test_the_submitter_sends_each_stored_statement_once_even_after_a_lost_respon
     records = _statement_records(stack)
     assert len(records) == 3
     twin.twin.fail_after_store(1)  # the database stores the batch, the answer is lost
-    patch = lambda module: setattr(module.time, "sleep", lambda s: None)  # noqa: E731
+    # No backoff waits. Through monkeypatch: `module.time` is the interpreter's one `time`
+    # module, and a plain setattr would leave `time.sleep` a no-op for the whole session.
+    patch = lambda module: monkeypatch.setattr(module.time, "sleep", lambda s: None)  # noqa: E731
     assert stack.invoke("dsa_submitter", {"Records": records}, patch) == {"batchItemFailures": []}
     # The stream retried the batch (say, a timeout): nothing is sent twice.
     assert stack.invoke("dsa_submitter", {"Records": records}, patch) == {"batchItemFailures": []}
