@@ -40,6 +40,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = Path(str(item.fspath)).relative_to(root).parts[0]
         if folder in TIERS:
             item.add_marker(getattr(pytest.mark, folder))
+        # A local cloud (the session's or one of its own) runs with timeouts tuned for two
+        # cores to itself: `make test` runs these in one process after the rest.
+        if folder in ("local_cloud", "browser") or "local_cloud" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.cloud)
 
 
 _SLEEP = time.sleep

@@ -145,12 +145,12 @@ def test_anything_but_a_decisive_reject_calls_rekognition(
 def test_a_redispatched_job_resumes_where_custom_first_left_it(stack):
     """The branch that completed the custom side died before acting: the re-claim acts."""
     ddb = stack.client("dynamodb")
-    later = utcnow() + timedelta(seconds=31)  # past the first claim's lease
     decisive, undecided = pending_job(stack), pending_job(stack)
     for job_id, custom in ((decisive, BLOCKLISTED), (undecided, CLEAN)):
         run_dispatch(stack, job_id, "custom-first")
         for branch, result in ((Branch.CUSTOM, custom), (Branch.TEXT, TEXT_CLEAN)):
             jobs.record_result(ddb, table(stack), job_id, branch, result, utcnow())
+    later = utcnow() + timedelta(seconds=31)  # past both claims' leases, however slow the setup
     out, lam = run_dispatch(stack, decisive, "custom-first", now=later)
     assert out.skipped_rekognition and lam.calls == []
     assert job(stack, decisive)["decision"] == "reject"

@@ -246,6 +246,7 @@ def allowed_resources(run: ProgramRun, logical: str) -> set[str]:
             table["arn"],
             queue,
             verdicts,
+            banks,  # the change stamp verdict reuse reads (BatchGetItem only)
             fn_arn["rekognition_analyzer"],
             fn_arn["custom_analyzer"],
             fn_arn["text_analyzer"],
