@@ -463,9 +463,10 @@ def banks_rows(b: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 f"Hash banks: bank load at {client.get('entries'):,} entries, the analyzer's "
                 "own work without the network (goal < 1 s)",
-                f"{client.get('total_ms')} ms ({met}): botocore parsing "
-                f"{client.get('pages')} Scan pages {client.get('parse_ms')} ms, deserializing "
-                f"{client.get('deserialize_ms')} ms, arrays {client.get('arrays_ms')} ms",
+                f"{client.get('total_ms')} ms ({met}): reading {client.get('pages')} Scan "
+                f"pages {client.get('read_pages_ms')} ms, arrays {client.get('arrays_ms')} ms "
+                "(botocore parsing and deserializing the same pages whole: "
+                f"{client.get('botocore_parse_and_deserialize_ms')} ms)",
             )
         )
     rows.append(

@@ -300,3 +300,33 @@ def test_keys_dynamodb_would_refuse_are_4xx_not_5xx(table):
     assert (status, body["error"]) == (400, "invalid_after")
     delete = "DELETE /banks/{bank}/entries/{entry_id}"
     assert call(table, "DELETE", "/x", delete, params={"bank": "bad", "entry_id": long})[0] == 404
+
+
+def test_the_load_reads_raw_pages_and_builds_what_a_plain_scan_would(table):
+    """The load's Scans keep their items as DynamoDB JSON (a botocore hook, for speed);
+    the banks are those the plain items give, and other Scans on the client are as ever."""
+    banks.put_bank(table, banks.parse_settings("bad", {"action": "reject"}), "op", NOW)
+    banks.put_bank(table, banks.parse_settings("ok", {"action": "allow"}), "op", NOW)
+    banks.put_bank(
+        table, banks.parse_settings("off", {"action": "reject", "enabled": False}), "op", NOW
+    )
+    hashes = [f"{i:064x}" for i in range(1, 40)]
+    entries = [banks.new_entry({"pdq": h, "dhash": h[-16:]}, "op", None, "t", NOW) for h in hashes]
+    banks.add_entries(table, "bad", entries[:30])
+    banks.add_entries(table, "ok", entries[30:35])
+    banks.add_entries(table, "off", entries[35:])
+    banks.set_entry_enabled(table, "bad", entries[0]["entry_id"], False, "op")
+    # A damaged item (not through the API): skipped, not fatal to the load.
+    table.put_item(Item={"bank": "bad", "entry_id": "zz", "pdq": "not hex" * 9 + "x"})
+
+    loaded = {b.name: b for b in banks.load_banks(table)}
+    assert sorted(loaded) == ["bad", "ok"]
+    bad = loaded["bad"]
+    assert sorted(bad.pdq_ids) == sorted(e["entry_id"] for e in entries[1:30])
+    expected = {e["entry_id"]: pdq.words(e["pdq"]) for e in entries[1:30]}
+    for entry_id, row in zip(bad.pdq_ids, bad.pdq_words, strict=True):
+        assert (row == expected[entry_id]).all()
+    assert len(bad.dhash_words) == 29 and loaded["ok"].size == 5
+    # The hook is for the load's own Scans: a plain Scan on the same client is unchanged.
+    page = table.scan(Limit=5)
+    assert banks.RAW_ITEMS not in page and isinstance(page["Items"][0]["bank"], str)

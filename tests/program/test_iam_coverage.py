@@ -76,6 +76,14 @@ REVIEWED: dict[tuple[str, str], Reviewed] = {
         (Env.BANKS_TABLE,),
         "BankCache(boto3.resource('dynamodb').Table(env BANKS_TABLE)) loads the banks",
     ),
+    ("custom_analyzer", "common.banks:_raw_page:scan"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the load's Scan pages (scan_all with raw=True), through the same BankCache table",
+    ),
+    ("banks", "common.banks:_raw_page:scan"): Reviewed(
+        (Env.BANKS_TABLE,),
+        "the /banks API's Table is boto3.resource('dynamodb').Table(env BANKS_TABLE)",
+    ),
     ("custom_analyzer", "common.banks:record_hit:update_item"): Reviewed(
         (Env.BANKS_TABLE,),
         "hit counts and quarantine on the matched entry, through the same BankCache table",
