@@ -20,9 +20,12 @@ from, for operators; never who uploaded it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from common import env, near_index
 from common.conditional import conditional
@@ -362,9 +365,10 @@ def store_near(
     pdq_hex: str,
     ttl_days: int,
     now: datetime,
-) -> None:
+) -> int:
     """File an analysed image for near-duplicate reuse: its Rekognition result once, and
-    its PDQ under its 16 slice keys (one UpdateItem each, in parallel)."""
+    its PDQ under its 16 slice keys (one UpdateItem each, in parallel). Returns how many
+    slice items were too full to take it."""
     from concurrent.futures import ThreadPoolExecutor
 
     rekognition = job[JobAttr.REKOGNITION_RESULT]
@@ -381,14 +385,31 @@ def store_near(
     ddb.put_item(TableName=table, Item=serialize(item))
     value = {"S": near_index.entry_value(pdq_hex, expires)}
 
-    def file_under(slice_key: str) -> None:
-        ddb.update_item(
-            TableName=table,
-            Key={KEY: {"S": slice_key}},
-            UpdateExpression="SET #sha = :v",
-            ExpressionAttributeNames={"#sha": sha},
-            ExpressionAttributeValues={":v": value},
-        )
+    def file_under(slice_key: str) -> str | None:
+        """The key, when its item is full (a slice value some 2,800 images share fills
+        DynamoDB's 400 KB item): the image is then found through its other slices."""
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key={KEY: {"S": slice_key}},
+                UpdateExpression="SET #sha = :v",
+                ExpressionAttributeNames={"#sha": sha},
+                ExpressionAttributeValues={":v": value},
+            )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") != "ValidationException" or "size" not in str(
+                error.get("Message", "")
+            ):
+                raise
+            return slice_key
+        return None
 
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(file_under, near_index.slice_keys(pdq_hex, digest)))
+        full = [k for k in pool.map(file_under, near_index.slice_keys(pdq_hex, digest)) if k]
+    if full:
+        logging.getLogger(__name__).warning(
+            "near-duplicate index: slice items full, image filed under the others",
+            extra={"slices_full": len(full)},
+        )
+    return len(full)

@@ -188,3 +188,40 @@ def test_the_rekognition_version_item_is_read_with_the_slices(stack):
     keys = [k["verdict_key"]["S"] for k in calls[0]["RequestItems"][reuse.table]["Keys"]]
     assert REKOGNITION_VERSION_KEY in keys and len(keys) == 17
     assert len(calls) == 2
+
+
+def test_a_full_slice_item_does_not_stop_filing_or_finding(stack):
+    """A slice value shared by thousands of images fills its 400 KB item: the image is
+    filed under its other 15 slices and is still found through them."""
+    from common import near_index
+
+    reuse = config(stack)
+    rekognition_version(stack, "7.0")
+    ddb = stack.client("dynamodb")
+    crowded = near_index.slice_keys(PDQ, reuse.digest)[0]
+    # The item made exactly as large as DynamoDB (400 KB) allows: no room for one more.
+    low, high = 0, 409_600
+    while low < high:
+        size = (low + high + 1) // 2
+        try:
+            ddb.put_item(
+                TableName=reuse.table,
+                Item={"verdict_key": {"S": crowded}, "pad": {"S": "x" * size}},
+            )
+            low = size
+        except ddb.exceptions.ClientError:
+            high = size - 1
+    ddb.put_item(
+        TableName=reuse.table, Item={"verdict_key": {"S": crowded}, "pad": {"S": "x" * low}}
+    )
+    first = analysed(stack, 431, PDQ, reuse)  # filed (15 of 16 slices) without an error
+    sha = job(stack, first)["content_sha256"]
+
+    def filed(key: str) -> bool:
+        item = ddb.get_item(TableName=reuse.table, Key={"verdict_key": {"S": key}})["Item"]
+        return sha in item
+
+    keys = near_index.slice_keys(PDQ, reuse.digest)
+    assert not filed(keys[0]) and all(filed(k) for k in keys[1:])
+    found = verdicts.find_near(ddb, reuse.table, reuse.digest, flip(PDQ, 3), 8, utcnow())
+    assert found is not None and found.source_job_id == first
